@@ -1,0 +1,1 @@
+"""Domain model: value objects and rules that hold whatever the infrastructure."""

@@ -1,0 +1,118 @@
+"""The taxi trip as the predictor sees it: only what is known at pickup time."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from tripcast.core.domain.errors import FieldProblem, InvalidInputError
+
+MIN_ZONE_ID = 1
+MAX_ZONE_ID = 265
+#: Longest plausible single NYC taxi trip, miles. TLC files contain odometer garbage up to 244,000.
+MAX_PLAUSIBLE_DISTANCE_MILES = 100.0
+MAX_PASSENGERS = 9
+#: Trip records exist from 2009; nothing before that can be a real pickup.
+EARLIEST_PICKUP = datetime(2009, 1, 1)
+#: Accepted trip durations, minutes, for training and evaluation targets.
+MIN_DURATION_MINUTES = 1.0
+MAX_DURATION_MINUTES = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class TripRequest:
+    """A trip to predict, validated on construction through :meth:`create`."""
+
+    pickup_datetime: datetime
+    pickup_zone: int
+    dropoff_zone: int
+    trip_distance: float
+    vendor_id: int | None = None
+    passenger_count: int | None = None
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        pickup_datetime: datetime,
+        pickup_zone: int,
+        dropoff_zone: int,
+        trip_distance: float,
+        vendor_id: int | None = None,
+        passenger_count: int | None = None,
+        latest_pickup: datetime | None = None,
+    ) -> TripRequest:
+        """Build a trip request, raising :class:`InvalidInputError` naming every bad field."""
+        problems = trip_problems(
+            pickup_datetime=pickup_datetime,
+            pickup_zone=pickup_zone,
+            dropoff_zone=dropoff_zone,
+            trip_distance=trip_distance,
+            vendor_id=vendor_id,
+            passenger_count=passenger_count,
+            latest_pickup=latest_pickup,
+        )
+        if problems:
+            raise InvalidInputError(problems)
+        return cls(pickup_datetime, int(pickup_zone), int(dropoff_zone), float(trip_distance), vendor_id, passenger_count)
+
+
+def zone_problem(field: str, zone: object) -> FieldProblem | None:
+    """The problem with a zone id, or None when it is a valid TLC zone."""
+    if isinstance(zone, bool) or not isinstance(zone, int):
+        return FieldProblem(field, f"must be an integer zone id, got {zone!r}")
+    if not MIN_ZONE_ID <= zone <= MAX_ZONE_ID:
+        return FieldProblem(field, f"zone id {zone} is outside {MIN_ZONE_ID}-{MAX_ZONE_ID}")
+    return None
+
+
+def distance_problem(distance: object) -> FieldProblem | None:
+    """The problem with a trip distance in miles, or None when plausible."""
+    if isinstance(distance, bool) or not isinstance(distance, int | float):
+        return FieldProblem("trip_distance", f"must be a number of miles, got {distance!r}")
+    if math.isnan(distance) or math.isinf(distance):
+        return FieldProblem("trip_distance", "must be a finite number")
+    if distance < 0:
+        return FieldProblem("trip_distance", f"must be >= 0, got {distance}")
+    if distance > MAX_PLAUSIBLE_DISTANCE_MILES:
+        return FieldProblem("trip_distance", f"{distance} miles is implausible (max {MAX_PLAUSIBLE_DISTANCE_MILES:g})")
+    return None
+
+
+def trip_problems(
+    *,
+    pickup_datetime: object,
+    pickup_zone: object,
+    dropoff_zone: object,
+    trip_distance: object,
+    vendor_id: object = None,
+    passenger_count: object = None,
+    latest_pickup: datetime | None = None,
+) -> list[FieldProblem]:
+    """Every rule a trip request breaks; empty when the request is valid."""
+    problems: list[FieldProblem] = []
+    if not isinstance(pickup_datetime, datetime):
+        problems.append(FieldProblem("pickup_datetime", f"must be a datetime, got {pickup_datetime!r}"))
+    else:
+        naive = pickup_datetime.replace(tzinfo=None)
+        if naive < EARLIEST_PICKUP:
+            problems.append(FieldProblem("pickup_datetime", f"{naive:%Y-%m-%d} is before TLC records begin (2009-01-01)"))
+        if latest_pickup is not None and naive > latest_pickup:
+            problems.append(FieldProblem("pickup_datetime", f"{naive:%Y-%m-%d %H:%M} is in the future"))
+    for field, zone in (("pickup_zone", pickup_zone), ("dropoff_zone", dropoff_zone)):
+        problem = zone_problem(field, zone)
+        if problem:
+            problems.append(problem)
+    problem = distance_problem(trip_distance)
+    if problem:
+        problems.append(problem)
+    if vendor_id is not None and (isinstance(vendor_id, bool) or not isinstance(vendor_id, int) or vendor_id < 1):
+        problems.append(FieldProblem("vendor_id", f"must be a positive integer, got {vendor_id!r}"))
+    if passenger_count is not None and (
+        isinstance(passenger_count, bool)
+        or not isinstance(passenger_count, int)
+        or not 0 <= passenger_count <= MAX_PASSENGERS
+    ):
+        problems.append(FieldProblem("passenger_count", f"must be an integer in 0-{MAX_PASSENGERS}, got {passenger_count!r}"))
+    return problems

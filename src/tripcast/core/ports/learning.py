@@ -1,0 +1,91 @@
+"""Ports for turning trips into features, models and predictions."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tripcast.core.domain.evaluation import Evaluation
+from tripcast.core.domain.model_spec import ModelSpec
+from tripcast.core.domain.trip import TripRequest
+from tripcast.core.ports.table import Table
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingSet:
+    """Model inputs and target for one named dataset."""
+
+    features: Table
+    target: Any
+    name: str
+    digest: str
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+
+class FeatureBuilder(ABC):
+    """Turns valid trips (or trip requests) into the model's input columns."""
+
+    spec: ModelSpec
+
+    @abstractmethod
+    def training_set(self, trips: Table, name: str) -> TrainingSet:
+        """Features and target for valid trips."""
+
+    @abstractmethod
+    def features_for_requests(self, requests: Sequence[TripRequest]) -> Table:
+        """Features for trip requests, in ``spec`` column order."""
+
+
+class TrainedModel(ABC):
+    """A fitted model, before or after registration."""
+
+    flavor: str
+    params: dict[str, Any]
+
+    @abstractmethod
+    def predict(self, features: Table) -> Any:
+        """Predictions for a feature table, as a 1-D numeric array."""
+
+
+class ModelTrainer(ABC):
+    """Fits a model for a spec."""
+
+    @abstractmethod
+    def fit(self, train: TrainingSet, valid: TrainingSet) -> TrainedModel:
+        """Fit on ``train``; ``valid`` may be used for early stopping only."""
+
+
+class MetricsCalculator(ABC):
+    """Computes the spec's metrics for predictions against a target."""
+
+    @abstractmethod
+    def evaluate(self, model: TrainedModel | Predictor, data: TrainingSet) -> Evaluation:
+        """Metrics of ``model`` on ``data``."""
+
+
+class Predictor(ABC):
+    """A loaded model version that answers trip requests."""
+
+    model_name: str
+    model_version: str
+
+    @abstractmethod
+    def predict_features(self, features: Table) -> Any:
+        """Predictions for a feature table, as a 1-D numeric array."""
+
+    @abstractmethod
+    def predict_trips(self, requests: Sequence[TripRequest]) -> list[float]:
+        """Predicted minutes for each request, in order."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """What a finished tracked training run produced."""
+
+    run_id: str
+    model_uri: str
+    metrics: dict[str, float] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Use cases: each function orchestrates ports and domain rules for one job."""

@@ -1,0 +1,1 @@
+"""Data engineering: getting trips in, checking them, transforming and exporting them."""

@@ -1,0 +1,1 @@
+"""NYC TLC trip records: canonical schema, loader, download, validation, synthetic data."""

@@ -1,0 +1,106 @@
+"""Settings for every adapter, from ``TRIPCAST_*`` environment variables and ``.env`` files.
+
+Defaults are embedded and local (files under ``data/``, SQLite for MLflow, an
+in-process cache), so nothing needs a server. Real services are a setting away:
+``TRIPCAST_MLFLOW_TRACKING_URI=postgresql+psycopg://...``,
+``TRIPCAST_CACHE_URL=redis://127.0.0.1:6379/0``. Outside ``local`` and
+``development`` the settings refuse to start without an API token.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    """Deployment environments, from laptop to production."""
+
+    LOCAL = "local"
+    DEVELOPMENT = "development"
+    STAGING = "staging"
+    PRODUCTION = "production"
+
+
+#: Environments where an unset API token is accepted (mutating endpoints stay open on localhost).
+RELAXED_ENVIRONMENTS = frozenset({Environment.LOCAL, Environment.DEVELOPMENT})
+DEFAULT_TLC_BASE_URL = "https://d37ci6vzurychx.cloudfront.net/trip-data"
+
+
+class Settings(BaseSettings):
+    """All of Tripcast's configuration; see ``environments/`` for per-environment files."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRIPCAST_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    env: Environment = Environment.LOCAL
+
+    # Data locations
+    data_dir: Path = Path("data")
+    raw_dir: Path | None = Field(default=None, description="TLC files; defaults to <data_dir>/raw")
+    service: str = Field(default="green", pattern="^(green|yellow)$")
+    tlc_base_url: str = DEFAULT_TLC_BASE_URL
+    download_retries: int = Field(default=3, ge=0, le=10)
+    download_timeout_seconds: float = Field(default=60.0, gt=0)
+
+    # Tracking and registry
+    mlflow_tracking_uri: str | None = Field(default=None, description="defaults to sqlite:///<data_dir>/mlflow.db")
+    mlflow_artifact_location: str | None = Field(default=None, description="defaults to <data_dir>/mlartifacts")
+    experiment_name: str = "trip-duration"
+    model_name: str = "trip-duration"
+    train_month: str = Field(default="2021-01", pattern=r"^\d{4}-\d{2}$")
+
+    # Serving
+    api_token: SecretStr | None = None
+    cache_url: str | None = Field(default=None, description="redis://... for a shared cache; in-process LRU when unset")
+    cache_size: int = Field(default=100_000, ge=0)
+    max_batch_size: int = Field(default=1000, ge=1)
+    max_in_flight: int = Field(default=256, ge=1)
+    request_timeout_seconds: float = Field(default=5.0, gt=0)
+    registry_poll_seconds: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_missing_secrets(self) -> Settings:
+        if self.env not in RELAXED_ENVIRONMENTS:
+            token = self.api_token.get_secret_value() if self.api_token else ""
+            if len(token) < 16 or token in {"changeme", "changethis", "secret"}:
+                raise ValueError(
+                    f"TRIPCAST_API_TOKEN must be set to a secret of 16+ characters when TRIPCAST_ENV={self.env.value}"
+                )
+        return self
+
+    @property
+    def raw_path(self) -> Path:
+        return self.raw_dir if self.raw_dir is not None else self.data_dir / "raw"
+
+    @property
+    def processed_path(self) -> Path:
+        return self.data_dir / "processed"
+
+    @property
+    def quarantine_path(self) -> Path:
+        return self.data_dir / "quarantine"
+
+    @property
+    def reports_path(self) -> Path:
+        return self.data_dir / "reports"
+
+    @property
+    def tracking_uri(self) -> str:
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+
+    @property
+    def artifact_location(self) -> str:
+        if self.mlflow_artifact_location:
+            return self.mlflow_artifact_location
+        return (self.data_dir / "mlartifacts").resolve().as_uri()
