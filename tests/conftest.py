@@ -35,7 +35,9 @@ def shared_data_dir() -> Path:
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database on 127.0.0.1:5432, dropped after the test."""
     sqlalchemy = pytest.importorskip("sqlalchemy")
-    admin_url = os.environ.get("TRIPCAST_TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    admin_url = os.environ.get(
+        "TRIPCAST_TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
     name = f"tripcast_test_{uuid.uuid4().hex[:12]}"
     engine = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:

@@ -60,7 +60,9 @@ def decide_promotion(
     metric = spec.primary_metric
     candidate_score = candidate.metric(metric)
     if champion is None:
-        return PromotionDecision(True, f"no current champion; candidate {metric}={candidate_score:.4f}", candidate_score, None)
+        return PromotionDecision(
+            True, f"no current champion; candidate {metric}={candidate_score:.4f}", candidate_score, None
+        )
     if champion.dataset_digest and candidate.dataset_digest and champion.dataset_digest != candidate.dataset_digest:
         raise ValueError(
             f"candidate evaluated on {candidate.dataset} ({candidate.dataset_digest}) but champion on "
@@ -68,7 +70,9 @@ def decide_promotion(
         )
     champion_score = champion.metric(metric)
     beats = spec.is_better(candidate_score, champion_score)
-    comparison = f"candidate {metric}={candidate_score:.4f} vs champion {metric}={champion_score:.4f} on {candidate.dataset}"
+    comparison = (
+        f"candidate {metric}={candidate_score:.4f} vs champion {metric}={champion_score:.4f} on {candidate.dataset}"
+    )
     if beats:
         return PromotionDecision(True, f"better: {comparison}", candidate_score, champion_score)
     if force:

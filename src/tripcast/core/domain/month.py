@@ -29,7 +29,9 @@ class Month:
         """Parse ``YYYY-MM``; the error names ``field`` and shows the expected form."""
         match = _MONTH_PATTERN.match(text.strip())
         if match is None:
-            raise InvalidInputError([FieldProblem(field, f"{text!r} is not a month in the form YYYY-MM (e.g. 2021-01)")])
+            raise InvalidInputError(
+                [FieldProblem(field, f"{text!r} is not a month in the form YYYY-MM (e.g. 2021-01)")]
+            )
         try:
             return cls(int(match.group(1)), int(match.group(2)))
         except InvalidInputError as exc:

@@ -55,7 +55,9 @@ class TripRequest:
         )
         if problems:
             raise InvalidInputError(problems)
-        return cls(pickup_datetime, int(pickup_zone), int(dropoff_zone), float(trip_distance), vendor_id, passenger_count)
+        return cls(
+            pickup_datetime, int(pickup_zone), int(dropoff_zone), float(trip_distance), vendor_id, passenger_count
+        )
 
 
 def zone_problem(field: str, zone: object) -> FieldProblem | None:
@@ -97,7 +99,9 @@ def trip_problems(
     else:
         naive = pickup_datetime.replace(tzinfo=None)
         if naive < EARLIEST_PICKUP:
-            problems.append(FieldProblem("pickup_datetime", f"{naive:%Y-%m-%d} is before TLC records begin (2009-01-01)"))
+            problems.append(
+                FieldProblem("pickup_datetime", f"{naive:%Y-%m-%d} is before TLC records begin (2009-01-01)")
+            )
         if latest_pickup is not None and naive > latest_pickup:
             problems.append(FieldProblem("pickup_datetime", f"{naive:%Y-%m-%d %H:%M} is in the future"))
     for field, zone in (("pickup_zone", pickup_zone), ("dropoff_zone", dropoff_zone)):
@@ -114,5 +118,7 @@ def trip_problems(
         or not isinstance(passenger_count, int)
         or not 0 <= passenger_count <= MAX_PASSENGERS
     ):
-        problems.append(FieldProblem("passenger_count", f"must be an integer in 0-{MAX_PASSENGERS}, got {passenger_count!r}"))
+        problems.append(
+            FieldProblem("passenger_count", f"must be an integer in 0-{MAX_PASSENGERS}, got {passenger_count!r}")
+        )
     return problems

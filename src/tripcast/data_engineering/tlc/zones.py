@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tripcast.core.domain.errors import InvalidInputError, FieldProblem
+from tripcast.core.domain.errors import FieldProblem, InvalidInputError
 
 ZONE_COLUMNS = ("LocationID", "Borough", "Zone", "service_zone")
 

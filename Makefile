@@ -1,0 +1,39 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both set up the environment first.
+SHELL := /bin/bash
+export UV_COMPILE_BYTECODE := 1
+export UV_LINK_MODE := copy
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+RUN := $(UV) run --frozen --no-sync
+PYTEST_ARGS ?=
+
+.PHONY: help setup demo test lint typecheck architecture serve clean
+
+help:
+	@echo "make demo   - set up and run ingest -> validate -> train -> register -> promote -> predict"
+	@echo "make test   - set up and run lint, architecture contracts and the whole test suite"
+
+setup:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --user uv
+	@$(UV) sync --frozen --all-extras --quiet
+
+demo: setup
+	$(RUN) tripcast demo
+
+lint: setup
+	$(RUN) ruff check src tests performance data_engineering
+	$(RUN) ruff format --check src tests performance data_engineering
+
+typecheck: setup
+	$(RUN) mypy
+
+architecture: setup
+	$(RUN) lint-imports
+
+test: setup lint architecture
+	$(RUN) pytest $(PYTEST_ARGS)
+
+serve: setup
+	$(RUN) tripcast serve
+
+clean:
+	rm -rf data/raw data/processed data/quarantine data/reports data/mlflow.db data/mlartifacts data/synthetic

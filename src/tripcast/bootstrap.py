@@ -1,0 +1,136 @@
+"""The composition root: the one place that picks adapters for the ports.
+
+Everything else receives its collaborators. Heavy adapters (MLflow) are built on
+first use so that ``tripcast --help`` and data-only commands stay fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tripcast.core.ports.clock import Clock
+from tripcast.settings import Settings
+
+if TYPE_CHECKING:
+    from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
+    from tripcast.data_engineering.tlc.source import TlcFileSource
+    from tripcast.data_engineering.tlc.store import ParquetDatasetStore
+    from tripcast.data_engineering.tlc.validation import PanderaTripValidator
+    from tripcast.mlops.model_registry.mlflow_registry import MlflowModelRegistry
+    from tripcast.mlops.tracking.mlflow_tracker import MlflowTracker
+    from tripcast.mlops.training.baseline import LinearBaselineTrainer
+    from tripcast.mlops.training.lightgbm_trainer import LightGBMTrainer
+    from tripcast.mlops.training.metrics import RegressionMetrics
+
+
+class SystemClock(Clock):
+    """Wall-clock time in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class Tripcast:
+    """Adapters wired from settings; attributes are built lazily on first access."""
+
+    settings: Settings
+    local_source: Path | None = None
+    allow_download: bool = True
+    clock: Clock = field(default_factory=SystemClock)
+
+    @cached_property
+    def source(self) -> TlcFileSource:
+        from tripcast.data_engineering.tlc.download import TlcDownloader
+        from tripcast.data_engineering.tlc.source import TlcFileSource
+
+        downloader = None
+        if self.allow_download:
+            downloader = TlcDownloader(
+                self.settings.tlc_base_url,
+                self.settings.raw_path,
+                retries=self.settings.download_retries,
+                timeout=self.settings.download_timeout_seconds,
+            )
+        return TlcFileSource(
+            self.settings.raw_path,
+            service=self.settings.service,
+            downloader=downloader,
+            local_source=self.local_source,
+        )
+
+    @cached_property
+    def validator(self) -> PanderaTripValidator:
+        from tripcast.data_engineering.tlc.validation import PanderaTripValidator
+
+        return PanderaTripValidator()
+
+    @cached_property
+    def store(self) -> ParquetDatasetStore:
+        from tripcast.data_engineering.tlc.store import ParquetDatasetStore
+
+        return ParquetDatasetStore(
+            self.settings.processed_path, self.settings.quarantine_path, service=self.settings.service
+        )
+
+    @cached_property
+    def features(self) -> TripFeatureBuilder:
+        from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
+
+        return TripFeatureBuilder()
+
+    @cached_property
+    def trainer(self) -> LightGBMTrainer:
+        from tripcast.mlops.training.lightgbm_trainer import LightGBMTrainer
+
+        return LightGBMTrainer(self.features.spec)
+
+    @cached_property
+    def baseline_trainer(self) -> LinearBaselineTrainer:
+        from tripcast.mlops.training.baseline import LinearBaselineTrainer
+
+        return LinearBaselineTrainer(self.features.spec)
+
+    @cached_property
+    def metrics(self) -> RegressionMetrics:
+        from tripcast.mlops.training.metrics import RegressionMetrics
+
+        return RegressionMetrics(self.features.spec)
+
+    @cached_property
+    def tracker(self) -> MlflowTracker:
+        from tripcast.mlops.tracking.mlflow_tracker import MlflowTracker
+
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return MlflowTracker(
+            self.settings.tracking_uri,
+            self.settings.experiment_name,
+            artifact_location=self.settings.artifact_location,
+        )
+
+    @cached_property
+    def registry(self) -> MlflowModelRegistry:
+        from tripcast.mlops.model_registry.mlflow_registry import MlflowModelRegistry
+
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return MlflowModelRegistry(self.settings.tracking_uri, self.features)
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    local_source: Path | None = None,
+    allow_download: bool = True,
+    clock: Clock | None = None,
+) -> Tripcast:
+    """Wire Tripcast from settings (environment and ``.env`` when not given)."""
+    return Tripcast(
+        settings=settings if settings is not None else Settings(),
+        local_source=local_source,
+        allow_download=allow_download,
+        clock=clock if clock is not None else SystemClock(),
+    )

@@ -1,0 +1,1 @@
+"""Command-line entry point (a driving adapter): ``tripcast --help``."""

@@ -1,0 +1,165 @@
+"""``tripcast demo``: ingest -> validate -> train -> register -> promote -> predict, end to end."""
+
+from __future__ import annotations
+
+import getpass
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from tripcast.bootstrap import Tripcast, bootstrap
+from tripcast.cli.console import console, user_errors
+from tripcast.core.domain.errors import PromotionRefusedError, TripcastError
+from tripcast.core.domain.month import Month
+from tripcast.core.domain.trip import TripRequest
+from tripcast.core.services.ingestion import ValidationReport, ensure_processed
+from tripcast.core.services.prediction import predict_trips
+from tripcast.core.services.promotion import CHAMPION
+from tripcast.core.services.training import TrainingPlan
+from tripcast.settings import Settings
+
+T = TypeVar("T")
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.steps: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        console.rule(f"[bold]{name}")
+        start = time.perf_counter()
+        yield
+        self.steps[name] = time.perf_counter() - start
+
+
+def _fetch_all(ctx: Tripcast, plan: TrainingPlan) -> None:
+    for month in (plan.train_month, plan.valid_month, plan.test_month):
+        console.print(f"{month}: {ctx.source.fetch(month)}")
+
+
+def _synthetic_context(settings: Settings, plan: TrainingPlan, rows: int) -> Tripcast:
+    from tripcast.data_engineering.tlc.synthetic import write_synthetic_month
+
+    synthetic_dir = settings.data_dir / "synthetic"
+    synthetic_settings = settings.model_copy(update={"data_dir": synthetic_dir, "raw_dir": synthetic_dir / "raw"})
+    for month in (plan.train_month, plan.valid_month, plan.test_month):
+        path = write_synthetic_month(
+            synthetic_settings.raw_path, month, rows, seed=month.month, service=settings.service
+        )
+        console.print(f"{month}: [cyan]synthetic[/] {rows:,} trips -> {path}")
+    return bootstrap(synthetic_settings, allow_download=False)
+
+
+def _sample_trip(ctx: Tripcast, month: Month) -> tuple[TripRequest, float]:
+    trips = ctx.store.load_processed(month)
+    row = trips.iloc[len(trips) // 2]
+    request = TripRequest.create(
+        pickup_datetime=row["pickup_datetime"].to_pydatetime(),
+        pickup_zone=int(row["pickup_zone"]),
+        dropoff_zone=int(row["dropoff_zone"]),
+        trip_distance=float(row["trip_distance"]),
+    )
+    return request, float(row["duration_minutes"])
+
+
+def _attempt(action: Callable[[], T]) -> T | TripcastError:
+    try:
+        return action()
+    except TripcastError as exc:
+        return exc
+
+
+@user_errors
+def demo(
+    synthetic: Annotated[bool, typer.Option(help="Use generated trips instead of real TLC data.")] = False,
+    rows: Annotated[int, typer.Option(help="Rows per synthetic month.", min=1000)] = 60_000,
+    source: Annotated[
+        Path | None, typer.Option("--source", help="Folder of TLC files to use instead of downloading.")
+    ] = None,
+) -> None:
+    """Run the whole loop on embedded defaults and print a summary.
+
+    Real TLC months are taken from TRIPCAST_RAW_DIR / --source or downloaded; with no
+    network and no files, the demo says so and falls back to synthetic trips.
+    """
+    from tripcast.cli.app import _promote, _train, print_validation
+
+    settings = Settings()
+    plan = TrainingPlan.consecutive(Month.parse(settings.train_month, "train_month"), settings.model_name)
+    timer = _Timer()
+    ctx = bootstrap(settings, local_source=source)
+    data_kind = "real NYC TLC"
+
+    with timer.step("1. ingest"):
+        fetched = None if synthetic else _attempt(lambda: _fetch_all(ctx, plan))
+        if synthetic or isinstance(fetched, TripcastError):
+            if isinstance(fetched, TripcastError):
+                console.print(
+                    Panel(
+                        f"{fetched}\n\n[bold]Falling back to synthetic trips[/] so the demo can run offline.",
+                        title="real data unavailable",
+                        border_style="yellow",
+                    )
+                )
+            ctx = _synthetic_context(settings, plan, rows)
+            data_kind = "synthetic"
+
+    reports: list[ValidationReport] = []
+    with timer.step("2. validate"):
+        for month in (plan.train_month, plan.valid_month, plan.test_month):
+            report = ensure_processed(ctx.source, ctx.validator, ctx.store, month)
+            if report is None:
+                console.print(f"{month}: already processed ({ctx.store.processed_dir})")
+            else:
+                print_validation(report)
+                reports.append(report)
+
+    with timer.step("3. train + register"):
+        training = _train(ctx, str(plan.train_month))
+
+    with timer.step("4. promote"):
+        outcome = _attempt(
+            lambda: _promote(
+                ctx, training.version.version, force=False, reason="tripcast demo", actor=getpass.getuser()
+            )
+        )
+        if isinstance(outcome, PromotionRefusedError):
+            console.print(f"[yellow]kept the current champion[/]: {outcome}")
+        elif isinstance(outcome, TripcastError):
+            raise outcome
+
+    with timer.step("5. predict"):
+        champion = ctx.registry.get(settings.model_name, CHAMPION)
+        predictor = ctx.registry.load_predictor(settings.model_name, CHAMPION)
+        request, actual = _sample_trip(ctx, plan.valid_month)
+        [prediction] = predict_trips(predictor, [request])
+        console.print(
+            f"trip {request.pickup_zone} -> {request.dropoff_zone}, {request.trip_distance} mi at "
+            f"{request.pickup_datetime:%Y-%m-%d %H:%M}: predicted [bold]{prediction.minutes:.1f} min[/] "
+            f"(actual {actual:.1f}) by v{prediction.model_version}"
+        )
+
+    summary = Table(show_header=False, title=f"Tripcast demo summary ({data_kind} data)")
+    summary.add_column(style="bold")
+    summary.add_column()
+    for report in reports:
+        summary.add_row(
+            f"rows {report.month}",
+            f"{report.n_input:,} in = {report.n_valid:,} valid + {report.n_quarantined:,} quarantined",
+        )
+    summary.add_row("trained version", f"{settings.model_name} v{training.version.version}")
+    summary.add_row(f"validation RMSE ({plan.valid_month})", f"{training.validation.metric('rmse'):.3f} min")
+    summary.add_row(f"test RMSE ({plan.test_month})", f"{training.test.metric('rmse'):.3f} min")
+    summary.add_row("linear baseline val RMSE", f"{training.baseline_validation.metric('rmse'):.3f} min")
+    summary.add_row("champion", f"v{champion.version}")
+    summary.add_row("tracking", ctx.settings.tracking_uri)
+    summary.add_row("timings", ", ".join(f"{k.split('. ')[1]} {v:.1f}s" for k, v in timer.steps.items()))
+    console.print(summary)
+    console.print("next: [bold]tripcast serve[/] to answer HTTP requests, [bold]tripcast models[/] to list versions")
