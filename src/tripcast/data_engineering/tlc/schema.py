@@ -78,3 +78,33 @@ DURATION_COLUMN: Final = "duration_minutes"
 REASON_COLUMN: Final = "quarantine_reason"
 
 SERVICES: Final[tuple[str, ...]] = ("green", "yellow")
+
+#: Canonical column -> (title, description), for schemas, data docs and JSON Schema exports.
+COLUMN_DOCS: Final[dict[str, tuple[str, str]]] = {
+    "service": ("Service", "TLC taxi service the record comes from: green or yellow"),
+    "vendor_id": ("Vendor", "TPEP/LPEP provider: 1 Creative Mobile Technologies, 2 VeriFone/Curb"),
+    "pickup_datetime": ("Pickup time", "Meter engaged, New York local time without time zone"),
+    "dropoff_datetime": ("Dropoff time", "Meter disengaged, New York local time without time zone"),
+    "store_and_fwd_flag": ("Store and forward", "Y when the record was held in vehicle memory before sending"),
+    "ratecode_id": (
+        "Rate code",
+        "Final rate code: 1 standard, 2 JFK, 3 Newark, 4 Nassau/Westchester, 5 negotiated, 6 group",
+    ),
+    "pickup_zone": ("Pickup zone", "TLC taxi zone id (1-265) where the meter was engaged"),
+    "dropoff_zone": ("Dropoff zone", "TLC taxi zone id (1-265) where the meter was disengaged"),
+    "passenger_count": ("Passengers", "Number of passengers, entered by the driver"),
+    "trip_distance": ("Distance", "Trip distance reported by the taximeter, miles"),
+    "fare_amount": ("Fare", "Time-and-distance fare calculated by the meter, USD"),
+    "extra": ("Extra", "Miscellaneous extras and surcharges (rush hour, overnight), USD"),
+    "mta_tax": ("MTA tax", "MTA tax triggered by the metered rate, USD"),
+    "tip_amount": ("Tip", "Tip amount; automatically filled for card tips, cash tips are not included, USD"),
+    "tolls_amount": ("Tolls", "Total tolls paid in the trip, USD"),
+    "improvement_surcharge": ("Improvement surcharge", "Improvement surcharge assessed at flag drop, USD"),
+    "total_amount": ("Total", "Total amount charged to passengers, not including cash tips, USD"),
+    "payment_type": ("Payment type", "1 card, 2 cash, 3 no charge, 4 dispute, 5 unknown, 6 voided"),
+    "trip_type": ("Trip type", "Green only: 1 street hail, 2 dispatch"),
+    "congestion_surcharge": ("Congestion surcharge", "NYS congestion surcharge (from 2019), USD"),
+    "airport_fee": ("Airport fee", "Pickup fee at LaGuardia and JFK (from 2021), USD"),
+    DURATION_COLUMN: ("Duration", "Minutes from pickup to dropoff; the training target of valid rows"),
+    REASON_COLUMN: ("Quarantine reason", "Why the row was quarantined: every broken rule, '; '-joined"),
+}
