@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from tripcast.mlops.training.baseline import LinearBaselineTrainer
     from tripcast.mlops.training.lightgbm_trainer import LightGBMTrainer
     from tripcast.mlops.training.metrics import RegressionMetrics
+    from tripcast.security.audit_log import SqlAuditLog
 
 
 class SystemClock(Clock):
@@ -98,6 +99,7 @@ class Tripcast:
     @cached_property
     def metrics(self) -> RegressionMetrics:
         from tripcast.mlops.training.metrics import RegressionMetrics
+    from tripcast.security.audit_log import SqlAuditLog
 
         return RegressionMetrics(self.features.spec)
 
@@ -111,6 +113,13 @@ class Tripcast:
             self.settings.experiment_name,
             artifact_location=self.settings.artifact_location,
         )
+
+    @cached_property
+    def audit(self) -> SqlAuditLog:
+        from tripcast.security.audit_log import SqlAuditLog
+
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return SqlAuditLog(self.settings.audit_database_url)
 
     @cached_property
     def registry(self) -> MlflowModelRegistry:

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     model_name: str = "trip-duration"
     train_month: str = Field(default="2021-01", pattern=r"^\d{4}-\d{2}$")
 
+    # Audit trail of model and data changes
+    audit_url: str | None = Field(default=None, description="SQLAlchemy URL; defaults to sqlite:///<data_dir>/audit.db")
+
     # Serving
     api_token: SecretStr | None = None
     cache_url: str | None = Field(default=None, description="redis://... for a shared cache; in-process LRU when unset")
@@ -98,6 +101,12 @@ class Settings(BaseSettings):
         if self.mlflow_tracking_uri:
             return self.mlflow_tracking_uri
         return f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+
+    @property
+    def audit_database_url(self) -> str:
+        if self.audit_url:
+            return self.audit_url
+        return f"sqlite:///{(self.data_dir / 'audit.db').resolve()}"
 
     @property
     def artifact_location(self) -> str:

@@ -97,13 +97,17 @@ def validate(months: MonthsOption = None, source: SourceOption = None) -> None:
     for month in _months(ctx, months):
         ctx.source.fetch(month)
         with step(f"validating {month}"):
-            report = validate_month(ctx.source, ctx.validator, ctx.store, month)
+            report = validate_month(
+                ctx.source, ctx.validator, ctx.store, month, audit=ctx.audit, clock=ctx.clock, actor=getpass.getuser()
+            )
         print_validation(report)
 
 
 def _prepare(ctx: Tripcast, plan: TrainingPlan) -> None:
     for month in (plan.train_month, plan.valid_month, plan.test_month):
-        report = ensure_processed(ctx.source, ctx.validator, ctx.store, month)
+        report = ensure_processed(
+            ctx.source, ctx.validator, ctx.store, month, audit=ctx.audit, clock=ctx.clock, actor=getpass.getuser()
+        )
         if report is not None:
             print_validation(report)
 
@@ -124,6 +128,8 @@ def _train(ctx: Tripcast, train_month: str | None) -> TrainingReport:
             tracker=ctx.tracker,
             registry=ctx.registry,
             clock=ctx.clock,
+            audit=ctx.audit,
+            actor=getpass.getuser(),
         )
     table = Table(
         "model",
@@ -168,12 +174,12 @@ def train(
 def _evaluation_payload(ctx: Tripcast, model: str, month: str | None, source: Path | None) -> dict[str, Any]:
     if month and source:
         raise InvalidInputError([FieldProblem("--month/--source", "give one of them, not both")])
+    version = ctx.registry.get(ctx.settings.model_name, model)
     if source is not None:
         raw = ctx.source.load_file(source)
     else:
         target = Month.parse(month) if month else None
         if target is None:
-            version = ctx.registry.get(ctx.settings.model_name, model)
             target = Month.parse(version.tags.get("valid_month", ""), "valid_month tag")
         ctx.source.fetch(target)
         raw = ctx.source.load(target)
@@ -181,7 +187,6 @@ def _evaluation_payload(ctx: Tripcast, model: str, month: str | None, source: Pa
     if outcome.n_valid == 0:
         raise InvalidInputError([FieldProblem(str(raw.source), f"no valid trips to evaluate on ({outcome.reasons})")])
     data = ctx.features.training_set(outcome.valid, f"{raw.source}")
-    version = ctx.registry.get(ctx.settings.model_name, model)
     evaluation = evaluate_version(ctx.registry, ctx.metrics, ctx.settings.model_name, version.version, data)
     return {
         "model": ctx.settings.model_name,
@@ -253,6 +258,7 @@ def _promote(ctx: Tripcast, version: str | None, *, force: bool, reason: str, ac
             actor=actor,
             reason=reason,
             force=force,
+            audit=ctx.audit,
         )
     console.print(f"[green]champion[/] -> {name} v{result.version}: {result.decision.reason}")
     return result.version
@@ -340,6 +346,24 @@ def models() -> None:
             v.tags.get("train_month", "-"),
             f"{v.created_at:%Y-%m-%d %H:%M}" if v.created_at else "-",
         )
+    console.print(table)
+
+
+@app.command()
+@user_errors
+def audit(
+    subject: Annotated[str, typer.Option(help="Only subjects starting with this, e.g. model: or dataset:")] = "",
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+    verify: Annotated[bool, typer.Option(help="Re-hash the whole trail and report tampering.")] = False,
+) -> None:
+    """Show the audit trail of model and data changes (newest first)."""
+    ctx = _context(None)
+    if verify:
+        console.print(f"[green]audit trail intact[/]: {ctx.audit.verify():,} events re-hashed")
+    table = Table("at", "actor", "action", "subject", "details", title="audit trail")
+    for event in ctx.audit.events(subject, limit):
+        shown = {k: v for k, v in event.details.items() if k.startswith(("promotion.gate", "rows_", "val_rmse"))}
+        table.add_row(f"{event.at:%Y-%m-%d %H:%M:%S}", event.actor, event.action, event.subject, json.dumps(shown))
     console.print(table)
 
 

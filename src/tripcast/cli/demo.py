@@ -114,9 +114,11 @@ def demo(
     reports: list[ValidationReport] = []
     with timer.step("2. validate"):
         for month in (plan.train_month, plan.valid_month, plan.test_month):
-            report = ensure_processed(ctx.source, ctx.validator, ctx.store, month)
+            report = ensure_processed(
+                ctx.source, ctx.validator, ctx.store, month, audit=ctx.audit, clock=ctx.clock, actor=getpass.getuser()
+            )
             if report is None:
-                console.print(f"{month}: already processed ({ctx.store.processed_dir})")
+                console.print(f"{month}: already processed")
             else:
                 print_validation(report)
                 reports.append(report)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tripcast.core.domain.audit import AuditEvent
 from tripcast.core.domain.month import Month
+from tripcast.core.ports.audit import AuditLog
+from tripcast.core.ports.clock import Clock
 from tripcast.core.ports.data import DatasetStore, TripDataSource, TripValidator
 
 
@@ -36,6 +39,10 @@ def validate_month(
     validator: TripValidator,
     store: DatasetStore,
     month: Month,
+    *,
+    audit: AuditLog | None = None,
+    clock: Clock | None = None,
+    actor: str = "tripcast",
 ) -> ValidationReport:
     """Split a month into processed and quarantined rows; every input row is accounted for."""
     raw = source.load(month)
@@ -47,6 +54,23 @@ def validate_month(
         )
     processed_path = store.save_processed(month, outcome.valid)
     quarantine_path = store.save_quarantine(month, outcome.quarantined)
+    if audit is not None and clock is not None:
+        audit.record(
+            AuditEvent(
+                at=clock.now(),
+                actor=actor,
+                action="dataset.validated",
+                subject=f"dataset:{processed_path}",
+                details={
+                    "source": raw.source,
+                    "source_digest": raw.digest,
+                    "rows_in": str(n_input),
+                    "rows_valid": str(outcome.n_valid),
+                    "rows_quarantined": str(outcome.n_quarantined),
+                    "quarantine": quarantine_path,
+                },
+            )
+        )
     return ValidationReport(
         month=month,
         source=raw.source,
@@ -64,9 +88,13 @@ def ensure_processed(
     validator: TripValidator,
     store: DatasetStore,
     month: Month,
+    *,
+    audit: AuditLog | None = None,
+    clock: Clock | None = None,
+    actor: str = "tripcast",
 ) -> ValidationReport | None:
     """Validate a month unless it was already processed; return the report when work was done."""
     if store.has_processed(month):
         return None
     source.fetch(month)
-    return validate_month(source, validator, store, month)
+    return validate_month(source, validator, store, month, audit=audit, clock=clock, actor=actor)

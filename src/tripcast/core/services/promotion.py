@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tripcast.core.domain.audit import AuditEvent
 from tripcast.core.domain.errors import PromotionRefusedError
 from tripcast.core.domain.evaluation import Evaluation, PromotionDecision, decide_promotion
+from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.clock import Clock
 from tripcast.core.ports.learning import FeatureBuilder, MetricsCalculator, TrainingSet
 from tripcast.core.ports.table import Table
@@ -50,6 +52,7 @@ def promote(
     actor: str,
     reason: str,
     force: bool = False,
+    audit: AuditLog | None = None,
 ) -> PromotionResult:
     """Move ``champion`` to the candidate if it beats the champion on the same validation data.
 
@@ -65,7 +68,7 @@ def promote(
         champion_eval = evaluate_version(registry, metrics, name, champion.version, data)
     decision = decide_promotion(features.spec, candidate_eval, champion_eval, force=force)
     stamp = clock.now().isoformat(timespec="seconds")
-    audit = {
+    audit_tags = {
         "promotion.decision": "approved" if decision.approved else "refused",
         "promotion.actor": actor,
         "promotion.reason": reason,
@@ -73,9 +76,19 @@ def promote(
         "promotion.at": stamp,
         "promotion.forced": str(force).lower(),
     }
+    if audit is not None:
+        audit.record(
+            AuditEvent(
+                at=clock.now(),
+                actor=actor,
+                action="model.promoted" if decision.approved else "model.promotion_refused",
+                subject=f"model:{name}/{candidate_version.version}",
+                details={**audit_tags, "previous_champion": champion.version if champion else ""},
+            )
+        )
     if not decision.approved:
-        registry.set_alias(name, CHALLENGER, candidate_version.version, tags=audit)
+        registry.set_alias(name, CHALLENGER, candidate_version.version, tags=audit_tags)
         raise PromotionRefusedError(f"{name} v{candidate_version.version} not promoted: {decision.reason}")
-    registry.set_alias(name, CHAMPION, candidate_version.version, tags=audit)
+    registry.set_alias(name, CHAMPION, candidate_version.version, tags=audit_tags)
     previous = champion.version if champion is not None and champion.version != candidate_version.version else None
     return PromotionResult(decision, name, candidate_version.version, previous)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tripcast.core.domain.audit import AuditEvent
 from tripcast.core.domain.evaluation import Evaluation, ModelVersion
 from tripcast.core.domain.month import Month
+from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.clock import Clock
 from tripcast.core.ports.data import DatasetStore
 from tripcast.core.ports.learning import FeatureBuilder, MetricsCalculator, ModelTrainer
@@ -51,6 +53,8 @@ def train_and_register(
     tracker: ExperimentTracker,
     registry: ModelRegistry,
     clock: Clock,
+    audit: AuditLog | None = None,
+    actor: str = "tripcast",
 ) -> TrainingReport:
     """Fit the model and a baseline on processed months, log both, register the model."""
     train = features.training_set(store.load_processed(plan.train_month), f"{plan.train_month}")
@@ -88,6 +92,16 @@ def train_and_register(
         **{f"test_{k}": f"{v:.6g}" for k, v in test_evaluation.metrics.items()},
     }
     version = registry.register(model_uri, plan.model_name, tags=tags)
+    if audit is not None:
+        audit.record(
+            AuditEvent(
+                at=clock.now(),
+                actor=actor,
+                action="model.registered",
+                subject=f"model:{plan.model_name}/{version.version}",
+                details={"run_id": run_id, "model_uri": model_uri, **tags},
+            )
+        )
     return TrainingReport(
         version=version,
         run_id=run_id,

@@ -1,0 +1,1 @@
+"""Security adapters: the audit trail and API authentication helpers."""
