@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from tripcast.mlops.training.lightgbm_trainer import LightGBMTrainer
     from tripcast.mlops.training.metrics import RegressionMetrics
     from tripcast.security.audit_log import SqlAuditLog
+    from tripcast.security.audit_log import SqlAuditLog
 
 
 class SystemClock(Clock):
@@ -99,7 +100,6 @@ class Tripcast:
     @cached_property
     def metrics(self) -> RegressionMetrics:
         from tripcast.mlops.training.metrics import RegressionMetrics
-    from tripcast.security.audit_log import SqlAuditLog
 
         return RegressionMetrics(self.features.spec)
 
