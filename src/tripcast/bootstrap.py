@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from tripcast.mlops.training.lightgbm_trainer import LightGBMTrainer
     from tripcast.mlops.training.metrics import RegressionMetrics
     from tripcast.security.audit_log import SqlAuditLog
-    from tripcast.security.audit_log import SqlAuditLog
 
 
 class SystemClock(Clock):
