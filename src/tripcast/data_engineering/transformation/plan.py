@@ -1,0 +1,68 @@
+"""The whole transformation of one month as a set of lazy Ibis expressions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis.expr.types as ir
+
+from tripcast.core.domain.month import Month
+from tripcast.data_engineering.tlc.schema import CANONICAL_COLUMNS, REASON_COLUMN
+from tripcast.data_engineering.tlc.zones import ZoneLookup
+from tripcast.data_engineering.transformation.aggregates import zone_hour_features, zone_pair_features
+from tripcast.data_engineering.transformation.cleaning import clean_trips, quarantine_trips
+from tripcast.data_engineering.transformation.enrichment import enrich_with_zones, zones_table
+from tripcast.data_engineering.transformation.features import add_trip_features
+
+#: Output name -> sort columns. Trips have no id, so they sort on every canonical column: rows that
+#: still tie are identical, which makes every output file deterministic.
+OUTPUT_KEYS: dict[str, tuple[str, ...]] = {
+    "trips": tuple(CANONICAL_COLUMNS),
+    "quarantine": (*CANONICAL_COLUMNS, REASON_COLUMN),
+    "zone_hour": ("pickup_zone", "feature_timestamp"),
+    "zone_pair": ("pickup_zone", "dropoff_zone", "feature_timestamp"),
+}
+
+
+@dataclass(frozen=True)
+class TransformOutputs:
+    """Lazy results for one month: enriched trips, quarantined rows and the two feature tables."""
+
+    trips: ir.Table
+    quarantine: ir.Table
+    zone_hour: ir.Table
+    zone_pair: ir.Table
+
+    def items(self) -> list[tuple[str, ir.Table]]:
+        return [
+            ("trips", self.trips),
+            ("quarantine", self.quarantine),
+            ("zone_hour", self.zone_hour),
+            ("zone_pair", self.zone_pair),
+        ]
+
+
+def transform_trips(
+    canonical: ir.Table,
+    month: Month,
+    *,
+    lookback: ir.Table | None = None,
+    zones: ZoneLookup | None = None,
+    window_days: int = 7,
+) -> TransformOutputs:
+    """Clean, featurise and enrich a month of canonical trips, and build its zone aggregates.
+
+    ``lookback`` holds the previous month's canonical trips, if available: they are only
+    used so that feature rows at the start of the month see their full trailing window.
+    """
+    clean = add_trip_features(clean_trips(canonical, month, zones))
+    enriched = enrich_with_zones(clean, zones_table(zones))
+    history = clean
+    if lookback is not None:
+        history = add_trip_features(clean_trips(lookback, month.previous(), zones)).union(clean)
+    return TransformOutputs(
+        trips=enriched.order_by(list(OUTPUT_KEYS["trips"])),
+        quarantine=quarantine_trips(canonical, month, zones).order_by(list(OUTPUT_KEYS["quarantine"])),
+        zone_hour=zone_hour_features(history, start=month.start, end=month.end),
+        zone_pair=zone_pair_features(history, window_days=window_days, start=month.start, end=month.end),
+    )

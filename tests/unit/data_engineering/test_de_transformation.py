@@ -1,0 +1,144 @@
+"""Ibis transformations on DuckDB: cleaning parity with the validator, features, enrichment, point-in-time aggregates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import ibis
+import pandas as pd
+import pytest
+
+from tripcast.core.domain.month import Month
+from tripcast.core.ports.data import RawDataset
+from tripcast.data_engineering.tlc.validation import PanderaTripValidator
+from tripcast.data_engineering.transformation import (
+    add_trip_features,
+    clean_trips,
+    open_engine,
+    quarantine_trips,
+    transform_trips,
+    zone_hour_features,
+    zone_pair_features,
+)
+
+JAN = Month(2021, 1)
+
+
+@pytest.fixture()
+def duck():
+    with open_engine("duckdb") as engine:
+        yield engine
+
+
+def _features(duck, frame: pd.DataFrame) -> ibis.Table:
+    return add_trip_features(clean_trips(ibis.memtable(frame)))
+
+
+def test_cleaning_matches_pandera_validator_on_a_real_month(duck, january_canonical):
+    canonical = pd.read_parquet(january_canonical)
+    outcome = PanderaTripValidator().split(RawDataset(canonical, JAN, "test"))
+    table = duck.read_parquet(january_canonical)
+    clean = clean_trips(table, JAN).to_pandas()
+    quarantined = quarantine_trips(table, JAN).to_pandas()
+
+    assert len(clean) == outcome.n_valid
+    assert len(quarantined) == outcome.n_quarantined
+    assert len(clean) + len(quarantined) == len(canonical)
+    ours = quarantined.quarantine_reason.str.split("; ").explode().value_counts().to_dict()
+    assert ours == outcome.reasons
+    expected = outcome.valid.sort_values(["pickup_datetime", "dropoff_datetime", "pickup_zone", "total_amount"])
+    got = clean.sort_values(["pickup_datetime", "dropoff_datetime", "pickup_zone", "total_amount"])
+    assert got.duration_minutes.to_numpy() == pytest.approx(expected.duration_minutes.to_numpy())
+
+
+def test_quarantine_names_every_broken_rule(duck, build_trips, raw_trip):
+    frame = build_trips(
+        [
+            raw_trip(10, 20, "2021-01-05 08:00", "2021-01-05 08:20"),
+            raw_trip(10, 999, "2021-01-05 08:00", "2021-01-05 10:30", miles=500.0),
+            raw_trip(10, 20, "2021-01-05 08:00", "2021-01-05 07:00"),
+            raw_trip(10, 20, "2020-12-31 23:50", "2021-01-01 00:10", miles=-1.0),
+        ]
+    )
+    quarantined = quarantine_trips(ibis.memtable(frame), JAN).to_pandas()
+    reasons = sorted(quarantined.quarantine_reason)
+    assert reasons == [
+        "dropoff_not_after_pickup",
+        "duration_out_of_range; implausible_distance; unknown_dropoff_zone",
+        "negative_distance; pickup_outside_month",
+    ]
+
+
+def test_features_and_enrichment(duck, build_trips, raw_trip):
+    frame = build_trips([raw_trip(43, 236, "2021-01-09 14:10", "2021-01-09 14:40", miles=3.0)])
+    month = transform_trips(ibis.memtable(frame), JAN)
+    row = month.trips.to_pandas().iloc[0]
+    assert row.duration_minutes == 30.0
+    assert row.pickup_hour == 14
+    assert row.pickup_day_of_week == 5  # a Saturday
+    assert bool(row.is_weekend)
+    assert row.avg_speed_mph == pytest.approx(6.0)
+    assert (row.pickup_borough, row.pickup_zone_name) == ("Manhattan", "Central Park")
+    assert (row.dropoff_zone_name, row.dropoff_service_zone) == ("Upper East Side North", "Yellow Zone")
+
+
+def test_zone_hour_uses_only_trips_ended_before_the_hour(duck, build_trips, raw_trip):
+    frame = build_trips(
+        [
+            raw_trip(10, 20, "2021-01-05 08:10", "2021-01-05 08:40"),  # 30 min, ended before 09:00
+            raw_trip(10, 21, "2021-01-05 08:20", "2021-01-05 08:59:59"),  # ~40 min, ended before 09:00
+            raw_trip(10, 20, "2021-01-05 08:30", "2021-01-05 09:00"),  # ends AT 09:00: not usable at 09:00
+            raw_trip(10, 20, "2021-01-05 08:50", "2021-01-05 09:30"),  # still under way at 09:00
+        ]
+    )
+    hourly = zone_hour_features(_features(duck, frame)).to_pandas().set_index("feature_timestamp")
+    at_nine = hourly.loc[pd.Timestamp("2021-01-05 09:00")]
+    assert at_nine.zone_trips_1h == 2
+    assert at_nine.zone_median_duration_1h == pytest.approx((30 + 39 + 59 / 60) / 2)
+    assert hourly.loc[pd.Timestamp("2021-01-05 10:00")].zone_trips_1h == 2
+    assert pd.Timestamp("2021-01-05 08:00") not in hourly.index
+
+
+def test_zone_hour_property_no_future_trip_is_used(duck, january_canonical):
+    trips = add_trip_features(clean_trips(duck.read_parquet(january_canonical), JAN))
+    hourly = zone_hour_features(trips).to_pandas()
+    raw = trips.to_pandas()
+    sample = hourly.sample(200, random_state=0)
+    for row in sample.itertuples():
+        used = raw[
+            (raw.pickup_zone == row.pickup_zone)
+            & (raw.dropoff_datetime < row.feature_timestamp)
+            & (raw.dropoff_datetime >= row.feature_timestamp - pd.Timedelta(hours=1))
+        ]
+        assert len(used) == row.zone_trips_1h
+        assert used.duration_minutes.median() == pytest.approx(row.zone_median_duration_1h)
+
+
+def test_zone_pair_trailing_window_is_point_in_time(duck, build_trips, raw_trip):
+    frame = build_trips(
+        [
+            raw_trip(10, 20, "2021-01-03 10:00", "2021-01-03 10:10"),  # 10 min, ended Jan 3
+            raw_trip(10, 20, "2021-01-05 10:00", "2021-01-05 10:30"),  # 30 min, ended Jan 5
+            raw_trip(10, 20, "2021-01-05 23:50", "2021-01-06 00:40"),  # 50 min, ended Jan 6
+        ]
+    )
+    daily = zone_pair_features(_features(duck, frame), window_days=7).to_pandas().set_index("feature_timestamp")
+    assert pd.Timestamp("2021-01-03") not in daily.index  # nothing had ended before Jan 3 00:00
+    assert daily.loc[pd.Timestamp("2021-01-04")].pair_trips_7d == 1
+    assert daily.loc[pd.Timestamp("2021-01-06")].pair_median_duration_7d == pytest.approx(20.0)
+    assert daily.loc[pd.Timestamp("2021-01-07")].pair_median_duration_7d == pytest.approx(30.0)
+    assert daily.loc[pd.Timestamp("2021-01-10")].pair_trips_7d == 3
+    assert daily.loc[pd.Timestamp("2021-01-11")].pair_trips_7d == 2  # the Jan 3 trip left the window
+    assert pd.Timestamp("2021-01-14") not in daily.index
+
+
+def test_month_outputs_stay_inside_the_month_and_use_lookback(duck, build_trips, raw_trip):
+    previous = build_trips([raw_trip(10, 20, "2020-12-31 23:00", "2020-12-31 23:30")])
+    current = build_trips([raw_trip(10, 20, "2021-01-31 23:00", "2021-01-31 23:30")])
+    out = transform_trips(ibis.memtable(current), JAN, lookback=ibis.memtable(previous))
+    hourly = out.zone_hour.to_pandas()
+    assert hourly.feature_timestamp.tolist() == [pd.Timestamp(datetime(2021, 1, 1))]
+    daily = out.zone_pair.to_pandas()
+    assert daily.feature_timestamp.min() == pd.Timestamp("2021-01-01")
+    assert daily.feature_timestamp.max() == pd.Timestamp("2021-01-07")
+    assert len(out.trips.to_pandas()) == 1
