@@ -15,6 +15,7 @@ plain null.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -75,7 +76,7 @@ def conform(frame: pd.DataFrame, service: str | None = None) -> pd.DataFrame:
             if failed.any():
                 failures[column] = np.flatnonzero(failed).tolist()
         else:
-            cast = pd.Series(pd.array([None] * n_rows, dtype=dtype))
+            cast = pd.Series(pd.array([None] * n_rows, dtype=_any(dtype)))
         columns[column] = cast
     if service is not None:
         columns["service"] = columns["service"].fillna(service)
@@ -87,6 +88,11 @@ def conform(frame: pd.DataFrame, service: str | None = None) -> pd.DataFrame:
             failures[column] = sorted(set(failures.get(column, [])) | set(positions))
     result.attrs[CAST_FAILURES_ATTR] = failures
     return result
+
+
+def _any(dtype: str) -> Any:
+    """A dtype name as pandas accepts it; the stubs only know literal names."""
+    return dtype
 
 
 def _cast(series: pd.Series, dtype: str) -> tuple[pd.Series, np.ndarray]:
@@ -116,7 +122,7 @@ def _numeric(series: pd.Series) -> np.ndarray:
     return np.asarray(series.to_numpy(dtype="float64", na_value=np.nan), dtype="float64")
 
 
-def _to_int(series: pd.Series, dtype: str) -> tuple[pd.Series, np.ndarray]:
+def _to_int(series: pd.Series, dtype: Any) -> tuple[pd.Series, np.ndarray]:
     present = _present(series)
     values = _numeric(series)
     low, high = _INT_BOUNDS[dtype]
@@ -134,7 +140,7 @@ def _to_float(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return pd.Series(values, dtype="float64"), present & np.isnan(values)
 
 
-def _to_datetime(series: pd.Series, dtype: str) -> tuple[pd.Series, np.ndarray]:
+def _to_datetime(series: pd.Series, dtype: Any) -> tuple[pd.Series, np.ndarray]:
     present = _present(series)
     if isinstance(series.dtype, pd.DatetimeTZDtype):
         converted = _naive(series)

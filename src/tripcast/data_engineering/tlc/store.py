@@ -1,0 +1,83 @@
+"""Processed and quarantined trips as one parquet file per month, written atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from tripcast.core.domain.errors import NotFoundError
+from tripcast.core.domain.month import Month
+from tripcast.core.ports.data import DatasetStore
+from tripcast.data_engineering.tlc.files import check_service
+
+
+class ParquetDatasetStore(DatasetStore):
+    """``{processed_dir,quarantine_dir}/{service}_tripdata_{month}.parquet``.
+
+    Writes go to a temporary file in the same folder and are moved into place with
+    ``os.replace``, so a reader never sees half a file and a crash leaves the
+    previous version intact.
+    """
+
+    def __init__(self, processed_dir: Path, quarantine_dir: Path, service: str = "green") -> None:
+        self.processed_dir = Path(processed_dir)
+        self.quarantine_dir = Path(quarantine_dir)
+        self.service = check_service(service)
+
+    def file_name(self, month: Month) -> str:
+        """The file name used in both folders."""
+        return f"{self.service}_tripdata_{month}.parquet"
+
+    def processed_path(self, month: Month) -> Path:
+        return self.processed_dir / self.file_name(month)
+
+    def quarantine_path(self, month: Month) -> Path:
+        return self.quarantine_dir / self.file_name(month)
+
+    def save_processed(self, month: Month, table: pd.DataFrame) -> str:
+        """Store the valid rows of ``month``; return the file path."""
+        return str(_write_atomically(table, self.processed_path(month)))
+
+    def save_quarantine(self, month: Month, table: pd.DataFrame) -> str:
+        """Store the quarantined rows (with their reason column); return the file path."""
+        return str(_write_atomically(table, self.quarantine_path(month)))
+
+    def load_processed(self, month: Month) -> pd.DataFrame:
+        """The valid rows saved for ``month``; :class:`NotFoundError` says how to produce them."""
+        path = self.processed_path(month)
+        if not path.is_file():
+            raise NotFoundError(
+                f"no processed {self.service} trips for {month} (looked for {path}); "
+                f"run `tripcast validate --month {month}` first"
+            )
+        return pd.read_parquet(path)
+
+    def load_quarantine(self, month: Month) -> pd.DataFrame:
+        """The quarantined rows saved for ``month``."""
+        path = self.quarantine_path(month)
+        if not path.is_file():
+            raise NotFoundError(
+                f"no quarantined {self.service} trips for {month} (looked for {path}); "
+                f"run `tripcast validate --month {month}` first"
+            )
+        return pd.read_parquet(path)
+
+    def has_processed(self, month: Month) -> bool:
+        """Whether ``month`` was processed already."""
+        return self.processed_path(month).is_file()
+
+
+def _write_atomically(table: pd.DataFrame, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    tmp = Path(tmp_name)
+    try:
+        table.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
