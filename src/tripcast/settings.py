@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     request_timeout_seconds: float = Field(default=5.0, gt=0)
     registry_poll_seconds: float = Field(default=10.0, gt=0)
 
+    # Data pipeline (engine, sinks, lineage, quality metrics)
+    pipeline_engine: str = Field(default="duckdb", pattern="^(duckdb|spark)$")
+    export_postgres_url: str | None = Field(default=None, description="SQLAlchemy URL; features are upserted there")
+    export_http_url: str | None = Field(default=None, description="features are POSTed there as JSON batches")
+    lineage_url: str | None = Field(default=None, description="OpenLineage HTTP endpoint; JSONL under data/lineage")
+    pushgateway_url: str | None = Field(default=None, description="Prometheus Pushgateway; else a .prom textfile")
+
     @model_validator(mode="after")
     def _refuse_missing_secrets(self) -> Settings:
         if self.env not in RELAXED_ENVIRONMENTS:
