@@ -179,7 +179,7 @@ def generate_trips(month: Month, n_rows: int = 20_000, seed: int = 0, service: s
     # Dispatch records carry minute-rounded times in TLC's files.
     pickup = pickup.where(~dispatch, pickup.floor("min"))
     pickup = _stray_pickups(pickup, month, n)
-    dropoff = pickup + pd.to_timedelta(np.round(minutes * 60.0), unit="s")
+    dropoff = (pickup + pd.to_timedelta(np.round(minutes * 60.0), unit="s")).as_unit("us")
 
     frame = _fill_columns(rng, service, pickup, dropoff, ids[pu_index], ids[do_index], distance, minutes, dispatch)
     frame = frame.sort_values(pickup_column(service), kind="stable").reset_index(drop=True)
