@@ -1,0 +1,232 @@
+"""``tripcast drift|alerts|features``: monitoring commands.
+
+This module is where the generic monitoring machinery meets the taxi domain: it reads TLC
+files with the TLC loader, validates them, builds TRIP_DURATION_SPEC features and hands
+plain DataFrames to the generic drift detector.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.table import Table
+
+from tripcast.cli.console import console, err_console, step, user_errors
+from tripcast.core.domain.errors import FieldProblem, InvalidInputError, NotFoundError
+from tripcast.core.domain.model_spec import ModelSpec
+from tripcast.core.domain.month import Month
+from tripcast.settings import Settings
+
+app = typer.Typer(help="Monitoring: data drift, alerts and the feature store.", no_args_is_help=True)
+drift_app = typer.Typer(help="Data and prediction drift against the model's reference profile.", no_args_is_help=True)
+app.add_typer(drift_app, name="drift")
+
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
+
+
+# --------------------------------------------------------------------------- taxi wiring
+def trip_spec() -> ModelSpec:
+    """The taxi learning problem the monitoring commands watch."""
+    from tripcast.core.domain.trip_duration import TRIP_DURATION_SPEC
+
+    return TRIP_DURATION_SPEC
+
+
+def resolve_trip_file(current: str, settings: Settings) -> Path:
+    """A TLC file path, or a month (YYYY-MM) resolved to the file in the raw data folder."""
+    if _MONTH.match(current):
+        from tripcast.data_engineering.tlc.files import tlc_file_name
+
+        month = Month.parse(current, "current")
+        for ext in ("parquet", "csv", "csv.gz"):
+            candidate = settings.raw_path / tlc_file_name(settings.service, month, ext)
+            if candidate.is_file():
+                return candidate
+        raise NotFoundError(
+            f"no {settings.service} TLC file for {month} under {settings.raw_path}; "
+            f"run `tripcast ingest --month {month}` first or pass the file path"
+        )
+    path = Path(current)
+    if not path.is_file():
+        raise NotFoundError(f"current data {current!r} is neither a month (YYYY-MM) nor an existing file")
+    return path
+
+
+def load_trip_features(path: Path) -> tuple[pd.DataFrame, np.ndarray, dict[str, int]]:
+    """Valid trips of a TLC file as model features, their durations, and quarantine counts by reason."""
+    from tripcast.core.ports.data import RawDataset
+    from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
+    from tripcast.data_engineering.tlc.files import month_from_file_name, read_tlc_file
+    from tripcast.data_engineering.tlc.validation import PanderaTripValidator
+
+    raw = read_tlc_file(path)
+    month = month_from_file_name(path)
+    if month is None:
+        raise InvalidInputError([FieldProblem("current", f"{path.name}: file name states no month (…_YYYY-MM.…)")])
+    outcome = PanderaTripValidator().split(RawDataset(table=raw, month=month, source=str(path)))
+    training = TripFeatureBuilder().training_set(outcome.valid, name=path.stem)
+    return training.features, np.asarray(training.target, dtype=np.float64), dict(outcome.reasons)
+
+
+def _predict(tracking_uri: str, model_name: str, version: str, features: pd.DataFrame) -> np.ndarray | None:
+    """The version's predictions on ``features``, or None (with a warning) when the model cannot be loaded."""
+    import mlflow
+
+    try:
+        mlflow.set_tracking_uri(tracking_uri)
+        uri = f"models:/{model_name}/{version}" if version.isdigit() else f"models:/{model_name}@{version}"
+        model = mlflow.pyfunc.load_model(uri)
+        return np.asarray(model.predict(features), dtype=np.float64).ravel()
+    except Exception as exc:  # noqa: BLE001 - prediction drift is optional; the data drift report still stands
+        err_console.print(
+            f"[yellow]warning:[/] no prediction drift: cannot load {model_name}@{version}: {str(exc)[:200]}"
+        )
+        return None
+
+
+def _parse_thresholds(items: list[str] | None) -> dict[str, float]:
+    thresholds: dict[str, float] = {}
+    for item in items or []:
+        name, _, value = item.partition("=")
+        try:
+            thresholds[name.strip()] = float(value)
+        except ValueError:
+            raise InvalidInputError([FieldProblem("threshold", f"{item!r} is not COLUMN=NUMBER")]) from None
+    return thresholds
+
+
+# --------------------------------------------------------------------------- drift commands
+@drift_app.command("profile")
+@user_errors
+def drift_profile(
+    train: Annotated[str, typer.Option("--train", help="Training data: TLC file path or month YYYY-MM.")],
+    run_id: Annotated[str | None, typer.Option("--run-id", help="MLflow run to attach the profile to.")] = None,
+    model_ref: Annotated[
+        str | None,
+        typer.Option("--model", help="Attach to this model version/alias's run (and profile its predictions)."),
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", help="Also write the profile JSON here.")] = None,
+) -> None:
+    """Build the reference profile from training data and store it with the model version in MLflow."""
+    from tripcast.mlops.drift_detection.profile import ReferenceProfile
+    from tripcast.mlops.drift_detection.profile_store import log_reference_profile
+
+    settings = Settings()
+    spec = trip_spec()
+    path = resolve_trip_file(train, settings)
+    with step(f"Reading features of {path.name}"):
+        features, _, _ = load_trip_features(path)
+    predictions = None
+    if model_ref is not None:
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient(tracking_uri=settings.tracking_uri)
+        version = _model_version(client, settings.model_name, model_ref)
+        run_id = run_id or version.run_id
+        predictions = _predict(settings.tracking_uri, settings.model_name, version.version, features)
+    with step("Profiling"):
+        profile = ReferenceProfile.build(spec, features, predictions, metadata={"source": path.name})
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(profile.to_json())
+        console.print(f"profile written to {output}")
+    if run_id is not None:
+        uri = log_reference_profile(settings.tracking_uri, run_id, profile)
+        console.print(f"profile of {profile.n_rows:,} rows logged to [bold]{uri}[/]")
+    elif output is None:
+        raise InvalidInputError([FieldProblem("run_id", "give --run-id, --model or --output to keep the profile")])
+
+
+@drift_app.command("check")
+@user_errors
+def drift_check(
+    current: Annotated[str, typer.Option("--current", help="Current data: TLC file path or month YYYY-MM.")],
+    reference: Annotated[
+        str, typer.Option("--reference", help="Model version or alias whose reference profile to use.")
+    ] = "champion",
+    profile_file: Annotated[
+        Path | None, typer.Option("--profile", help="A profile JSON file instead of the registry's.")
+    ] = None,
+    threshold: Annotated[
+        list[str] | None, typer.Option("--threshold", help="Per-feature threshold override COLUMN=VALUE; repeatable.")
+    ] = None,
+    drift_share: Annotated[
+        float, typer.Option("--drift-share", help="Share of drifted features for dataset drift.")
+    ] = 0.5,
+    out_dir: Annotated[Path | None, typer.Option("--out-dir", help="Report folder (default data/reports).")] = None,
+    predictions: Annotated[bool, typer.Option(help="Also check prediction drift (loads the model).")] = True,
+) -> None:
+    """Check current data for drift against the reference; print a table, write JSON and HTML reports."""
+    from tripcast.mlops.drift_detection import DriftConfig, DriftDetector, ReferenceProfile
+    from tripcast.mlops.drift_detection.html_report import write_report_files
+    from tripcast.mlops.drift_detection.profile_store import load_reference_profile
+
+    settings = Settings()
+    spec = trip_spec()
+    path = resolve_trip_file(current, settings)
+    version_label = reference
+    if profile_file is not None:
+        profile = ReferenceProfile.from_json(profile_file.read_text())
+        version_label = profile_file.name
+    else:
+        with step(f"Loading reference profile of {settings.model_name}@{reference}"):
+            profile = load_reference_profile(settings.tracking_uri, settings.model_name, reference)
+    with step(f"Reading features of {path.name}"):
+        features, _, reasons = load_trip_features(path)
+    preds = None
+    if predictions and profile_file is None and profile.prediction is not None:
+        preds = _predict(settings.tracking_uri, settings.model_name, reference, features)
+    detector = DriftDetector(
+        spec, profile, DriftConfig(drift_share=drift_share, thresholds=_parse_thresholds(threshold))
+    )
+    with step(f"Checking drift of {len(features):,} rows"):
+        report = detector.check(
+            features,
+            preds,
+            metadata={"reference": version_label, "current": path.name, "quarantined": str(sum(reasons.values()))},
+        )
+    print_drift_table(report)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stem = f"drift_{spec.name}_{Path(path.name).stem}_{stamp}"
+    json_path, html_path = write_report_files(report, profile, out_dir or settings.reports_path, stem)
+    console.print(f"reports: {json_path}  {html_path}")
+
+
+def print_drift_table(report: Any) -> None:
+    """Per-feature verdicts as a Rich table, and the dataset verdict."""
+    table = Table(
+        title=f"Drift of {report.spec_name}: {report.n_current:,} current vs {report.n_reference:,} reference rows"
+    )
+    table.add_column("feature", no_wrap=True, min_width=20)
+    table.add_column("method", no_wrap=True, min_width=13)
+    for name in ("score", "threshold"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("drift", justify="center", no_wrap=True)
+    table.add_column("nulls", justify="right", no_wrap=True)
+    rows = list(report.columns) + ([report.prediction] if report.prediction else [])
+    for c in rows:
+        table.add_row(
+            c.column, c.method.value, f"{c.score:.4g}", f"{c.threshold:.4g}",
+            "[bold red]DRIFT[/]" if c.drifted else "[green]ok[/]", f"{c.current_null_rate:.1%}",
+        )  # fmt: skip
+    console.print(table)
+    verdict = "[bold red]DATASET DRIFT[/]" if report.dataset_drift else "[green]no dataset drift[/]"
+    console.print(
+        f"{verdict}: {report.n_drifted}/{len(report.columns)} features drifted "
+        f"(share {report.share_drifted:.2f}, threshold {report.drift_share:.2f})"
+    )
+
+
+def _model_version(client: Any, name: str, ref: str) -> Any:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version(name, ref) if ref.isdigit() else client.get_model_version_by_alias(name, ref)
+    except MlflowException as exc:
+        raise NotFoundError(f"model {name!r} has no version or alias {ref!r}: {exc.message}") from None

@@ -1,0 +1,120 @@
+"""Real-data acceptance: profile from 2021-01, check 2021-03 through the CLI, flag a scaled distance."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+from sklearn.linear_model import LinearRegression
+from typer.testing import CliRunner
+
+from tripcast.cli.monitoring import app, load_trip_features, trip_spec
+from tripcast.mlops.drift_detection import DriftDetector, ReferenceProfile
+from tripcast.mlops.drift_detection.profile_store import load_reference_profile, log_reference_profile
+
+#: Features computed from the trip distance. With TripFeatureBuilder only ``trip_distance`` itself is:
+#: zones, boroughs, service zones, hour, weekday and same_zone come from locations and timestamps.
+DISTANCE_DEPENDENT = {"trip_distance"}
+
+
+@pytest.fixture(scope="module")
+def january(shared_data_dir: Path) -> tuple:
+    return load_trip_features(shared_data_dir / "green_tripdata_2021-01.parquet")
+
+
+@pytest.fixture(scope="module")
+def march(shared_data_dir: Path) -> tuple:
+    return load_trip_features(shared_data_dir / "green_tripdata_2021-03.parquet")
+
+
+def test_scaled_distance_is_flagged_and_nothing_else(january: tuple, march: tuple) -> None:
+    spec = trip_spec()
+    profile = ReferenceProfile.build(spec, january[0])
+    detector = DriftDetector(spec, profile)
+    unrelated = [name for name in spec.feature_names if name not in DISTANCE_DEPENDENT]
+
+    # Same month, distance scaled: only the distance-dependent features may drift.
+    jan_scaled = january[0].assign(trip_distance=january[0]["trip_distance"] * 1.5)
+    same_month = detector.check(jan_scaled)
+    assert set(same_month.drifted_columns) == DISTANCE_DEPENDENT
+    assert not any(same_month.column(name).drifted for name in unrelated)
+
+    # March against January: natural drift exists (calendar, sparse zone pairs) but not in distance;
+    # scaling distance adds exactly the distance verdict and leaves every unrelated score untouched.
+    original = detector.check(march[0])
+    scaled = detector.check(march[0].assign(trip_distance=march[0]["trip_distance"] * 1.5))
+    assert not original.column("trip_distance").drifted
+    assert scaled.column("trip_distance").drifted
+    assert scaled.column("trip_distance").score > 5 * original.column("trip_distance").score
+    assert set(scaled.drifted_columns) == set(original.drifted_columns) | DISTANCE_DEPENDENT
+    for name in unrelated:
+        assert scaled.column(name).score == pytest.approx(original.column(name).score)
+
+
+def test_cli_check_against_champion_profile_in_mlflow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_data_dir: Path, january: tuple
+) -> None:
+    features, target, _ = january
+    spec = trip_spec()
+    tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    mlflow.set_tracking_uri(tracking_uri)
+    experiment = mlflow.create_experiment("drift-it", artifact_location=(tmp_path / "artifacts").as_uri())
+    model = LinearRegression().fit(features, target)
+    with mlflow.start_run(experiment_id=experiment) as run:
+        mlflow.sklearn.log_model(model, name="model", input_example=features.head(2))
+    version = mlflow.register_model(f"runs:/{run.info.run_id}/model", "trip-duration")
+    client = MlflowClient(tracking_uri)
+    client.set_registered_model_alias("trip-duration", "champion", version.version)
+    predictions = model.predict(features)
+    log_reference_profile(tracking_uri, run.info.run_id, ReferenceProfile.build(spec, features, predictions))
+
+    loaded = load_reference_profile(tracking_uri, "trip-duration", "champion")
+    assert loaded.n_rows == len(features) and loaded.prediction is not None
+
+    monkeypatch.setenv("TRIPCAST_MLFLOW_TRACKING_URI", tracking_uri)
+    monkeypatch.setenv("TRIPCAST_DATA_DIR", str(tmp_path / "data"))
+    result = CliRunner().invoke(
+        app,
+        [
+            "drift",
+            "check",
+            "--reference",
+            "champion",
+            "--current",
+            str(shared_data_dir / "green_tripdata_2021-03.parquet"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "trip_distance" in result.output
+    reports = tmp_path / "data" / "reports"
+    (json_file,) = reports.glob("drift_*.json")
+    (html_file,) = reports.glob("drift_*.html")
+    payload = json.loads(json_file.read_text())
+    assert {c["column"] for c in payload["columns"]} == set(spec.feature_names)
+    assert payload["prediction"] is not None and payload["prediction"]["method"] == "wasserstein"
+    assert payload["n_current"] > 70_000
+    page = html_file.read_text()
+    assert page.count("data:image/png;base64,") == len(spec.features) + 1
+    assert "DRIFT" in page or "no drift" in page
+
+
+def test_cli_reports_missing_alias_as_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRIPCAST_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("TRIPCAST_DATA_DIR", str(tmp_path))
+    result = CliRunner().invoke(app, ["drift", "check", "--reference", "champion", "--current", "2031-01"])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "2031-01" in result.output or "champion" in result.output
+
+
+def test_profile_json_is_stable_and_compact(january: tuple) -> None:
+    profile = ReferenceProfile.build(trip_spec(), january[0])
+    text = profile.to_json()
+    assert len(text) < 2_000_000
+    again = ReferenceProfile.from_json(text)
+    assert again.to_json() == text
+    assert np.isclose(again.features["trip_distance"].mean, january[0]["trip_distance"].mean())  # type: ignore[union-attr]
