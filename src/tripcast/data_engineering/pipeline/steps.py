@@ -1,0 +1,201 @@
+"""The pipeline steps. Each one reads what earlier steps wrote, so any step can be resumed on its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from tripcast.core.domain.errors import FieldProblem, InvalidInputError
+from tripcast.core.domain.month import Month
+from tripcast.core.services.ingestion import validate_month
+from tripcast.data_engineering.pipeline.layout import FEATURE_TABLES, Layout
+from tripcast.data_engineering.tlc.download import TlcDownloader, file_sha256
+from tripcast.data_engineering.tlc.source import TlcFileSource
+from tripcast.data_engineering.tlc.store import ParquetDatasetStore
+from tripcast.data_engineering.tlc.validation import PanderaTripValidator
+from tripcast.data_engineering.transformation import open_engine, transform_trips
+from tripcast.data_engineering.transformation.engine import ENGINES
+from tripcast.settings import Settings
+
+
+@dataclass
+class RunContext:
+    """Everything a step needs; ``outputs`` collects what earlier steps produced in this run."""
+
+    month: Month
+    settings: Settings
+    layout: Layout
+    engine_name: str
+    source_dir: Path | None = None
+    allow_download: bool = False
+    spark: Any = None
+    outputs: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def check(self) -> None:
+        if self.engine_name not in ENGINES:
+            raise InvalidInputError(
+                [FieldProblem("engine", f"{self.engine_name!r} is not one of {', '.join(ENGINES)}")]
+            )
+
+    @property
+    def source(self) -> TlcFileSource:
+        s = self.settings
+        downloader = None
+        if self.allow_download:
+            downloader = TlcDownloader(
+                s.tlc_base_url, s.raw_path, retries=s.download_retries, timeout=s.download_timeout_seconds
+            )
+        return TlcFileSource(s.raw_path, service=s.service, downloader=downloader, local_source=self.source_dir)
+
+    @property
+    def store(self) -> ParquetDatasetStore:
+        return ParquetDatasetStore(self.settings.processed_path, self.settings.quarantine_path, self.settings.service)
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What a step read and wrote, with row counts and free-form details for the report."""
+
+    inputs: list[str]
+    outputs: dict[str, str]
+    rows: dict[str, int] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step:
+    """A named step: what it depends on (fingerprint), what it reads (for lineage), and its work."""
+
+    name: str
+    fingerprint: Callable[[RunContext], str]
+    inputs: Callable[[RunContext], list[str]]
+    run: Callable[[RunContext], StepResult]
+
+
+def parquet_rows(path: str | Path) -> int:
+    """Rows in a parquet file or folder, from the footers only."""
+    path = Path(path)
+    files = [path] if path.is_file() else [p for p in path.rglob("*.parquet") if not p.name.startswith((".", "_"))]
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+
+
+# --- ingest -----------------------------------------------------------------------------------
+
+
+def _raw_path(ctx: RunContext) -> Path:
+    return Path(ctx.source.fetch(ctx.month))
+
+
+def _ingest(ctx: RunContext) -> StepResult:
+    path = _raw_path(ctx)
+    rows = {"raw": parquet_rows(path)} if path.suffix == ".parquet" else {}
+    return StepResult([str(path)], {"raw": str(path)}, rows, {"sha256": file_sha256(path)})
+
+
+def _ingest_fingerprint(ctx: RunContext) -> str:
+    # The raw file's content decides everything downstream; a reissued TLC month reruns all steps.
+    return file_sha256(_raw_path(ctx))
+
+
+# --- validate ---------------------------------------------------------------------------------
+
+
+def _validate(ctx: RunContext) -> StepResult:
+    report = validate_month(ctx.source, PanderaTripValidator(), ctx.store, ctx.month)
+    return StepResult(
+        [report.source],
+        {"processed": report.processed_path, "quarantine": report.quarantine_path},
+        {"input": report.n_input, "valid": report.n_valid, "quarantined": report.n_quarantined},
+        {"reasons": report.reasons},
+    )
+
+
+# --- transform --------------------------------------------------------------------------------
+
+
+def _lookback_path(ctx: RunContext) -> Path | None:
+    path = ctx.store.processed_path(ctx.month.previous())
+    return path if path.is_file() else None
+
+
+def _transform_fingerprint(ctx: RunContext) -> str:
+    lookback = _lookback_path(ctx)
+    return file_sha256(lookback) if lookback is not None else "no-lookback"
+
+
+def _transform(ctx: RunContext) -> StepResult:
+    processed = ctx.store.processed_path(ctx.month)
+    lookback = _lookback_path(ctx)
+    outputs: dict[str, str] = {}
+    with open_engine(ctx.engine_name, spark=ctx.spark) as engine:
+        previous = engine.read_parquet(lookback) if lookback is not None else None
+        result = transform_trips(engine.read_parquet(processed), ctx.month, lookback=previous)
+        tables = {"trips_enriched": result.trips, "zone_hour": result.zone_hour, "zone_pair": result.zone_pair}
+        for name in FEATURE_TABLES:
+            target = ctx.layout.feature_partition(name, ctx.month)
+            outputs[name] = str(engine.write_parquet(tables[name], target))
+    inputs = [str(processed)] + ([str(lookback)] if lookback else [])
+    rows = {name: parquet_rows(path) for name, path in outputs.items()}
+    return StepResult(inputs, outputs, rows, {"engine": ctx.engine_name, "lookback": bool(lookback)})
+
+
+# --- quality ----------------------------------------------------------------------------------
+
+
+def _quality(ctx: RunContext) -> StepResult:
+    from tripcast.data_engineering.quality import QualityGateError, run_month_quality
+
+    outcome = run_month_quality(ctx.month, ctx.settings, ctx.store, ctx.layout)
+    outputs = {"report_json": str(outcome.json_path), "report_html": str(outcome.html_path)}
+    if outcome.metrics_path is not None:
+        outputs["metrics"] = str(outcome.metrics_path)
+    details = {"failed": outcome.report.failed_checks, "warnings": outcome.report.warned_checks}
+    if outcome.report.failed_checks:
+        raise QualityGateError(ctx.month, outcome.report.failed_checks, outcome.json_path)
+    inputs = [str(ctx.store.processed_path(ctx.month)), str(ctx.store.quarantine_path(ctx.month))]
+    return StepResult(inputs, outputs, {"checks": len(outcome.report.checks)}, details)
+
+
+# --- export -----------------------------------------------------------------------------------
+
+
+def _export_fingerprint(ctx: RunContext) -> str:
+    return f"pg={bool(ctx.settings.export_postgres_url)}|http={ctx.settings.export_http_url or ''}"
+
+
+def _export(ctx: RunContext) -> StepResult:
+    from tripcast.data_engineering.export import export_features
+
+    partitions = {name: ctx.layout.feature_partition(name, ctx.month) for name in ("zone_hour", "zone_pair")}
+    frames = {name: pd.read_parquet(path) for name, path in partitions.items()}
+    sent = export_features(frames, ctx.settings, service=ctx.settings.service, month=ctx.month)
+    return StepResult(
+        [str(p) for p in partitions.values()],
+        {name: str(path) for name, path in partitions.items()},
+        {f"{sink}:{table}": n for (sink, table), n in sent.items()},
+        {"sinks": sorted({sink for sink, _ in sent}) or ["parquet"]},
+    )
+
+
+STEPS: tuple[Step, ...] = (
+    Step("ingest", _ingest_fingerprint, lambda ctx: [], _ingest),
+    Step("validate", lambda ctx: "pandera-v1", lambda ctx: [ctx.outputs.get("ingest", {}).get("raw", "")], _validate),
+    Step(
+        "transform",
+        _transform_fingerprint,
+        lambda ctx: [str(ctx.store.processed_path(ctx.month))],
+        _transform,
+    ),
+    Step("quality", lambda ctx: "quality-v1", lambda ctx: [str(ctx.store.processed_path(ctx.month))], _quality),
+    Step(
+        "export",
+        _export_fingerprint,
+        lambda ctx: [str(ctx.layout.feature_partition("zone_hour", ctx.month))],
+        _export,
+    ),
+)

@@ -1,0 +1,118 @@
+"""Run every quality check on a month's validated trips and publish the report and metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from tripcast.core.domain.errors import TripcastError
+from tripcast.core.domain.month import Month
+from tripcast.data_engineering.quality import checks as qc
+from tripcast.data_engineering.quality.anomaly import daily_series, detect_daily_anomalies
+from tripcast.data_engineering.quality.metrics import export_quality_metrics
+from tripcast.data_engineering.quality.report import QualityReport, write_report
+from tripcast.data_engineering.tlc.schema import DURATION_COLUMN, REASON_COLUMN, REQUIRED_COLUMNS
+from tripcast.data_engineering.tlc.zones import ZoneLookup
+
+#: Columns that identify a trip record; a repeat is a duplicated record.
+TRIP_IDENTITY = (
+    "vendor_id",
+    "pickup_datetime",
+    "dropoff_datetime",
+    "pickup_zone",
+    "dropoff_zone",
+    "trip_distance",
+    "total_amount",
+)
+#: Optional columns TLC leaves null in ~45-48 % of 2021 green rows (see SOURCE.md): alert well above that.
+OPTIONAL_NULL_LIMITS = {"passenger_count": (0.55, 0.75), "payment_type": (0.55, 0.75), "fare_amount": (0.01, 0.05)}
+#: (column, low, high, warn share, fail share). 0.2 % of 2021 fares are negative (refunds): tolerated below 0.5 %.
+RANGES = (
+    ("fare_amount", 0.0, 500.0, 0.005, 0.02),
+    ("total_amount", 0.0, 1000.0, 0.005, 0.02),
+    ("tip_amount", 0.0, 250.0, 0.001, 0.01),
+    ("passenger_count", 0, 9, 0.0, 0.001),
+)
+
+
+class QualityGateError(TripcastError):
+    """At least one ``fail`` check failed; the report says which and where it is."""
+
+    def __init__(self, month: Month, failed: list[str], report_path: Path) -> None:
+        self.failed = failed
+        super().__init__(f"data quality gate failed for {month}: {', '.join(failed)} (report: {report_path})")
+
+
+@dataclass(frozen=True)
+class QualityOutcome:
+    report: QualityReport
+    json_path: Path
+    html_path: Path
+    metrics_path: Path | None
+
+
+def build_quality_report(
+    valid: pd.DataFrame,
+    quarantined: pd.DataFrame,
+    month: Month,
+    *,
+    dataset: str = "trips",
+    history: list[int] | None = None,
+    zones: ZoneLookup | None = None,
+    min_rows: int = 1000,
+) -> QualityReport:
+    """All checks and anomalies for one month of validated (``valid``) and quarantined trips."""
+    zone_ids = (zones or ZoneLookup.bundled()).zone_ids
+    n_input = len(valid) + len(quarantined)
+    reasons: dict[str, int] = {}
+    if len(quarantined):
+        exploded = quarantined[REASON_COLUMN].astype(str).str.split("; ").explode()
+        reasons = {str(k): int(v) for k, v in exploded.value_counts().items()}
+    results: list[qc.CheckResult] = [qc.null_rate(valid, c, 0.0, 0.0) for c in (*REQUIRED_COLUMNS, DURATION_COLUMN)]
+    results += [qc.null_rate(valid, c, w, f) for c, (w, f) in OPTIONAL_NULL_LIMITS.items()]
+    results += [qc.value_range(valid, c, lo, hi, w, f) for c, lo, hi, w, f in RANGES]
+    results.append(qc.uniqueness(valid, TRIP_IDENTITY))
+    results += [qc.referential_integrity(valid, c, zone_ids) for c in ("pickup_zone", "dropoff_zone")]
+    results.append(qc.freshness(valid, "pickup_datetime", month.end, timedelta(hours=48)))
+    results.append(qc.volume(len(valid), history or [], min_rows))
+    results.append(qc.quarantine_rate(n_input, len(quarantined), 0.05, 0.15))
+    results += [qc.reason_rate(r, n, n_input, 0.01, 0.05) for r, n in reasons.items()]
+    series = daily_series(valid) if len(valid) else {}
+    daily = {name: {str(pd.Timestamp(d).date()): float(v) for d, v in s.items()} for name, s in series.items()}
+    return QualityReport(
+        dataset=dataset,
+        month=str(month),
+        n_input=n_input,
+        n_valid=len(valid),
+        n_quarantined=len(quarantined),
+        reasons=dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
+        checks=results,
+        anomalies=detect_daily_anomalies(valid) if len(valid) else [],
+        daily=daily,
+    )
+
+
+def _history(store, month: Month, months_back: int = 6) -> list[int]:  # type: ignore[no-untyped-def]
+    counts, current = [], month
+    for _ in range(months_back):
+        current = current.previous()
+        path = store.processed_path(current)
+        if path.is_file():
+            counts.append(pq.ParquetFile(path).metadata.num_rows)
+    return counts
+
+
+def run_month_quality(month: Month, settings, store, layout) -> QualityOutcome:  # type: ignore[no-untyped-def]
+    """Check a month already validated into ``store``; write the JSON/HTML report and the metrics."""
+    valid = store.load_processed(month)
+    quarantined = store.load_quarantine(month)
+    report = build_quality_report(
+        valid, quarantined, month, dataset=f"{settings.service}_trips", history=_history(store, month)
+    )
+    json_path, html_path = write_report(report, layout.reports_dir)
+    metrics_path = export_quality_metrics(report, layout.metrics_dir, settings.pushgateway_url)
+    return QualityOutcome(report, json_path, html_path, metrics_path)
