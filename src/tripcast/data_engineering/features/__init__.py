@@ -1,0 +1,1 @@
+"""Feature engineering: turning valid trips and trip requests into model inputs."""

@@ -1,0 +1,1 @@
+"""The MLflow model registry (aliases, never stages) and the predictor it loads."""

@@ -1,0 +1,83 @@
+"""A registered model version loaded as its native object, ready to answer requests.
+
+Loading the native model (LightGBM booster, sklearn pipeline) instead of the MLflow
+pyfunc wrapper skips pyfunc's per-call schema enforcement and DataFrame conversion,
+which dominates latency for single-row requests. Trip requests go through the
+injected feature builder's lean ``feature_matrix`` path when it has one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+from tripcast.core.domain.model_spec import ModelSpec
+from tripcast.core.domain.trip import TripRequest
+from tripcast.core.ports.learning import FeatureBuilder, Predictor
+
+
+@runtime_checkable
+class MatrixFeatureBuilder(Protocol):
+    """A feature builder with a pandas-free path producing a float matrix in spec order."""
+
+    def feature_matrix(self, requests: Sequence[TripRequest]) -> np.ndarray:
+        """Features for requests as an ``(n, n_features)`` float64 matrix."""
+        ...
+
+
+class MlflowPredictor(Predictor):
+    """Predictions from one model version; ``native`` is the flavor's own model object."""
+
+    def __init__(
+        self,
+        native: Any,
+        *,
+        flavor: str,
+        spec: ModelSpec,
+        feature_builder: FeatureBuilder,
+        model_name: str,
+        model_version: str,
+        metrics: dict[str, float] | None = None,
+        loaded_at: datetime | None = None,
+    ) -> None:
+        self.native = native
+        self.flavor = flavor
+        self.spec = spec
+        self.feature_builder = feature_builder
+        self.model_name = model_name
+        self.model_version = model_version
+        self.metrics = dict(metrics or {})
+        self.loaded_at = loaded_at or datetime.now(UTC)
+
+    def predict_features(self, features: Any) -> np.ndarray:
+        """Predictions for a feature DataFrame (spec columns, extra ones ignored) or a matrix in spec order."""
+        if isinstance(features, pd.DataFrame):
+            missing = [c for c in self.spec.feature_names if c not in features.columns]
+            if missing:
+                raise ValueError(f"feature table lacks columns {missing} needed by {self.model_name}")
+            features = features[self.spec.feature_names]
+        elif np.ndim(features) != 2 or np.shape(features)[1] != len(self.spec.feature_names):
+            expected = len(self.spec.feature_names)
+            raise ValueError(f"feature matrix must be 2-D with {expected} columns, got shape {np.shape(features)}")
+        if len(features) == 0:
+            return np.empty(0, dtype=np.float64)
+        return np.asarray(self.native.predict(features), dtype=np.float64).reshape(-1)
+
+    def predict_trips(self, requests: Sequence[TripRequest]) -> list[float]:
+        """Predicted target for each request, in order."""
+        if not requests:
+            return []
+        builder = self.feature_builder
+        table = (
+            builder.feature_matrix(requests)
+            if isinstance(builder, MatrixFeatureBuilder)
+            else builder.features_for_requests(requests)
+        )
+        return [float(v) for v in self.predict_features(table)]
+
+    def __repr__(self) -> str:
+        return f"MlflowPredictor({self.model_name} v{self.model_version}, {self.flavor})"

@@ -1,0 +1,1 @@
+"""Model trainers and the metrics that judge them."""
