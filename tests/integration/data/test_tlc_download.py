@@ -217,3 +217,32 @@ def test_source_downloads_when_nothing_is_local(server: TlcFileServer, tmp_path:
     assert len(dataset.table) == 76_518
     source.load(JAN)
     assert len(server.requests) == 1
+
+
+def test_unknown_host_gives_up_with_directions(tmp_path: Path) -> None:
+    """``.invalid`` never resolves (RFC 2606); a missing host is not worth retrying."""
+    downloader = TlcDownloader(
+        "http://tripcast-test.invalid/trip-data",
+        tmp_path / "raw",
+        retries=2,
+        timeout=5.0,
+        show_progress=False,
+        backoff_seconds=0.01,
+    )
+    with pytest.raises(DataUnavailableError) as info:
+        downloader.download("green", JAN)
+    assert f"http://tripcast-test.invalid/trip-data/{NAME}" in str(info.value)
+    assert "--synthetic" in str(info.value)
+
+
+def test_dns_no_such_host_is_not_retried() -> None:
+    from tripcast.data_engineering.tlc.download import _host_unknown
+
+    try:
+        try:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        except socket.gaierror as inner:
+            raise OSError("connect failed") from inner
+    except OSError as outer:
+        assert _host_unknown(outer)
+    assert not _host_unknown(ConnectionRefusedError(111, "refused"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import time
 from pathlib import Path
 
@@ -31,6 +32,10 @@ _NOT_PUBLISHED = frozenset({403, 404})
 
 class _RetryableError(Exception):
     """A failure worth another attempt: network trouble, a 5xx, a truncated body."""
+
+
+class _GiveUpError(_RetryableError):
+    """A network failure that another attempt cannot fix."""
 
 
 def file_sha256(path: Path) -> str:
@@ -111,17 +116,16 @@ class TlcDownloader:
             return dest
         dest.parent.mkdir(parents=True, exist_ok=True)
         part = dest.with_name(dest.name + ".part")
-        last_error: Exception | None = None
-        for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(self.backoff_seconds * 2 ** (attempt - 1))
+        attempts = 0
+        while True:
+            attempts += 1
             try:
                 self._fetch_into(url, part, month)
                 break
             except _RetryableError as exc:
-                last_error = exc
-        else:
-            raise self._unavailable(url, dest, last_error) from last_error
+                if isinstance(exc, _GiveUpError) or attempts > self.retries:
+                    raise self._unavailable(url, dest, exc, attempts) from exc
+                time.sleep(self.backoff_seconds * 2 ** (attempts - 1))
         if not _looks_like_parquet(part):
             part.unlink(missing_ok=True)
             raise DataUnavailableError(
@@ -147,9 +151,9 @@ class TlcDownloader:
                 if response.status_code == 416:
                     # Our .part is not a prefix the server recognises; start over.
                     part.unlink(missing_ok=True)
-                    raise _RetryableError(f"{url}: range {offset}- not satisfiable, restarting from byte 0")
+                    raise _RetryableError(f"range {offset}- not satisfiable, restarting from byte 0")
                 if response.status_code >= 500:
-                    raise _RetryableError(f"{url}: server error HTTP {response.status_code}")
+                    raise _RetryableError(f"server error HTTP {response.status_code}")
                 if response.status_code not in (200, 206):
                     raise DataUnavailableError(
                         f"{url}: unexpected HTTP {response.status_code}; cannot download {month}"
@@ -157,15 +161,18 @@ class TlcDownloader:
                 resumed = response.status_code == 206
                 if resumed and not _range_starts_at(response, offset):
                     part.unlink(missing_ok=True)
-                    raise _RetryableError(f"{url}: server resumed at the wrong byte, restarting")
+                    raise _RetryableError("server resumed at the wrong byte, restarting")
                 start = offset if resumed else 0
                 length = response.headers.get("Content-Length")
                 total = start + int(length) if length is not None else None
                 written = self._stream(response, part, append=resumed, start=start, total=total)
                 if total is not None and start + written < total:
-                    raise _RetryableError(f"{url}: body ended after {start + written} of {total} bytes")
+                    raise _RetryableError(f"body ended after {start + written} of {total} bytes")
         except httpx.TransportError as exc:
-            raise _RetryableError(f"{url}: {type(exc).__name__}: {exc}") from exc
+            if _host_unknown(exc):
+                # DNS says the host does not exist (offline, no resolver): retrying cannot help.
+                raise _GiveUpError(f"{type(exc).__name__}: {exc}") from exc
+            raise _RetryableError(f"{type(exc).__name__}: {exc}") from exc
 
     def _stream(self, response: httpx.Response, part: Path, *, append: bool, start: int, total: int | None) -> int:
         written = 0
@@ -187,10 +194,19 @@ class TlcDownloader:
                 progress.update(task, advance=len(chunk))
         return written
 
-    def _unavailable(self, url: str, dest: Path, error: Exception | None) -> DataUnavailableError:
-        return DataUnavailableError(
-            f"Could not download {url} after {self.retries + 1} attempts ({error}). {where_to_get_it(url, dest)}"
-        )
+    def _unavailable(self, url: str, dest: Path, error: Exception, attempts: int) -> DataUnavailableError:
+        tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+        return DataUnavailableError(f"Could not download {url} ({error}; {tries}). {where_to_get_it(url, dest)}")
+
+
+def _host_unknown(exc: BaseException) -> bool:
+    """Whether the error chain holds a DNS "no such host" answer (EAI_NONAME)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror) and seen.errno == socket.EAI_NONAME:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _looks_like_parquet(path: Path) -> bool:
