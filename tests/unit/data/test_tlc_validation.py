@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import pandas as hpd
 from tlc_rows import JAN, green_rows, raw
 
+from tripcast.core.domain.errors import InvalidInputError
 from tripcast.core.domain.month import Month
 from tripcast.core.domain.trip import MAX_PLAUSIBLE_DISTANCE_MILES
 from tripcast.data_engineering.tlc.casting import conform
@@ -138,6 +139,23 @@ def test_table_missing_a_required_column_is_all_quarantined_not_crashed() -> Non
     outcome = VALIDATOR.split(raw(green_rows(3).drop(columns=["trip_distance"])))
     assert outcome.n_valid == 0 and outcome.n_quarantined == 3
     assert outcome.reasons == {"missing_required_field": 3}
+
+
+def test_any_index_is_fine_and_outputs_are_renumbered() -> None:
+    table = green_rows(3)
+    table.index = [10, 5, 7]
+    table.loc[5, "trip_distance"] = -1.0
+    outcome = VALIDATOR.split(raw(table))
+    assert outcome.n_valid == 2 and outcome.quarantined[REASON_COLUMN].tolist() == ["negative_distance"]
+    assert outcome.valid.index.tolist() == [0, 1]
+
+
+def test_ambiguous_columns_are_an_input_error() -> None:
+    table = green_rows(2)
+    table["airport_fee"] = 0.0
+    table["Airport_fee"] = 1.25
+    with pytest.raises(InvalidInputError, match="Airport_fee"):
+        VALIDATOR.split(raw(table))
 
 
 def test_empty_table() -> None:

@@ -15,7 +15,7 @@ from tripcast.core.domain.errors import FieldProblem, InvalidInputError
 from tripcast.core.domain.month import Month
 from tripcast.data_engineering.tlc.casting import conform, detect_service, rename_to_canonical
 from tripcast.data_engineering.tlc.errors import TlcFileError
-from tripcast.data_engineering.tlc.schema import REQUIRED_COLUMNS, SERVICES
+from tripcast.data_engineering.tlc.schema import CANONICAL_DTYPES, REQUIRED_COLUMNS, SERVICES, TLC_TO_CANONICAL
 
 __all__ = [
     "EARLIEST_SUPPORTED_MONTH",
@@ -146,7 +146,10 @@ def _file_kind(path: Path) -> str:
 
 def _read_parquet(path: Path) -> pd.DataFrame:
     try:
-        table = pq.read_table(path)
+        names = pq.read_schema(path).names
+        # Only the columns the canonical schema uses: yellow months hold millions of rows.
+        wanted = [n for n in names if TLC_TO_CANONICAL.get(n, n) in CANONICAL_DTYPES]
+        table = pq.read_table(path, columns=wanted or names)
     except (pa.ArrowException, OSError) as exc:
         size = path.stat().st_size
         raise TlcFileError(

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from tripcast.core.domain.errors import FieldProblem, InvalidInputError
 from tripcast.core.domain.month import Month
 from tripcast.core.domain.trip import (
     MAX_DURATION_MINUTES,
@@ -247,7 +248,10 @@ class PanderaTripValidator(TripValidator):
 
     def split(self, dataset: RawDataset) -> ValidationOutcome:
         """Every input row lands in exactly one of ``valid`` and ``quarantined``."""
-        frame = conform(dataset.table)
+        try:
+            frame = conform(dataset.table)
+        except ValueError as exc:  # two source columns claim one canonical column
+            raise InvalidInputError([FieldProblem("columns", f"{dataset.source}: {exc}")]) from exc
         _check_structure(frame)
         masks = self.reason_masks(frame, dataset.month)
         bad = np.zeros(len(frame), dtype=bool)
