@@ -62,9 +62,11 @@ def conform(frame: pd.DataFrame, service: str | None = None) -> pd.DataFrame:
     """A new frame in canonical column order and dtypes; uncastable values become nulls and are recorded.
 
     Absent columns (optional or required) are added as nulls: callers that need
-    required columns check for them before calling. ``service`` fills the
-    ``service`` column where it is missing or null.
+    required columns check for them before calling. ``service`` (by default the
+    one the ``lpep_``/``tpep_`` columns reveal) fills the ``service`` column where
+    it is missing or null.
     """
+    service = service or detect_service(frame.columns)
     renamed = rename_to_canonical(frame)
     n_rows = len(renamed)
     failures: dict[str, list[int]] = {}
