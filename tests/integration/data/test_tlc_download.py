@@ -177,7 +177,8 @@ def test_404_says_the_month_is_not_published(server: TlcFileServer, tmp_path: Pa
 def test_non_parquet_answer_is_refused(server: TlcFileServer, tmp_path: Path) -> None:
     with pytest.raises(DataUnavailableError, match="not a parquet file"):
         _downloader(server, tmp_path / "raw").download("green", Month(2021, 5))
-    assert list((tmp_path / "raw").iterdir()) == []
+    # Only the (hidden, empty) lock file remains: no half file, no .part.
+    assert [p.name for p in (tmp_path / "raw").iterdir()] == [".green_tripdata_2021-05.parquet.lock"]
 
 
 def _closed_port() -> int:
@@ -246,3 +247,37 @@ def test_dns_no_such_host_is_not_retried() -> None:
     except OSError as outer:
         assert _host_unknown(outer)
     assert not _host_unknown(ConnectionRefusedError(111, "refused"))
+
+
+def test_source_refuses_a_file_changed_since_download(server: TlcFileServer, tmp_path: Path) -> None:
+    from tripcast.data_engineering.tlc.errors import TlcFileError
+
+    raw_dir = tmp_path / "raw"
+    path = _downloader(server, raw_dir).download("green", JAN)
+    damaged = bytearray(path.read_bytes())
+    damaged[100] ^= 0xFF
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(TlcFileError, match=r"differs from .* recorded when it was downloaded"):
+        TlcFileSource(raw_dir).load(JAN)
+
+
+def test_concurrent_downloads_of_one_month_agree(server: TlcFileServer, tmp_path: Path) -> None:
+    raw_dir = tmp_path / "raw"
+    results: list[Path] = []
+    errors: list[BaseException] = []
+
+    def fetch() -> None:
+        try:
+            results.append(_downloader(server, raw_dir).download("green", JAN))
+        except BaseException as exc:  # noqa: BLE001 - surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=fetch) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert len(results) == 3 and len(set(results)) == 1
+    assert _sha256(results[0]) == JAN_SHA256
+    assert len(server.requests) == 1

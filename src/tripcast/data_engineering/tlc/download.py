@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -115,6 +118,12 @@ class TlcDownloader:
                 write_sidecar(dest, file_sha256(dest))
             return dest
         dest.parent.mkdir(parents=True, exist_ok=True)
+        with _exclusive(dest.with_name(f".{dest.name}.lock")):
+            if dest.is_file():  # another process finished it while we waited for the lock
+                return dest
+            return self._download_locked(url, dest, month)
+
+    def _download_locked(self, url: str, dest: Path, month: Month) -> Path:
         part = dest.with_name(dest.name + ".part")
         attempts = 0
         while True:
@@ -197,6 +206,17 @@ class TlcDownloader:
     def _unavailable(self, url: str, dest: Path, error: Exception, attempts: int) -> DataUnavailableError:
         tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
         return DataUnavailableError(f"Could not download {url} ({error}; {tries}). {where_to_get_it(url, dest)}")
+
+
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock so two processes never append to the same ``.part``."""
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _host_unknown(exc: BaseException) -> bool:

@@ -8,7 +8,7 @@ import pandas as pd
 
 from tripcast.core.domain.month import Month
 from tripcast.core.ports.data import RawDataset, TripDataSource
-from tripcast.data_engineering.tlc.download import TlcDownloader, file_sha256
+from tripcast.data_engineering.tlc.download import TlcDownloader, file_sha256, read_sidecar
 from tripcast.data_engineering.tlc.errors import DataUnavailableError, TlcFileError, where_to_get_it
 from tripcast.data_engineering.tlc.files import (
     FILE_EXTENSIONS,
@@ -50,14 +50,15 @@ class TlcFileSource(TripDataSource):
     def load(self, month: Month) -> RawDataset:
         """The month's trips in the canonical schema, with the file's sha256 as digest."""
         path = self._locate(month)
-        return RawDataset(read_tlc_file(path, self.service), month, str(path), file_sha256(path))
+        digest = _verified_digest(path)
+        return RawDataset(read_tlc_file(path, self.service), month, str(path), digest)
 
     def load_file(self, path: Path | str) -> RawDataset:
         """Any TLC file; the month comes from its name, else from the most frequent pickup month."""
         path = Path(path)
         table = read_tlc_file(path)
         month = month_from_file_name(path) or _dominant_month(table, path)
-        return RawDataset(table, month, str(path), file_sha256(path))
+        return RawDataset(table, month, str(path), _verified_digest(path))
 
     def _locate(self, month: Month) -> Path:
         check_supported_month(month)
@@ -95,6 +96,18 @@ class TlcFileSource(TripDataSource):
         if named is not None and named != month:
             raise TlcFileError(f"{path}: the file name says {named} but month {month} was asked for")
         return path
+
+
+def _verified_digest(path: Path) -> str:
+    """The file's sha256, checked against the ``.sha256`` sidecar written at download time when there is one."""
+    digest = file_sha256(path)
+    recorded = read_sidecar(path)
+    if recorded is not None and recorded != digest:
+        raise TlcFileError(
+            f"{path}: sha256 {digest[:12]}... differs from {recorded[:12]}... recorded when it was downloaded; "
+            "the file changed or is damaged. Delete it and its .sha256 file, then fetch it again."
+        )
+    return digest
 
 
 def _dominant_month(table: pd.DataFrame, path: Path) -> Month:
