@@ -230,3 +230,126 @@ def _model_version(client: Any, name: str, ref: str) -> Any:
         return client.get_model_version(name, ref) if ref.isdigit() else client.get_model_version_by_alias(name, ref)
     except MlflowException as exc:
         raise NotFoundError(f"model {name!r} has no version or alias {ref!r}: {exc.message}") from None
+
+
+# --------------------------------------------------------------------------- alerts commands
+alerts_app = typer.Typer(help="Alerts: evaluate rules, list, acknowledge, silence.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+
+DEFAULT_ALERTING_CONFIG = Path("observability/alerting/alerting.yml")
+StateOption = Annotated[Path | None, typer.Option("--state", help="Alert state SQLite file (default data/alerts.db).")]
+ConfigOption = Annotated[Path, typer.Option("--config", help="Alerting rules/channels YAML.")]
+
+
+def _store(state: Path | None) -> Any:
+    from tripcast.observability.alerting import AlertStore
+
+    return AlertStore(state or Settings().data_dir / "alerts.db")
+
+
+@alerts_app.command("list")
+@user_errors
+def alerts_list(
+    state: StateOption = None,
+    status: Annotated[str | None, typer.Option("--status", help="firing or resolved")] = None,
+) -> None:
+    """Recent alerts, newest first."""
+    table = Table(title="Alerts")
+    table.add_column("id", no_wrap=True, min_width=8)
+    table.add_column("status", no_wrap=True, min_width=8)
+    for name in ("rule", "severity", "since", "value", "ack", "labels"):
+        table.add_column(name)
+    for alert in _store(state).list(status=status):
+        labels = ", ".join(f"{k}={v}" for k, v in sorted(alert.labels.items()) if k not in {"alertname", "severity"})
+        ack = f"{alert.acknowledged_by} {alert.acknowledged_at:%m-%d %H:%M}" if alert.acknowledged_at else ""
+        colour = "red" if alert.status == "firing" else "green"
+        table.add_row(
+            alert.id, f"[{colour}]{alert.status}[/]", alert.rule, alert.severity,
+            f"{alert.started_at:%m-%d %H:%M}", f"{alert.value:.4g}", ack, labels,
+        )  # fmt: skip
+    console.print(table)
+
+
+@alerts_app.command("ack")
+@user_errors
+def alerts_ack(
+    alert_id: Annotated[str, typer.Argument(help="Alert id from `tripcast alerts list` or the notification.")],
+    state: StateOption = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who acknowledges (default: current user).")] = None,
+) -> None:
+    """Acknowledge an alert: no more repeats or escalation for it."""
+    import getpass
+
+    from tripcast.observability.alerting.clock import UtcClock
+
+    record = _store(state).acknowledge(alert_id, by or getpass.getuser(), UtcClock().now())
+    console.print(f"alert [bold]{record.id}[/] ({record.rule}) acknowledged by {record.acknowledged_by}")
+
+
+@alerts_app.command("silence")
+@user_errors
+def alerts_silence(
+    rule: Annotated[str, typer.Argument(help="Rule name, or * for every rule.")],
+    minutes: Annotated[float, typer.Option("--minutes", help="Length of the suppression window.")] = 60,
+    reason: Annotated[str, typer.Option("--reason")] = "maintenance",
+    state: StateOption = None,
+) -> None:
+    """Suppress notifications of a rule for a while (alerts are still recorded)."""
+    from datetime import timedelta
+
+    from tripcast.observability.alerting.clock import UtcClock
+
+    now = UtcClock().now()
+    silence_id = _store(state).add_silence(rule, now, now + timedelta(minutes=minutes), reason)
+    console.print(f"silence {silence_id}: {rule} until {now + timedelta(minutes=minutes):%Y-%m-%d %H:%M} UTC")
+
+
+@alerts_app.command("evaluate")
+@user_errors
+def alerts_evaluate(
+    metrics_url: Annotated[str, typer.Option("--metrics-url", help="Prometheus /metrics page to scrape.")],
+    config: ConfigOption = DEFAULT_ALERTING_CONFIG,
+    state: StateOption = None,
+    interval: Annotated[float, typer.Option("--interval", help="Seconds between evaluations; 0 = once.")] = 0,
+    iterations: Annotated[int, typer.Option("--iterations", help="Stop after this many ticks (0 = forever).")] = 0,
+) -> None:
+    """The monitoring job: scrape metrics, evaluate rules, notify."""
+    import time
+
+    import httpx
+
+    from tripcast.observability.alerting import AlertManager, load_config, samples_from_text
+    from tripcast.observability.alerting.clock import UtcClock
+
+    manager = AlertManager(load_config(config), _store(state), UtcClock())
+    tick = 0
+    while True:
+        tick += 1
+        try:
+            response = httpx.get(metrics_url, timeout=10)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise NotFoundError(f"cannot scrape {metrics_url}: {exc}") from None
+        deliveries = manager.evaluate(samples_from_text(response.text))
+        for delivery in deliveries:
+            n = delivery.notification
+            console.print(f"{n.status:9s} {n.rule} [{n.severity}] -> {delivery.channel}: {n.summary}")
+        console.print(f"tick {tick}: {len(manager.store.firing())} firing, {len(deliveries)} notifications sent")
+        if interval <= 0 or (iterations and tick >= iterations):
+            return
+        time.sleep(interval)
+
+
+@alerts_app.command("export-rules")
+@user_errors
+def alerts_export_rules(
+    config: ConfigOption = DEFAULT_ALERTING_CONFIG,
+    output: Annotated[Path, typer.Option("--output")] = Path("observability/alerting/rules/tripcast.rules.yml"),
+) -> None:
+    """Write the Prometheus alerting rules for the configured rules (check them with promtool)."""
+    from tripcast.observability.alerting import load_config
+    from tripcast.observability.alerting.prometheus_rules import render_prometheus_rules
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_prometheus_rules(load_config(config)))
+    console.print(f"Prometheus rules written to {output}")

@@ -121,3 +121,31 @@ class ModelDecayMonitor:
             n_joined=len(joined),
             n_unmatched_predictions=len(predictions) - len(joined),
         )
+
+
+class DecayGauges:
+    """Publishes the latest decay window as Prometheus gauges (``tripcast_model_rmse*``, ``..._bias``)."""
+
+    def __init__(self, model: str, registry: Any = None) -> None:
+        from prometheus_client import CollectorRegistry, Gauge
+
+        registry = registry if registry is not None else CollectorRegistry()
+        self._labels = {"model": model}
+        self.rmse = Gauge("tripcast_model_rmse", "Live RMSE of the latest window", ["model"], registry=registry)
+        self.ratio = Gauge(
+            "tripcast_model_rmse_ratio",
+            "Live RMSE / validation RMSE of the latest window",
+            ["model"],
+            registry=registry,
+        )
+        self.bias = Gauge(
+            "tripcast_model_bias", "Mean (prediction - actual), latest window", ["model"], registry=registry
+        )
+
+    def publish(self, report: DecayReport) -> None:
+        latest = report.latest
+        if not latest:
+            return
+        self.rmse.labels(**self._labels).set(float(latest["rmse"]))
+        self.ratio.labels(**self._labels).set(float(latest["rmse_ratio"]))
+        self.bias.labels(**self._labels).set(float(latest["bias"]))

@@ -1,0 +1,1 @@
+"""Observability: alerting on the metrics the services and monitoring jobs expose."""
