@@ -30,7 +30,7 @@ class DecayReport:
     def latest(self) -> dict[str, Any]:
         if self.windows.empty:
             return {}
-        return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in self.windows.iloc[-1].items()}
+        return {str(k): (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in self.windows.iloc[-1].items()}
 
     @property
     def decayed(self) -> bool:

@@ -163,7 +163,7 @@ class AlertStore:
         return self._record(row)
 
     def list(self, status: str | None = None, limit: int = 100) -> list[AlertRecord]:
-        query, args = "SELECT * FROM alerts", []
+        query, args = "SELECT * FROM alerts", list[object]()
         if status:
             query += " WHERE status = ?"
             args.append(status)
