@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+from pandera import extensions
 
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError
 from tripcast.core.domain.month import Month
@@ -91,10 +92,14 @@ def _dropoff_not_after_pickup(frame: pd.DataFrame) -> Mask:
     return _bool(frame["dropoff_datetime"] <= frame["pickup_datetime"])
 
 
-def _duration_out_of_range(frame: pd.DataFrame) -> Mask:
+def _duration_outside(frame: pd.DataFrame, low: float, high: float) -> Mask:
     minutes = duration_minutes(frame)
     # Non-positive durations are reported as dropoff_not_after_pickup only, so one fault gives one reason.
-    return _bool((minutes > 0) & ((minutes < MIN_DURATION_MINUTES) | (minutes > MAX_DURATION_MINUTES)))
+    return _bool((minutes > 0) & ((minutes < low) | (minutes > high)))
+
+
+def _duration_out_of_range(frame: pd.DataFrame) -> Mask:
+    return _duration_outside(frame, MIN_DURATION_MINUTES, MAX_DURATION_MINUTES)
 
 
 def _negative_distance(frame: pd.DataFrame) -> Mask:
@@ -174,13 +179,53 @@ def row_rules(zone_ids: frozenset[int], month: Month | None = None) -> list[RowR
     return rules
 
 
-def _passes(rule: RowRule) -> Callable[[pd.DataFrame], pd.Series]:
-    """A Pandera dataframe check (True = row passes) from a rule (True = row broken)."""
+def _register_cross_column_checks() -> None:
+    """Register the rules spanning two columns as named Pandera checks, so schemas holding them serialise."""
+    if "dropoff_after_pickup" not in pa.Check.REGISTERED_CUSTOM_CHECKS:
 
-    def check(frame: pd.DataFrame) -> pd.Series:
-        return pd.Series(~rule.broken(frame), index=frame.index)
+        @extensions.register_check_method(statistics=[], supported_types=pd.DataFrame)
+        def dropoff_after_pickup(frame: pd.DataFrame) -> pd.Series:
+            return pd.Series(~_dropoff_not_after_pickup(frame), index=frame.index)
 
-    return check
+    if "duration_minutes_within" not in pa.Check.REGISTERED_CUSTOM_CHECKS:
+
+        @extensions.register_check_method(statistics=["min_minutes", "max_minutes"], supported_types=pd.DataFrame)
+        def duration_minutes_within(frame: pd.DataFrame, *, min_minutes: float, max_minutes: float) -> pd.Series:
+            return pd.Series(~_duration_outside(frame, min_minutes, max_minutes), index=frame.index)
+
+
+_register_cross_column_checks()
+
+
+def _cross_column_checks() -> dict[str, pa.Check]:
+    """Reason -> registered dataframe-level check, for the rules that compare two columns."""
+    return {
+        DROPOFF_NOT_AFTER_PICKUP: pa.Check.dropoff_after_pickup(error=DROPOFF_NOT_AFTER_PICKUP),
+        DURATION_OUT_OF_RANGE: pa.Check.duration_minutes_within(
+            min_minutes=MIN_DURATION_MINUTES, max_minutes=MAX_DURATION_MINUTES, error=DURATION_OUT_OF_RANGE
+        ),
+    }
+
+
+def _builtin_column_checks(zone_ids: frozenset[int], month: Month | None) -> dict[str, tuple[str, pa.Check]]:
+    """Reason -> (column, built-in Pandera check) for the rules that read one column only."""
+    checks = {
+        NEGATIVE_DISTANCE: ("trip_distance", pa.Check.ge(0.0, error=NEGATIVE_DISTANCE)),
+        IMPLAUSIBLE_DISTANCE: ("trip_distance", pa.Check.le(MAX_PLAUSIBLE_DISTANCE_MILES, error=IMPLAUSIBLE_DISTANCE)),
+        UNKNOWN_PICKUP_ZONE: ("pickup_zone", pa.Check.isin(sorted(zone_ids), error=UNKNOWN_PICKUP_ZONE)),
+        UNKNOWN_DROPOFF_ZONE: ("dropoff_zone", pa.Check.isin(sorted(zone_ids), error=UNKNOWN_DROPOFF_ZONE)),
+    }
+    if month is not None:
+        start, end = pd.Timestamp(month.start), pd.Timestamp(month.end)
+        checks[PICKUP_OUTSIDE_MONTH] = (
+            "pickup_datetime",
+            pa.Check.in_range(start, end, include_max=False, error=PICKUP_OUTSIDE_MONTH),
+        )
+    return checks
+
+
+def _has(rules: list[RowRule], reason: str) -> bool:
+    return any(rule.reason == reason for rule in rules)
 
 
 def build_trip_schema(
@@ -195,10 +240,15 @@ def build_trip_schema(
     ``duration_minutes`` column that valid rows carry.
     """
     zone_ids = frozenset((zones or ZoneLookup.bundled()).zone_ids)
+    rules = row_rules(zone_ids, month)
+    # Single-column rules become Pandera's built-in column checks, which serialise (YAML, JSON
+    # Schema ranges and enums); rules spanning columns become registered dataframe checks.
+    builtin = _builtin_column_checks(zone_ids, month)
     columns: dict[str, pa.Column] = {}
     for name, dtype in CANONICAL_DTYPES.items():
         title, description = COLUMN_DOCS[name]
         checks = [pa.Check.isin(list(SERVICES))] if name == "service" else []
+        checks += [check for reason, (column, check) in builtin.items() if column == name and _has(rules, reason)]
         columns[name] = pa.Column(
             dtype,
             checks=checks,
@@ -215,10 +265,11 @@ def build_trip_schema(
             title=title,
             description=description,
         )
-    checks = [
-        pa.Check(_passes(rule), name=rule.reason, error=rule.description, description=rule.description)
-        for rule in row_rules(zone_ids, month)
-    ]
+    cross = _cross_column_checks()
+    unmapped = [r.reason for r in rules if r.reason not in builtin and r.reason not in cross]
+    if unmapped:  # a new rule must be given a schema check too, or the schema would silently lag behind
+        raise RuntimeError(f"rules without a Pandera check: {unmapped}")
+    checks = [cross[rule.reason] for rule in rules if rule.reason in cross]
     return pa.DataFrameSchema(
         columns,
         checks=checks,
