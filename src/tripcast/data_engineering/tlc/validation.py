@@ -1,12 +1,15 @@
 """Split raw trips into valid rows and quarantined rows with every reason, vectorised.
 
 The rules are written once, as :class:`RowRule` objects holding a vectorised
-function. :func:`build_trip_schema` turns them into the Pandera
-:data:`TRIP_SCHEMA` (column types, required non-null columns, titles and
-descriptions, plausibility checks named after the quarantine reasons), the single
-description other tools export. :class:`PanderaTripValidator` evaluates the same
+function and the limits from :mod:`tripcast.core.domain.trip`.
+:func:`build_trip_schema` expresses each of them as a Pandera check whose error is
+the quarantine reason (built-in range/enum checks for single-column rules,
+registered checks for the cross-column ones) in :data:`TRIP_SCHEMA`: column
+types, required non-null columns, titles and descriptions, the single serialisable
+description other tools export. :class:`PanderaTripValidator` evaluates the rule
 functions directly as boolean masks, because Pandera's per-failure bookkeeping is
-several times slower than the checks themselves on a month of trips.
+many times slower than the checks themselves on a month of trips; a unit test
+checks that the schema and the validator flag the same rows.
 
 Every input row ends up in exactly one output: valid rows gain ``duration_minutes``;
 quarantined rows gain ``quarantine_reason`` listing all broken rules, ``"; "``-joined.
