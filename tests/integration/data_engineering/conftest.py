@@ -44,7 +44,7 @@ def january_canonical(shared_data_dir: Path, tmp_path_factory: pytest.TempPathFa
 
 @pytest.fixture()
 def build_trips():
-    """``build_trips([trip(...), ...])`` -> canonical frame; the factory is a fixture because test dirs are not packages."""
+    """``build_trips([trip(...), ...])`` -> canonical frame (a fixture: test dirs are not packages)."""
     return make_trips
 
 
@@ -94,6 +94,8 @@ def http_server() -> Iterator[tuple[str, Recorder]]:
             self.send_header("Content-Type", "application/json")
             self.end_headers()
             self.wfile.write(b"{}")
+
+        do_PUT = do_POST  # the Prometheus Pushgateway protocol uses PUT
 
         def do_GET(self) -> None:
             status = self._status()

@@ -108,3 +108,31 @@ def test_lineage_events_go_to_an_http_endpoint(http_server, tmp_path: Path):
     fields = complete["inputs"][0]["facets"]["schema"]["fields"]
     assert [(f["name"], f["type"]) for f in fields] == [("trip_distance", "double")]
     assert not (tmp_path / "unused").exists()
+
+
+def test_quality_metrics_are_pushed_to_a_pushgateway(http_server, tmp_path):
+    from tripcast.data_engineering.quality import build_quality_report, export_quality_metrics
+
+    url, recorder = http_server
+    valid = pd.DataFrame(
+        {
+            "pickup_datetime": pd.date_range("2021-01-01", periods=3000, freq="15min"),
+            "dropoff_datetime": pd.date_range("2021-01-01 00:10", periods=3000, freq="15min"),
+            "pickup_zone": 10,
+            "dropoff_zone": 20,
+            "trip_distance": 2.0,
+            "duration_minutes": 10.0,
+            "vendor_id": 2,
+            "total_amount": 12.0,
+            "fare_amount": 10.0,
+            "tip_amount": 0.0,
+            "payment_type": 1,
+            "passenger_count": 1,
+        }
+    )
+    report = build_quality_report(valid, valid.head(0).assign(quarantine_reason=""), Month(2021, 1), history=[])
+    assert export_quality_metrics(report, tmp_path, pushgateway_url=url) is None
+    (request,) = recorder.requests
+    assert request["path"] == "/metrics/job/tripcast_data_quality/dataset/trips/month/2021-01"
+    assert 'tripcast_data_rows{dataset="trips",month="2021-01",outcome="valid"} 3000.0' in request["body"]
+    assert not list(tmp_path.glob("*.prom"))

@@ -5,7 +5,9 @@ One SparkSession (local[2], 2 shuffle partitions) serves the whole module: start
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -71,3 +73,21 @@ def test_spark_engine_writes_a_readable_partition(january_canonical, spark, tmp_
     assert len(written) > 30_000
     assert written.feature_timestamp.min() >= pd.Timestamp("2021-01-01")
     assert not (tmp_path / "zone_hour" / "month=2021-01.tmp").exists()
+
+
+def test_spark_submit_entry_point_runs_the_pipeline(shared_data_dir, spark, tmp_path, monkeypatch, capsys):
+    path = Path(__file__).resolve().parents[3] / "data_engineering" / "batch" / "spark" / "run_pipeline.py"
+    spec = importlib.util.spec_from_file_location("tripcast_spark_entry", path)
+    assert spec is not None and spec.loader is not None
+    entry = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(entry)
+    monkeypatch.setenv("TRIPCAST_DATA_DIR", str(tmp_path / "data"))
+    assert entry.main(["--month", "2021-01", "--source", str(shared_data_dir)]) == 0
+    printed = capsys.readouterr().out
+    assert "transform" in printed and "export" in printed
+    hourly = pd.read_parquet(tmp_path / "data/features/zone_hour/service=green/month=2021-01")
+    assert len(hourly) == 33_300
+    manifest = (tmp_path / "data/pipeline/green_2021-01.json").read_text()
+    assert '"engine": "spark"' in manifest
+    assert spark.sparkContext._jsc is not None  # the shared session was not stopped
+    assert entry.main(["--month", "2021-13"]) == 1

@@ -40,7 +40,7 @@ def january_canonical(shared_data_dir: Path, tmp_path_factory: pytest.TempPathFa
 
 @pytest.fixture()
 def build_trips():
-    """``build_trips([trip(...), ...])`` -> canonical frame; the factory is a fixture because test dirs are not packages."""
+    """``build_trips([trip(...), ...])`` -> canonical frame (a fixture: test dirs are not packages)."""
     return make_trips
 
 

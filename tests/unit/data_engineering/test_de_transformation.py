@@ -1,4 +1,4 @@
-"""Ibis transformations on DuckDB: cleaning parity with the validator, features, enrichment, point-in-time aggregates."""
+"""Ibis transformations on DuckDB: validator parity, features, enrichment, point-in-time aggregates."""
 
 from __future__ import annotations
 

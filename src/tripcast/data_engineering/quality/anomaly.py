@@ -36,10 +36,15 @@ class Anomaly:
     robust_z: float
 
 
-def robust_z_scores(values: pd.Series) -> pd.Series:
+#: Weekday-adjusted volumes are ratios near 1; with only 4-5 days per weekday the MAD of those
+#: ratios underestimates the normal day-to-day wobble, so it is floored at 2 %.
+WEEKLY_MIN_MAD = 0.02
+
+
+def robust_z_scores(values: pd.Series, min_mad: float = 0.0) -> pd.Series:
     """Robust z-score of each value; zeros when the MAD is zero (a constant series has no outliers)."""
     median = values.median()
-    mad = (values - median).abs().median()
+    mad = max((values - median).abs().median(), min_mad)
     if not np.isfinite(mad) or mad == 0:
         return pd.Series(0.0, index=values.index)
     return 0.6745 * (values - median) / mad
@@ -63,8 +68,10 @@ def flag_anomalies(
     clean = series.dropna()
     if len(clean) < 5:  # too few days for a meaningful median and MAD
         return []
-    scored = weekday_adjusted(clean.astype(float)).dropna() if weekly else clean.astype(float)
-    scores = robust_z_scores(scored)
+    if weekly:
+        scores = robust_z_scores(weekday_adjusted(clean.astype(float)).dropna(), WEEKLY_MIN_MAD)
+    else:
+        scores = robust_z_scores(clean.astype(float))
     flagged = scores[scores.abs() > threshold]
     return [
         Anomaly(name, str(pd.Timestamp(day).date()), float(clean[day]), round(float(z), 2))

@@ -1,0 +1,52 @@
+"""``tripcast pipeline``: run the monthly data pipeline from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tripcast.core.domain.errors import TripcastError
+
+app = typer.Typer(
+    help="Monthly data pipeline: ingest -> validate -> transform -> quality -> export.", no_args_is_help=True
+)
+console = Console()
+
+
+@app.callback()
+def pipeline() -> None:
+    """Monthly data pipeline: ingest -> validate -> transform -> quality -> export."""
+
+
+@app.command()
+def run(
+    month: Annotated[str, typer.Option("--month", help="Month to process, YYYY-MM")],
+    engine: Annotated[str, typer.Option("--engine", help="duckdb (default) or spark")] = "duckdb",
+    source: Annotated[Path | None, typer.Option("--source", help="Folder or file holding the TLC month")] = None,
+    download: Annotated[bool, typer.Option("--download/--no-download", help="Download missing months")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Rerun steps that are already complete")] = False,
+) -> None:
+    """Run every step for one month; complete steps are skipped, a failed run resumes where it stopped."""
+    from tripcast.data_engineering.pipeline import run_pipeline
+    from tripcast.settings import Settings
+
+    try:
+        report = run_pipeline(
+            month, Settings(), engine, source_dir=source, allow_download=download, console=console, force=force
+        )
+    except TripcastError as exc:
+        console.print(f"[bold red]Error:[/] {exc}")
+        raise typer.Exit(1) from None
+    table = Table(title=f"Pipeline {report.month} on {report.engine}")
+    for column in ("step", "status", "seconds", "rows"):
+        table.add_column(column)
+    for step in report.steps:
+        rows = ", ".join(f"{k}={v:,}" for k, v in step.rows.items())
+        status = "[dim]skipped (up to date)[/]" if step.skipped else "[green]done[/]"
+        table.add_row(step.name, status, f"{step.seconds:.2f}", rows)
+    console.print(table)
+    console.print(f"Manifest: {report.manifest_path}")
