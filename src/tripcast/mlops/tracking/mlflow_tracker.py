@@ -9,6 +9,7 @@ signature and a few-row input example taken from the spec's feature columns.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import metadata
@@ -35,6 +36,14 @@ EXAMPLE_ROWS: Final = 5
 TARGET_COLUMN: Final = "target"
 #: MLflow refuses param values longer than this.
 MAX_PARAM_LENGTH: Final = 6000
+
+
+@contextmanager
+def _quiet_integer_hint() -> Iterator[None]:
+    """Silence MLflow's hint that integer columns cannot hold missing values: features never have any."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*integer column", category=UserWarning)
+        yield
 
 
 def _requirements(*distributions: str) -> list[str]:
@@ -101,8 +110,9 @@ class MlflowRun(TrackedRun):
         """Record the dataset's name, digest, schema and size (not its rows) as a run input."""
         frame = pd.DataFrame(data.features).copy()
         frame[TARGET_COLUMN] = np.asarray(data.target, dtype=np.float64)
-        dataset = from_pandas(frame, name=data.name, digest=data.digest, targets=TARGET_COLUMN)
-        mlflow.log_input(dataset, context=context)
+        with _quiet_integer_hint():
+            dataset = from_pandas(frame, name=data.name, digest=data.digest, targets=TARGET_COLUMN)
+            mlflow.log_input(dataset, context=context)
 
     def log_diagnostics(self, model: TrainedModel, data: TrainingSet) -> None:
         """Log the residual plot and, when the model ranks its inputs, the feature-importance plot."""
@@ -133,13 +143,14 @@ class MlflowRun(TrackedRun):
         if logger is None:
             raise ValueError(f"cannot log a model of flavor {model.flavor!r}; supported: {sorted(FLAVOR_LOGGERS)}")
         input_example = example.features[spec.feature_names].head(EXAMPLE_ROWS).reset_index(drop=True)
-        signature = infer_signature(input_example, np.asarray(model.predict(input_example), dtype=np.float64))
-        info = logger(
-            model,
-            signature=signature,
-            input_example=input_example,
-            metadata={"spec": spec.name, "features": spec.feature_names, "target": spec.target},
-        )
+        with _quiet_integer_hint():
+            signature = infer_signature(input_example, np.asarray(model.predict(input_example), dtype=np.float64))
+            info = logger(
+                model,
+                signature=signature,
+                input_example=input_example,
+                metadata={"spec": spec.name, "features": spec.feature_names, "target": spec.target},
+            )
         return str(info.model_uri)
 
     def set_tags(self, tags: dict[str, str]) -> None:

@@ -1,0 +1,179 @@
+"""Train, register and promote through the core services on MLflow (SQLite file and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy
+from ml_fakes import FixedClock, MemoryDatasetStore
+
+from tripcast.core.domain.errors import NotFoundError, PromotionRefusedError
+from tripcast.core.domain.month import Month
+from tripcast.core.domain.trip import TripRequest
+from tripcast.core.services.promotion import CHALLENGER, CHAMPION, promote
+from tripcast.core.services.training import TrainingPlan, TrainingReport, train_and_register
+from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
+from tripcast.mlops.model_registry.mlflow_registry import MlflowModelRegistry
+from tripcast.mlops.model_registry.predictor import MlflowPredictor
+from tripcast.mlops.tracking.mlflow_tracker import MlflowTracker
+from tripcast.mlops.training.baseline import LinearBaselineTrainer
+from tripcast.mlops.training.lightgbm_trainer import LightGBMTrainer
+from tripcast.mlops.training.metrics import RegressionMetrics
+
+NAME = "trip-duration"
+PLAN = TrainingPlan.consecutive(Month(2021, 1), NAME)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def tracking_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'mlflow.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture()
+def store(processed_month: Callable[[str], pd.DataFrame]) -> MemoryDatasetStore:
+    """Small slices of real months keep the flow fast while the numbers stay meaningful."""
+    return MemoryDatasetStore(
+        {
+            Month(2021, 1): processed_month("2021-01").head(8000),
+            Month(2021, 2): processed_month("2021-02").head(3000),
+            Month(2021, 3): processed_month("2021-03").head(3000),
+        }
+    )
+
+
+def test_train_register_promote_refuse_force(
+    tracking_uri: str,
+    tmp_path: Path,
+    store: MemoryDatasetStore,
+    feature_builder: TripFeatureBuilder,
+    clock: FixedClock,
+) -> None:
+    spec = feature_builder.spec
+    metrics = RegressionMetrics(spec)
+    tracker = MlflowTracker(tracking_uri, "registry-flow", (tmp_path / "artifacts").as_uri())
+    registry = MlflowModelRegistry(tracking_uri, feature_builder)
+    validation_trips = store.load_processed(PLAN.valid_month)
+
+    def train(rounds: int) -> TrainingReport:
+        return train_and_register(
+            PLAN,
+            store=store,
+            features=feature_builder,
+            trainer=LightGBMTrainer(spec, num_boost_round=rounds),
+            baseline_trainer=LinearBaselineTrainer(spec),
+            metrics=metrics,
+            tracker=tracker,
+            registry=registry,
+            clock=clock,
+        )
+
+    def gate(ref: str, *, force: bool = False):  # type: ignore[no-untyped-def]
+        clock.moment += timedelta(minutes=1)
+        return promote(
+            registry,
+            feature_builder,
+            metrics,
+            clock,
+            name=NAME,
+            candidate_ref=ref,
+            validation_trips=validation_trips,
+            validation_name=str(PLAN.valid_month),
+            actor="pytest",
+            reason="integration test",
+            force=force,
+        )
+
+    with pytest.raises(NotFoundError, match="no model named 'trip-duration' yet: run `tripcast train`"):
+        registry.get(NAME, CHAMPION)
+
+    # 1. the first version has no champion to beat
+    first = train(80)
+    assert first.version.version == "1"
+    assert first.validation.metric("rmse") < first.baseline_validation.metric("rmse")
+    assert first.version.tags["valid_digest"] == feature_builder.training_set(validation_trips, "v").digest
+    result = gate("1")
+    assert result.decision.approved and result.previous_champion is None
+    assert registry.get(NAME, CHAMPION).version == "1"
+
+    # 2. a much weaker model is refused, parked as challenger, and the refusal is audited
+    weak = train(4)
+    assert weak.version.version == "2"
+    with pytest.raises(PromotionRefusedError, match="not better"):
+        gate("2")
+    assert registry.get(NAME, CHAMPION).version == "1"
+    refused = registry.get(NAME, CHALLENGER)
+    assert refused.version == "2" and refused.aliases == (CHALLENGER,)
+    assert refused.tags["promotion.decision"] == "refused"
+    assert refused.tags["promotion.actor"] == "pytest" and refused.tags["promotion.forced"] == "false"
+    assert "not better" in refused.tags["promotion.gate"]
+    assert refused.tags["promotion.at"] == clock.moment.isoformat(timespec="seconds")
+
+    # 3. a stronger model replaces the champion
+    strong = train(250)
+    assert strong.validation.metric("rmse") < first.validation.metric("rmse")
+    result = gate("3")
+    assert result.decision.approved and result.previous_champion == "1"
+    assert registry.get(NAME, CHAMPION).version == "3"
+    assert registry.get(NAME, "3").tags["promotion.decision"] == "approved"
+
+    # 4. force overrides the gate, and says so
+    result = gate(CHALLENGER, force=True)
+    assert result.decision.approved and result.version == "2" and "forced" in result.decision.reason
+    forced = registry.get(NAME, CHAMPION)
+    assert forced.version == "2" and forced.tags["promotion.forced"] == "true"
+
+    # listing: newest first, aliases and run metrics attached
+    versions = registry.list_versions(NAME)
+    assert [v.version for v in versions] == ["3", "2", "1"]
+    assert versions[1].aliases == (CHALLENGER, CHAMPION)
+    assert versions[0].metrics["val_rmse"] == pytest.approx(strong.validation.metric("rmse"))
+    assert {"test_rmse", "val_baseline_rmse"} <= set(versions[0].metrics)
+    assert all(v.run_id and v.created_at is not None for v in versions)
+
+    # helpful errors name what exists
+    with pytest.raises(NotFoundError) as missing_alias:
+        registry.get(NAME, "staging")
+    assert str(missing_alias.value) == (
+        "alias 'staging' not set on trip-duration; versions: 1, 2, 3; aliases: challenger->2, champion->2"
+    )
+    with pytest.raises(NotFoundError, match="version 9 does not exist"):
+        registry.get(NAME, "9")
+    assert registry.find_alias(NAME, "staging") is None
+    assert NAME in set(registry.iter_names())
+    if tracking_uri.startswith("postgresql"):
+        # the registry really lives in PostgreSQL
+        engine = sqlalchemy.create_engine(tracking_uri)
+        try:
+            with engine.connect() as conn:
+                stored = conn.execute(sqlalchemy.text("SELECT version FROM model_versions ORDER BY version")).all()
+        finally:
+            engine.dispose()
+        assert [int(row[0]) for row in stored] == [1, 2, 3]
+
+    # the champion serves trip requests through the lean feature path, equal to the table path
+    predictor = registry.load_predictor(NAME, "3")
+    assert isinstance(predictor, MlflowPredictor)
+    assert (predictor.model_name, predictor.model_version, predictor.flavor) == (NAME, "3", "lightgbm")
+    assert predictor.spec is spec and predictor.metrics["val_rmse"] == versions[0].metrics["val_rmse"]
+    sample = validation_trips.head(100)
+    requests = [
+        TripRequest.create(
+            pickup_datetime=row.pickup_datetime.to_pydatetime(),
+            pickup_zone=int(row.pickup_zone),
+            dropoff_zone=int(row.dropoff_zone),
+            trip_distance=float(row.trip_distance),
+        )
+        for row in sample.itertuples()
+    ]
+    by_trips = np.array(predictor.predict_trips(requests))
+    by_table = predictor.predict_features(feature_builder.training_set(sample, "s").features)
+    np.testing.assert_allclose(by_trips, by_table, rtol=1e-12)
+    assert predictor.predict_trips([]) == []
+    assert 1.0 < float(np.median(by_trips)) < 40.0
