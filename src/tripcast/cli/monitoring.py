@@ -353,3 +353,76 @@ def alerts_export_rules(
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(render_prometheus_rules(load_config(config)))
     console.print(f"Prometheus rules written to {output}")
+
+
+# --------------------------------------------------------------------------- feature store commands
+features_app = typer.Typer(help="Feature store (Feast): zone aggregates offline and online.", no_args_is_help=True)
+app.add_typer(features_app, name="features")
+
+
+def _parse_day(text: str, field_name: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInputError([FieldProblem(field_name, f"{text!r} is not a date like 2021-03-01")]) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def feature_store(settings: Settings, online_url: str | None) -> Any:
+    """The zone feature store under ``<data_dir>/feature_store``."""
+    from tripcast.mlops.feature_store.store import FeatureStoreSettings, ZoneFeatureStore
+
+    root = settings.data_dir / "feature_store"
+    return ZoneFeatureStore(FeatureStoreSettings(root / "repo", root / "offline", online_url))
+
+
+@features_app.command("materialize")
+@user_errors
+def features_materialize(
+    start: Annotated[str, typer.Option("--start", help="First feature timestamp (date or datetime, UTC).")],
+    end: Annotated[str, typer.Option("--end", help="Last feature timestamp (date or datetime, UTC).")],
+    trips: Annotated[
+        list[Path] | None, typer.Option("--trips", help="Validated trips parquet (repeatable) instead of the pipeline.")
+    ] = None,
+    tlc: Annotated[
+        list[Path] | None, typer.Option("--tlc", help="Raw TLC file(s), validated here (repeatable).")
+    ] = None,
+    online_url: Annotated[
+        str | None,
+        typer.Option("--online-url", envvar="TRIPCAST_FEATURE_STORE_ONLINE_URL", help="redis://... (default SQLite)"),
+    ] = None,
+) -> None:
+    """Build the offline zone tables and load them into the online store."""
+    from tripcast.data_engineering.tlc.validation import PanderaTripValidator
+    from tripcast.mlops.feature_store.offline import build_tables_from_trips, collect_pipeline_tables
+
+    settings = Settings()
+    start_at, end_at = _parse_day(start, "start"), _parse_day(end, "end")
+    if end_at <= start_at:
+        raise InvalidInputError([FieldProblem("end", f"{end} is not after {start}")])
+    store = feature_store(settings, online_url)
+    with step("Building offline tables"):
+        if trips or tlc:
+            frames = [pd.read_parquet(p) for p in trips or []]
+            for path in tlc or []:
+                from tripcast.core.ports.data import RawDataset
+                from tripcast.data_engineering.tlc.files import month_from_file_name, read_tlc_file
+
+                month = month_from_file_name(path)
+                if month is None:
+                    raise InvalidInputError([FieldProblem("tlc", f"{path.name}: file name states no month")])
+                outcome = PanderaTripValidator().split(RawDataset(read_tlc_file(path), month, str(path)))
+                frames.append(outcome.valid)
+            paths = build_tables_from_trips(pd.concat(frames, ignore_index=True), store.settings.offline_dir)
+        else:
+            paths = collect_pipeline_tables(settings.data_dir, store.settings.offline_dir, settings.service)
+    with step(f"Materializing {start_at:%Y-%m-%d %H:%M} .. {end_at:%Y-%m-%d %H:%M}"):
+        store.materialize(start_at, end_at)
+    table = Table(title="Feature store")
+    for name in ("view", "offline rows", "staleness (s)"):
+        table.add_column(name)
+    freshness = store.freshness(end_at)
+    for view, table_name in (("zone_hour_stats", "zone_hour"), ("zone_pair_stats", "zone_pair")):
+        rows = len(pd.read_parquet(paths[table_name], columns=["pickup_zone"]))
+        table.add_row(view, f"{rows:,}", f"{freshness[view]:.0f}")
+    console.print(table)

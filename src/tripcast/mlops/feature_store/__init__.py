@@ -1,0 +1,1 @@
+"""Feature store (Feast) for zone-level aggregates: definitions, offline tables, online reads."""
