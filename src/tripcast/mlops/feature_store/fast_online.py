@@ -1,11 +1,12 @@
 """Direct reads of Feast's online store for the serving hot path.
 
-Feast's ``get_online_features`` p99 missed the 3 ms budget per request on this machine
-(see ``mlops/feature_store/LATENCY.md``): most of its time goes to request validation,
-registry lookups and response building, not to the store. These readers go straight to
-the rows Feast materialized, using Feast's own key serialization and value protos, so
-Feast stays the source of definitions and materialization and the two paths agree
-(a test checks they return the same values).
+Measured on this machine (``mlops/feature_store/LATENCY.md``), Feast's ``get_online_features``
+already meets the 3 ms per-request budget once warm (p99 ~0.45 ms, SQLite or Redis); its
+cold first calls (registry load) and its per-call validation/response building are the
+slow parts. These readers go straight to the rows Feast materialized, using Feast's own key
+serialization and value protos (p99 ~0.08 ms SQLite, ~0.2 ms Redis), for callers that want
+the headroom or no registry on the hot path. Feast stays the source of definitions and
+materialization, and a test checks both paths return the same values.
 """
 
 from __future__ import annotations
