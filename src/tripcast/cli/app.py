@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,6 +22,9 @@ from tripcast.core.services.prediction import predict_trips
 from tripcast.core.services.promotion import CHAMPION, evaluate_version, promote
 from tripcast.core.services.training import TrainingPlan, TrainingReport, train_and_register
 from tripcast.settings import Settings
+
+# MLflow logs schema migrations and pip probing at INFO on every command; users want our output, not that.
+os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 
 app = typer.Typer(
     name="tripcast",
@@ -61,7 +65,7 @@ def print_validation(report: ValidationReport) -> None:
         f"[yellow]{report.n_quarantined:,} quarantined[/] ({report.source})"
     )
     if report.reasons:
-        table = Table("reason", "rows", title=f"quarantine reasons, {report.month} (a row may have several)")
+        table = Table("quarantine reason", "rows", caption="a row may have several reasons")
         for reason, count in report.reasons.items():
             table.add_row(reason, f"{count:,}")
         console.print(table)
@@ -174,6 +178,8 @@ def train(
 def _evaluation_payload(ctx: Tripcast, model: str, month: str | None, source: Path | None) -> dict[str, Any]:
     if month and source:
         raise InvalidInputError([FieldProblem("--month/--source", "give one of them, not both")])
+    if source is not None and not source.exists():
+        raise InvalidInputError([FieldProblem("--source", f"{source} does not exist")])
     version = ctx.registry.get(ctx.settings.model_name, model)
     if source is not None:
         raw = ctx.source.load_file(source)
