@@ -95,7 +95,7 @@ def http_server() -> Iterator[tuple[str, Recorder]]:
             self.end_headers()
             self.wfile.write(b"{}")
 
-        do_PUT = do_POST  # the Prometheus Pushgateway protocol uses PUT
+        do_PUT = do_POST  # noqa: N815 - the Prometheus Pushgateway protocol uses PUT
 
         def do_GET(self) -> None:
             status = self._status()

@@ -90,7 +90,5 @@ def test_report_and_textfile_metrics(tmp_path, january_canonical):
     assert prom is not None
     text = prom.read_text()
     assert 'tripcast_data_rows{dataset="trips",month="2021-01",outcome="valid"} 73844.0' in text
-    assert (
-        'tripcast_data_check_status{check="quarantine_reason:duration_out_of_range",dataset="trips",month="2021-01"} 1.0'
-        in text
-    )
+    check = "quarantine_reason:duration_out_of_range"
+    assert f'tripcast_data_check_status{{check="{check}",dataset="trips",month="2021-01"}} 1.0' in text

@@ -1,0 +1,164 @@
+"""Ingestion sources against real services: PostgreSQL, a local paginated REST API, Redis Streams, NATS JetStream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from tripcast.core.domain.month import Month
+from tripcast.data_engineering.ingestion import ApiSourceError, RestTripSource, SqlTripSource, WatermarkStore
+from tripcast.data_engineering.ingestion.web_scraping import fetch_tlc_page, parse_tlc_links
+from tripcast.data_engineering.streaming import NatsTripStream, RedisTripStream
+from tripcast.data_engineering.tlc.validation import PanderaTripValidator
+
+JAN = Month(2021, 1)
+
+
+@pytest.fixture(scope="module")
+def raw_sample(shared_data_dir) -> pd.DataFrame:
+    """1,000 real January rows and 300 real February rows, TLC column names."""
+    jan = pd.read_parquet(shared_data_dir / "green_tripdata_2021-01.parquet").head(1000)
+    feb = pd.read_parquet(shared_data_dir / "green_tripdata_2021-02.parquet").head(300)
+    return pd.concat([jan, feb], ignore_index=True).drop(columns=["ehail_fee"])
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return json.loads(frame.to_json(orient="records", date_format="iso"))
+
+
+def test_sql_source_by_table_query_and_watermark(postgres_url, raw_sample, tmp_path):
+    engine = sa.create_engine(postgres_url)
+    raw_sample.assign(id=range(1, len(raw_sample) + 1)).to_sql("green_trips", engine, index=False)
+    engine.dispose()
+    in_jan = raw_sample.lpep_pickup_datetime.between("2021-01-01", "2021-01-31 23:59:59").sum()
+
+    source = SqlTripSource(postgres_url, table="green_trips", timestamp_column="lpep_pickup_datetime")
+    month = source.load(JAN)
+    assert len(month.table) == in_jan
+    assert month.table.pickup_datetime.min() >= pd.Timestamp("2021-01-01")
+    assert list(month.table.columns)[:3] == ["service", "vendor_id", "pickup_datetime"]
+    assert PanderaTripValidator().split(month).n_valid > 0.9 * in_jan
+
+    store = WatermarkStore(tmp_path / "watermarks.json")
+    first = source.load_incremental(store, "id", limit=800)
+    assert len(first.trips) == 800 and first.watermark == 800
+    first.commit()
+    second = source.load_incremental(store, "id", limit=800)
+    assert len(second.trips) == 500
+    second.commit()
+    assert len(source.load_incremental(store, "id").trips) == 0
+    with source.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO green_trips SELECT * FROM green_trips WHERE id <= 5"))
+    assert len(source.load_incremental(store, "id").trips) == 0  # copies carry old ids: nothing new
+    source.close()
+
+    by_query = SqlTripSource(
+        postgres_url,
+        query='SELECT * FROM green_trips WHERE "PULocationID" = 74',
+        timestamp_column="lpep_pickup_datetime",
+    )
+    assert set(by_query.load(JAN).table.pickup_zone.unique()) == {74}
+    by_query.close()
+
+
+def test_sql_source_refuses_injection(postgres_url):
+    from tripcast.core.domain.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="table"):
+        SqlTripSource(postgres_url, table="trips; DROP TABLE x")
+
+
+def test_rest_source_pages_with_retries(http_server, raw_sample):
+    url, recorder = http_server
+    rows = _records(raw_sample.head(250))
+    base = f"{url}/v1/trips"
+    recorder.routes = {
+        "/v1/trips?month=2021-01&page=1&page_size=100": (
+            200,
+            json.dumps({"data": rows[:100], "next": f"{base}?cursor=abc"}).encode(),
+            "application/json",
+        ),
+        "/v1/trips?cursor=abc": (200, json.dumps({"data": rows[100:200], "next_page": 3}).encode(), "application/json"),
+        "/v1/trips?month=2021-01&page=3&page_size=100": (
+            200,
+            json.dumps({"data": rows[200:], "next_page": None}).encode(),
+            "application/json",
+        ),
+    }
+    recorder.statuses = [200, 429, 500, 200, 200]
+    slept: list[float] = []
+    source = RestTripSource(base, page_size=100, backoff_seconds=0.01, requests_per_second=1000, sleep=slept.append)
+    dataset = source.load(JAN)
+    source.close()
+    assert source.attempts == [200, 429, 500, 200, 200]
+    assert len(dataset.table) == 250
+    assert dataset.table.pickup_zone.tolist() == raw_sample.head(250).PULocationID.tolist()
+    assert 0.01 in slept and 0.02 in slept  # exponential backoff between the retried attempts
+
+
+def test_rest_source_gives_up_clearly(http_server):
+    url, recorder = http_server
+    recorder.statuses = [503, 503, 503]
+    source = RestTripSource(f"{url}/v1/trips", retries=2, backoff_seconds=0.0, sleep=lambda s: None)
+    with pytest.raises(ApiSourceError, match="failed after 3 attempts: HTTP 503"):
+        source.load(JAN)
+    recorder.statuses = []
+    with pytest.raises(ApiSourceError, match="refused the request: HTTP 404"):
+        RestTripSource(f"{url}/missing", sleep=lambda s: None).load(JAN)
+
+
+def test_tlc_page_is_scraped_over_http(http_server):
+    from pathlib import Path
+
+    url, recorder = http_server
+    page = (Path(__file__).parents[2] / "unit/data_engineering/fixtures/tlc_trip_record_page.html").read_bytes()
+    recorder.routes = {"/site/tlc/about/tlc-trip-record-data.page": (200, page, "text/html")}
+    html = fetch_tlc_page(f"{url}/site/tlc/about/tlc-trip-record-data.page")
+    assert Month(2021, 3) in [link.month for link in parse_tlc_links(html, services=("green",))]
+
+
+def test_redis_stream_micro_batches(redis_url, redis_prefix, raw_sample):
+    stream = RedisTripStream(redis_url, f"{redis_prefix}trips", group="g1", consumer="c1", batch_size=500, block_ms=200)
+    try:
+        stream.ensure_group()
+        assert stream.publish(_records(raw_sample.head(1200))) == 1200
+        stream.client.xadd(stream.stream, {b"trip": b"not json"})
+        held = stream.read_batch()  # read but not acked: stays pending for redelivery
+        assert len(held) == 500 and stream.pending() == 500
+        stream.ack(held)
+        batches = list(stream.micro_batches())
+        assert [len(b) for b in batches] == [500, 200]
+        assert [eid for b in batches for eid, _ in b.rejected] and stream.pending() == 0
+        got = pd.concat([held.trips, *[b.trips for b in batches]], ignore_index=True)
+        assert got.pickup_zone.tolist() == raw_sample.head(1200).PULocationID.tolist()
+        assert str(got.pickup_datetime.dtype) == "datetime64[us]"
+    finally:
+        stream.delete()
+        stream.close()
+
+
+def test_nats_jetstream_micro_batches(raw_sample):
+    name = f"TRIPCAST_TEST_{uuid.uuid4().hex[:10].upper()}"
+    subject = f"tripcast.test.{name.lower()}.trips"
+
+    async def scenario() -> list[int]:
+        async with NatsTripStream(
+            "nats://127.0.0.1:4222", name, subject, durable="d1", batch_size=128, timeout=0.5
+        ) as stream:
+            try:
+                await stream.publish(_records(raw_sample.head(300)))
+                sizes, zones = [], []
+                async for batch in stream.micro_batches():
+                    sizes.append(len(batch))
+                    zones += batch.trips.pickup_zone.tolist()
+                assert zones == raw_sample.head(300).PULocationID.tolist()
+                return sizes
+            finally:
+                await stream.delete()
+
+    assert asyncio.run(scenario()) == [128, 128, 44]

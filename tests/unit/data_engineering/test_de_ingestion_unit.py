@@ -1,0 +1,65 @@
+"""Pure ingestion helpers: TLC page scraping (on a fixture with the page's real link structure), rate limiting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tripcast.core.domain.month import Month
+from tripcast.data_engineering.ingestion import RateLimiter, available_months, parse_tlc_links
+from tripcast.data_engineering.streaming import decode_batch, encode_event
+
+PAGE = Path(__file__).parent / "fixtures" / "tlc_trip_record_page.html"
+
+
+def test_tlc_page_links_become_service_months():
+    links = parse_tlc_links(PAGE.read_text())
+    services = {link.service for link in links}
+    assert services == {"yellow", "green", "fhv", "fhvhv"}
+    green = [link for link in links if link.service == "green"]
+    assert len(green) == 25  # 2020 + 2021 + 2019-12, the repeated 2021-01 link counted once
+    assert green[0].month == Month(2019, 12)
+    jan = next(link for link in green if link.month == Month(2021, 1))
+    assert jan.url == "https://d37ci6vzurychx.cloudfront.net/trip-data/green_tripdata_2021-01.parquet"
+    assert not any("taxi_zone" in link.url or link.url.endswith(".pdf") for link in links)
+
+
+def test_available_months_for_one_service():
+    months = available_months(PAGE.read_text(), "yellow")
+    assert months[0] == Month(2020, 1) and months[-1] == Month(2021, 12)
+    assert months == sorted(months) and len(months) == 24
+
+
+def test_rate_limiter_spaces_requests():
+    now = [100.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    limiter = RateLimiter(4.0, clock=lambda: now[0], sleep=sleep)
+    waits = [limiter.wait() for _ in range(3)]
+    assert waits == [0.0, 0.25, 0.25]
+    now[0] += 10  # an idle period does not bank a burst beyond one request
+    assert limiter.wait() == 0.0
+    assert limiter.wait() == 0.25
+
+
+def test_events_round_trip_and_bad_events_are_rejected_not_dropped():
+    from datetime import datetime
+
+    event = encode_event(
+        {
+            "PULocationID": 74,
+            "DOLocationID": 75,
+            "lpep_pickup_datetime": datetime(2021, 1, 5, 8, 0),
+            "lpep_dropoff_datetime": datetime(2021, 1, 5, 8, 12),
+            "trip_distance": 1.4,
+        }
+    )
+    batch = decode_batch([("1-0", event), ("2-0", b"{not json"), ("3-0", b"[1, 2]")], "green")
+    assert batch.ids == ["1-0"]
+    assert [eid for eid, _ in batch.rejected] == ["2-0", "3-0"]
+    row = batch.trips.iloc[0]
+    assert (row.pickup_zone, row.dropoff_zone, row.service) == (74, 75, "green")
+    assert row.dropoff_datetime.minute == 12
