@@ -1,0 +1,223 @@
+"""FastAPI app factory: everything it needs arrives as arguments (ports and objects, no globals).
+
+The composition root builds the registry, feature builder and cache, and calls :func:`create_app`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Literal
+
+from fastapi import Body, Depends, FastAPI, HTTPException, Response, status
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
+
+from tripcast.api.errors import install_error_handlers
+from tripcast.api.middleware import MetricsMiddleware, OverloadMiddleware
+from tripcast.api.schemas import (
+    PAYLOAD_EXAMPLES,
+    BatchPredictionOut,
+    ErrorOut,
+    ModelOut,
+    PredictionOut,
+    PredictionPayload,
+    ReloadOut,
+    TripBatchIn,
+    TripIn,
+)
+from tripcast.api.security import token_guard
+from tripcast.core.domain.errors import FieldProblem, InvalidInputError
+from tripcast.core.domain.trip import TripRequest, trip_problems
+from tripcast.core.ports.learning import FeatureBuilder
+from tripcast.core.ports.tracking import ModelRegistry
+from tripcast.mlops.serving.caching.base import PredictionCache
+from tripcast.mlops.serving.caching.factory import build_cache
+from tripcast.mlops.serving.real_time.metrics import ServingMetrics
+from tripcast.mlops.serving.real_time.model_holder import ModelHolder, PredictorLoader
+from tripcast.mlops.serving.real_time.service import PredictionService
+from tripcast.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Bytes allowed per trip in a request body before parsing (a trip is ~150 bytes of JSON).
+BYTES_PER_TRIP = 1024
+FROM_SETTINGS: Literal["from-settings"] = "from-settings"
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorOut, "description": "Batch larger than max_batch_size"},
+    422: {"model": ErrorOut, "description": "Invalid trip: each broken field is named"},
+    503: {"model": ErrorOut, "description": "No model loaded yet, or the server is overloaded (see Retry-After)"},
+}
+
+
+def to_requests(trips: Sequence[TripIn], *, batch: bool) -> list[TripRequest]:
+    """Domain trip requests, or InvalidInputError naming every broken field (``trips[i].field`` in batches)."""
+    problems: list[FieldProblem] = []
+    requests: list[TripRequest] = []
+    for index, trip in enumerate(trips):
+        found = trip_problems(
+            pickup_datetime=trip.pickup_datetime,
+            pickup_zone=trip.pickup_zone,
+            dropoff_zone=trip.dropoff_zone,
+            trip_distance=trip.trip_distance,
+            vendor_id=trip.vendor_id,
+            passenger_count=trip.passenger_count,
+        )
+        if found:
+            prefix = f"trips[{index}]." if batch else ""
+            problems.extend(FieldProblem(prefix + p.field, p.problem) for p in found)
+            continue
+        requests.append(
+            TripRequest(
+                trip.pickup_datetime,
+                trip.pickup_zone,
+                trip.dropoff_zone,
+                float(trip.trip_distance),
+                trip.vendor_id,
+                trip.passenger_count,
+            )
+        )
+    if problems:
+        raise InvalidInputError(problems)
+    return requests
+
+
+def create_app(
+    settings: Settings,
+    registry: ModelRegistry,
+    *,
+    model_name: str | None = None,
+    alias: str = "champion",
+    feature_builder: FeatureBuilder | None = None,
+    cache: PredictionCache | Literal["from-settings"] | None = FROM_SETTINGS,
+    loader: PredictorLoader | None = None,
+    metrics: ServingMetrics | None = None,
+    holder: ModelHolder | None = None,
+    poll: bool = True,
+) -> FastAPI:
+    """The prediction API for ``model_name`` (default ``settings.model_name``) at ``alias``.
+
+    ``loader`` loads a version (default: the optimised loader when ``feature_builder`` is given, which
+    falls back to ``registry.load_predictor``); ``cache`` defaults to what the settings describe;
+    ``poll=False`` loads once at start-up and then only on ``POST /v1/models/reload``.
+    """
+    name = model_name or settings.model_name
+    metrics = metrics or ServingMetrics()
+    if loader is None and feature_builder is not None:
+        from tripcast.mlops.serving.optimization.loader import OptimizedPredictorLoader
+
+        loader = OptimizedPredictorLoader(registry, settings.tracking_uri, feature_builder)
+    if holder is None:
+        holder = ModelHolder(
+            registry, name, alias=alias, loader=loader, metrics=metrics, poll_seconds=settings.registry_poll_seconds
+        )
+    resolved_cache = build_cache(settings.cache_url, settings.cache_size) if cache == FROM_SETTINGS else cache
+    service = PredictionService(holder, resolved_cache, metrics)  # type: ignore[arg-type]
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(holder.refresh)
+        if poll:
+            holder.start()
+        try:
+            yield
+        finally:
+            holder.stop()
+            if resolved_cache is not None and resolved_cache != FROM_SETTINGS:
+                resolved_cache.close()  # type: ignore[union-attr]
+
+    app = FastAPI(
+        title="Tripcast prediction API",
+        version="1",
+        description=(
+            "Predicts NYC taxi trip duration (minutes) from what is known at pickup. "
+            'Send one trip or `{"trips": [...]}`; every answer names the model version that produced it.'
+        ),
+        lifespan=lifespan,
+    )
+    app.state.holder = holder
+    app.state.metrics = metrics
+    app.state.service = service
+    install_error_handlers(app)
+    guard = token_guard(settings.api_token)
+
+    @app.post(
+        "/v1/predictions",
+        response_model=PredictionOut | BatchPredictionOut,
+        responses=ERROR_RESPONSES,
+        summary="Predict trip duration for one trip or a batch",
+        tags=["predictions"],
+    )
+    async def predict(
+        payload: Annotated[PredictionPayload, Body(openapi_examples=PAYLOAD_EXAMPLES)],
+    ) -> PredictionOut | BatchPredictionOut:
+        batch = isinstance(payload, TripBatchIn)
+        trips: list[TripIn] = payload.trips if isinstance(payload, TripBatchIn) else [payload]
+        if len(trips) > settings.max_batch_size:
+            raise HTTPException(
+                status.HTTP_413_CONTENT_TOO_LARGE,
+                f"trips: batch of {len(trips)} exceeds max_batch_size {settings.max_batch_size}",
+            )
+        requests = to_requests(trips, batch=batch)
+        served = await run_in_threadpool(service.predict, requests)
+        if batch:
+            return BatchPredictionOut(
+                predictions=served.minutes,
+                model_name=served.model.name,
+                model_version=served.model.number,
+                count=len(served.minutes),
+            )
+        return PredictionOut(minutes=served.minutes[0], model_name=served.model.name, model_version=served.model.number)
+
+    @app.get("/v1/models/current", response_model=ModelOut, responses={503: ERROR_RESPONSES[503]}, tags=["models"])
+    async def current_model() -> ModelOut:
+        """The model version answering predictions right now."""
+        loaded = holder.require()
+        return ModelOut.of(loaded.version, loaded.loaded_at, type(loaded.predictor).__name__)
+
+    @app.post(
+        "/v1/models/reload",
+        response_model=ReloadOut,
+        dependencies=[Depends(guard)],
+        responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+        tags=["models"],
+    )
+    async def reload_model(force: bool = False) -> ReloadOut | Response:
+        """Look at the registry alias now (``force`` reloads even when the version is unchanged)."""
+        outcome = await run_in_threadpool(holder.refresh, force=force)
+        body = ReloadOut(changed=outcome.changed, model_version=outcome.version, error=outcome.error)
+        if outcome.error and outcome.version is None:
+            return Response(body.model_dump_json(), status_code=503, media_type="application/json")
+        return body
+
+    @app.get("/health/live", tags=["health"])
+    async def live() -> dict[str, str]:
+        """The process answers."""
+        return {"status": "alive"}
+
+    @app.get("/health/ready", tags=["health"], responses={503: {"description": "No model loaded yet"}})
+    async def ready(response: Response) -> dict[str, Any]:
+        """Ready once a model version is loaded."""
+        loaded = holder.current
+        if loaded is None:
+            response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+            return {"status": "not ready", "reason": holder.last_error or "model not loaded yet"}
+        return {"status": "ready", "model_name": loaded.name, "model_version": loaded.number}
+
+    @app.get("/metrics", tags=["health"], response_class=Response)
+    async def prometheus_metrics() -> Response:
+        """Prometheus exposition of this process's metrics."""
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    # Outermost last: metrics see every answer, including the overload guard's 503s.
+    app.add_middleware(
+        OverloadMiddleware,
+        max_in_flight=settings.max_in_flight,
+        timeout_seconds=settings.request_timeout_seconds,
+        max_body_bytes=settings.max_batch_size * BYTES_PER_TRIP + 64 * 1024,
+        metrics=metrics,
+    )
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app

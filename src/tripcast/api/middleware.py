@@ -1,0 +1,158 @@
+"""ASGI middleware: request metrics, and overload protection (in-flight bound, body bound, timeout).
+
+Both are plain ASGI callables rather than ``BaseHTTPMiddleware`` so they add microseconds, not a task
+per request, and so the timeout can still answer when the endpoint has not started its response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from tripcast.mlops.serving.real_time.metrics import ServingMetrics
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+async def send_json(send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+    """Answer with a JSON body straight from middleware."""
+    raw = json.dumps(body).encode()
+    header_list = [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
+    header_list += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": header_list})
+    await send({"type": "http.response.body", "body": raw})
+
+
+class MetricsMiddleware:
+    """Counts requests and observes latency by method, route template and status."""
+
+    def __init__(self, app: ASGIApp, metrics: ServingMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            route = scope.get("route")
+            # Route templates, never raw paths: a scanner must not explode label cardinality.
+            label = getattr(route, "path", None) or "unmatched"
+            labels = (scope.get("method", ""), label, str(status))
+            self.metrics.requests.labels(*labels).inc()
+            self.metrics.request_latency.labels(*labels).observe(time.perf_counter() - started)
+
+
+class OverloadMiddleware:
+    """Protects ``/v1/`` routes: refuse at once beyond ``max_in_flight``, bound body size, time out.
+
+    Health and metrics stay outside the bound so probes and scrapes still answer under overload.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_in_flight: int,
+        timeout_seconds: float,
+        max_body_bytes: int,
+        metrics: ServingMetrics | None = None,
+        prefix: str = "/v1/",
+    ) -> None:
+        self.app = app
+        self.max_in_flight = max_in_flight
+        self.timeout_seconds = timeout_seconds
+        self.max_body_bytes = max_body_bytes
+        self.metrics = metrics
+        self.prefix = prefix
+        # One event loop per worker process, so a plain integer is race-free here.
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.max_in_flight:
+            self._reject("overload")
+            await send_json(
+                send,
+                503,
+                {
+                    "detail": f"server busy: {self.in_flight} requests in flight (max {self.max_in_flight})",
+                    "errors": [],
+                },
+                {"Retry-After": "1"},
+            )
+            return
+        length = _content_length(scope)
+        if length is not None and length > self.max_body_bytes:
+            self._reject("body_too_large")
+            await send_json(
+                send,
+                413,
+                {
+                    "detail": f"request body of {length} bytes exceeds {self.max_body_bytes}",
+                    "errors": [{"field": "body", "problem": f"larger than {self.max_body_bytes} bytes"}],
+                },
+            )
+            return
+        self.in_flight += 1
+        if self.metrics is not None:
+            self.metrics.in_flight.inc()
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            async with asyncio.timeout(self.timeout_seconds):
+                await self.app(scope, receive, tracking_send)
+        except TimeoutError:
+            self._reject("timeout")
+            if started:
+                raise
+            await send_json(
+                send,
+                503,
+                {"detail": f"request took longer than {self.timeout_seconds:g} s", "errors": []},
+                {"Retry-After": "1"},
+            )
+        finally:
+            self.in_flight -= 1
+            if self.metrics is not None:
+                self.metrics.in_flight.dec()
+
+    def _reject(self, reason: str) -> None:
+        if self.metrics is not None:
+            self.metrics.rejected.labels(reason).inc()
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None

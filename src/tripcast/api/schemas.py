@@ -1,0 +1,158 @@
+"""Request and response bodies of the HTTP API, with the examples shown at ``/docs``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+
+from tripcast.core.domain.evaluation import ModelVersion
+
+TRIP_EXAMPLE: dict[str, Any] = {
+    "pickup_datetime": "2021-02-14T08:30:00",
+    "pickup_zone": 74,
+    "dropoff_zone": 75,
+    "trip_distance": 1.6,
+    "vendor_id": 2,
+    "passenger_count": 1,
+}
+
+
+class TripIn(BaseModel):
+    """One trip as known at pickup time; range rules are the core's ``trip_problems``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [TRIP_EXAMPLE]})
+
+    pickup_datetime: datetime = Field(description="Pickup time, ISO 8601 (local NYC time)")
+    pickup_zone: int = Field(description="TLC pickup zone id, 1-265")
+    dropoff_zone: int = Field(description="TLC dropoff zone id, 1-265")
+    trip_distance: float = Field(description="Trip distance in miles, 0-100")
+    vendor_id: int | None = Field(default=None, description="TLC vendor id, positive")
+    passenger_count: int | None = Field(default=None, description="Passengers, 0-9")
+
+
+class TripBatchIn(BaseModel):
+    """Several trips at once; at most the server's ``max_batch_size``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trips: list[TripIn] = Field(min_length=1, description="Trips to predict, answered in the same order")
+
+
+def _payload_kind(value: Any) -> str:
+    # Route on the presence of "trips" so validation errors name the fields of the shape the client meant.
+    if isinstance(value, dict) and "trips" in value:
+        return "batch"
+    if isinstance(value, TripBatchIn):
+        return "batch"
+    return "trip"
+
+
+PredictionPayload = Annotated[
+    Annotated[TripIn, Tag("trip")] | Annotated[TripBatchIn, Tag("batch")],
+    Discriminator(_payload_kind),
+]
+
+PAYLOAD_EXAMPLES: dict[str, Any] = {
+    "single": {"summary": "One trip", "value": TRIP_EXAMPLE},
+    "batch": {
+        "summary": "A batch of trips",
+        "value": {
+            "trips": [
+                TRIP_EXAMPLE,
+                {
+                    "pickup_datetime": "2021-02-14T23:05:00",
+                    "pickup_zone": 42,
+                    "dropoff_zone": 132,
+                    "trip_distance": 17.2,
+                },
+            ]
+        },
+    },
+    "invalid": {
+        "summary": "An invalid trip (422 naming the fields)",
+        "value": {
+            "pickup_datetime": "2021-02-14T08:30:00",
+            "pickup_zone": 999,
+            "dropoff_zone": 75,
+            "trip_distance": -1,
+        },
+    },
+}
+
+
+class PredictionOut(BaseModel):
+    """Predicted duration of one trip and the model version that produced it."""
+
+    minutes: float = Field(description="Predicted trip duration, minutes")
+    model_name: str
+    model_version: str
+
+    model_config = ConfigDict(
+        protected_namespaces=(),
+        json_schema_extra={"examples": [{"minutes": 7.92, "model_name": "trip-duration", "model_version": "3"}]},
+    )
+
+
+class BatchPredictionOut(BaseModel):
+    """Predicted durations in request order; one model version answered the whole batch."""
+
+    predictions: list[float] = Field(description="Predicted minutes, in the order of the request's trips")
+    model_name: str
+    model_version: str
+    count: int
+
+    model_config = ConfigDict(protected_namespaces=())
+
+
+class ModelOut(BaseModel):
+    """The model version being served."""
+
+    model_name: str
+    model_version: str
+    aliases: list[str]
+    metrics: dict[str, float]
+    run_id: str
+    source: str
+    loaded_at: datetime
+    predictor: str = Field(description="Implementation answering requests (native or an optimised form)")
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    @classmethod
+    def of(cls, version: ModelVersion, loaded_at: datetime, predictor: str) -> ModelOut:
+        return cls(
+            model_name=version.name,
+            model_version=version.version,
+            aliases=list(version.aliases),
+            metrics=dict(version.metrics),
+            run_id=version.run_id,
+            source=version.source,
+            loaded_at=loaded_at,
+            predictor=predictor,
+        )
+
+
+class ReloadOut(BaseModel):
+    """What a reload did."""
+
+    changed: bool
+    model_version: str | None
+    error: str | None = None
+
+    model_config = ConfigDict(protected_namespaces=())
+
+
+class ProblemOut(BaseModel):
+    """One broken rule: which field, and what is wrong."""
+
+    field: str
+    problem: str
+
+
+class ErrorOut(BaseModel):
+    """Every 4xx/5xx body: a summary and, for invalid input, each field's problem."""
+
+    detail: str
+    errors: list[ProblemOut] = Field(default_factory=list)

@@ -1,0 +1,79 @@
+"""Overload protection: in-flight bound answers 503 + Retry-After at once; slow requests time out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tripcast.api import create_app
+from tripcast.api.middleware import OverloadMiddleware
+from tripcast.mlops.serving.real_time import ServingMetrics
+from tripcast.settings import Settings
+
+
+def test_requests_beyond_max_in_flight_get_503_with_retry_after() -> None:
+    release = asyncio.Event()
+    entered = asyncio.Event()
+
+    async def slow_app(scope: Any, receive: Any, send: Any) -> None:
+        entered.set()
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    metrics = ServingMetrics()
+    guarded = OverloadMiddleware(slow_app, max_in_flight=1, timeout_seconds=10, max_body_bytes=1000, metrics=metrics)
+
+    async def call(path: str) -> dict[str, Any]:
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"{}", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": path, "headers": [(b"content-length", b"2")]}
+        await guarded(scope, receive, send)
+        start = sent[0]
+        return {
+            "status": start["status"],
+            "headers": {k.decode(): v.decode() for k, v in start["headers"]},
+            "body": b"".join(m.get("body", b"") for m in sent[1:]),
+        }
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        first = asyncio.create_task(call("/v1/predictions"))
+        await entered.wait()
+        second = await call("/v1/predictions")
+        health = asyncio.create_task(call("/health/live"))  # outside /v1/: passes the bound
+        await asyncio.sleep(0)
+        release.set()
+        return await first, second, await health
+
+    first, second, health = asyncio.run(scenario())
+    assert first["status"] == 200
+    assert second["status"] == 503 and second["headers"]["retry-after"] == "1"
+    assert "busy" in json.loads(second["body"])["detail"]
+    assert health["status"] == 200
+    assert metrics.rejected.labels("overload")._value.get() == 1
+    assert guarded.in_flight == 0
+
+
+def test_slow_prediction_times_out_with_503(fake_registry: Any, trip: dict[str, Any]) -> None:
+    gate = threading.Event()
+    app = create_app(Settings(request_timeout_seconds=0.2), fake_registry, cache=None, poll=False)
+    with TestClient(app) as client:
+        app.state.holder.current.predictor.delay = gate
+        try:
+            response = client.post("/v1/predictions", json=trip)
+        finally:
+            gate.set()
+        assert response.status_code == 503
+        assert "longer than 0.2 s" in response.json()["detail"]
+        assert response.headers["retry-after"] == "1"
+        assert 'tripcast_http_requests_rejected_total{reason="timeout"} 1.0' in client.get("/metrics").text
