@@ -50,3 +50,12 @@ def run(
         table.add_row(step.name, status, f"{step.seconds:.2f}", rows)
     console.print(table)
     console.print(f"Manifest: {report.manifest_path}")
+
+
+@app.command()
+def catalog() -> None:
+    """Regenerate the JSON Schemas and data dictionary under data_engineering/catalog/ from TRIP_SCHEMA."""
+    from tripcast.data_engineering.catalog import write_catalog
+
+    for path in write_catalog():
+        console.print(f"wrote {path}")

@@ -1,0 +1,57 @@
+"""The catalog is generated from the Pandera TRIP_SCHEMA and the committed files are up to date."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from jsonschema import Draft202012Validator
+
+from tripcast.core.domain.month import Month
+from tripcast.core.ports.data import RawDataset
+from tripcast.data_engineering.catalog import CATALOG_DIR, render_catalog, stale_catalog_files
+from tripcast.data_engineering.tlc.validation import PROCESSED_TRIP_SCHEMA, PanderaTripValidator
+
+
+def test_committed_catalog_is_up_to_date():
+    stale = stale_catalog_files()
+    assert stale == [], (
+        f"catalog files out of date: {stale}; regenerate with "
+        "`python -c 'from tripcast.data_engineering.catalog import write_catalog; write_catalog()'`"
+    )
+    assert (CATALOG_DIR / "data_dictionary.md").is_file()
+
+
+def test_json_schema_follows_the_pandera_schema():
+    schema = json.loads(render_catalog()["schemas/processed_trips.schema.json"])
+    Draft202012Validator.check_schema(schema)
+    assert list(schema["properties"]) == list(PROCESSED_TRIP_SCHEMA.columns)
+    assert schema["properties"]["pickup_zone"]["minimum"] == 1
+    assert schema["properties"]["pickup_zone"]["maximum"] == 265
+    assert schema["properties"]["trip_distance"]["maximum"] == 100.0
+    assert schema["properties"]["passenger_count"]["type"] == ["integer", "null"]
+    assert schema["properties"]["pickup_datetime"]["type"] == "string"
+
+
+def test_real_valid_rows_satisfy_the_json_schema_and_bad_ones_do_not(january_canonical):
+    outcome = PanderaTripValidator().split(RawDataset(pd.read_parquet(january_canonical), Month(2021, 1), "t"))
+    rows = json.loads(outcome.valid.head(300).to_json(orient="records", date_format="iso"))
+    validator = Draft202012Validator(json.loads(render_catalog()["schemas/processed_trips.schema.json"]))
+    assert [list(validator.iter_errors(row)) for row in rows] == [[]] * len(rows)
+    bad = {**rows[0], "pickup_zone": 999, "trip_distance": -1.0, "unexpected": 1}
+    messages = sorted(e.json_path for e in validator.iter_errors(bad))
+    assert messages == ["$", "$.pickup_zone", "$.trip_distance"]
+
+
+def test_feature_schemas_come_from_the_ibis_plan():
+    zone_pair = json.loads(render_catalog()["schemas/features_zone_pair.schema.json"])
+    assert list(zone_pair["properties"]) == [
+        "pickup_zone",
+        "dropoff_zone",
+        "feature_timestamp",
+        "pair_trips_7d",
+        "pair_median_duration_7d",
+    ]
+    assert "ended before" in zone_pair["properties"]["feature_timestamp"]["description"]
+    dictionary = render_catalog()["data_dictionary.md"]
+    assert "`unknown_pickup_zone`" in dictionary and "## features_zone_hour" in dictionary
