@@ -179,3 +179,18 @@ def test_model_decay_flags_windows_whose_rmse_grows(rng: np.random.Generator) ->
     assert by_day.to_dict()["windows"][0]["n"] == 1440
     with pytest.raises(InvalidInputError, match=r"actuals\.actual"):
         monitor.evaluate(predictions, actuals.rename(columns={"actual": "y"}), on="id")
+
+
+def test_decay_gauges_publish_the_latest_window(rng: np.random.Generator) -> None:
+    from tripcast.mlops.drift_detection.decay import DecayGauges
+
+    ids = np.arange(2000)
+    actual = rng.normal(15, 5, 2000)
+    predictions = pd.DataFrame({"id": ids, "prediction": actual + rng.normal(2, 10, 2000)})
+    report = ModelDecayMonitor(5.0, window_rows=1000).evaluate(
+        predictions, pd.DataFrame({"id": ids, "actual": actual}), on="id"
+    )
+    registry = CollectorRegistry()
+    DecayGauges("toy", registry).publish(report)
+    ratio = registry.get_sample_value("tripcast_model_rmse_ratio", {"model": "toy"})
+    assert ratio == pytest.approx(report.windows["rmse_ratio"].iloc[-1]) and ratio > 1.5
