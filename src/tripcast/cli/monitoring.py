@@ -169,6 +169,7 @@ def drift_check(
 
     settings = Settings()
     spec = trip_spec()
+    config = DriftConfig(drift_share=drift_share, thresholds=_parse_thresholds(threshold))
     path = resolve_trip_file(current, settings)
     version_label = reference
     if profile_file is not None:
@@ -182,9 +183,7 @@ def drift_check(
     preds = None
     if predictions and profile_file is None and profile.prediction is not None:
         preds = _predict(settings.tracking_uri, settings.model_name, reference, features)
-    detector = DriftDetector(
-        spec, profile, DriftConfig(drift_share=drift_share, thresholds=_parse_thresholds(threshold))
-    )
+    detector = DriftDetector(spec, profile, config)
     with step(f"Checking drift of {len(features):,} rows"):
         report = detector.check(
             features,

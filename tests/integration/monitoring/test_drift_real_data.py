@@ -118,3 +118,38 @@ def test_profile_json_is_stable_and_compact(january: tuple) -> None:
     again = ReferenceProfile.from_json(text)
     assert again.to_json() == text
     assert np.isclose(again.features["trip_distance"].mean, january[0]["trip_distance"].mean())  # type: ignore[union-attr]
+
+
+def test_cli_profile_to_file_then_check_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_data_dir: Path
+) -> None:
+    monkeypatch.setenv("TRIPCAST_DATA_DIR", str(tmp_path))
+    runner = CliRunner()
+    profile_file = tmp_path / "profile.json"
+    made = runner.invoke(
+        app,
+        [
+            "drift",
+            "profile",
+            "--train",
+            str(shared_data_dir / "green_tripdata_2021-01.parquet"),
+            "--output",
+            str(profile_file),
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    assert ReferenceProfile.from_json(profile_file.read_text()).n_rows > 70_000
+    checked = runner.invoke(
+        app,
+        ["drift", "check", "--profile", str(profile_file), "--threshold", "pickup_weekday=0.5",
+         "--current", str(shared_data_dir / "green_tripdata_2021-02.parquet"), "--out-dir", str(tmp_path / "r")],
+    )  # fmt: skip
+    assert checked.exit_code == 0, checked.output
+    (report,) = (tmp_path / "r").glob("*.json")
+    payload = json.loads(report.read_text())
+    weekday = next(c for c in payload["columns"] if c["column"] == "pickup_weekday")
+    assert weekday["threshold"] == 0.5 and payload["prediction"] is None
+    bad = runner.invoke(
+        app, ["drift", "check", "--profile", str(profile_file), "--threshold", "x=abc", "--current", "2021-02"]
+    )
+    assert bad.exit_code == 1 and "x=abc" in bad.output and "Traceback" not in bad.output
