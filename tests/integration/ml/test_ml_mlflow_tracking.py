@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -72,6 +73,10 @@ def test_a_training_run_records_everything(
     assert inputs[("2021-01", train.digest)]["mlflow.data.context"] == "training"
     assert inputs[("2021-02", valid.digest)]["mlflow.data.context"] == "validation"
     assert inputs[("2021-03", test.digest)]["mlflow.data.context"] == "testing"
+    logged_train = next(d.dataset for d in recorded.inputs.dataset_inputs if d.dataset.name == "2021-01")
+    assert json.loads(logged_train.profile) == {"num_rows": 6000, "num_elements": 6000 * 12}
+    columns = {c["name"]: c["type"] for c in json.loads(logged_train.schema)["mlflow_colspec"]}
+    assert columns["zone_pair"] == "long" and columns["target"] == "double" and len(columns) == 12
 
     artifacts = {a.path for a in client.list_artifacts(run_id, "diagnostics")}
     assert artifacts == {plots.RESIDUALS_FILE, plots.IMPORTANCE_FILE}
