@@ -53,10 +53,18 @@ def rule_violations(t: ir.Table, month: Month | None = None, zones: ZoneLookup |
     if month is not None:
         start, end = ibis.timestamp(month.start), ibis.timestamp(month.end)
         rules[PICKUP_OUTSIDE_MONTH] = (t.pickup_datetime < start) | (t.pickup_datetime >= end)
-    rules[UNKNOWN_PICKUP_ZONE] = t.pickup_zone.notnull() & ~t.pickup_zone.isin(zone_ids)
-    rules[UNKNOWN_DROPOFF_ZONE] = t.dropoff_zone.notnull() & ~t.dropoff_zone.isin(zone_ids)
+    rules[UNKNOWN_PICKUP_ZONE] = t.pickup_zone.notnull() & ~_known_zone(t.pickup_zone, zone_ids)
+    rules[UNKNOWN_DROPOFF_ZONE] = t.dropoff_zone.notnull() & ~_known_zone(t.dropoff_zone, zone_ids)
     # A comparison with a null is "unknown": not broken, since missing_required_field owns nulls.
     return {name: expr.fill_null(False) for name, expr in rules.items()}
+
+
+def _known_zone(column: ir.IntegerColumn, zone_ids: list[int]) -> ir.Value:
+    """Membership in the zone table; a contiguous id range compiles to a BETWEEN, several times faster than IN."""
+    ordered = sorted(zone_ids)
+    if ordered == list(range(ordered[0], ordered[-1] + 1)):
+        return column.between(ordered[0], ordered[-1])
+    return column.isin(ordered)
 
 
 def _any(flags: list[ir.Value]) -> ir.Value:

@@ -1,0 +1,145 @@
+"""Benchmark the full engine pipeline (split -> features -> enrichment -> aggregates -> parquet) on a large input.
+
+Each engine runs in a fresh subprocess; wall time and the peak resident memory of the
+whole process tree (the JVM included for Spark) are measured from outside by sampling.
+
+    python performance/benchmarks/data_pipeline/build_input.py --target-mb 1024
+    python performance/benchmarks/data_pipeline/bench_pipeline.py --input /tmp/tripcast-bench/trips.parquet
+
+Use ``--engines duckdb,pandas`` and a smaller ``--target-mb`` when the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pyarrow.parquet as pq
+
+HERE = Path(__file__).resolve().parent
+
+
+def run_engine(engine: str, input_path: Path, out_dir: Path, threads: int) -> dict[str, int]:
+    """Run the pipeline once in this process; return output row counts."""
+    if engine == "pandas":
+        sys.path.insert(0, str(HERE))
+        from pandas_baseline import run_pandas
+
+        return run_pandas(input_path, out_dir)
+
+    from tripcast.data_engineering.transformation import (
+        add_trip_features,
+        clean_trips,
+        enrich_with_zones,
+        open_engine,
+        quarantine_trips,
+        zone_hour_features,
+        zone_pair_features,
+    )
+    from tripcast.data_engineering.transformation.engine import spark_session
+    from tripcast.data_engineering.transformation.enrichment import zones_table
+
+    spark = spark_session(f"local[{threads}]", shuffle_partitions=threads * 4) if engine == "spark" else None
+    counts: dict[str, int] = {}
+    with open_engine(engine, spark=spark, threads=threads) as eng:
+        trips = eng.read_parquet(input_path)
+        clean = add_trip_features(clean_trips(trips))
+        outputs = {
+            "trips": enrich_with_zones(clean, zones_table()),
+            "quarantine": quarantine_trips(trips),
+            "zone_hour": zone_hour_features(clean),
+            "zone_pair": zone_pair_features(clean),
+        }
+        for name, expr in outputs.items():
+            target = eng.write_parquet(expr, out_dir / name)
+            counts[name] = sum(
+                pq.ParquetFile(p).metadata.num_rows for p in target.rglob("*.parquet") if not p.name.startswith(".")
+            )
+    if spark is not None:
+        spark.stop()
+    return counts
+
+
+def measure(engine: str, input_path: Path, out_dir: Path, threads: int) -> dict:
+    """Run one engine in a subprocess; sample the process tree's RSS every 50 ms."""
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        engine,
+        "--input",
+        str(input_path),
+        "--out",
+        str(out_dir),
+        "--threads",
+        str(threads),
+    ]
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    root = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    seconds = time.perf_counter() - started
+    stdout = proc.stdout.read() if proc.stdout else ""
+    if proc.returncode != 0:
+        raise RuntimeError(f"{engine} failed with exit code {proc.returncode}")
+    counts = json.loads(stdout.strip().splitlines()[-1])
+    return {"engine": engine, "seconds": seconds, "peak_mb": peak / 1e6, "counts": counts}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--input", type=Path, default=Path("/tmp/tripcast-bench/trips.parquet"))
+    parser.add_argument("--out", type=Path, default=Path("/tmp/tripcast-bench/out"))
+    parser.add_argument("--engines", default="duckdb,spark,pandas")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--results", type=Path, default=None, help="write a markdown table here")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        counts = run_engine(args.child, args.input, args.out / args.child, args.threads)
+        print(json.dumps(counts))
+        return 0
+
+    rows = pq.ParquetFile(args.input).metadata.num_rows
+    size_mb = args.input.stat().st_size / 1e6
+    results = [measure(e, args.input, args.out, args.threads) for e in args.engines.split(",")]
+    by_engine = {r["engine"]: r for r in results}
+    reference = results[0]["counts"]
+    lines = [
+        f"Input: {args.input.name}, {rows:,} rows, {size_mb:,.0f} MB parquet; {args.threads} threads; "
+        f"{platform.processor() or platform.machine()}, {psutil.cpu_count()} CPUs, "
+        f"{psutil.virtual_memory().total / 1e9:.0f} GB RAM",
+        "",
+        "| engine | wall s | rows/s | peak RSS MB | speed-up vs pandas | outputs match |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in results:
+        speedup = by_engine["pandas"]["seconds"] / r["seconds"] if "pandas" in by_engine else float("nan")
+        lines.append(
+            f"| {r['engine']} | {r['seconds']:.1f} | {rows / r['seconds']:,.0f} | {r['peak_mb']:,.0f} | "
+            f"{speedup:.1f}x | {'yes' if r['counts'] == reference else r['counts']} |"
+        )
+    lines += ["", "Output rows: " + ", ".join(f"{k} {v:,}" for k, v in reference.items())]
+    table = "\n".join(lines)
+    print(table)
+    if args.results:
+        args.results.write_text(table + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
