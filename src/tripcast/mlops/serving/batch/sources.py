@@ -1,0 +1,70 @@
+"""Read trip files chunk by chunk (parquet row batches, CSV blocks) without loading a whole file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from tripcast.core.domain.errors import FieldProblem, InvalidInputError, NotFoundError
+
+SUFFIXES = (".parquet", ".csv", ".csv.gz")
+
+
+def _kind(path: Path) -> str | None:
+    name = path.name.lower()
+    return next((s for s in SUFFIXES if name.endswith(s)), None)
+
+
+def input_files(path: str | Path) -> list[Path]:
+    """The file itself, or every parquet/CSV file in a directory (sorted); NotFoundError when none."""
+    path = Path(path)
+    if path.is_dir():
+        found = sorted(p for p in path.iterdir() if p.is_file() and _kind(p))
+        if not found:
+            raise NotFoundError(f"{path}: no {', '.join(SUFFIXES)} files to score")
+        return found
+    if not path.exists():
+        raise NotFoundError(f"{path}: no such file or directory")
+    if _kind(path) is None:
+        raise InvalidInputError([FieldProblem("input", f"{path.name}: expected one of {', '.join(SUFFIXES)}")])
+    return [path]
+
+
+def count_rows(path: Path) -> int | None:
+    """Rows in the file when its metadata says so cheaply (parquet), else None."""
+    if _kind(path) == ".parquet":
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    return None
+
+
+def iter_chunks(
+    path: Path, wanted: list[str], aliases: Mapping[str, str], chunk_rows: int = 50_000
+) -> Iterator[pa.Table]:
+    """Tables of at most ``chunk_rows`` rows holding the ``wanted`` columns present (renamed via ``aliases``)."""
+    kind = _kind(path)
+    if kind == ".parquet":
+        parquet = pq.ParquetFile(path)
+        names = parquet.schema_arrow.names
+        columns = [c for c in names if aliases.get(c, c) in wanted]
+        for batch in parquet.iter_batches(batch_size=chunk_rows, columns=columns):
+            yield _renamed(pa.Table.from_batches([batch]), aliases)
+        return
+    reader = pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(block_size=1 << 22),
+        convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
+    )
+    for batch in reader:
+        table = _renamed(pa.Table.from_batches([batch]), aliases)
+        keep = [c for c in table.column_names if c in wanted]
+        table = table.select(keep)
+        for start in range(0, table.num_rows, chunk_rows):
+            yield table.slice(start, chunk_rows)
+
+
+def _renamed(table: pa.Table, aliases: Mapping[str, str]) -> pa.Table:
+    return table.rename_columns([aliases.get(c, c) for c in table.column_names])

@@ -1,0 +1,103 @@
+"""A tree ensemble compiled to a shared library by tl2cgen, called row by row through ctypes.
+
+tl2cgen's own ``Predictor`` builds a ``DMatrix`` and a thread pool per call, which costs tens of
+microseconds; the generated ``predict(union Entry*, int, double*)`` function itself takes about a
+microsecond for a few hundred trees. Calling it directly keeps single-row latency near that floor.
+See ``performance/optimization/README.md`` for the measurements behind this choice.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import platform
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+#: Extra compiler flags: -O1 compiles several times faster than tl2cgen's -O3 default on big ensembles,
+#: and the generated code (nested ifs) gains little from -O3 (see performance/optimization/README.md).
+DEFAULT_COMPILER_OPTIONS = ("-O1",)
+
+
+def platform_tag() -> str:
+    """Where a compiled library can run: OS and CPU architecture."""
+    return f"{platform.system().lower()}-{platform.machine().lower()}"
+
+
+def compile_lightgbm(
+    booster: Any,
+    out_path: str | Path,
+    *,
+    options: tuple[str, ...] = DEFAULT_COMPILER_OPTIONS,
+    parallel_units: int = 4,
+) -> Path:
+    """Compile a LightGBM booster (or sklearn-API model) into a shared library at ``out_path``."""
+    import tl2cgen
+    import treelite
+
+    booster = getattr(booster, "booster_", booster)  # LGBMRegressor -> Booster
+    model = treelite.frontend.from_lightgbm(booster)
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="tripcast-tl2cgen-") as scratch:
+        built = Path(scratch) / out_path.name
+        tl2cgen.export_lib(
+            model,
+            toolchain="gcc",
+            libpath=str(built),
+            params={"parallel_comp": parallel_units},
+            options=list(options),
+            nthread=2,
+        )
+        shutil.copyfile(built, out_path)
+    return out_path
+
+
+class CompiledTreeModel:
+    """Predictions from a tl2cgen shared library with one float64 target (regression)."""
+
+    def __init__(self, library: str | Path) -> None:
+        self.path = Path(library)
+        lib = ctypes.CDLL(str(self.path))
+        lib.get_num_feature.restype = ctypes.c_int32
+        lib.get_num_target.restype = ctypes.c_int32
+        lib.get_threshold_type.restype = ctypes.c_char_p
+        lib.get_leaf_output_type.restype = ctypes.c_char_p
+        self.num_feature = int(lib.get_num_feature())
+        targets = int(lib.get_num_target())
+        threshold = lib.get_threshold_type().decode()
+        leaf = lib.get_leaf_output_type().decode()
+        if targets != 1 or threshold != "float64" or leaf != "float64":
+            raise ValueError(
+                f"{self.path}: expected one float64 target with float64 thresholds, got {targets} target(s), "
+                f"thresholds {threshold}, leaves {leaf}"
+            )
+        self._predict = lib.predict
+        self._predict.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+        self._predict.restype = None
+        self._lib = lib  # keep the library loaded as long as this object lives
+
+    def predict(self, matrix: Any) -> np.ndarray:
+        """Predictions for an ``(n, num_feature)`` matrix; NaN means missing, as in LightGBM."""
+        rows = np.array(matrix, dtype=np.float64, order="C", ndmin=2)  # a private copy we may mark up
+        if rows.ndim != 2 or rows.shape[1] != self.num_feature:
+            raise ValueError(f"expected a matrix with {self.num_feature} columns, got shape {np.shape(matrix)}")
+        nan = np.isnan(rows)
+        if nan.any():
+            # union Entry { int missing; double fvalue; }: a missing value has missing == -1 (low word).
+            words = rows.view(np.int32).reshape(rows.shape[0], rows.shape[1], 2)
+            words[nan, 0 if np.little_endian else 1] = -1
+        out = np.zeros(rows.shape[0], dtype=np.float64)  # predict() adds to the result: start at zero
+        row_bytes = rows.strides[0]
+        base = rows.ctypes.data
+        out_base = out.ctypes.data
+        predict = self._predict
+        for i in range(rows.shape[0]):
+            predict(base + i * row_bytes, 0, out_base + i * 8)
+        return out

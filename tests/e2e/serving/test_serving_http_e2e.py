@@ -1,0 +1,106 @@
+"""Real HTTP: uvicorn in a subprocess serving a real MLflow model; promoting a version needs no restart."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+TOKEN = "e2e-token-0123456789abcdef"
+TRIP = {"pickup_datetime": "2021-02-14T08:30:00", "pickup_zone": 74, "dropoff_zone": 75, "trip_distance": 1.6}
+LONG_TRIP = {"pickup_datetime": "2021-02-14T17:30:00", "pickup_zone": 42, "dropoff_zone": 132, "trip_distance": 17.2}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(predicate: Any, limit: float, what: str) -> Any:
+    deadline = time.monotonic() + limit
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+            if last:
+                return last
+        except httpx.HTTPError as exc:
+            last = exc
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}: {last!r}")
+
+
+@pytest.fixture()
+def server(served_registry: Any) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "TRIPCAST_DATA_DIR": str(served_registry.data_dir),
+        "TRIPCAST_MLFLOW_TRACKING_URI": served_registry.tracking_uri,
+        "TRIPCAST_REGISTRY_POLL_SECONDS": "0.5",
+        "TRIPCAST_API_TOKEN": TOKEN,
+        "TRIPCAST_MAX_BATCH_SIZE": "50",
+    }
+    command = [
+        sys.executable, "-m", "uvicorn", "--factory", "tripcast.api.asgi:app_from_env",
+        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+
+        def ready() -> bool:
+            if process.poll() is not None:
+                output = process.stdout.read().decode() if process.stdout else ""
+                raise AssertionError(f"server exited with {process.returncode}: {output[-2000:]}")
+            return httpx.get(f"{base}/health/ready", timeout=2).status_code == 200
+
+        wait_for(ready, 90, "server readiness")
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def test_serves_predicts_and_follows_promotion_without_restart(server: str, served_registry: Any) -> None:
+    v1, v2 = served_registry.versions
+    with httpx.Client(base_url=server, timeout=10) as client:
+        assert client.get("/health/live").json() == {"status": "alive"}
+        current = client.get("/v1/models/current").json()
+        assert current["model_version"] == v1 and current["aliases"] == ["champion"]
+
+        single = client.post("/v1/predictions", json=TRIP).json()
+        assert single["model_version"] == v1 and 1.0 < single["minutes"] < 60.0
+        batch = client.post("/v1/predictions", json={"trips": [TRIP, LONG_TRIP]}).json()
+        assert batch["predictions"][0] == pytest.approx(single["minutes"])
+        assert batch["predictions"][1] > batch["predictions"][0]  # 17 miles takes longer than 1.6
+
+        invalid = client.post("/v1/predictions", json={**TRIP, "dropoff_zone": 266})
+        assert invalid.status_code == 422 and invalid.json()["errors"][0]["field"] == "dropoff_zone"
+        assert client.post("/v1/predictions", json={"trips": [TRIP] * 51}).status_code == 413
+        assert client.post("/v1/models/reload").status_code == 401
+
+        served_registry.registry.set_alias("trip-duration", "champion", v2)
+        wait_for(lambda: client.get("/v1/models/current").json()["model_version"] == v2, 60, "the new champion")
+        after = client.post("/v1/predictions", json=TRIP).json()
+        assert after["model_version"] == v2
+        assert after["minutes"] != pytest.approx(single["minutes"], abs=1e-9)
+
+        reload = client.post("/v1/models/reload", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert reload.status_code == 200 and reload.json()["model_version"] == v2
+
+        metrics = client.get("/metrics").text
+        assert f'tripcast_predictions_total{{model_name="trip-duration",model_version="{v2}"}}' in metrics
+        assert 'tripcast_model_reloads_total{outcome="success"} 2.0' in metrics
