@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tripcast.core.ports.clock import Clock
+from tripcast.core.ports.tracking import RegistrationHook
 from tripcast.settings import Settings
 
 if TYPE_CHECKING:
@@ -119,6 +120,13 @@ class Tripcast:
 
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         return SqlAuditLog(self.settings.audit_database_url)
+
+    @cached_property
+    def registration_hooks(self) -> list[RegistrationHook]:
+        """Run after each registration: the drift reference profile, the compiled inference form."""
+        from tripcast.mlops.drift_detection.registration_hook import ReferenceProfileHook
+
+        return [ReferenceProfileHook(self.settings.tracking_uri, self.features.spec)]
 
     @cached_property
     def registry(self) -> MlflowModelRegistry:

@@ -25,6 +25,7 @@ from tripcast.settings import Settings
 
 # MLflow logs schema migrations and pip probing at INFO on every command; users want our output, not that.
 os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 app = typer.Typer(
     name="tripcast",
@@ -134,6 +135,7 @@ def _train(ctx: Tripcast, train_month: str | None) -> TrainingReport:
             clock=ctx.clock,
             audit=ctx.audit,
             actor=getpass.getuser(),
+            hooks=ctx.registration_hooks,
         )
     table = Table(
         "model",
@@ -158,6 +160,8 @@ def _train(ctx: Tripcast, train_month: str | None) -> TrainingReport:
         "",
     )
     console.print(table)
+    for note in report.notes:
+        console.print(f"[green]✓[/] {note}")
     return report
 
 

@@ -80,3 +80,14 @@ class ModelRegistry(ABC):
     def iter_names(self) -> Iterator[str]:  # pragma: no cover - optional capability
         """Registered model names, when the backend can list them."""
         return iter(())
+
+
+class RegistrationHook(ABC):
+    """Work that follows the registration of a version: artifacts derived from the fitted model.
+
+    Examples: a drift reference profile of the training data, a compiled inference form.
+    """
+
+    @abstractmethod
+    def after_registration(self, version: ModelVersion, model: TrainedModel, train: TrainingSet) -> str:
+        """Do the work for ``version``; return a one-line summary for the user."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tripcast.core.domain.audit import AuditEvent
@@ -11,7 +12,7 @@ from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.clock import Clock
 from tripcast.core.ports.data import DatasetStore
 from tripcast.core.ports.learning import FeatureBuilder, MetricsCalculator, ModelTrainer
-from tripcast.core.ports.tracking import ExperimentTracker, ModelRegistry
+from tripcast.core.ports.tracking import ExperimentTracker, ModelRegistry, RegistrationHook
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +40,7 @@ class TrainingReport:
     test: Evaluation
     baseline_validation: Evaluation
     n_train: int
-    extra: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 def train_and_register(
@@ -55,8 +56,9 @@ def train_and_register(
     clock: Clock,
     audit: AuditLog | None = None,
     actor: str = "tripcast",
+    hooks: Sequence[RegistrationHook] = (),
 ) -> TrainingReport:
-    """Fit the model and a baseline on processed months, log both, register the model."""
+    """Fit the model and a baseline on processed months, log both, register the model, run ``hooks``."""
     train = features.training_set(store.load_processed(plan.train_month), f"{plan.train_month}")
     valid = features.training_set(store.load_processed(plan.valid_month), f"{plan.valid_month}")
     test = features.training_set(store.load_processed(plan.test_month), f"{plan.test_month}")
@@ -102,6 +104,7 @@ def train_and_register(
                 details={"run_id": run_id, "model_uri": model_uri, **tags},
             )
         )
+    notes = [hook.after_registration(version, model, train) for hook in hooks]
     return TrainingReport(
         version=version,
         run_id=run_id,
@@ -109,4 +112,5 @@ def train_and_register(
         test=test_evaluation,
         baseline_validation=baseline_validation,
         n_train=len(train),
+        notes=notes,
     )
