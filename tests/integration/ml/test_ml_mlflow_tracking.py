@@ -23,9 +23,15 @@ from tripcast.mlops.training.lightgbm_trainer import LightGBMTrainer
 from tripcast.mlops.training.metrics import RegressionMetrics
 
 
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One store for the module: creating an MLflow database runs every migration (seconds of CPU)."""
+    return tmp_path_factory.mktemp("mlflow")
+
+
 @pytest.fixture()
-def tracker(tmp_path: Path) -> MlflowTracker:
-    return MlflowTracker(f"sqlite:///{tmp_path / 'mlflow.db'}", "tracking-test", (tmp_path / "artifacts").as_uri())
+def tracker(store_dir: Path) -> MlflowTracker:
+    return MlflowTracker(f"sqlite:///{store_dir / 'mlflow.db'}", "tracking-test", (store_dir / "artifacts").as_uri())
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +45,11 @@ def datasets(
 
 
 def test_a_training_run_records_everything(
-    tracker: MlflowTracker, datasets: dict[str, TrainingSet], feature_builder: TripFeatureBuilder, tmp_path: Path
+    tracker: MlflowTracker,
+    datasets: dict[str, TrainingSet],
+    feature_builder: TripFeatureBuilder,
+    store_dir: Path,
+    tmp_path: Path,
 ) -> None:
     spec = feature_builder.spec
     train, valid, test = datasets["2021-01"], datasets["2021-02"], datasets["2021-03"]
@@ -59,7 +69,7 @@ def test_a_training_run_records_everything(
     client = MlflowClient(tracker.tracking_uri)
     recorded = client.get_run(run_id)
     assert recorded.info.status == "FINISHED"
-    assert recorded.info.artifact_uri.startswith((tmp_path / "artifacts").as_uri())
+    assert recorded.info.artifact_uri.startswith((store_dir / "artifacts").as_uri())
     assert recorded.data.params["flavor"] == "lightgbm" and recorded.data.params["num_boost_round"] == "60"
     assert recorded.data.params["categorical_as_numeric"] == "zone_pair"
     for prefix in ("val_", "test_"):
@@ -121,11 +131,11 @@ def test_a_run_whose_body_fails_is_marked_failed(tracker: MlflowTracker) -> None
     assert recorded.data.params == {"lr": "0.1"}
 
 
-def test_runs_land_in_the_named_experiment_with_its_artifact_location(tracker: MlflowTracker, tmp_path: Path) -> None:
+def test_runs_land_in_the_named_experiment_with_its_artifact_location(tracker: MlflowTracker, store_dir: Path) -> None:
     with tracker.start_run("first"):
         pass
     again = MlflowTracker(tracker.tracking_uri, "tracking-test")  # reuses the existing experiment
     assert again.experiment_id == tracker.experiment_id
     experiment = MlflowClient(tracker.tracking_uri).get_experiment(tracker.experiment_id)
     assert experiment.name == "tracking-test"
-    assert experiment.artifact_location == (tmp_path / "artifacts").as_uri()
+    assert experiment.artifact_location == (store_dir / "artifacts").as_uri()

@@ -41,9 +41,9 @@ def store(processed_month: Callable[[str], pd.DataFrame]) -> MemoryDatasetStore:
     """Small slices of real months keep the flow fast while the numbers stay meaningful."""
     return MemoryDatasetStore(
         {
-            Month(2021, 1): processed_month("2021-01").head(8000),
-            Month(2021, 2): processed_month("2021-02").head(3000),
-            Month(2021, 3): processed_month("2021-03").head(3000),
+            Month(2021, 1): processed_month("2021-01").head(6000),
+            Month(2021, 2): processed_month("2021-02").head(2000),
+            Month(2021, 3): processed_month("2021-03").head(2000),
         }
     )
 
@@ -94,7 +94,7 @@ def test_train_register_promote_refuse_force(
         registry.get(NAME, CHAMPION)
 
     # 1. the first version has no champion to beat
-    first = train(80)
+    first = train(40)
     assert first.version.version == "1"
     assert first.validation.metric("rmse") < first.baseline_validation.metric("rmse")
     assert first.version.tags["valid_digest"] == feature_builder.training_set(validation_trips, "v").digest
@@ -103,7 +103,7 @@ def test_train_register_promote_refuse_force(
     assert registry.get(NAME, CHAMPION).version == "1"
 
     # 2. a much weaker model is refused, parked as challenger, and the refusal is audited
-    weak = train(4)
+    weak = train(3)
     assert weak.version.version == "2"
     with pytest.raises(PromotionRefusedError, match="not better"):
         gate("2")
@@ -116,7 +116,7 @@ def test_train_register_promote_refuse_force(
     assert refused.tags["promotion.at"] == clock.moment.isoformat(timespec="seconds")
 
     # 3. a stronger model replaces the champion
-    strong = train(250)
+    strong = train(150)
     assert strong.validation.metric("rmse") < first.validation.metric("rmse")
     result = gate("3")
     assert result.decision.approved and result.previous_champion == "1"
