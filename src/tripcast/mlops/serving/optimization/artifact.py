@@ -9,12 +9,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow.artifacts
+import mlflow.lightgbm
 import numpy as np
 from mlflow.models import Model
 from mlflow.tracking import MlflowClient
 
 from tripcast.core.domain.errors import TripcastError
-from tripcast.mlops.serving.optimization.compiled import CompiledTreeModel, compile_lightgbm, platform_tag
+from tripcast.mlops.serving.optimization.compiled import (
+    DEFAULT_COMPILER_OPTIONS,
+    CompiledTreeModel,
+    compile_lightgbm,
+    platform_tag,
+)
 
 #: Version tags that point the server at the compiled library.
 ARTIFACT_TAG = "tripcast.optimized.artifact"
@@ -43,6 +49,7 @@ def optimize_model_version(
     version: str,
     *,
     check_features: np.ndarray | None = None,
+    compiler_options: tuple[str, ...] = DEFAULT_COMPILER_OPTIONS,
 ) -> OptimizationResult:
     """Compile ``name`` v``version`` (LightGBM flavor), verify it, log it to the version's run and tag it.
 
@@ -63,13 +70,14 @@ def optimize_model_version(
         mlmodel = Model.load(Path(local))
         if "lightgbm" not in mlmodel.flavors:
             raise TripcastError(f"{name} v{version} has flavors {sorted(mlmodel.flavors)}; only lightgbm compiles")
-        import mlflow.lightgbm
 
         booster = mlflow.lightgbm.load_model(local)
         booster = getattr(booster, "booster_", booster)
         rows = _check_rows(mlmodel, local, check_features)
         started = time.perf_counter()
-        library = compile_lightgbm(booster, Path(scratch) / "out" / f"{_safe(name)}-v{version}.so")
+        library = compile_lightgbm(
+            booster, Path(scratch) / "out" / f"{_safe(name)}-v{version}.so", options=compiler_options
+        )
         seconds = time.perf_counter() - started
         compiled = CompiledTreeModel(library)
         diff = float(np.max(np.abs(compiled.predict(rows) - booster.predict(rows)))) if len(rows) else 0.0

@@ -1,0 +1,83 @@
+"""Compiled champion (treelite + tl2cgen) equals native LightGBM on the real validation month."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+from conftest import MODEL_NAME, Champion
+from tripcast.core.domain.trip import TripRequest
+from tripcast.mlops.model_registry.predictor import MlflowPredictor
+from tripcast.mlops.serving.optimization import OptimizedPredictor, OptimizedPredictorLoader, optimize_model_version
+from tripcast.mlops.serving.optimization.artifact import ARTIFACT_TAG, PLATFORM_TAG
+
+
+@pytest.fixture(scope="module")
+def optimized(champion: Champion):  # type: ignore[no-untyped-def]
+    features = champion.features.training_set(champion.valid_february, "2021-02").features
+    return optimize_model_version(
+        champion.tracking_uri,
+        MODEL_NAME,
+        champion.version,
+        check_features=features.head(2000).to_numpy(dtype=np.float64),
+        compiler_options=("-O0",),  # fastest build keeps the test quick; the code generated is the same
+    )
+
+
+def test_compiled_matches_native_on_february(champion: Champion, optimized) -> None:  # type: ignore[no-untyped-def]
+    assert optimized.max_abs_diff <= 1e-4 and optimized.check_rows > 2000
+    tags = champion.registry.get(MODEL_NAME, champion.version).tags
+    assert tags[ARTIFACT_TAG] == optimized.artifact_path
+
+    predictor = OptimizedPredictorLoader(champion.registry, champion.tracking_uri, champion.features)(
+        MODEL_NAME, champion.version
+    )
+    assert isinstance(predictor, OptimizedPredictor)
+    native = predictor.native
+    assert isinstance(native, MlflowPredictor)
+    february = champion.features.training_set(champion.valid_february, "2021-02").features
+    assert len(february) > 50_000
+    compiled_minutes = predictor.predict_features(february)
+    native_minutes = native.predict_features(february)
+    assert np.max(np.abs(compiled_minutes - native_minutes)) <= 1e-4
+
+    trips = champion.valid_february.head(300)
+    requests = [
+        TripRequest(
+            row.pickup_datetime.to_pydatetime(), int(row.pickup_zone), int(row.dropoff_zone), float(row.trip_distance)
+        )
+        for row in trips.itertuples()
+    ]
+    assert np.allclose(predictor.predict_trips(requests), native.predict_trips(requests), atol=1e-4, rtol=0)
+
+
+def test_missing_values_follow_lightgbm(champion: Champion, optimized) -> None:  # type: ignore[no-untyped-def]
+    predictor = OptimizedPredictorLoader(champion.registry, champion.tracking_uri, champion.features)(
+        MODEL_NAME, champion.version
+    )
+    matrix = champion.features.training_set(champion.valid_february.head(200), "x").features.to_numpy(np.float64)
+    matrix[::3, 7] = np.nan  # trip_distance unknown on a third of the rows
+    matrix[1::5, 8] = np.nan
+    assert np.allclose(predictor.compiled.predict(matrix), predictor.native.native.predict(matrix), atol=1e-4, rtol=0)
+
+
+def test_falls_back_to_native_when_the_artifact_is_unusable(champion: Champion, optimized) -> None:  # type: ignore[no-untyped-def]
+    client = MlflowClient(champion.tracking_uri, champion.tracking_uri)
+    loader = OptimizedPredictorLoader(champion.registry, champion.tracking_uri, champion.features)
+    try:
+        client.set_model_version_tag(MODEL_NAME, champion.version, PLATFORM_TAG, "plan9-mips")
+        assert isinstance(loader(MODEL_NAME, champion.version), MlflowPredictor)
+        client.set_model_version_tag(MODEL_NAME, champion.version, PLATFORM_TAG, optimized_platform())
+        client.set_model_version_tag(MODEL_NAME, champion.version, ARTIFACT_TAG, "optimized/nowhere.so")
+        assert isinstance(loader(MODEL_NAME, champion.version), MlflowPredictor)
+    finally:
+        client.set_model_version_tag(MODEL_NAME, champion.version, ARTIFACT_TAG, optimized.artifact_path)
+        client.set_model_version_tag(MODEL_NAME, champion.version, PLATFORM_TAG, optimized_platform())
+    assert isinstance(loader(MODEL_NAME, champion.version), OptimizedPredictor)
+
+
+def optimized_platform() -> str:
+    from tripcast.mlops.serving.optimization.compiled import platform_tag
+
+    return platform_tag()
