@@ -143,6 +143,7 @@ def test_train_register_promote_refuse_force(
     assert str(missing_alias.value) == (
         "alias 'staging' not set on trip-duration; versions: 1, 2, 3; aliases: challenger->2, champion->2"
     )
+    assert registry.get(NAME, "v3").version == "3"
     with pytest.raises(NotFoundError, match="version 9 does not exist"):
         registry.get(NAME, "9")
     assert registry.find_alias(NAME, "staging") is None

@@ -105,9 +105,11 @@ class MlflowModelRegistry(ModelRegistry):
 
     # ------------------------------------------------------------------ reading
     def get(self, name: str, ref: str) -> ModelVersion:
-        """A version by number (all digits) or alias; NotFoundError naming the versions and aliases that exist."""
+        """A version by number ("3" or "v3") or alias; NotFoundError naming the versions and aliases that exist."""
         aliases = self._aliases(name)  # also checks the model exists
         ref = str(ref).strip()
+        if ref[:1] in ("v", "V") and ref[1:].isdigit() and ref not in aliases:
+            ref = ref[1:]  # "v3", as versions are displayed, means version 3
         if not ref.isdigit() and ref not in aliases:
             raise NotFoundError(f"alias {ref!r} not set on {name}; {self._inventory(name, aliases)}")
         number = ref if ref.isdigit() else aliases[ref]
