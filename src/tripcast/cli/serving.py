@@ -1,0 +1,162 @@
+"""Serving commands: ``serve`` (HTTP API), ``score`` (batch files), ``stream`` (Redis Streams), ``optimize``
+(compile a version) and ``dashboard`` (Streamlit). Mounted at the top level of ``tripcast``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tripcast.cli.console import console, err_console, fail, user_errors
+
+app = typer.Typer(no_args_is_help=True, help="Serve, score and stream trip-duration predictions.")
+
+
+@app.command()
+@user_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (each loads the model)")] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+) -> None:
+    """Serve the champion over HTTP (FastAPI + uvicorn); follows the registry alias without restarts."""
+    import uvicorn
+
+    console.print(f"[bold]serving[/] on http://{host}:{port} with {workers} worker(s); docs at /docs")
+    uvicorn.run(
+        "tripcast.api.asgi:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=False,  # per-request log lines cost more than the prediction; /metrics counts requests
+    )
+
+
+@app.command()
+@user_errors
+def score(
+    input_path: Annotated[Path, typer.Option("--input", help="A parquet/CSV trip file or a directory of them")],
+    output: Annotated[Path, typer.Option(help="Parquet file for scored rows")],
+    quarantine: Annotated[Path | None, typer.Option(help="Parquet file for refused rows (with reasons)")] = None,
+    ref: Annotated[str, typer.Option(help="Model version number or alias")] = "champion",
+    chunk_rows: Annotated[int, typer.Option(min=1, help="Rows per chunk held in memory")] = 50_000,
+) -> None:
+    """Score trip files in chunks; every input row is either scored or quarantined with its reasons."""
+    from tripcast.bootstrap import bootstrap
+    from tripcast.data_engineering.tlc.schema import TLC_TO_CANONICAL
+    from tripcast.mlops.serving.batch import score_file
+
+    ctx = bootstrap()
+    predictor = ctx.registry.load_predictor(ctx.settings.model_name, ref)
+    report = score_file(
+        input_path,
+        output,
+        predictor,
+        quarantine=quarantine,
+        column_aliases=TLC_TO_CANONICAL,
+        chunk_rows=chunk_rows,
+        console=err_console,
+    )
+    console.print(
+        f"[bold]{report.input_rows:,}[/] rows in: [green]{report.scored_rows:,} scored[/] -> {report.output}, "
+        f"[yellow]{report.quarantined_rows:,} quarantined[/] -> {report.quarantine} "
+        f"({report.model_name} v{report.model_version}, {report.rows_per_second:,.0f} rows/s)"
+    )
+    for field, count in sorted(report.reasons.items(), key=lambda kv: -kv[1]):
+        console.print(f"  [yellow]{count:,}[/] rows: bad {field}")
+
+
+@app.command()
+@user_errors
+def stream(
+    input_stream: Annotated[str, typer.Option("--input", help="Redis stream of trip events")] = "tripcast:trips",
+    output_stream: Annotated[
+        str, typer.Option("--output", help="Redis stream for predictions")
+    ] = "tripcast:predictions",
+    dead_letter: Annotated[str, typer.Option(help="Redis stream for malformed events")] = "tripcast:trips:dead",
+    group: Annotated[str, typer.Option(help="Consumer group")] = "tripcast-scorers",
+    consumer: Annotated[str | None, typer.Option(help="Consumer name (default host-pid)")] = None,
+    redis_url: Annotated[str | None, typer.Option(help="Redis URL (default TRIPCAST_CACHE_URL)")] = None,
+    claim_idle_ms: Annotated[int, typer.Option(help="Reclaim entries pending this long on other consumers")] = 30_000,
+) -> None:
+    """Score trip events from a Redis stream until interrupted (Ctrl-C finishes the current batch)."""
+    import redis
+
+    from tripcast.bootstrap import bootstrap
+    from tripcast.mlops.serving.real_time import ModelHolder
+    from tripcast.mlops.serving.streaming import StreamNames, StreamScorer
+
+    ctx = bootstrap()
+    url = redis_url or ctx.settings.cache_url or "redis://127.0.0.1:6379/0"
+    holder = ModelHolder(ctx.registry, ctx.settings.model_name, poll_seconds=ctx.settings.registry_poll_seconds)
+    holder.start()
+    holder.require()  # refuse to start consuming without a model
+    name = consumer or f"{os.uname().nodename}-{os.getpid()}"
+    scorer = StreamScorer(
+        redis.Redis.from_url(url),
+        StreamNames(input_stream, output_stream, dead_letter, group),
+        lambda: holder.require().predictor,
+        consumer=name,
+        claim_idle_ms=claim_idle_ms,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    console.print(
+        f"[bold]consuming[/] {input_stream} as {group}/{name} -> {output_stream} (dead letters: {dead_letter})"
+    )
+    try:
+        total = scorer.run(stop)
+    except KeyboardInterrupt:
+        stop.set()
+        total = None
+    finally:
+        holder.stop()
+    if total is not None:
+        console.print(f"scored {total.scored:,}, dead-lettered {total.dead_lettered:,}, reclaimed {total.reclaimed:,}")
+
+
+@app.command()
+@user_errors
+def optimize(
+    version: Annotated[str, typer.Option(help="Version number or alias to compile")] = "champion",
+) -> None:
+    """Compile a registered LightGBM version to native code; the server then uses it automatically."""
+    from tripcast.bootstrap import bootstrap
+    from tripcast.mlops.serving.optimization import optimize_model_version
+
+    ctx = bootstrap()
+    number = ctx.registry.get(ctx.settings.model_name, version).version
+    with console.status(f"compiling {ctx.settings.model_name} v{number} (treelite + tl2cgen)"):
+        result = optimize_model_version(ctx.settings.tracking_uri, ctx.settings.model_name, number)
+    console.print(
+        f"[green]compiled[/] {result.name} v{result.version} in {result.compile_seconds:.1f}s "
+        f"-> {result.artifact_path} "
+        f"(max |compiled - native| = {result.max_abs_diff:.2e} on {result.check_rows} rows)"
+    )
+
+
+@app.command()
+@user_errors
+def dashboard(
+    port: Annotated[int, typer.Option(help="TCP port")] = 8501,
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+) -> None:
+    """Open the Streamlit dashboard: predict a trip by zone names, browse registered models."""
+    script = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+    if not script.exists():
+        raise fail(f"dashboard script missing: {script}")
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(script),
+        "--server.port", str(port), "--server.address", host, "--server.headless", "true",
+    ]  # fmt: skip
+    console.print(f"[bold]dashboard[/] on http://{host}:{port}")
+    raise typer.Exit(subprocess.call(command))
