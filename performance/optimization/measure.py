@@ -77,6 +77,13 @@ def main() -> None:
         print(rows[-1], flush=True)
 
     record("native LightGBM", 0.0, lambda: booster.predict(row), lambda: booster.predict(batch), booster.predict)
+    record(
+        "native LightGBM, num_threads=1",
+        0.0,
+        lambda: booster.predict(row, num_threads=1),
+        lambda: booster.predict(batch, num_threads=1),
+        lambda x: booster.predict(x, num_threads=1),
+    )
 
     from tripcast.mlops.serving.optimization.compiled import CompiledTreeModel, compile_lightgbm
 

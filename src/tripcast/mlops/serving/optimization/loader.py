@@ -20,10 +20,23 @@ log = logging.getLogger(__name__)
 
 
 class OptimizedPredictor(Predictor):
-    """The compiled model answering for a native predictor (kept for reference and ``predict_features``)."""
+    """The compiled model answers small requests; large batches go to the native model.
 
-    def __init__(self, native: Predictor, compiled: CompiledTreeModel, feature_builder: FeatureBuilder) -> None:
+    Compiled trees win for a handful of rows (no per-call setup, no thread pool), but their code is
+    megabytes of branches: over thousands of different rows instruction-cache misses make them slower
+    per row than LightGBM's data-driven, multi-threaded batch path (performance/optimization/README.md).
+    """
+
+    def __init__(
+        self,
+        native: Predictor,
+        compiled: CompiledTreeModel,
+        feature_builder: FeatureBuilder,
+        *,
+        max_compiled_rows: int = 64,
+    ) -> None:
         self.native = native
+        self.max_compiled_rows = max_compiled_rows
         self.compiled = compiled
         self.feature_builder = feature_builder
         self.model_name = native.model_name
@@ -35,6 +48,8 @@ class OptimizedPredictor(Predictor):
         """Predictions for a feature table (spec columns) or a matrix in spec order."""
         if hasattr(features, "columns"):
             features = features[self.feature_names].to_numpy(dtype=np.float64)
+        if len(features) > self.max_compiled_rows:
+            return np.asarray(self.native.predict_features(features), dtype=np.float64)
         return self.compiled.predict(features)
 
     def predict_trips(self, requests: Sequence[TripRequest]) -> list[float]:
@@ -44,7 +59,7 @@ class OptimizedPredictor(Predictor):
             matrix = self._matrix(requests)
         else:
             matrix = self.feature_builder.features_for_requests(requests)[self.feature_names].to_numpy(np.float64)
-        return self.compiled.predict(matrix).tolist()
+        return [float(v) for v in self.predict_features(matrix)]
 
     def __repr__(self) -> str:
         return f"OptimizedPredictor({self.model_name} v{self.model_version}, {self.compiled.path.name})"
