@@ -56,8 +56,11 @@ def run_engine(engine: str, input_path: Path, out_dir: Path, threads: int) -> di
             "zone_hour": zone_hour_features(clean),
             "zone_pair": zone_pair_features(clean),
         }
+        # Feature aggregates hold one group state per key; write them in pickup-zone ranges to bound memory.
+        splits = max(1, -(-pq.ParquetFile(input_path).metadata.num_rows // 3_000_000))
         for name, expr in outputs.items():
-            target = eng.write_parquet(expr, out_dir / name)
+            chunked = {"split_by": "pickup_zone", "splits": splits} if name.startswith("zone_") else {}
+            target = eng.write_parquet(expr, out_dir / name, **chunked)
             counts[name] = sum(
                 pq.ParquetFile(p).metadata.num_rows for p in target.rglob("*.parquet") if not p.name.startswith(".")
             )

@@ -131,7 +131,9 @@ class Server:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {self.process.returncode}; see {log}")
+                self.log.close()
+                tail = log.read_text()[-3000:]
+                raise RuntimeError(f"{name} exited with {self.process.returncode}:\n{tail}")
             try:
                 if httpx.get(ready_url, timeout=2).status_code == 200:
                     return
@@ -210,7 +212,7 @@ def report(
     for rate, t, m in zip(rates, tripcast, mlflow, strict=True):
         thr = t.achieved_rps / m.achieved_rps if m.achieved_rps else float("inf")
         p99 = t.percentile(99) / m.percentile(99) if m.latencies_ms else float("nan")
-        lines.append(f"| {rate:g} | {thr:.2f} | {p99:.2f} |")
+        lines.append(f"| {rate:g} | {thr:.2f} | {p99:.3g} |")
     if overload is not None:
         lines += [
             "",
@@ -275,6 +277,8 @@ def main() -> None:
             "TRIPCAST_MODEL_NAME": args.model_name,
             "TRIPCAST_DATA_DIR": str(work),
             "TRIPCAST_CACHE_SIZE": "0",  # measure the model path, not cache hits on repeated trips
+            # mlflow serve execs `uvicorn` by name: the venv's bin must be on PATH.
+            "PATH": f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
         port = free_port()
         with tripcast_server(env, port, work) as _:

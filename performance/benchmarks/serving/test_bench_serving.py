@@ -1,6 +1,7 @@
 """Micro-benchmarks of the serving hot path (pytest-benchmark); not part of the test suite.
 
-    .venv/bin/python -m pytest performance/benchmarks/serving -p no:cacheprovider --benchmark-columns=min,median,mean,ops
+    .venv/bin/python -m pytest performance/benchmarks/serving -p no:cacheprovider \\
+        --benchmark-columns=min,median,mean,ops
 
 Trains a LightGBM model (100 rounds) on real green 2021-01 trips and compiles it once per session.
 """

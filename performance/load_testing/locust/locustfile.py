@@ -19,8 +19,9 @@ ZONES = list(range(1, 264))
 
 
 def trip() -> dict[str, object]:
+    day, hour, minute = random.randint(1, 28), random.randint(0, 23), random.randint(0, 59)
     return {
-        "pickup_datetime": f"2021-02-{random.randint(1, 28):02d}T{random.randint(0, 23):02d}:{random.randint(0, 59):02d}:00",
+        "pickup_datetime": f"2021-02-{day:02d}T{hour:02d}:{minute:02d}:00",
         "pickup_zone": random.choice(ZONES),
         "dropoff_zone": random.choice(ZONES),
         "trip_distance": round(random.uniform(0.1, 25.0), 2),

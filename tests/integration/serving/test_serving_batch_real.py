@@ -8,8 +8,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from serving_champion import MODEL_NAME, Champion
 
-from conftest import MODEL_NAME, Champion
 from tripcast.core.domain.errors import NotFoundError
 from tripcast.data_engineering.tlc.schema import TLC_TO_CANONICAL
 from tripcast.mlops.serving.batch import score_file

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
+from serving_champion import MODEL_NAME, Champion
 
-from conftest import MODEL_NAME, Champion
 from tripcast.core.domain.trip import TripRequest
 from tripcast.mlops.model_registry.predictor import MlflowPredictor
 from tripcast.mlops.serving.optimization import OptimizedPredictor, OptimizedPredictorLoader, optimize_model_version
