@@ -114,7 +114,7 @@ def create_app(
             registry, name, alias=alias, loader=loader, metrics=metrics, poll_seconds=settings.registry_poll_seconds
         )
     resolved_cache = build_cache(settings.cache_url, settings.cache_size) if cache == FROM_SETTINGS else cache
-    service = PredictionService(holder, resolved_cache, metrics)  # type: ignore[arg-type]
+    service = PredictionService(holder, resolved_cache, metrics)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -126,7 +126,7 @@ def create_app(
         finally:
             holder.stop()
             if resolved_cache is not None and resolved_cache != FROM_SETTINGS:
-                resolved_cache.close()  # type: ignore[union-attr]
+                resolved_cache.close()
 
     app = FastAPI(
         title="Tripcast prediction API",

@@ -40,7 +40,7 @@ class RedisPredictionCache(PredictionCache):
         if not requests:
             return []
         values = self.client.mget(self._keys(model_name, model_version, requests))
-        return [float(v) if v is not None else None for v in values]  # type: ignore[union-attr]
+        return [float(v) if v is not None else None for v in values]
 
     def put_many(
         self, model_name: str, model_version: str, requests: Sequence[TripRequest], minutes: Sequence[float]

@@ -93,7 +93,7 @@ class StreamScorer:
 
     def read_new(self, block_ms: int | None = None) -> list[Entry]:
         """Entries never delivered to any consumer of the group (they become pending for this one)."""
-        response = self.client.xreadgroup(
+        response: Any = self.client.xreadgroup(
             self.names.group,
             self.consumer,
             {self.names.input: ">"},
@@ -158,7 +158,8 @@ class StreamScorer:
                 approximate=True,
             )
         for entry_id, fields, reason in dead:
-            pipe.xadd(self.names.dead_letter, {"source_id": entry_id, "reason": reason, **_as_text(fields)})
+            letter: dict[Any, Any] = {"source_id": entry_id, "reason": reason, **_as_text(fields)}
+            pipe.xadd(self.names.dead_letter, letter)
             key = reason.split(":", 1)[0]
             outcome.reasons[key] = outcome.reasons.get(key, 0) + 1
         pipe.xack(self.names.input, self.names.group, *[i for i, _ in entries])
