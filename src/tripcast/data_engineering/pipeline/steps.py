@@ -117,6 +117,9 @@ def _validate(ctx: RunContext) -> StepResult:
 
 # --- transform --------------------------------------------------------------------------------
 
+#: Above this many rows the zone aggregates are written in pickup-zone ranges (see Engine.write_parquet).
+ROWS_PER_SPLIT = 3_000_000
+
 
 def _lookback_path(ctx: RunContext) -> Path | None:
     path = ctx.store.processed_path(ctx.month.previous())
@@ -136,9 +139,12 @@ def _transform(ctx: RunContext) -> StepResult:
         previous = engine.read_parquet(lookback) if lookback is not None else None
         result = transform_trips(engine.read_parquet(processed), ctx.month, lookback=previous)
         tables = {"trips_enriched": result.trips, "zone_hour": result.zone_hour, "zone_pair": result.zone_pair}
+        # Zone aggregates keep one group state per key: write big months in pickup-zone ranges to bound memory.
+        splits = -(-parquet_rows(processed) // ROWS_PER_SPLIT)
         for name in FEATURE_TABLES:
             target = ctx.layout.feature_partition(name, ctx.month)
-            outputs[name] = str(engine.write_parquet(tables[name], target))
+            chunked = {"split_by": "pickup_zone", "splits": splits} if name.startswith("zone_") else {}
+            outputs[name] = str(engine.write_parquet(tables[name], target, **chunked))
     inputs = [str(processed)] + ([str(lookback)] if lookback else [])
     rows = {name: parquet_rows(path) for name, path in outputs.items()}
     return StepResult(inputs, outputs, rows, {"engine": ctx.engine_name, "lookback": bool(lookback)})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,11 +35,18 @@ class Engine:
             return self.con.read_parquet(str(path / "**" / "*.parquet"), hive_partitioning=False)
         return self.con.read_parquet(str(path))
 
-    def write_parquet(self, expr: ir.Table, directory: str | Path) -> Path:
+    def write_parquet(
+        self, expr: ir.Table, directory: str | Path, *, split_by: str | None = None, splits: int = 1
+    ) -> Path:
         """Replace ``directory`` with the expression's rows as parquet part files; return the directory.
 
         Writing to a sibling temp dir and renaming keeps a crashed run from leaving a
         half-written partition that a rerun would mistake for a finished one.
+
+        ``split_by``/``splits`` (DuckDB) write the result in ``splits`` ranges of an integer
+        column, one part file each, in ascending order. The filter is pushed below the
+        aggregations, so a big grouped median holds only one range's groups in memory at a
+        time; a result sorted by ``split_by`` first stays globally sorted across the parts.
         """
         directory = Path(directory)
         tmp = directory.with_name(directory.name + ".tmp")
@@ -47,7 +55,13 @@ class Engine:
             self.con.to_parquet(expr, str(tmp), mode="overwrite")
         else:
             tmp.mkdir(parents=True)
-            self.con.to_parquet(expr, str(tmp / "part-0.parquet"))
+            if split_by is None or splits <= 1:
+                self.con.to_parquet(expr, str(tmp / "part-0.parquet"))
+            else:
+                for i, (low, high) in enumerate(
+                    _ranges(self.con.execute(expr[split_by].min()), self.con.execute(expr[split_by].max()), splits)
+                ):
+                    self.con.to_parquet(expr.filter(expr[split_by].between(low, high)), str(tmp / f"part-{i}.parquet"))
         shutil.rmtree(directory, ignore_errors=True)
         directory.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, directory)
@@ -57,6 +71,15 @@ class Engine:
         """Release the connection (the Spark session is left to its owner)."""
         if self.name == "duckdb":
             self.con.disconnect()
+
+
+def _ranges(low: Any, high: Any, parts: int) -> list[tuple[int, int]]:
+    """``parts`` contiguous inclusive integer ranges covering ``[low, high]`` (none for an empty input)."""
+    if low is None or high is None or low != low:  # empty table: min/max are null
+        return []
+    low, high = int(low), int(high)
+    step = max(1, -(-(high - low + 1) // parts))
+    return [(start, min(start + step - 1, high)) for start in range(low, high + 1, step)]
 
 
 def spark_session(master: str = "local[2]", shuffle_partitions: int = 4) -> Any:
@@ -81,7 +104,12 @@ def open_engine(name: str = "duckdb", *, spark: Any = None, threads: int | None 
     if name not in ENGINES:
         raise InvalidInputError([FieldProblem("engine", f"{name!r} is not one of {', '.join(ENGINES)}")])
     if name == "duckdb":
-        config = {"threads": threads} if threads else {}
+        config: dict[str, Any] = {"threads": threads} if threads else {}
+        # Bounded memory: DuckDB spills big sorts/aggregations to disk instead of growing without limit.
+        config["memory_limit"] = os.environ.get("TRIPCAST_DUCKDB_MEMORY_LIMIT", "3GB")
+        config["temp_directory"] = str(Path(tempfile.gettempdir()) / "tripcast-duckdb")
+        # Outputs that need an order say so with ORDER BY; not preserving scan order saves memory.
+        config["preserve_insertion_order"] = False
         engine = Engine("duckdb", ibis.duckdb.connect(**config))
     else:
         session = spark if spark is not None else spark_session()
