@@ -18,6 +18,12 @@ TRIP = {"pickup_datetime": "2021-02-14T08:30:00", "pickup_zone": 74, "dropoff_zo
 LONG_TRIP = {"pickup_datetime": "2021-02-14T17:30:00", "pickup_zone": 42, "dropoff_zone": 132, "trip_distance": 17.2}
 
 
+def _when(trip: dict[str, Any]) -> Any:
+    from datetime import datetime
+
+    return datetime.fromisoformat(trip["pickup_datetime"])
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -92,10 +98,19 @@ def test_serves_predicts_and_follows_promotion_without_restart(server: str, serv
         assert client.post("/v1/predictions", json={"trips": [TRIP] * 51}).status_code == 413
         assert client.post("/v1/models/reload").status_code == 401
 
+        # v2 gets a compiled form before promotion: the server must pick the compiled model up.
+        from tripcast.core.domain.trip import TripRequest
+        from tripcast.mlops.serving.optimization import optimize_model_version
+
+        optimize_model_version(served_registry.tracking_uri, "trip-duration", v2, compiler_options=("-O0",))
+        native = served_registry.registry.load_predictor("trip-duration", v2)
+        expected = native.predict_trips([TripRequest.create(**{**TRIP, "pickup_datetime": _when(TRIP)})])[0]
         served_registry.registry.set_alias("trip-duration", "champion", v2)
         wait_for(lambda: client.get("/v1/models/current").json()["model_version"] == v2, 60, "the new champion")
         after = client.post("/v1/predictions", json=TRIP).json()
         assert after["model_version"] == v2
+        assert client.get("/v1/models/current").json()["predictor"] == "OptimizedPredictor"
+        assert after["minutes"] == pytest.approx(expected, abs=1e-4)
         assert after["minutes"] != pytest.approx(single["minutes"], abs=1e-9)
 
         reload = client.post("/v1/models/reload", headers={"Authorization": f"Bearer {TOKEN}"})
