@@ -76,6 +76,7 @@ class OverloadMiddleware:
         max_body_bytes: int,
         metrics: ServingMetrics | None = None,
         prefix: str = "/v1/",
+        untimed_prefixes: tuple[str, ...] = ("/v1/models/",),
     ) -> None:
         self.app = app
         self.max_in_flight = max_in_flight
@@ -83,6 +84,9 @@ class OverloadMiddleware:
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
         self.prefix = prefix
+        # Model reloads may legitimately take longer than a prediction; cutting them off would only hide
+        # a load that still completes in its thread.
+        self.untimed_prefixes = untimed_prefixes
         # One event loop per worker process, so a plain integer is race-free here.
         self.in_flight = 0
 
@@ -125,8 +129,9 @@ class OverloadMiddleware:
                 started = True
             await send(message)
 
+        timeout = None if str(scope.get("path", "")).startswith(self.untimed_prefixes) else self.timeout_seconds
         try:
-            async with asyncio.timeout(self.timeout_seconds):
+            async with asyncio.timeout(timeout):
                 await self.app(scope, receive, tracking_send)
         except TimeoutError:
             self._reject("timeout")

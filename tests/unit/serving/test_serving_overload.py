@@ -77,3 +77,17 @@ def test_slow_prediction_times_out_with_503(fake_registry: Any, trip: dict[str, 
         assert "longer than 0.2 s" in response.json()["detail"]
         assert response.headers["retry-after"] == "1"
         assert 'tripcast_http_requests_rejected_total{reason="timeout"} 1.0' in client.get("/metrics").text
+
+
+def test_slow_model_reload_is_not_cut_off_by_the_request_timeout(fake_registry: Any) -> None:
+    import time
+
+    def slow_loader(name: str, version: str) -> Any:
+        time.sleep(0.5)  # a big model takes longer to load than a prediction may take
+        return fake_registry.load_predictor(name, version)
+
+    app = create_app(Settings(request_timeout_seconds=0.2), fake_registry, cache=None, poll=False, loader=slow_loader)
+    with TestClient(app) as client:
+        fake_registry.add("2", alias="champion")
+        response = client.post("/v1/models/reload")
+        assert response.status_code == 200 and response.json()["model_version"] == "2"
