@@ -85,12 +85,15 @@ class CompiledTreeModel:
 
     def predict(self, matrix: Any) -> np.ndarray:
         """Predictions for an ``(n, num_feature)`` matrix; NaN means missing, as in LightGBM."""
-        rows = np.array(matrix, dtype=np.float64, order="C", ndmin=2)  # a private copy we may mark up
+        rows = np.ascontiguousarray(matrix, dtype=np.float64)
+        if rows.ndim == 1:
+            rows = rows.reshape(1, -1)
         if rows.ndim != 2 or rows.shape[1] != self.num_feature:
             raise ValueError(f"expected a matrix with {self.num_feature} columns, got shape {np.shape(matrix)}")
         nan = np.isnan(rows)
         if nan.any():
             # union Entry { int missing; double fvalue; }: a missing value has missing == -1 (low word).
+            rows = rows.copy()  # never write into the caller's array
             words = rows.view(np.int32).reshape(rows.shape[0], rows.shape[1], 2)
             words[nan, 0 if np.little_endian else 1] = -1
         out = np.zeros(rows.shape[0], dtype=np.float64)  # predict() adds to the result: start at zero
