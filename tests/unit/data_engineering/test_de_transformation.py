@@ -142,3 +142,14 @@ def test_month_outputs_stay_inside_the_month_and_use_lookback(duck, build_trips,
     assert daily.feature_timestamp.min() == pd.Timestamp("2021-01-01")
     assert daily.feature_timestamp.max() == pd.Timestamp("2021-01-07")
     assert len(out.trips.to_pandas()) == 1
+
+
+def test_range_split_write_equals_single_pass(duck, january_canonical, tmp_path):
+    trips = add_trip_features(clean_trips(duck.read_parquet(january_canonical), JAN))
+    pairs = zone_pair_features(trips)
+    whole = duck.write_parquet(pairs, tmp_path / "whole")
+    split = duck.write_parquet(pairs, tmp_path / "split", split_by="pickup_zone", splits=5)
+    assert len(list(split.glob("part-*.parquet"))) == 5
+    one, parts = pd.read_parquet(whole), pd.read_parquet(split)
+    assert len(one) > 100_000
+    pd.testing.assert_frame_equal(one, parts)  # same rows, same global order

@@ -74,7 +74,9 @@ class PostgresExporter:
         staging = f"tripcast_stage_{name}"
         with self.engine.begin() as conn:
             conn.execute(sa.text(f'CREATE TEMP TABLE "{staging}" (LIKE {target} INCLUDING DEFAULTS) ON COMMIT DROP'))
-            cursor = conn.connection.driver_connection.cursor()
+            driver = conn.connection.driver_connection
+            assert driver is not None  # a live psycopg connection inside begin()
+            cursor = driver.cursor()
             with cursor.copy(f'COPY "{staging}" ({quoted}) FROM STDIN') as copy:
                 for record in _records(frame):
                     copy.write_row([record[c] for c in columns])

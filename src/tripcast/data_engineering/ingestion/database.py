@@ -103,7 +103,7 @@ class SqlTripSource(TripDataSource):
             f"AND {self.timestamp_column} < :end ORDER BY {self.timestamp_column}"
         )
         frame = self._read(sql, {"start": month.start, "end": month.end})
-        trips = records_to_trips(frame.to_dict(orient="records"), self.service) if len(frame) else self._empty()
+        trips = _trips(frame, self.service)
         return RawDataset(trips, month, self.fetch(month), frame_digest(trips))
 
     def load_incremental(
@@ -117,15 +117,18 @@ class SqlTripSource(TripDataSource):
         sql = sa.text(f"SELECT * FROM {self.relation} {where}ORDER BY {column} LIMIT :limit")
         frame = self._read(sql, {"last": last, "limit": limit} if last is not None else {"limit": limit})
         watermark = frame[watermark_column].max() if len(frame) else last
-        trips = records_to_trips(frame.to_dict(orient="records"), self.service) if len(frame) else self._empty()
+        trips = _trips(frame, self.service)
         return IncrementalBatch(trips, watermark, store, key)
 
     def _read(self, sql: sa.TextClause, params: dict[str, Any]) -> pd.DataFrame:
         with self.engine.connect() as conn:
             return pd.read_sql(sql, conn, params=params)
 
-    def _empty(self) -> pd.DataFrame:
-        return records_to_trips([], self.service)
-
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _trips(frame: pd.DataFrame, service: str) -> pd.DataFrame:
+    """Query rows (TLC or canonical column names) in the canonical schema."""
+    records = [{str(k): v for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    return records_to_trips(records, service)

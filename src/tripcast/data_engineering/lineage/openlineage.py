@@ -100,6 +100,7 @@ class LineageEmitter:
 
 def lineage_emitter(lineage_dir: Path, url: str | None = None, namespace: str = NAMESPACE) -> LineageEmitter:
     """Events appended to ``<lineage_dir>/events.jsonl``, or POSTed to ``url`` (an OpenLineage/Marquez API)."""
+    transport: HttpTransport | FileTransport
     if url:
         transport = HttpTransport(HttpConfig(url=url, timeout=5.0, retry={"total": 2, "backoff_factor": 0.2}))
     else:

@@ -143,8 +143,8 @@ def _transform(ctx: RunContext) -> StepResult:
         splits = -(-parquet_rows(processed) // ROWS_PER_SPLIT)
         for name in FEATURE_TABLES:
             target = ctx.layout.feature_partition(name, ctx.month)
-            chunked = {"split_by": "pickup_zone", "splits": splits} if name.startswith("zone_") else {}
-            outputs[name] = str(engine.write_parquet(tables[name], target, **chunked))
+            split_by = "pickup_zone" if name.startswith("zone_") else None
+            outputs[name] = str(engine.write_parquet(tables[name], target, split_by=split_by, splits=splits))
     inputs = [str(processed)] + ([str(lookback)] if lookback else [])
     rows = {name: parquet_rows(path) for name, path in outputs.items()}
     return StepResult(inputs, outputs, rows, {"engine": ctx.engine_name, "lookback": bool(lookback)})

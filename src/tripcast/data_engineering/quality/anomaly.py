@@ -74,8 +74,8 @@ def flag_anomalies(
         scores = robust_z_scores(clean.astype(float))
     flagged = scores[scores.abs() > threshold]
     return [
-        Anomaly(name, str(pd.Timestamp(day).date()), float(clean[day]), round(float(z), 2))
-        for day, z in flagged.items()
+        Anomaly(name, str(pd.Timestamp(str(day)).date()), float(value), round(float(z), 2))
+        for day, value, z in zip(flagged.index, clean.loc[flagged.index], flagged, strict=True)
     ]
 
 

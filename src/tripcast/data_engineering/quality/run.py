@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -16,7 +17,12 @@ from tripcast.data_engineering.quality.anomaly import daily_series, detect_daily
 from tripcast.data_engineering.quality.metrics import export_quality_metrics
 from tripcast.data_engineering.quality.report import QualityReport, write_report
 from tripcast.data_engineering.tlc.schema import DURATION_COLUMN, REASON_COLUMN, REQUIRED_COLUMNS
+from tripcast.data_engineering.tlc.store import ParquetDatasetStore
 from tripcast.data_engineering.tlc.zones import ZoneLookup
+from tripcast.settings import Settings
+
+if TYPE_CHECKING:
+    from tripcast.data_engineering.pipeline.layout import Layout
 
 #: Columns that identify a trip record; a repeat is a duplicated record.
 TRIP_IDENTITY = (
@@ -82,7 +88,7 @@ def build_quality_report(
     results.append(qc.quarantine_rate(n_input, len(quarantined), 0.05, 0.15))
     results += [qc.reason_rate(r, n, n_input, 0.01, 0.05) for r, n in reasons.items()]
     series = daily_series(valid) if len(valid) else {}
-    daily = {name: {str(pd.Timestamp(d).date()): float(v) for d, v in s.items()} for name, s in series.items()}
+    daily = {name: {str(pd.Timestamp(str(d)).date()): float(v) for d, v in s.items()} for name, s in series.items()}
     return QualityReport(
         dataset=dataset,
         month=str(month),
@@ -96,7 +102,7 @@ def build_quality_report(
     )
 
 
-def _history(store, month: Month, months_back: int = 6) -> list[int]:  # type: ignore[no-untyped-def]
+def _history(store: ParquetDatasetStore, month: Month, months_back: int = 6) -> list[int]:
     counts, current = [], month
     for _ in range(months_back):
         current = current.previous()
@@ -106,7 +112,7 @@ def _history(store, month: Month, months_back: int = 6) -> list[int]:  # type: i
     return counts
 
 
-def run_month_quality(month: Month, settings, store, layout) -> QualityOutcome:  # type: ignore[no-untyped-def]
+def run_month_quality(month: Month, settings: Settings, store: ParquetDatasetStore, layout: Layout) -> QualityOutcome:
     """Check a month already validated into ``store``; write the JSON/HTML report and the metrics."""
     valid = store.load_processed(month)
     quarantined = store.load_quarantine(month)

@@ -60,10 +60,14 @@ class RedisTripStream:
 
     def read_batch(self) -> MicroBatch:
         """The next micro-batch for this consumer (empty when nothing arrived within ``block_ms``)."""
-        answer = self.client.xreadgroup(
+        # redis-py types the reply loosely (sync/async union); it is [[stream, [(id, {field: value})]]].
+        answer: Any = self.client.xreadgroup(
             self.group, self.consumer, {self.stream: ">"}, count=self.batch_size, block=self.block_ms
         )
-        events = [(eid.decode(), fields.get(FIELD, b"")) for _, entries in answer or [] for eid, fields in entries]
+        events: list[tuple[str, bytes]] = []
+        for _stream, entries in answer or []:
+            for event_id, fields in entries:
+                events.append((event_id.decode(), fields.get(FIELD, b"")))
         return decode_batch(events, self.service)
 
     def ack(self, batch: MicroBatch) -> int:

@@ -56,12 +56,14 @@ class Engine:
         else:
             tmp.mkdir(parents=True)
             if split_by is None or splits <= 1:
-                self.con.to_parquet(expr, str(tmp / "part-0.parquet"))
+                self.con.to_parquet(expr, str(tmp / "part-0000.parquet"))
             else:
                 for i, (low, high) in enumerate(
                     _ranges(self.con.execute(expr[split_by].min()), self.con.execute(expr[split_by].max()), splits)
                 ):
-                    self.con.to_parquet(expr.filter(expr[split_by].between(low, high)), str(tmp / f"part-{i}.parquet"))
+                    self.con.to_parquet(
+                        expr.filter(expr[split_by].between(low, high)), str(tmp / f"part-{i:04d}.parquet")
+                    )
         shutil.rmtree(directory, ignore_errors=True)
         directory.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, directory)
