@@ -45,7 +45,7 @@ def wait_for(predicate: Any, limit: float, what: str) -> Any:
 
 
 @pytest.fixture()
-def server(served_registry: Any) -> Iterator[str]:
+def server(served_registry: Any, tmp_path: Any) -> Iterator[str]:
     port = free_port()
     env = {
         **os.environ,
@@ -55,17 +55,19 @@ def server(served_registry: Any) -> Iterator[str]:
         "TRIPCAST_API_TOKEN": TOKEN,
         "TRIPCAST_MAX_BATCH_SIZE": "50",
     }
+    # Started the way an operator does: the `serve` command (uvicorn on the ASGI factory).
     command = [
-        sys.executable, "-m", "uvicorn", "--factory", "tripcast.api.asgi:app_from_env",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+        sys.executable, "-c", "from tripcast.cli.serving import app; app()",
+        "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
     ]  # fmt: skip
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log = (tmp_path / "server.log").open("w")  # a file, not a pipe nobody drains
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
 
         def ready() -> bool:
             if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
+                output = (tmp_path / "server.log").read_text()
                 raise AssertionError(f"server exited with {process.returncode}: {output[-2000:]}")
             return httpx.get(f"{base}/health/ready", timeout=2).status_code == 200
 
@@ -78,6 +80,7 @@ def server(served_registry: Any) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
+        log.close()
 
 
 def test_serves_predicts_and_follows_promotion_without_restart(server: str, served_registry: Any) -> None:
