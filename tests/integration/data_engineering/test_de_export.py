@@ -136,3 +136,18 @@ def test_quality_metrics_are_pushed_to_a_pushgateway(http_server, tmp_path):
     assert request["path"] == "/metrics/job/tripcast_data_quality/dataset/trips/month/2021-01"
     assert 'tripcast_data_rows{dataset="trips",month="2021-01",outcome="valid"} 3000.0' in request["body"]
     assert not list(tmp_path.glob("*.prom"))
+
+
+def test_pipeline_sends_lineage_to_the_configured_endpoint(http_server, shared_data_dir, tmp_path):
+    url, recorder = http_server
+    settings = Settings(data_dir=tmp_path / "data", lineage_url=url)
+    run_pipeline("2021-02", settings, source_dir=shared_data_dir)
+    events = [r["body"] for r in recorder.requests]
+    assert [(e["job"]["name"].rsplit(".", 1)[-1], e["eventType"]) for e in events[:4]] == [
+        ("ingest", "START"),
+        ("ingest", "COMPLETE"),
+        ("validate", "START"),
+        ("validate", "COMPLETE"),
+    ]
+    assert len(events) == 10
+    assert not (tmp_path / "data/lineage/events.jsonl").exists()
