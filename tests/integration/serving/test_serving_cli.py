@@ -92,3 +92,15 @@ def test_stream_command_scores_events_and_stops_on_sigterm(env: Champion, redis_
     minutes = [float(f[b"minutes"]) for _, f in client.xrange(f"{redis_prefix}out")]
     assert len(minutes) == 2 and minutes[1] > minutes[0]
     client.close()
+
+
+def test_optimize_command_compiles_and_tags_the_version(env: Champion) -> None:
+    from tripcast.mlops.serving.optimization.artifact import ARTIFACT_TAG
+
+    result = runner.invoke(app, ["optimize", "--version", "champion", "--level", "O0"])
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())  # Rich wraps long lines
+    assert "compiled trip-duration" in flat and "|compiled - native| = 0.00e+00" in flat
+    assert env.registry.get(MODEL_NAME, env.version).tags[ARTIFACT_TAG].endswith(f"-v{env.version}.so")
+    refused = runner.invoke(app, ["optimize", "--level", "fast"])
+    assert refused.exit_code == 1 and "--level must be one of" in refused.output
