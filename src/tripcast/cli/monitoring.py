@@ -74,18 +74,16 @@ def load_trip_features(path: Path) -> tuple[pd.DataFrame, np.ndarray, dict[str, 
     return training.features, np.asarray(training.target, dtype=np.float64), dict(outcome.reasons)
 
 
-def _predict(tracking_uri: str, model_name: str, version: str, features: pd.DataFrame) -> np.ndarray | None:
+def _predict(settings: Settings, version: str, features: pd.DataFrame) -> np.ndarray | None:
     """The version's predictions on ``features``, or None (with a warning) when the model cannot be loaded."""
-    import mlflow
+    from tripcast.bootstrap import bootstrap
 
     try:
-        mlflow.set_tracking_uri(tracking_uri)
-        uri = f"models:/{model_name}/{version}" if version.isdigit() else f"models:/{model_name}@{version}"
-        model = mlflow.pyfunc.load_model(uri)
-        return np.asarray(model.predict(features), dtype=np.float64).ravel()
+        predictor = bootstrap(settings).registry.load_predictor(settings.model_name, version)
+        return np.asarray(predictor.predict_features(features), dtype=np.float64).ravel()
     except Exception as exc:  # noqa: BLE001 - prediction drift is optional; the data drift report still stands
         err_console.print(
-            f"[yellow]warning:[/] no prediction drift: cannot load {model_name}@{version}: {str(exc)[:200]}"
+            f"[yellow]warning:[/] no prediction drift: cannot load {settings.model_name}@{version}: {str(exc)[:200]}"
         )
         return None
 
@@ -129,7 +127,7 @@ def drift_profile(
         client = MlflowClient(tracking_uri=settings.tracking_uri)
         version = _model_version(client, settings.model_name, model_ref)
         run_id = run_id or version.run_id
-        predictions = _predict(settings.tracking_uri, settings.model_name, version.version, features)
+        predictions = _predict(settings, version.version, features)
     with step("Profiling"):
         profile = ReferenceProfile.build(spec, features, predictions, metadata={"source": path.name})
     if output is not None:
@@ -182,7 +180,7 @@ def drift_check(
         features, _, reasons = load_trip_features(path)
     preds = None
     if predictions and profile_file is None and profile.prediction is not None:
-        preds = _predict(settings.tracking_uri, settings.model_name, reference, features)
+        preds = _predict(settings, reference, features)
     detector = DriftDetector(spec, profile, config)
     with step(f"Checking drift of {len(features):,} rows"):
         report = detector.check(

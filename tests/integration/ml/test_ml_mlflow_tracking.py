@@ -93,6 +93,7 @@ def test_a_training_run_records_everything(
     residuals = Path(client.download_artifacts(run_id, plots.RESIDUALS_FILE, str(tmp_path)))
     assert residuals.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and residuals.stat().st_size > 10_000
 
+    mlflow.set_tracking_uri(tracker.tracking_uri)  # the tracker restores the global URI after its run
     logged = Model.load(model_uri)
     assert "lightgbm" in logged.flavors
     assert logged.signature is not None
@@ -115,6 +116,7 @@ def test_the_baseline_logs_with_the_sklearn_flavor_and_serves(
     with tracker.start_run("baseline") as run:
         run.log_diagnostics(baseline, datasets["2021-02"])
         model_uri = run.log_model(baseline, spec, datasets["2021-02"])
+    mlflow.set_tracking_uri(tracker.tracking_uri)
     assert "sklearn" in Model.load(model_uri).flavors
     served = mlflow.pyfunc.load_model(model_uri)
     features = datasets["2021-02"].features.head(50)

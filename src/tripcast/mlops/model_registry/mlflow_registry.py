@@ -28,6 +28,7 @@ from tripcast.core.domain.evaluation import ModelVersion
 from tripcast.core.ports.learning import FeatureBuilder
 from tripcast.core.ports.tracking import ModelRegistry
 from tripcast.mlops.model_registry.predictor import MlflowPredictor
+from tripcast.mlops.tracking.mlflow_uris import pinned_mlflow_uris
 
 #: A logged-model URI as returned by ``log_model`` in MLflow 3: ``models:/m-<hex>``.
 _LOGGED_MODEL_URI: Final = re.compile(r"^models:/(m-[0-9a-f]+)$")
@@ -87,13 +88,15 @@ class MlflowModelRegistry(ModelRegistry):
             run_id = self._client.get_logged_model(model_id).source_run_id
         elif match := _RUNS_URI.match(model_uri):
             run_id = match.group(1)
-        created = self._client.create_model_version(
-            name,
-            source=model_uri,
-            run_id=run_id,
-            tags={str(k): str(v) for k, v in (tags or {}).items()},
-            model_id=model_id,
-        )
+        # MLflow resolves a logged model's source through the global URI, not the client's.
+        with pinned_mlflow_uris(self.tracking_uri):
+            created = self._client.create_model_version(
+                name,
+                source=model_uri,
+                run_id=run_id,
+                tags={str(k): str(v) for k, v in (tags or {}).items()},
+                model_id=model_id,
+            )
         return self._describe(self._client.get_model_version(name, created.version), self._aliases(name))
 
     def set_alias(self, name: str, alias: str, version: str, tags: dict[str, str] | None = None) -> None:

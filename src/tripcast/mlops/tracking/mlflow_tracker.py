@@ -27,6 +27,7 @@ from tripcast.core.domain.model_spec import ModelSpec
 from tripcast.core.ports.learning import TrainedModel, TrainingSet
 from tripcast.core.ports.tracking import ExperimentTracker, TrackedRun
 from tripcast.mlops.tracking import plots
+from tripcast.mlops.tracking.mlflow_uris import pinned_mlflow_uris
 
 #: Artifact name of the logged model inside its run / logged-model record.
 MODEL_NAME: Final = "model"
@@ -194,8 +195,8 @@ class MlflowTracker(ExperimentTracker):
     def start_run(self, run_name: str, tags: dict[str, str] | None = None) -> Iterator[TrackedRun]:
         """Yield an open run; MLflow ends it FINISHED, or FAILED if the body raises."""
         experiment_id = self.experiment_id
-        # log_input and log_model only exist as fluent calls, which read the global URI.
-        mlflow.set_tracking_uri(self.tracking_uri)
-        mlflow.set_registry_uri(self.tracking_uri)
-        with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as active:
+        with (
+            pinned_mlflow_uris(self.tracking_uri),
+            mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as active,
+        ):
             yield MlflowRun(self._client, active.info.run_id)
