@@ -321,9 +321,11 @@ def predict(
     if (trip is None) == (input_path is None):
         raise fail("give exactly one of --trip or --input")
     if input_path is not None:
-        from tripcast.cli.batch import score_to_file
+        if output_path is None:
+            raise InvalidInputError([FieldProblem("--output", "required with --input (a parquet file to write)")])
+        from tripcast.cli.serving import score
 
-        score_to_file(ctx, input_path, output_path, model)
+        score(input_path=input_path, output=output_path, quarantine=None, ref=model, chunk_rows=50_000)
         return
     assert trip is not None
     request = _parse_trip(trip)

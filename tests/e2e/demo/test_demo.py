@@ -51,6 +51,15 @@ def test_demo_on_real_data_registers_a_champion_under_the_quality_bar(tmp_path, 
     answer = json.loads(prediction.stdout)
     assert 1 <= answer["minutes"] <= 60 and answer["model_version"] == "1"
 
+    february = shared_data_dir / "green_tripdata_2021-02.parquet"
+    scored = run(["predict", "--input", str(february), "--output", str(tmp_path / "feb.parquet")], tmp_path, env)
+    assert scored.returncode == 0, scored.stderr
+    import pyarrow.parquet as pq
+
+    n_scored = pq.read_metadata(tmp_path / "feb.parquet").num_rows
+    n_quarantined = pq.read_metadata(tmp_path / "feb.quarantine.parquet").num_rows
+    assert n_scored + n_quarantined == 64_572 and n_scored > 60_000
+
     # A second run retrains the same model; the gate keeps the champion instead of failing.
     again = run(["demo"], tmp_path, env)
     assert again.returncode == 0, again.stderr[-3000:]
