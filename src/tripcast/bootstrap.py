@@ -17,6 +17,7 @@ from tripcast.core.ports.tracking import RegistrationHook
 from tripcast.settings import Settings
 
 if TYPE_CHECKING:
+    from tripcast.data_engineering.features.store_features import StoreBackedTripFeatureBuilder
     from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
     from tripcast.data_engineering.tlc.source import TlcFileSource
     from tripcast.data_engineering.tlc.store import ParquetDatasetStore
@@ -80,9 +81,18 @@ class Tripcast:
         )
 
     @cached_property
-    def features(self) -> TripFeatureBuilder:
+    def features(self) -> TripFeatureBuilder | StoreBackedTripFeatureBuilder:
+        """The spine builder, or with ``feature_store_enabled`` the builder that adds the zone-store features."""
         from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
 
+        if self.settings.feature_store_enabled:
+            from tripcast.data_engineering.features.store_features import (
+                StoreBackedTripFeatureBuilder,
+                store_settings_from,
+            )
+
+            store = store_settings_from(self.settings.feature_store_path, self.settings.feature_store_online_url)
+            return StoreBackedTripFeatureBuilder(store, TripFeatureBuilder())
         return TripFeatureBuilder()
 
     @cached_property

@@ -77,6 +77,16 @@ class Settings(BaseSettings):
     lineage_url: str | None = Field(default=None, description="OpenLineage HTTP endpoint; JSONL under data/lineage")
     pushgateway_url: str | None = Field(default=None, description="Prometheus Pushgateway; else a .prom textfile")
 
+    # Feature store (zone aggregates, Feast): off by default so models without store features keep working
+    feature_store_enabled: bool = Field(default=False, description="train and serve with the zone-store features")
+    feature_store_dir: Path | None = Field(default=None, description="defaults to <data_dir>/feature_store")
+    feature_store_online_url: str | None = Field(default=None, description="redis://... ; SQLite file when unset")
+
+    # Online drift monitoring in the API
+    drift_monitoring_enabled: bool = True
+    drift_evaluation_seconds: float = Field(default=60.0, gt=0)
+    drift_window_size: int = Field(default=10_000, ge=100)
+
     @model_validator(mode="after")
     def _refuse_missing_secrets(self) -> Settings:
         if self.env not in RELAXED_ENVIRONMENTS:
@@ -102,6 +112,10 @@ class Settings(BaseSettings):
     @property
     def reports_path(self) -> Path:
         return self.data_dir / "reports"
+
+    @property
+    def feature_store_path(self) -> Path:
+        return self.feature_store_dir if self.feature_store_dir is not None else self.data_dir / "feature_store"
 
     @property
     def tracking_uri(self) -> str:

@@ -5,12 +5,15 @@ The composition root builds the registry, feature builder and cache, and calls :
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
-from fastapi import Body, Depends, FastAPI, HTTPException, Response, status
+import numpy as np
+from fastapi import BackgroundTasks, Body, Depends, FastAPI, HTTPException, Response, status
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
@@ -36,7 +39,7 @@ from tripcast.mlops.serving.caching.base import PredictionCache
 from tripcast.mlops.serving.caching.factory import build_cache
 from tripcast.mlops.serving.real_time.metrics import ServingMetrics
 from tripcast.mlops.serving.real_time.model_holder import ModelHolder, PredictorLoader
-from tripcast.mlops.serving.real_time.service import PredictionService
+from tripcast.mlops.serving.real_time.service import PredictionService, ServedPredictions
 from tripcast.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,19 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorOut, "description": "Invalid trip: each broken field is named"},
     503: {"model": ErrorOut, "description": "No model loaded yet, or the server is overloaded (see Retry-After)"},
 }
+
+
+class DriftObserver(Protocol):
+    """What the API needs from an online drift monitor (e.g. ``ServedModelDriftMonitor``), injected."""
+
+    def on_model(self, name: str, version: str) -> Any:
+        """Follow the served version (load its reference profile); called off the request path."""
+
+    def observe(self, feature_rows: Any, predictions: Any) -> None:
+        """Add served feature rows (spec order) and their predictions to the window: must be cheap."""
+
+    def evaluate(self) -> Any:
+        """Run the drift tests on the window and set the gauges."""
 
 
 def to_requests(trips: Sequence[TripIn], *, batch: bool) -> list[TripRequest]:
@@ -96,12 +112,20 @@ def create_app(
     metrics: ServingMetrics | None = None,
     holder: ModelHolder | None = None,
     poll: bool = True,
+    drift_monitor: DriftObserver | None = None,
+    drift_evaluation_seconds: float | None = None,
 ) -> FastAPI:
     """The prediction API for ``model_name`` (default ``settings.model_name``) at ``alias``.
 
     ``loader`` loads a version (default: the optimised loader when ``feature_builder`` is given, which
     falls back to ``registry.load_predictor``); ``cache`` defaults to what the settings describe;
     ``poll=False`` loads once at start-up and then only on ``POST /v1/models/reload``.
+
+    ``drift_monitor`` (needs ``feature_builder``): after each answered prediction, in a background task
+    after the response, the request's feature rows and predictions go to ``drift_monitor.observe``; every
+    ``drift_evaluation_seconds`` (default ``settings.drift_evaluation_seconds``) an asyncio task makes the
+    monitor follow the served version and calls ``evaluate()``, whose gauges should live in
+    ``metrics.registry`` so ``/metrics`` exposes them.
     """
     name = model_name or settings.model_name
     metrics = metrics or ServingMetrics()
@@ -115,15 +139,57 @@ def create_app(
         )
     resolved_cache = build_cache(settings.cache_url, settings.cache_size) if cache == FROM_SETTINGS else cache
     service = PredictionService(holder, resolved_cache, metrics)
+    if drift_monitor is not None and feature_builder is None:
+        raise ValueError("drift_monitor needs the feature_builder that turns requests into the model's rows")
+    drift_interval = drift_evaluation_seconds or settings.drift_evaluation_seconds
+
+    def observe_served(requests: list[TripRequest], served: ServedPredictions) -> None:
+        # Runs after the response is sent: drift bookkeeping never delays or fails a prediction.
+        assert drift_monitor is not None and feature_builder is not None
+        try:
+            model = served.model
+            if getattr(drift_monitor, "model_key", None) != (model.name, model.number):
+                drift_monitor.on_model(model.name, model.number)
+            matrix = getattr(feature_builder, "feature_matrix", None)
+            if matrix is not None:
+                rows = matrix(requests)
+            else:
+                table = feature_builder.features_for_requests(requests)
+                rows = table[feature_builder.spec.feature_names].to_numpy(np.float64)
+            drift_monitor.observe(rows, served.minutes)
+        except Exception:
+            log.exception("drift observation failed")
+
+    async def evaluate_drift_forever() -> None:
+        assert drift_monitor is not None
+        while True:
+            await asyncio.sleep(drift_interval)
+            try:
+                loaded = holder.current
+                if loaded is not None:
+                    await run_in_threadpool(drift_monitor.on_model, loaded.name, loaded.number)
+                await run_in_threadpool(drift_monitor.evaluate)
+            except Exception:
+                log.exception("drift evaluation failed")
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(holder.refresh)
         if poll:
             holder.start()
+        drift_task: asyncio.Task[None] | None = None
+        if drift_monitor is not None:
+            loaded = holder.current
+            if loaded is not None:
+                await run_in_threadpool(drift_monitor.on_model, loaded.name, loaded.number)
+            drift_task = asyncio.create_task(evaluate_drift_forever())
         try:
             yield
         finally:
+            if drift_task is not None:
+                drift_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await drift_task
             holder.stop()
             if resolved_cache is not None and resolved_cache != FROM_SETTINGS:
                 resolved_cache.close()
@@ -140,6 +206,7 @@ def create_app(
     app.state.holder = holder
     app.state.metrics = metrics
     app.state.service = service
+    app.state.drift_monitor = drift_monitor
     install_error_handlers(app)
     guard = token_guard(settings.api_token)
 
@@ -152,6 +219,7 @@ def create_app(
     )
     async def predict(
         payload: Annotated[PredictionPayload, Body(openapi_examples=PAYLOAD_EXAMPLES)],
+        background: BackgroundTasks,
     ) -> PredictionOut | BatchPredictionOut:
         batch = isinstance(payload, TripBatchIn)
         trips: list[TripIn] = payload.trips if isinstance(payload, TripBatchIn) else [payload]
@@ -162,6 +230,8 @@ def create_app(
             )
         requests = to_requests(trips, batch=batch)
         served = await run_in_threadpool(service.predict, requests)
+        if drift_monitor is not None:
+            background.add_task(observe_served, requests, served)  # sync: runs in the threadpool
         if batch:
             return BatchPredictionOut(
                 predictions=served.minutes,

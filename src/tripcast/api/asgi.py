@@ -6,10 +6,33 @@ and wires its own adapters through the composition root.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastapi import FastAPI
 
 from tripcast.api.app import create_app
+from tripcast.mlops.serving.real_time.metrics import ServingMetrics
 from tripcast.settings import Settings
+
+if TYPE_CHECKING:
+    from tripcast.core.domain.model_spec import ModelSpec
+    from tripcast.mlops.drift_detection.online import ServedModelDriftMonitor
+    from tripcast.mlops.drift_detection.profile import ReferenceProfile
+
+
+def drift_monitor_for(settings: Settings, spec: ModelSpec, metrics: ServingMetrics) -> ServedModelDriftMonitor | None:
+    """The online drift monitor of the served version (its registered reference profile), gauges in ``metrics``."""
+    if not settings.drift_monitoring_enabled:
+        return None
+    from tripcast.mlops.drift_detection.online import ServedModelDriftMonitor
+    from tripcast.mlops.drift_detection.profile_store import load_reference_profile
+
+    tracking_uri = settings.tracking_uri
+
+    def load(name: str, version: str) -> ReferenceProfile:
+        return load_reference_profile(tracking_uri, name, version)
+
+    return ServedModelDriftMonitor(spec, load, metrics.registry, window_size=settings.drift_window_size)
 
 
 def app_from_env(settings: Settings | None = None) -> FastAPI:
@@ -17,4 +40,11 @@ def app_from_env(settings: Settings | None = None) -> FastAPI:
     from tripcast.bootstrap import bootstrap
 
     tripcast = bootstrap(settings)
-    return create_app(tripcast.settings, tripcast.registry, feature_builder=tripcast.features)
+    metrics = ServingMetrics()
+    return create_app(
+        tripcast.settings,
+        tripcast.registry,
+        feature_builder=tripcast.features,
+        metrics=metrics,
+        drift_monitor=drift_monitor_for(tripcast.settings, tripcast.features.spec, metrics),
+    )

@@ -27,3 +27,20 @@ TRIP_DURATION_SPEC = ModelSpec(
     target_unit="minutes",
     tags={"domain": "nyc-taxi"},
 )
+
+#: TRIP_DURATION_SPEC plus the zone-level aggregates of the feature store (numeric, NaN when the store
+#: has no fresh row for the zone or pair). Each is computed only from trips that had ended before pickup.
+TRIP_DURATION_WITH_STORE_SPEC = ModelSpec(
+    name="trip-duration-store",
+    features=(
+        *TRIP_DURATION_SPEC.features,
+        FeatureSpec("zone_trips_1h", N, "trips from the pickup zone that ended in the previous hour"),
+        FeatureSpec("zone_median_duration_1h", N, "median minutes of those trips"),
+        FeatureSpec("zone_mean_speed_1h", N, "mean speed (mph) of those trips"),
+        FeatureSpec("pair_trips_7d", N, "trips between the zone pair that ended in the previous 7 days"),
+        FeatureSpec("pair_median_duration_7d", N, "median minutes of those trips"),
+    ),
+    target="duration_minutes",
+    target_unit="minutes",
+    tags={"domain": "nyc-taxi", "feature_store": "zone-aggregates"},
+)

@@ -7,7 +7,9 @@ tests on the window and publishes Prometheus gauges.
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -18,6 +20,11 @@ from tripcast.core.domain.errors import FieldProblem, InvalidInputError
 from tripcast.core.domain.model_spec import ModelSpec
 from tripcast.mlops.drift_detection.detector import DriftConfig, DriftDetector, DriftReport
 from tripcast.mlops.drift_detection.profile import ReferenceProfile
+
+log = logging.getLogger(__name__)
+
+#: Loads the reference profile of a served model version: ``loader(model_name, version)``.
+ProfileLoader = Callable[[str, str], ReferenceProfile]
 
 
 class OnlineDriftMonitor:
@@ -108,6 +115,16 @@ class OnlineDriftMonitor:
     def n_rows(self) -> int:
         return self._filled
 
+    def reset(self, profile: ReferenceProfile) -> None:
+        """Judge against ``profile`` from now on and empty the window (its rows belong to the old reference)."""
+        detector = DriftDetector(self.spec, profile, self.detector.config)
+        with self._lock:
+            self.detector = detector
+            self._features[:] = np.nan
+            self._predictions[:] = np.nan
+            self._next = 0
+            self._filled = 0
+
     def evaluate(self) -> DriftReport | None:
         """Drift of the current window, published as gauges; None while fewer than ``min_rows`` rows."""
         with self._lock:
@@ -133,3 +150,74 @@ class OnlineDriftMonitor:
             )
             self.prediction_drifted.labels(**self._labels).set(int(report.prediction.drifted))
         return report
+
+
+class ServedModelDriftMonitor:
+    """Online drift monitoring that follows the served model version (what a serving app injects).
+
+    ``on_model(name, version)`` loads that version's reference profile (once per version) and resets
+    the window; a version without a profile is logged as a warning and served unmonitored until the
+    next version. ``observe`` and ``evaluate`` are no-ops while no profile is loaded. The gauges of
+    :class:`OnlineDriftMonitor` are registered once, in ``registry`` (the serving app's registry).
+    """
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        profile_loader: ProfileLoader,
+        registry: CollectorRegistry,
+        *,
+        window_size: int = 10_000,
+        config: DriftConfig | None = None,
+        min_rows: int = 100,
+    ) -> None:
+        self.spec = spec
+        self.profile_loader = profile_loader
+        self.registry = registry
+        self.window_size = window_size
+        self.config = config
+        self.min_rows = min_rows
+        self.monitor: OnlineDriftMonitor | None = None
+        self.active = False
+        self._key: tuple[str, str] | None = None
+        self._load_lock = threading.Lock()
+
+    @property
+    def model_key(self) -> tuple[str, str] | None:
+        """``(name, version)`` whose profile was last looked up (loaded or found missing)."""
+        return self._key
+
+    def on_model(self, name: str, version: str) -> bool:
+        """Follow a newly served version; True when drift is monitored for it."""
+        with self._load_lock:
+            if self._key == (name, version):
+                return self.active
+            try:
+                profile = self.profile_loader(name, version)
+            except Exception as exc:  # noqa: BLE001 - a missing profile must never stop serving
+                self._key, self.active = (name, version), False
+                log.warning("%s v%s has no usable drift reference profile (%s); serving without drift monitoring",
+                            name, version, exc)  # fmt: skip
+                return False
+            if self.monitor is None:
+                self.monitor = OnlineDriftMonitor(
+                    self.spec, profile, self.window_size, self.registry, self.config, self.min_rows
+                )
+            else:
+                self.monitor.reset(profile)
+            self._key, self.active = (name, version), True
+            log.info("drift monitoring %s v%s against its reference profile", name, version)
+            return True
+
+    def observe(self, feature_rows: np.ndarray, predictions: Any = None) -> None:
+        """Add served rows to the window (a no-op while unmonitored)."""
+        monitor = self.monitor
+        if self.active and monitor is not None:
+            monitor.observe(feature_rows, predictions)
+
+    def evaluate(self) -> DriftReport | None:
+        """Run the drift tests on the window and set the gauges (None while unmonitored or too few rows)."""
+        monitor = self.monitor
+        if not self.active or monitor is None:
+            return None
+        return monitor.evaluate()

@@ -31,6 +31,10 @@ dropoff_zone = Entity(
     name="dropoff_zone", join_keys=["dropoff_zone"], value_type=ValueType.INT64, description="TLC dropoff zone id"
 )
 
+#: How long a row stays valid: Feast's point-in-time join ignores older rows, and serving treats them as missing.
+ZONE_HOUR_TTL = timedelta(hours=1)  # a row describes one hour; older rows are not "the last hour"
+ZONE_PAIR_TTL = timedelta(days=1)  # rows are daily
+
 ZONE_HOUR_FEATURES = ("zone_trips_1h", "zone_median_duration_1h", "zone_mean_speed_1h")
 ZONE_PAIR_FEATURES = ("pair_trips_7d", "pair_median_duration_7d")
 #: Feature references in ``view:feature`` form, the order models consume them in.
@@ -54,7 +58,7 @@ def build_definitions(offline_dir: Path) -> list[Any]:
     zone_hour = FeatureView(
         name=ZONE_HOUR_VIEW,
         entities=[pickup_zone],
-        ttl=timedelta(hours=1),  # a row describes one hour; older rows are not "the last hour"
+        ttl=ZONE_HOUR_TTL,
         schema=[
             Field(name="zone_trips_1h", dtype=Int64),
             Field(name="zone_median_duration_1h", dtype=Float64),
@@ -67,7 +71,7 @@ def build_definitions(offline_dir: Path) -> list[Any]:
     zone_pair = FeatureView(
         name=ZONE_PAIR_VIEW,
         entities=[pickup_zone, dropoff_zone],
-        ttl=timedelta(days=1),  # rows are daily
+        ttl=ZONE_PAIR_TTL,
         schema=[
             Field(name="pair_trips_7d", dtype=Int64),
             Field(name="pair_median_duration_7d", dtype=Float64),

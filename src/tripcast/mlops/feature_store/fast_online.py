@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from feast.infra.key_encoding_utils import serialize_entity_key
 from feast.infra.online_stores.helpers import _mmh3, _redis_key
 from feast.protos.feast.types.EntityKey_pb2 import EntityKey
 from feast.protos.feast.types.Value_pb2 import Value
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from tripcast.mlops.feature_store.definitions import (
     ZONE_HOUR_FEATURES,
@@ -30,6 +33,35 @@ from tripcast.mlops.feature_store.definitions import (
 
 KEY_VERSION = 3
 FEATURE_NAMES = (*ZONE_HOUR_FEATURES, *ZONE_PAIR_FEATURES)
+
+
+@dataclass(frozen=True, slots=True)
+class StampedFeatures:
+    """One request's store features and each view's row timestamp (epoch seconds; None when no row)."""
+
+    values: dict[str, float | None]
+    zone_ts: float | None
+    pair_ts: float | None
+
+
+def _epoch(value: Any) -> float | None:
+    """Feast's SQLite ``event_ts`` as epoch seconds (epoch numbers in new versions, ISO text in old ones)."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    moment = datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        return (moment - datetime(1970, 1, 1)).total_seconds()
+    return moment.timestamp()
+
+
+def _proto_epoch(blob: bytes | None) -> float | None:
+    if blob is None:
+        return None
+    stamp = Timestamp()
+    stamp.ParseFromString(blob)
+    return stamp.seconds + stamp.nanos / 1e9
 
 
 def _zone_key(pickup_zone: int) -> EntityKey:
@@ -62,6 +94,8 @@ class SqliteOnlineReader:
         self._lock = threading.Lock()
         self._zone_sql = f'SELECT feature_name, value FROM "{project}_{ZONE_HOUR_VIEW}" WHERE entity_key = ?'
         self._pair_sql = f'SELECT feature_name, value FROM "{project}_{ZONE_PAIR_VIEW}" WHERE entity_key = ?'
+        self._zone_stamped_sql = self._zone_sql.replace("value FROM", "value, event_ts FROM")
+        self._pair_stamped_sql = self._pair_sql.replace("value FROM", "value, event_ts FROM")
 
     def get(self, pickup_zone: int, dropoff_zone: int) -> dict[str, float | None]:
         """Features for one trip request; None for features the store has no row for."""
@@ -75,6 +109,21 @@ class SqliteOnlineReader:
             if name in result:
                 result[name] = _decode(blob)
         return result
+
+    def get_stamped(self, pickup_zone: int, dropoff_zone: int) -> StampedFeatures:
+        """Like :meth:`get`, plus when each view's row was stamped (for staleness checks)."""
+        zone_key = serialize_entity_key(_zone_key(pickup_zone), KEY_VERSION)
+        pair_key = serialize_entity_key(_pair_key(pickup_zone, dropoff_zone), KEY_VERSION)
+        values: dict[str, float | None] = dict.fromkeys(FEATURE_NAMES)
+        with self._lock:
+            zone_rows = self._conn.execute(self._zone_stamped_sql, (zone_key,)).fetchall()
+            pair_rows = self._conn.execute(self._pair_stamped_sql, (pair_key,)).fetchall()
+        for name, blob, _ in (*zone_rows, *pair_rows):
+            if name in values:
+                values[name] = _decode(blob)
+        zone_ts = _epoch(zone_rows[0][2]) if zone_rows else None
+        pair_ts = _epoch(pair_rows[0][2]) if pair_rows else None
+        return StampedFeatures(values, zone_ts, pair_ts)
 
     def close(self) -> None:
         self._conn.close()
@@ -98,3 +147,19 @@ class RedisOnlineReader:
         zone_values, pair_values = pipe.execute()
         names = (*ZONE_HOUR_FEATURES, *ZONE_PAIR_FEATURES)
         return {name: _decode(blob) for name, blob in zip(names, [*zone_values, *pair_values], strict=True)}
+
+    def get_stamped(self, pickup_zone: int, dropoff_zone: int) -> StampedFeatures:
+        """Like :meth:`get`, plus each view's row timestamp (Feast's ``_ts:<view>`` hash field); same round trip."""
+        zone_key = _redis_key(self._project, _zone_key(pickup_zone), KEY_VERSION)
+        pair_key = _redis_key(self._project, _pair_key(pickup_zone, dropoff_zone), KEY_VERSION)
+        pipe = self._client.pipeline(transaction=False)
+        pipe.hmget(zone_key, [*self._zone_fields, f"_ts:{ZONE_HOUR_VIEW}"])
+        pipe.hmget(pair_key, [*self._pair_fields, f"_ts:{ZONE_PAIR_VIEW}"])
+        zone_values, pair_values = pipe.execute()
+        names = (*ZONE_HOUR_FEATURES, *ZONE_PAIR_FEATURES)
+        blobs = [*zone_values[:-1], *pair_values[:-1]]
+        values = {name: _decode(blob) for name, blob in zip(names, blobs, strict=True)}
+        return StampedFeatures(values, _proto_epoch(zone_values[-1]), _proto_epoch(pair_values[-1]))
+
+    def close(self) -> None:
+        self._client.close()
