@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     drift_evaluation_seconds: float = Field(default=60.0, gt=0)
     drift_window_size: int = Field(default=10_000, ge=100)
 
+    # Load shedding (performance/README.md "Overload"): refuse /v1/ requests at once while the event loop
+    # runs more than this late (0 turns the check off); uvicorn's accept backlog for `tripcast serve`
+    max_loop_lag_ms: float = Field(default=10.0, ge=0)
+    serve_backlog: int = Field(default=2048, ge=1)
+
     @model_validator(mode="after")
     def _refuse_missing_secrets(self) -> Settings:
         if self.env not in RELAXED_ENVIRONMENTS:

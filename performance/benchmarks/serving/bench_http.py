@@ -32,10 +32,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loadgen import RunResult, run_open_loop
 
+from tripcast.settings import Settings
+
+HERE = Path(__file__).resolve().parent
 ROOT = Path(__file__).resolve().parents[3]
 REPORTS = ROOT / "performance" / "reports"
 PYTHON = sys.executable
@@ -149,6 +153,11 @@ class Server:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process so far (Linux /proc)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
@@ -161,10 +170,12 @@ class Server:
 
 
 def tripcast_server(env: dict[str, str], port: int, logs: Path, **overrides: str) -> Server:
+    """Tripcast as ``tripcast serve`` runs it: 1 worker, uvloop + httptools, no access log."""
     env = {**env, **{f"TRIPCAST_{k.upper()}": v for k, v in overrides.items()}}
     command = [
-        PYTHON, "-m", "uvicorn", "--factory", "tripcast.api.asgi:app_from_env", "--host", "127.0.0.1",
-        "--port", str(port), "--log-level", "warning", "--no-access-log",
+        PYTHON, "-m", "uvicorn", "--factory", "bench_app:app_from_env", "--app-dir", str(HERE),
+        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+        "--loop", "uvloop", "--http", "httptools",
     ]  # fmt: skip
     return Server("tripcast", command, env, f"http://127.0.0.1:{port}/health/ready", logs / "tripcast.log")
 
@@ -214,14 +225,27 @@ def report(
         p99 = t.percentile(99) / m.percentile(99) if m.latencies_ms else float("nan")
         lines.append(f"| {rate:g} | {thr:.2f} | {p99:.3g} |")
     if overload is not None:
-        lines += [
-            "",
-            f"Overload: {overload.offered_rps:.0f} rps offered (3x Tripcast's best achieved) with "
-            f"max_in_flight={meta['overload_max_in_flight']}: {overload.achieved_rps:.0f} rps accepted, "
-            f"accepted p99 {overload.percentile(99):.1f} ms, 503 share {overload.share(503):.1%}, "
-            f"other failures {1 - overload.success_rate - overload.share(503):.1%}.",
-        ]
+        lines += ["", *overload_lines(overload, meta)]
     return "\n".join(lines) + "\n"
+
+
+def overload_lines(overload: RunResult, meta: dict[str, Any]) -> list[str]:
+    """The overload run: what was accepted, how fast, and where the CPU went."""
+    other = 1 - overload.success_rate - overload.share(503)
+    return [
+        f"Overload: {overload.offered_rps:.0f} rps offered (3x capacity) with max_in_flight="
+        f"{meta['overload_max_in_flight']}, loop-lag budget {meta['overload_max_loop_lag_ms']:g} ms: "
+        f"{overload.achieved_rps:.0f} rps accepted, accepted p50 {overload.percentile(50):.1f} ms / "
+        f"p99 {overload.percentile(99):.1f} ms (from the due time), 503 share {overload.share(503):.1%}, "
+        f"other failures {other:.1%}.",
+        "",
+        f"Where the time went: the generator wrote {overload.achieved_offered_rps:.0f} rps of the "
+        f"{overload.offered_rps:.0f} due, using {overload.generator_cpu_share:.0%} of a core; the server used "
+        f"{meta.get('server_cpu_share', float('nan')):.0%} of a core. Generator lag p99 "
+        f"{float(np.percentile(overload.produce_lags_ms, 99)) if overload.produce_lags_ms else float('nan'):.1f} ms, "
+        f"send lag (generator + waiting for a free connection) p99 {overload.send_lag_percentile(99):.1f} ms; "
+        f"accepted p99 from the write {overload.from_send_percentile(99):.1f} ms.",
+    ]
 
 
 def plot(rates: list[float], tripcast: list[RunResult], mlflow: list[RunResult], path: Path) -> None:
@@ -254,13 +278,19 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per rate")
     parser.add_argument("--quick", action="store_true", help="5 s per rate")
     parser.add_argument("--rounds", type=int, default=400, help="boosting rounds when training a champion")
-    parser.add_argument("--overload-max-in-flight", type=int, default=64)
+    parser.add_argument("--overload-max-in-flight", type=int, default=Settings().max_in_flight)
+    parser.add_argument("--overload-max-loop-lag-ms", type=float, default=Settings().max_loop_lag_ms, help="0: off")
     parser.add_argument("--no-overload", action="store_true")
+    parser.add_argument("--overload-only", action="store_true", help="skip the rate table (needs --capacity)")
+    parser.add_argument("--capacity", type=float, help="sustainable rps (default: Tripcast's best in the table)")
+    parser.add_argument("--overload-connections", type=int, default=256)
     parser.add_argument("--no-optimize", action="store_true", help="serve the native model (skip compiling)")
     parser.add_argument("--out", type=Path, default=REPORTS)
     args = parser.parse_args()
     duration = 5.0 if args.quick else args.duration
     rates = [float(r) for r in args.rates.split(",")]
+    if args.overload_only and not args.capacity:
+        parser.error("--overload-only needs --capacity (the sustainable rps measured before)")
     args.out.mkdir(parents=True, exist_ok=True)
 
     with tempfile.TemporaryDirectory(prefix="tripcast-bench-") as scratch:
@@ -280,23 +310,40 @@ def main() -> None:
             # mlflow serve execs `uvicorn` by name: the venv's bin must be on PATH.
             "PATH": f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
-        port = free_port()
-        with tripcast_server(env, port, work) as _:
-            current = httpx.get(f"http://127.0.0.1:{port}/v1/models/current").json()
-            tripcast = drive("tripcast", f"http://127.0.0.1:{port}/v1/predictions", trips, rates, duration)
-        port = free_port()
-        with mlflow_server(env, port, args.model_name, work) as _:
-            mlflow = drive("mlflow", f"http://127.0.0.1:{port}/invocations", mlflow_bodies, rates, duration)
-        overload = None
-        if not args.no_overload:
-            capacity = max(r.achieved_rps for r in tripcast)
+        current: dict[str, Any] = {}
+        tripcast: list[RunResult] = []
+        mlflow: list[RunResult] = []
+        if not args.overload_only:
             port = free_port()
-            with tripcast_server(env, port, work, max_in_flight=str(args.overload_max_in_flight)) as _:
+            with tripcast_server(env, port, work) as _:
+                current = httpx.get(f"http://127.0.0.1:{port}/v1/models/current").json()
+                tripcast = drive("tripcast", f"http://127.0.0.1:{port}/v1/predictions", trips, rates, duration)
+            port = free_port()
+            with mlflow_server(env, port, args.model_name, work) as _:
+                mlflow = drive("mlflow", f"http://127.0.0.1:{port}/invocations", mlflow_bodies, rates, duration)
+        overload = None
+        server_cpu_share = float("nan")
+        if not args.no_overload:
+            capacity = args.capacity or max(r.achieved_rps for r in tripcast)
+            port = free_port()
+            overrides = {
+                "max_in_flight": str(args.overload_max_in_flight),
+                "max_loop_lag_ms": str(args.overload_max_loop_lag_ms),
+            }
+            with tripcast_server(env, port, work, **overrides) as server:
+                current = current or httpx.get(f"http://127.0.0.1:{port}/v1/models/current").json()
                 run_open_loop(f"http://127.0.0.1:{port}/v1/predictions", trips, 50, 1.0)
+                cpu_before = server.cpu_seconds()
                 overload = run_open_loop(
-                    f"http://127.0.0.1:{port}/v1/predictions", trips, 3 * capacity, duration, connections=256
+                    f"http://127.0.0.1:{port}/v1/predictions",
+                    trips,
+                    3 * capacity,
+                    duration,
+                    connections=args.overload_connections,
                 )
+                server_cpu_share = (server.cpu_seconds() - cpu_before) / overload.duration_s
                 print(f"overload {3 * capacity:.0f} rps -> {json.dumps(overload.summary())}")
+                print(f"server CPU share {server_cpu_share:.2f} cores")
     meta = {
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "duration": duration,
@@ -304,7 +351,14 @@ def main() -> None:
         "version": version,
         "predictor": current.get("predictor", "?"),
         "overload_max_in_flight": args.overload_max_in_flight,
+        "overload_max_loop_lag_ms": args.overload_max_loop_lag_ms,
+        "server_cpu_share": server_cpu_share,
     }
+    if args.overload_only:
+        assert overload is not None, "--overload-only needs the overload run"
+        text = "\n".join(overload_lines(overload, meta)) + "\n"
+        print(text)
+        return
     text = report(rates, tripcast, mlflow, overload, meta)
     (args.out / "serving_benchmark.md").write_text(text)
     plot(rates, tripcast, mlflow, args.out / "serving_benchmark.png")

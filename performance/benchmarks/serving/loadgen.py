@@ -28,6 +28,24 @@ class RunResult:
     latencies_ms: list[float] = field(default_factory=list)  # successful (2xx) requests only
     statuses: Counter[int] = field(default_factory=Counter)  # 0 = transport error or timeout
     accepted_latencies_ms: list[float] = field(default_factory=list)
+    # Where the time goes: how late the generator wrote each request (its own lag, >0 when it cannot
+    # keep up) and the latency from that write to the answer (what the server alone is charged with).
+    # send lag = producer lag (the generator itself is late: CPU) + waiting for a free connection
+    # (every connection is waiting for an answer: the server is slow).
+    send_lags_ms: list[float] = field(default_factory=list)
+    produce_lags_ms: list[float] = field(default_factory=list)
+    from_send_latencies_ms: list[float] = field(default_factory=list)  # 2xx only
+    generator_cpu_s: float = 0.0  # CPU time the generator process used during the run
+
+    @property
+    def generator_cpu_share(self) -> float:
+        """Generator CPU seconds per wall second (1.0 = one full core)."""
+        return self.generator_cpu_s / self.duration_s if self.duration_s else 0.0
+
+    @property
+    def achieved_offered_rps(self) -> float:
+        """Requests actually written per second (below ``offered_rps`` when the generator falls behind)."""
+        return len(self.send_lags_ms) / self.duration_s if self.duration_s else 0.0
 
     @property
     def ok(self) -> int:
@@ -47,9 +65,23 @@ class RunResult:
     def percentile(self, q: float) -> float:
         return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else float("nan")
 
+    def send_lag_percentile(self, q: float) -> float:
+        return float(np.percentile(self.send_lags_ms, q)) if self.send_lags_ms else float("nan")
+
+    def from_send_percentile(self, q: float) -> float:
+        return float(np.percentile(self.from_send_latencies_ms, q)) if self.from_send_latencies_ms else float("nan")
+
     def summary(self) -> dict[str, Any]:
         return {
             "offered_rps": self.offered_rps,
+            "written_rps": round(self.achieved_offered_rps, 1),
+            "produce_lag_p99_ms": round(
+                float(np.percentile(self.produce_lags_ms, 99)) if self.produce_lags_ms else float("nan"), 2
+            ),
+            "send_lag_p50_ms": round(self.send_lag_percentile(50), 2),
+            "send_lag_p99_ms": round(self.send_lag_percentile(99), 2),
+            "from_send_p99_ms": round(self.from_send_percentile(99), 2),
+            "generator_cpu_share": round(self.generator_cpu_share, 2),
             "achieved_rps": round(self.achieved_rps, 1),
             "p50_ms": round(self.percentile(50), 2),
             "p95_ms": round(self.percentile(95), 2),
@@ -98,6 +130,7 @@ async def _run(
             if delay > 0.001:
                 await asyncio.sleep(delay)
             queue.put_nowait((due, _request(host, port, path, bodies[i % len(bodies)])))
+            result.produce_lags_ms.append((clock() - due) * 1000)
         for _ in range(connections):
             queue.put_nowait(None)
 
@@ -114,6 +147,7 @@ async def _run(
             try:
                 if writer is None:
                     reader, writer = await asyncio.open_connection(host, port)
+                sent = clock()
                 writer.write(raw)
                 assert reader is not None
                 status = await asyncio.wait_for(_read_response(reader), timeout)
@@ -123,17 +157,21 @@ async def _run(
                     writer.close()
                 reader = writer = None
                 continue
-            latency = (clock() - due) * 1000
+            answered = clock()
             result.statuses[status] += 1
+            result.send_lags_ms.append((sent - due) * 1000)
             if 200 <= status < 300:
-                result.latencies_ms.append(latency)
+                result.latencies_ms.append((answered - due) * 1000)
+                result.from_send_latencies_ms.append((answered - sent) * 1000)
         if writer is not None:
             writer.close()
 
     started = time.perf_counter()
+    cpu_started = time.process_time()
     workers = [asyncio.create_task(connection()) for _ in range(connections)]
     await asyncio.wait_for(asyncio.gather(produce(), *workers), duration + timeout + 30)
     result.duration_s = max(duration, time.perf_counter() - started - 0.05)
+    result.generator_cpu_s = time.process_time() - cpu_started
     return result
 
 

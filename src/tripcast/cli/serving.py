@@ -25,11 +25,36 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (each loads the model)")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    max_in_flight: Annotated[
+        int | None, typer.Option(min=1, help="Prediction requests served at once per worker (default from settings)")
+    ] = None,
+    backlog: Annotated[int | None, typer.Option(min=1, help="Kernel accept backlog (default from settings)")] = None,
+    loop: Annotated[str, typer.Option(help="Event loop: uvloop (fastest) or asyncio")] = "uvloop",
+    http: Annotated[str, typer.Option(help="HTTP parser: httptools (fastest) or h11")] = "httptools",
 ) -> None:
-    """Serve the champion over HTTP (FastAPI + uvicorn); follows the registry alias without restarts."""
+    """Serve the champion over HTTP (FastAPI + uvicorn); follows the registry alias without restarts.
+
+    Overload protection (see performance/README.md): beyond ``--max-in-flight`` requests, or while the
+    event loop lags more than ``TRIPCAST_MAX_LOOP_LAG_MS``, ``/v1/`` requests get an immediate 503 with
+    ``Retry-After``; health and metrics always answer. uvicorn's ``--limit-concurrency`` is not used: it
+    counts open keep-alive connections, refuses health probes too and logs a line per refusal.
+    """
     import uvicorn
 
-    console.print(f"[bold]serving[/] on http://{host}:{port} with {workers} worker(s); docs at /docs")
+    from tripcast.settings import Settings
+
+    if loop not in {"uvloop", "asyncio"}:
+        raise fail(f"--loop must be uvloop or asyncio; got {loop!r}")
+    if http not in {"httptools", "h11"}:
+        raise fail(f"--http must be httptools or h11; got {http!r}")
+    if max_in_flight is not None:
+        # Workers build their app from the environment (uvicorn --factory), so settings travel there.
+        os.environ["TRIPCAST_MAX_IN_FLIGHT"] = str(max_in_flight)
+    settings = Settings()
+    console.print(
+        f"[bold]serving[/] on http://{host}:{port} with {workers} worker(s) ({loop} + {http}, "
+        f"max {settings.max_in_flight} in flight, loop-lag budget {settings.max_loop_lag_ms:g} ms); docs at /docs"
+    )
     uvicorn.run(
         "tripcast.api.asgi:app_from_env",
         factory=True,
@@ -37,6 +62,9 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level,
+        loop=loop,
+        http=http,
+        backlog=backlog or settings.serve_backlog,
         access_log=False,  # per-request log lines cost more than the prediction; /metrics counts requests
     )
 

@@ -7,9 +7,11 @@ the native model whenever the compiled form is absent, built for another platfor
 
 from tripcast.mlops.serving.optimization.artifact import OptimizationResult, optimize_model_version
 from tripcast.mlops.serving.optimization.compiled import CompiledTreeModel, compile_lightgbm
+from tripcast.mlops.serving.optimization.hook import CompileOnRegistrationHook
 from tripcast.mlops.serving.optimization.loader import OptimizedPredictor, OptimizedPredictorLoader
 
 __all__ = [
+    "CompileOnRegistrationHook",
     "CompiledTreeModel",
     "OptimizationResult",
     "OptimizedPredictor",

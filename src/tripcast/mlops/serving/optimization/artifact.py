@@ -7,6 +7,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import mlflow.artifacts
 import mlflow.lightgbm
@@ -48,14 +49,19 @@ def optimize_model_version(
     name: str,
     version: str,
     *,
-    check_features: np.ndarray | None = None,
+    check_features: Any = None,
     compiler_options: tuple[str, ...] = DEFAULT_COMPILER_OPTIONS,
+    parallel_units: int | None = None,
+    jobs: int = 2,
+    booster: Any = None,
 ) -> OptimizationResult:
     """Compile ``name`` v``version`` (LightGBM flavor), verify it, log it to the version's run and tag it.
 
     The compiled model must match the native one within :data:`TOLERANCE` on ``check_features`` (a
     matrix in the model's input order) plus the input example stored with the model, else nothing is
-    published and :class:`TripcastError` says by how much it differs.
+    published and :class:`TripcastError` says by how much it differs. ``check_features`` may also be a
+    feature table, whose columns are put in the model's order. ``booster`` skips loading the model back
+    from the registry when the caller already holds the fitted booster (registration hooks do).
     """
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     described = client.get_model_version(name, str(version))
@@ -71,12 +77,19 @@ def optimize_model_version(
         if "lightgbm" not in mlmodel.flavors:
             raise TripcastError(f"{name} v{version} has flavors {sorted(mlmodel.flavors)}; only lightgbm compiles")
 
-        booster = mlflow.lightgbm.load_model(local)
+        if booster is None:
+            booster = mlflow.lightgbm.load_model(local)
         booster = getattr(booster, "booster_", booster)
+        if check_features is not None and hasattr(check_features, "columns"):
+            check_features = check_features[booster.feature_name()].to_numpy(dtype=np.float64)
         rows = _check_rows(mlmodel, local, check_features)
         started = time.perf_counter()
         library = compile_lightgbm(
-            booster, Path(scratch) / "out" / f"{_safe(name)}-v{version}.so", options=compiler_options
+            booster,
+            Path(scratch) / "out" / f"{_safe(name)}-v{version}.so",
+            options=compiler_options,
+            parallel_units=parallel_units,
+            jobs=jobs,
         )
         seconds = time.perf_counter() - started
         compiled = CompiledTreeModel(library)
@@ -86,7 +99,14 @@ def optimize_model_version(
         meta = Path(scratch) / "out" / "optimized.json"
         meta.write_text(
             json.dumps(
-                {"format": FORMAT, "platform": platform_tag(), "compile_seconds": seconds, "max_abs_diff": diff},
+                {
+                    "format": FORMAT,
+                    "platform": platform_tag(),
+                    "compile_seconds": seconds,
+                    "compiler_options": list(compiler_options),
+                    "max_abs_diff": diff,
+                    "check_rows": len(rows),
+                },
                 indent=2,
             )
         )

@@ -25,6 +25,12 @@ log = logging.getLogger(__name__)
 #: cache misses. -O1 builds ~3x faster for ~1.6x slower calls; tl2cgen's -O3 builds slowest of all
 #: (see performance/optimization/README.md).
 DEFAULT_COMPILER_OPTIONS = ("-Os",)
+#: Flags for compiling on the training path (registration): -O1 builds ~3-4x faster than -Os for a
+#: somewhat slower single-row call (performance/optimization/README.md, "build time").
+FAST_BUILD_COMPILER_OPTIONS = ("-O1",)
+#: Trees per translation unit: smaller functions keep gcc's superlinear passes (jump threading, register
+#: allocation) cheap and give ``make -j`` units to share out; ~10 trees per unit measured best.
+TREES_PER_UNIT = 10
 
 
 def platform_tag() -> str:
@@ -37,13 +43,20 @@ def compile_lightgbm(
     out_path: str | Path,
     *,
     options: tuple[str, ...] = DEFAULT_COMPILER_OPTIONS,
-    parallel_units: int = 4,
+    parallel_units: int | None = None,
+    jobs: int = 2,
 ) -> Path:
-    """Compile a LightGBM booster (or sklearn-API model) into a shared library at ``out_path``."""
+    """Compile a LightGBM booster (or sklearn-API model) into a shared library at ``out_path``.
+
+    ``parallel_units`` translation units (default: one per :data:`TREES_PER_UNIT` trees, 2..64) are
+    compiled ``jobs`` at a time.
+    """
     import tl2cgen
     import treelite
 
     booster = getattr(booster, "booster_", booster)  # LGBMRegressor -> Booster
+    if parallel_units is None:
+        parallel_units = max(2, min(64, booster.num_trees() // TREES_PER_UNIT))
     model = treelite.frontend.from_lightgbm(booster)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -55,7 +68,7 @@ def compile_lightgbm(
             libpath=str(built),
             params={"parallel_comp": parallel_units},
             options=list(options),
-            nthread=2,
+            nthread=jobs,
         )
         shutil.copyfile(built, out_path)
     return out_path

@@ -1,0 +1,26 @@
+"""The benchmark's ASGI factory: Tripcast's own app, with the overload guard's lag budget from the settings.
+
+``create_app`` does not pass ``max_loop_lag_ms`` to the overload middleware yet (that wiring belongs to
+``tripcast.api.app``); until it does, this factory applies the setting so benchmark runs can compare
+budgets (``TRIPCAST_MAX_LOOP_LAG_MS=0`` turns the lag check off). Serve it with
+``uvicorn --factory bench_app:app_from_env`` from this directory.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from tripcast.api.asgi import app_from_env as tripcast_app_from_env
+from tripcast.api.middleware import OverloadMiddleware
+from tripcast.settings import Settings
+
+
+def app_from_env() -> FastAPI:
+    """Tripcast's app from ``TRIPCAST_*`` settings, lag budget included."""
+    settings = Settings()
+    app = tripcast_app_from_env(settings)
+    budget = settings.max_loop_lag_ms / 1000 if settings.max_loop_lag_ms > 0 else None
+    for middleware in app.user_middleware:
+        if middleware.cls is OverloadMiddleware:
+            middleware.kwargs["max_loop_lag_seconds"] = budget
+    return app

@@ -1,0 +1,198 @@
+"""Load shedding: the lag monitor and the admission policy with injected clocks and lag values (no sleeping
+on timing outcomes), and the middleware's 503 for a lagging loop while health stays exempt."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from tripcast.api.middleware import OverloadMiddleware
+from tripcast.mlops.serving.real_time import ServingMetrics
+from tripcast.mlops.serving.real_time.load_shedding import (
+    LoopLagMonitor,
+    SheddingPolicy,
+    Verdict,
+    in_flight_bound,
+)
+
+
+class FakeClock:
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_monitor_reports_no_lag_before_the_first_tick() -> None:
+    assert LoopLagMonitor(clock=FakeClock()).lag() == 0.0
+
+
+def test_monitor_measures_how_late_a_tick_fires() -> None:
+    monitor = LoopLagMonitor(interval=0.005, clock=FakeClock())
+    monitor.tick(10.000)
+    monitor.tick(10.030)  # due at 10.005: 25 ms late
+    assert monitor.last_lag == pytest.approx(0.025)
+    assert monitor.lag(10.031) == pytest.approx(0.025)
+
+
+def test_monitor_sees_an_overdue_tick_before_it_runs() -> None:
+    monitor = LoopLagMonitor(interval=0.005, clock=FakeClock())
+    monitor.tick(10.000)
+    # The loop is busy: the tick due at 10.005 has not run at 10.045, so the lag is already 40 ms.
+    assert monitor.lag(10.045) == pytest.approx(0.040)
+
+
+def test_monitor_lag_recovers_once_ticks_are_on_time() -> None:
+    monitor = LoopLagMonitor(interval=0.005, clock=FakeClock())
+    monitor.tick(10.000)
+    monitor.tick(10.050)
+    monitor.tick(10.0551)  # 0.1 ms late
+    assert monitor.lag(10.056) == pytest.approx(0.0001, abs=1e-9)
+
+
+def test_monitor_rejects_a_non_positive_interval() -> None:
+    with pytest.raises(ValueError, match="interval"):
+        LoopLagMonitor(interval=0)
+
+
+def test_monitor_probes_the_running_loop_and_restarts_after_stop() -> None:
+    monitor = LoopLagMonitor(interval=0.001)
+
+    async def start_twice() -> tuple[bool, Any]:
+        monitor.ensure_started()
+        first = monitor._task
+        monitor.ensure_started()  # same loop: the same probe
+        same = monitor._task is first
+        await asyncio.sleep(0.01)
+        ticked = monitor._due is not None
+        monitor.stop()
+        return same and ticked, first
+
+    same, first = asyncio.run(start_twice())
+    assert same
+    asyncio.run(start_twice())
+    assert monitor._task is None and first.done()
+
+
+@pytest.mark.parametrize(
+    ("in_flight", "lag", "expected"),
+    [
+        (0, 0.0, Verdict.ADMIT),
+        (3, 0.009, Verdict.ADMIT),
+        (3, 0.011, Verdict.LOOP_LAG),
+        (0, 0.500, Verdict.ADMIT),  # an idle server admits one request whatever the lag
+        (8, 0.0, Verdict.TOO_MANY_IN_FLIGHT),
+        (8, 0.500, Verdict.TOO_MANY_IN_FLIGHT),  # the in-flight bound is reported first
+    ],
+)
+def test_policy_verdicts(in_flight: int, lag: float, expected: Verdict) -> None:
+    assert SheddingPolicy(max_in_flight=8, max_loop_lag_seconds=0.010).decide(in_flight, lag) is expected
+
+
+def test_policy_without_lag_budget_only_counts() -> None:
+    policy = SheddingPolicy(max_in_flight=2, max_loop_lag_seconds=None)
+    assert policy.decide(1, 10.0) is Verdict.ADMIT
+    assert policy.decide(2, 0.0) is Verdict.TOO_MANY_IN_FLIGHT
+
+
+@pytest.mark.parametrize(("max_in_flight", "lag"), [(0, 0.01), (4, 0.0), (4, -1.0)])
+def test_policy_rejects_nonsense_bounds(max_in_flight: int, lag: float) -> None:
+    with pytest.raises(ValueError):
+        SheddingPolicy(max_in_flight, lag)
+
+
+def test_littles_law_bound() -> None:
+    # 0.5 ms of CPU per request and a 16 ms queueing budget: 32 requests may wait.
+    assert in_flight_bound(0.0005, 0.016) == 32
+    assert in_flight_bound(0.1, 0.016) == 4  # never below the floor
+    with pytest.raises(ValueError):
+        in_flight_bound(0, 0.016)
+
+
+class StuckMonitor(LoopLagMonitor):
+    """A monitor whose lag is set by the test."""
+
+    def __init__(self, lag: float) -> None:
+        super().__init__()
+        self.fixed = lag
+        self.started = 0
+
+    def ensure_started(self) -> None:
+        self.started += 1
+
+    def lag(self, now: float | None = None) -> float:
+        return self.fixed
+
+
+def _call(guarded: OverloadMiddleware, path: str) -> tuple[int, dict[str, str], bytes, bool]:
+    sent: list[dict[str, Any]] = []
+    body_read = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal body_read
+        body_read = True
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": path, "headers": [(b"content-length", b"2")]}
+    asyncio.run(guarded(scope, receive, send))
+    headers = {k.decode(): v.decode() for k, v in sent[0]["headers"]}
+    return sent[0]["status"], headers, b"".join(m.get("body", b"") for m in sent[1:]), body_read
+
+
+async def echo_app(scope: Any, receive: Any, send: Any) -> None:
+    await receive()  # reads the body, like the real endpoint
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def test_lagging_loop_sheds_predictions_before_the_body_is_read_but_not_health() -> None:
+    metrics = ServingMetrics()
+    monitor = StuckMonitor(lag=0.050)
+    guarded = OverloadMiddleware(
+        echo_app,
+        max_in_flight=8,
+        timeout_seconds=5,
+        max_body_bytes=1000,
+        metrics=metrics,
+        max_loop_lag_seconds=0.010,
+        lag_monitor=monitor,
+    )
+    guarded.in_flight = 1  # something is being served: the lag is queueing, not an idle blip
+
+    status, headers, body, body_read = _call(guarded, "/v1/predictions")
+    assert status == 503 and headers["retry-after"] == "1"
+    assert "50 ms behind" in json.loads(body)["detail"] and "budget 10 ms" in json.loads(body)["detail"]
+    assert not body_read
+    assert metrics.rejected.labels("loop_lag")._value.get() == 1
+
+    status, _, body, body_read = _call(guarded, "/health/live")
+    assert status == 200 and body == b"ok" and body_read
+
+    monitor.fixed = 0.002
+    status, _, body, _ = _call(guarded, "/v1/predictions")
+    assert status == 200 and body == b"ok"
+    assert guarded.in_flight == 1  # back to what the test set: the admitted request was released
+    assert monitor.started >= 2
+
+
+def test_lag_budget_none_never_sheds_on_lag() -> None:
+    monitor = StuckMonitor(lag=5.0)
+    guarded = OverloadMiddleware(
+        echo_app,
+        max_in_flight=8,
+        timeout_seconds=5,
+        max_body_bytes=1000,
+        max_loop_lag_seconds=None,
+        lag_monitor=monitor,
+    )
+    guarded.in_flight = 3
+    status, _, _, _ = _call(guarded, "/v1/predictions")
+    assert status == 200
+    assert monitor.started == 0  # no probe runs when the check is off
