@@ -47,20 +47,23 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return found
 
 
-def value(metrics: dict, name: str, **labels: str) -> float | None:  # type: ignore[type-arg]
+def value(metrics: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str) -> float | None:
     return metrics.get((name, tuple(sorted(labels.items()))))
 
 
-def serve_and_scrape(settings: Settings, requests: pd.DataFrame, distance_factor: float) -> dict:  # type: ignore[type-arg]
+def serve_and_scrape(
+    settings: Settings, requests: pd.DataFrame, distance_factor: float
+) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Send the requests in batches, then wait for a drift evaluation covering all of them."""
     trips = [
-        {
-            "pickup_datetime": row.pickup_datetime.isoformat(),
-            "pickup_zone": int(row.pickup_zone),
-            "dropoff_zone": int(row.dropoff_zone),
-            "trip_distance": float(row.trip_distance) * distance_factor,
-        }
-        for row in requests.itertuples(index=False)
+        {"pickup_datetime": at, "pickup_zone": int(pu), "dropoff_zone": int(do), "trip_distance": d * distance_factor}
+        for at, pu, do, d in zip(
+            pd.to_datetime(requests["pickup_datetime"]).dt.strftime("%Y-%m-%dT%H:%M:%S").tolist(),
+            requests["pickup_zone"].tolist(),
+            requests["dropoff_zone"].tolist(),
+            requests["trip_distance"].astype(float).tolist(),
+            strict=True,
+        )
     ]
     with TestClient(app_from_env(settings)) as client:
         for start in range(0, len(trips), BATCH):
@@ -77,7 +80,9 @@ def serve_and_scrape(settings: Settings, requests: pd.DataFrame, distance_factor
             time.sleep(0.2)
 
 
-def trip_distance_verdict(metrics: dict) -> tuple[float, float, DriftMethod]:  # type: ignore[type-arg]
+def trip_distance_verdict(
+    metrics: dict[tuple[str, tuple[tuple[str, str], ...]], float],
+) -> tuple[float, float, DriftMethod]:
     drifted = value(metrics, "tripcast_drift_feature_drifted", model="trip-duration", feature="trip_distance")
     scores = [
         (v, DriftMethod(dict(labels)["method"]))

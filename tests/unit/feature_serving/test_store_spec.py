@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tripcast.core.domain.model_spec import FeatureKind
 from tripcast.core.domain.trip_duration import TRIP_DURATION_SPEC, TRIP_DURATION_WITH_STORE_SPEC
 from tripcast.data_engineering.features.store_features import STORE_FEATURES
@@ -20,7 +22,7 @@ def test_store_spec_extends_the_spine_spec_with_the_feast_features() -> None:
     assert TRIP_DURATION_WITH_STORE_SPEC.name != TRIP_DURATION_SPEC.name
 
 
-def test_feature_store_is_off_by_default_and_lives_under_the_data_dir(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_feature_store_is_off_by_default_and_lives_under_the_data_dir(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     assert settings.feature_store_enabled is False
     assert settings.feature_store_path == tmp_path / "feature_store"
