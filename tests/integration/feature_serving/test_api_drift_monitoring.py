@@ -149,3 +149,46 @@ def test_version_without_profile_serves_unmonitored(
         assert client.app.state.drift_monitor.active is False  # type: ignore[attr-defined]
         assert "tripcast_drift_window_rows" not in client.get("/metrics").text
     assert "serving without drift monitoring" in caplog.text
+
+
+def test_reference_follows_the_served_version_after_a_reload(
+    served: tuple[Settings, pd.DataFrame], shared_data_dir: Path, tmp_path: Path
+) -> None:
+    """v1's profile is January as it is, v2's is January with distances x3: after the swap, x3 is normal."""
+    from tripcast.mlops.model_registry.mlflow_registry import MlflowModelRegistry
+
+    _, requests = served
+    settings = settings_for(tmp_path, drift_evaluation_seconds=0.2)
+    trips = january_trips(shared_data_dir)
+    first_half = trips[trips["pickup_datetime"] < datetime(2021, 1, 16)]
+    scaled = first_half.assign(trip_distance=first_half["trip_distance"] * 3)
+    features = TripFeatureBuilder()
+    v1 = train_register_champion(settings, features, features.training_set(first_half, "jan"), rounds=5)
+    v2 = train_register_champion(settings, features, features.training_set(scaled, "jan-x3"), rounds=5)
+    registry = MlflowModelRegistry(settings.tracking_uri, features)
+    registry.set_alias("trip-duration", "champion", v1)
+
+    trips_x3 = [
+        {"pickup_datetime": at, "pickup_zone": int(pu), "dropoff_zone": int(do), "trip_distance": d * 3}
+        for at, pu, do, d in zip(
+            pd.to_datetime(requests["pickup_datetime"]).dt.strftime("%Y-%m-%dT%H:%M:%S").tolist(),
+            requests["pickup_zone"].tolist(),
+            requests["dropoff_zone"].tolist(),
+            requests["trip_distance"].astype(float).tolist(),
+            strict=True,
+        )
+    ]
+    with TestClient(app_from_env(settings)) as client:
+        monitor = client.app.state.drift_monitor  # type: ignore[attr-defined]
+        for version in (v1, v2):
+            if version == v2:
+                registry.set_alias("trip-duration", "champion", v2)
+                assert client.post("/v1/models/reload").json()["model_version"] == v2
+            for start in range(0, len(trips_x3), BATCH):
+                response = client.post("/v1/predictions", json={"trips": trips_x3[start : start + BATCH]})
+                assert response.json()["model_version"] == version
+            assert monitor.model_key == ("trip-duration", version)
+            assert monitor.monitor.n_rows == len(trips_x3)  # the swap emptied the window: no v1 rows left
+            report = monitor.evaluate()
+            verdict = {c.column: c.drifted for c in report.columns}["trip_distance"]
+            assert verdict is (version == v1)
