@@ -366,11 +366,13 @@ def _parse_day(text: str, field_name: str) -> datetime:
 
 
 def feature_store(settings: Settings, online_url: str | None) -> Any:
-    """The zone feature store under ``<data_dir>/feature_store``."""
-    from tripcast.mlops.feature_store.store import FeatureStoreSettings, ZoneFeatureStore
+    """The zone feature store under ``settings.feature_store_path`` (default ``<data_dir>/feature_store``)."""
+    from tripcast.data_engineering.features.store_features import store_settings_from
+    from tripcast.mlops.feature_store.store import ZoneFeatureStore
 
-    root = settings.data_dir / "feature_store"
-    return ZoneFeatureStore(FeatureStoreSettings(root / "repo", root / "offline", online_url))
+    return ZoneFeatureStore(
+        store_settings_from(settings.feature_store_path, online_url or settings.feature_store_online_url)
+    )
 
 
 @features_app.command("materialize")
