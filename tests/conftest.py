@@ -75,18 +75,7 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
 @pytest.fixture(autouse=True)
 def _restore_mlflow_global_uris() -> Iterator[None]:
     """MLflow keeps the tracking/registry URI in globals and env vars; no test may leak its store to the next."""
-    import sys
+    from tripcast.mlops.tracking.mlflow_uris import preserved_mlflow_uris
 
-    saved = {key: os.environ.get(key) for key in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
-    yield
-    if "mlflow" in sys.modules:
-        from mlflow.tracking._model_registry import utils as registry_utils
-        from mlflow.tracking._tracking_service import utils as tracking_utils
-
-        tracking_utils._tracking_uri = None
-        registry_utils._registry_uri = None
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    with preserved_mlflow_uris():
+        yield
