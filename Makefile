@@ -20,8 +20,8 @@ demo: setup
 	$(RUN) tripcast demo
 
 lint: setup
-	$(RUN) ruff check src tests performance data_engineering
-	$(RUN) ruff format --check src tests performance data_engineering
+	$(RUN) ruff check src tests performance data_engineering mlops observability
+	$(RUN) ruff format --check src tests performance data_engineering mlops observability
 
 typecheck: setup
 	$(RUN) mypy
@@ -29,7 +29,7 @@ typecheck: setup
 architecture: setup
 	$(RUN) lint-imports
 
-test: setup lint architecture
+test: setup lint typecheck architecture
 	$(RUN) pytest $(PYTEST_ARGS)
 
 serve: setup
