@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import ibis.expr.types as ir
 
 from tripcast.core.domain.month import Month
-from tripcast.data_engineering.tlc.schema import CANONICAL_COLUMNS, REASON_COLUMN
+from tripcast.data_engineering.tlc.schema import CANONICAL_COLUMNS, DURATION_COLUMN, REASON_COLUMN
 from tripcast.data_engineering.tlc.zones import ZoneLookup
 from tripcast.data_engineering.transformation.aggregates import zone_hour_features, zone_pair_features
 from tripcast.data_engineering.transformation.cleaning import clean_trips, quarantine_trips
@@ -22,6 +23,33 @@ OUTPUT_KEYS: dict[str, tuple[str, ...]] = {
     "zone_hour": ("pickup_zone", "feature_timestamp"),
     "zone_pair": ("pickup_zone", "dropoff_zone", "feature_timestamp"),
 }
+
+
+#: The only columns the zone aggregates read: a narrow table is cheap to materialise and rescan.
+AGGREGATE_COLUMNS: tuple[str, ...] = (
+    "pickup_zone",
+    "dropoff_zone",
+    "dropoff_datetime",
+    DURATION_COLUMN,
+    "avg_speed_mph",
+)
+
+
+#: Materialised history is stored in this order: each zone pair's trips together, by time.
+AGGREGATE_CLUSTER: tuple[str, ...] = ("pickup_zone", "dropoff_zone", "dropoff_datetime")
+
+Materializer = Callable[[ir.Table, Sequence[str]], ir.Table]
+
+
+def aggregate_history(featured: ir.Table, materialize: Materializer | None = None) -> ir.Table:
+    """The narrow trip history both zone aggregates are built from, optionally materialised once.
+
+    ``materialize`` (e.g. :meth:`Engine.materialize`) computes the cleaned history a single time:
+    without it, every output and every range of a range-split write re-reads and re-cleans the raw
+    input. It changes where the work happens, never the result.
+    """
+    narrow = featured.select(*AGGREGATE_COLUMNS)
+    return materialize(narrow, AGGREGATE_CLUSTER) if materialize is not None else narrow
 
 
 @dataclass(frozen=True)
@@ -49,17 +77,21 @@ def transform_trips(
     lookback: ir.Table | None = None,
     zones: ZoneLookup | None = None,
     window_days: int = 7,
+    materialize: Materializer | None = None,
 ) -> TransformOutputs:
     """Clean, featurise and enrich a month of canonical trips, and build its zone aggregates.
 
     ``lookback`` holds the previous month's canonical trips, if available: they are only
     used so that feature rows at the start of the month see their full trailing window.
+    ``materialize`` (e.g. ``engine.materialize``) computes the aggregates' input once; see
+    :func:`aggregate_history`.
     """
     clean = add_trip_features(clean_trips(canonical, month, zones))
     enriched = enrich_with_zones(clean, zones_table(zones))
     history = clean
     if lookback is not None:
         history = add_trip_features(clean_trips(lookback, month.previous(), zones)).union(clean)
+    history = aggregate_history(history, materialize)
     return TransformOutputs(
         trips=enriched.order_by(list(OUTPUT_KEYS["trips"])),
         quarantine=quarantine_trips(canonical, month, zones).order_by(list(OUTPUT_KEYS["quarantine"])),

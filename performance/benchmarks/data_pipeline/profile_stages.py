@@ -1,0 +1,63 @@
+"""Per-stage DuckDB timings of the benchmark pipeline, and EXPLAIN ANALYZE of one stage's compiled SQL.
+
+python performance/benchmarks/data_pipeline/profile_stages.py --input /tmp/tripcast-bench/t50.parquet
+python performance/benchmarks/data_pipeline/profile_stages.py --input ... --explain zone_pair
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import ibis
+
+from tripcast.data_engineering.transformation import (
+    add_trip_features,
+    clean_trips,
+    enrich_with_zones,
+    open_engine,
+    quarantine_trips,
+    zone_hour_features,
+    zone_pair_features,
+)
+from tripcast.data_engineering.transformation.enrichment import zones_table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--input", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=Path("/tmp/tripcast-bench/profile"))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--stages", default="trips,quarantine,zone_hour,zone_pair")
+    parser.add_argument("--explain", default=None, help="print EXPLAIN ANALYZE of this stage instead of timing")
+    args = parser.parse_args(argv)
+    with open_engine("duckdb", threads=args.threads) as eng:
+        trips = eng.read_parquet(args.input)
+        clean = add_trip_features(clean_trips(trips))
+        stages = {
+            "trips": enrich_with_zones(clean, zones_table()),
+            "quarantine": quarantine_trips(trips),
+            "zone_hour": zone_hour_features(clean),
+            "zone_pair": zone_pair_features(clean),
+        }
+        if args.explain:
+            eng.con.execute(stages[args.explain].limit(0))  # registers in-memory tables (the zone lookup)
+            sql = ibis.to_sql(stages[args.explain], dialect="duckdb")
+            print(sql)
+            target = args.out / f"{args.explain}.parquet"
+            args.out.mkdir(parents=True, exist_ok=True)
+            rows = eng.con.raw_sql(f"EXPLAIN ANALYZE COPY ({sql}) TO '{target}' (FORMAT parquet)").fetchall()
+            for row in rows:
+                print(row[-1])
+            return 0
+        for name in args.stages.split(","):
+            started = time.perf_counter()
+            eng.write_parquet(stages[name], args.out / name)
+            print(f"{name}: {time.perf_counter() - started:.2f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
