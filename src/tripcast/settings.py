@@ -66,7 +66,9 @@ class Settings(BaseSettings):
     cache_url: str | None = Field(default=None, description="redis://... for a shared cache; in-process LRU when unset")
     cache_size: int = Field(default=100_000, ge=0)
     max_batch_size: int = Field(default=1000, ge=1)
-    max_in_flight: int = Field(default=256, ge=1)
+    # Little's law: ~0.55 ms of loop CPU per prediction (x2 under overload, when refusals share the loop),
+    # so 16 waiting cost an admitted request ~9-18 ms (performance/README.md "Overload")
+    max_in_flight: int = Field(default=16, ge=1)
     request_timeout_seconds: float = Field(default=5.0, gt=0)
     registry_poll_seconds: float = Field(default=10.0, gt=0)
 

@@ -8,6 +8,9 @@ budgets (``TRIPCAST_MAX_LOOP_LAG_MS=0`` turns the lag check off). Serve it with
 
 from __future__ import annotations
 
+import os
+import sys
+
 from fastapi import FastAPI
 
 from tripcast.api.asgi import app_from_env as tripcast_app_from_env
@@ -16,7 +19,13 @@ from tripcast.settings import Settings
 
 
 def app_from_env() -> FastAPI:
-    """Tripcast's app from ``TRIPCAST_*`` settings, lag budget included."""
+    """Tripcast's app from ``TRIPCAST_*`` settings, lag budget included.
+
+    ``BENCH_SWITCH_INTERVAL_MS`` sets CPython's GIL switch interval (default 5 ms) for experiments: the
+    event loop and the prediction threads hand the GIL to each other once per request.
+    """
+    if os.environ.get("BENCH_SWITCH_INTERVAL_MS"):
+        sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL_MS"]) / 1000)
     settings = Settings()
     app = tripcast_app_from_env(settings)
     budget = settings.max_loop_lag_ms / 1000 if settings.max_loop_lag_ms > 0 else None

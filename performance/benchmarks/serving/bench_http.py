@@ -154,9 +154,18 @@ class Server:
         self.stop()
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the server process so far (Linux /proc)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU time of the server process and its workers so far."""
+        import psutil
+
+        parent = psutil.Process(self.process.pid)
+        total = 0.0
+        for proc in [parent, *parent.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -175,7 +184,7 @@ def tripcast_server(env: dict[str, str], port: int, logs: Path, **overrides: str
     command = [
         PYTHON, "-m", "uvicorn", "--factory", "bench_app:app_from_env", "--app-dir", str(HERE),
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
-        "--loop", "uvloop", "--http", "httptools",
+        "--loop", "uvloop", "--http", "httptools", "--workers", env.get("BENCH_WORKERS", "1"),
     ]  # fmt: skip
     return Server("tripcast", command, env, f"http://127.0.0.1:{port}/health/ready", logs / "tripcast.log")
 

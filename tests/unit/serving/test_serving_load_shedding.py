@@ -31,19 +31,22 @@ def test_monitor_reports_no_lag_before_the_first_tick() -> None:
     assert LoopLagMonitor(clock=FakeClock()).lag() == 0.0
 
 
-def test_monitor_measures_how_late_a_tick_fires() -> None:
+def test_monitor_measures_how_late_ticks_fire() -> None:
     monitor = LoopLagMonitor(interval=0.005, clock=FakeClock())
     monitor.tick(10.000)
     monitor.tick(10.030)  # due at 10.005: 25 ms late
     assert monitor.last_lag == pytest.approx(0.025)
-    assert monitor.lag(10.031) == pytest.approx(0.025)
+    assert monitor.lag(10.031) == 0.0  # a single late tick is not yet a standing lag
+    monitor.tick(10.065)  # due at 10.035: 30 ms late
+    assert monitor.lag(10.066) == pytest.approx(0.025)
 
 
-def test_monitor_sees_an_overdue_tick_before_it_runs() -> None:
+def test_monitor_counts_an_overdue_tick_while_the_loop_is_busy() -> None:
     monitor = LoopLagMonitor(interval=0.005, clock=FakeClock())
-    monitor.tick(10.000)
-    # The loop is busy: the tick due at 10.005 has not run at 10.045, so the lag is already 40 ms.
-    assert monitor.lag(10.045) == pytest.approx(0.040)
+    for when in (10.000, 10.030, 10.065):  # 25 and 30 ms late
+        monitor.tick(when)
+    # The tick due at 10.070 has not run at 10.082: 12 ms overdue right now lowers the minimum.
+    assert monitor.lag(10.082) == pytest.approx(0.012)
 
 
 def test_monitor_lag_recovers_once_ticks_are_on_time() -> None:
@@ -54,9 +57,52 @@ def test_monitor_lag_recovers_once_ticks_are_on_time() -> None:
     assert monitor.lag(10.056) == pytest.approx(0.0001, abs=1e-9)
 
 
-def test_monitor_rejects_a_non_positive_interval() -> None:
+def test_monitor_rejects_a_non_positive_interval_or_window() -> None:
     with pytest.raises(ValueError, match="interval"):
         LoopLagMonitor(interval=0)
+    with pytest.raises(ValueError, match="window"):
+        LoopLagMonitor(window=0)
+
+
+def test_one_late_tick_among_punctual_ones_is_a_burst_not_a_queue() -> None:
+    monitor = LoopLagMonitor(interval=0.005, window=0.100, clock=FakeClock())
+    now = 10.0
+    monitor.tick(now)
+    for _ in range(10):  # 50 ms of punctual ticks
+        now += 0.005
+        monitor.tick(now)
+    now += 0.005 + 0.030  # then the process is descheduled for 30 ms once
+    monitor.tick(now)
+    assert monitor.last_lag == pytest.approx(0.030)
+    assert monitor.lag(now + 0.001) == pytest.approx(0.0)
+
+
+def test_lag_that_persists_for_the_window_is_a_standing_queue() -> None:
+    monitor = LoopLagMonitor(interval=0.005, window=0.100, clock=FakeClock())
+    now = 10.0
+    monitor.tick(now)
+    for lateness in (0.020, 0.030, 0.025, 0.040, 0.022, 0.031):  # every loop iteration is slow
+        now += 0.005 + lateness
+        monitor.tick(now)
+    assert monitor.lag(now + 0.001) == pytest.approx(0.022)
+
+
+def test_samples_older_than_the_window_are_forgotten() -> None:
+    monitor = LoopLagMonitor(interval=0.005, window=0.100, clock=FakeClock())
+    monitor.tick(10.000)
+    monitor.tick(10.005)  # punctual: lag 0
+    monitor.tick(10.060)  # 50 ms late
+    monitor.tick(10.115)  # 50 ms late; the punctual sample at 10.005 is now out of the window
+    assert monitor.lag(10.116) == pytest.approx(0.050)
+
+
+def test_a_single_long_stall_is_not_a_standing_queue() -> None:
+    monitor = LoopLagMonitor(interval=0.005, window=0.100, clock=FakeClock())
+    monitor.tick(10.000)
+    monitor.tick(10.005)
+    monitor.tick(10.310)  # the process was descheduled for 300 ms: one sample in the window
+    assert monitor.last_lag == pytest.approx(0.300)
+    assert monitor.lag(10.311) == 0.0
 
 
 def test_monitor_probes_the_running_loop_and_restarts_after_stop() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -21,23 +22,35 @@ from enum import Enum
 #: How often the lag probe wakes up. Short enough to notice a backlog within a few milliseconds, long
 #: enough to cost nothing measurable (200 timer callbacks a second).
 DEFAULT_PROBE_INTERVAL_SECONDS = 0.005
+#: CoDel's interval: lag must persist this long to count as a queue rather than a burst.
+DEFAULT_WINDOW_SECONDS = 0.100
+#: Late ticks needed within the window before lag counts as standing.
+MIN_SAMPLES = 2
 
 
 class LoopLagMonitor:
     """Measures how late the event loop runs a timer that should fire every ``interval`` seconds.
 
-    :meth:`lag` is the larger of the last measured lateness and how overdue the next tick is *now*; the
-    second term reacts while the loop is still busy, before the late tick has had a chance to run.
+    :meth:`lag` is the *standing* lag, as CoDel uses the minimum queue delay over an interval: the
+    smallest lateness of the ticks during the last ``window`` seconds (at least :data:`MIN_SAMPLES` of
+    them), also counting how overdue the next tick is *now*. One late tick, from a garbage collection or
+    the process being descheduled on a shared machine, is a stall and is not shed; lag that persists
+    over several loop iterations is a queue.
     """
 
     def __init__(
-        self, interval: float = DEFAULT_PROBE_INTERVAL_SECONDS, clock: Callable[[], float] = time.perf_counter
+        self,
+        interval: float = DEFAULT_PROBE_INTERVAL_SECONDS,
+        clock: Callable[[], float] = time.perf_counter,
+        window: float = DEFAULT_WINDOW_SECONDS,
     ) -> None:
-        if interval <= 0:
-            raise ValueError(f"interval must be positive, got {interval}")
+        if interval <= 0 or window <= 0:
+            raise ValueError(f"interval and window must be positive, got {interval} and {window}")
         self.interval = interval
+        self.window = window
         self.clock = clock
         self.last_lag = 0.0
+        self._samples: deque[tuple[float, float]] = deque()  # (when, lag) within the window
         self._due: float | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -45,14 +58,25 @@ class LoopLagMonitor:
         """Record a probe wake-up at ``now`` and schedule the next one."""
         if self._due is not None:
             self.last_lag = max(0.0, now - self._due)
+            self._samples.append((now, self.last_lag))
+            while self._samples and self._samples[0][0] < now - self.window:
+                self._samples.popleft()
         self._due = now + self.interval
 
     def lag(self, now: float | None = None) -> float:
-        """Seconds the loop is behind (0 before the first tick)."""
+        """Seconds the loop has been behind throughout the last window (0 before the first tick)."""
         if self._due is None:
             return 0.0
         now = self.clock() if now is None else now
-        return max(self.last_lag, now - self._due)
+        since = now - self.window
+        recent = [lag for when, lag in self._samples if when >= since]
+        if len(recent) < MIN_SAMPLES:
+            # One late tick after a quiet spell is a stall (GC, the process descheduled), not a queue.
+            return 0.0
+        overdue = now - self._due
+        if overdue > 0:
+            recent.append(overdue)
+        return min(recent)
 
     @property
     def running(self) -> bool:
@@ -69,6 +93,7 @@ class LoopLagMonitor:
             return
         self._due = None
         self.last_lag = 0.0
+        self._samples.clear()
         self.tick(self.clock())
         self._task = loop.create_task(self._probe(), name="tripcast-loop-lag-probe")
 
