@@ -57,7 +57,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="a LightGBM model text file (else train one)")
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[3] / "shared/data/nyc-taxi")
     parser.add_argument("--rounds", type=int, default=400)
-    parser.add_argument("--options", default="-O1", help="gcc flags, comma separated")
+    parser.add_argument("--options", default="-Os", help="gcc flags, comma separated")
     parser.add_argument("--calls", type=int, default=5000)
     args = parser.parse_args()
 

@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 #: cache misses. -O1 builds ~3x faster for ~1.6x slower calls; tl2cgen's -O3 builds slowest of all
 #: (see performance/optimization/README.md).
 DEFAULT_COMPILER_OPTIONS = ("-Os",)
-#: Flags for compiling on the training path (registration): -O1 builds ~3-4x faster than -Os for a
-#: somewhat slower single-row call (performance/optimization/README.md, "build time").
+#: Flags when build time matters more than the last microseconds: -O1 builds ~2-3x faster than -Os for
+#: a ~1.5x slower single-row call (performance/optimization/README.md, "Compiling at registration").
 FAST_BUILD_COMPILER_OPTIONS = ("-O1",)
 #: Trees per translation unit: smaller functions keep gcc's superlinear passes (jump threading, register
 #: allocation) cheap and give ``make -j`` units to share out; ~10 trees per unit measured best.

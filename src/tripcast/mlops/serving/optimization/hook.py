@@ -16,7 +16,7 @@ from tripcast.core.domain.evaluation import ModelVersion
 from tripcast.core.ports.learning import TrainedModel, TrainingSet
 from tripcast.core.ports.tracking import RegistrationHook
 from tripcast.mlops.serving.optimization.artifact import optimize_model_version
-from tripcast.mlops.serving.optimization.compiled import FAST_BUILD_COMPILER_OPTIONS
+from tripcast.mlops.serving.optimization.compiled import DEFAULT_COMPILER_OPTIONS
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +24,10 @@ log = logging.getLogger(__name__)
 class CompileOnRegistrationHook(RegistrationHook):
     """Compiles the registered version (tl2cgen + gcc), verifies it within 1e-4, logs it to the version.
 
-    ``compiler_options`` default to ``-O1``: on a 400-tree model it builds several times faster than the
-    ``-Os`` of ``tripcast optimize`` (which gives the fastest single-row calls; re-run it offline when
-    those microseconds matter). ``check_rows`` training rows, drawn with a fixed seed, are compared with
+    ``compiler_options`` default to ``-Os`` (fastest single-row calls); with one translation unit per
+    10 trees and 2 jobs the default 400-tree model builds in ~1.5 min. ``("-O1",)``
+    (:data:`FAST_BUILD_COMPILER_OPTIONS`) builds ~2x faster for ~1.5x slower calls
+    (performance/optimization/README.md). ``check_rows`` training rows, drawn with a fixed seed, are compared with
     the native model's predictions. Models of another flavor are skipped with a summary saying so.
 
     A failed build or verification never fails the training run: the version is registered already and
@@ -37,7 +38,7 @@ class CompileOnRegistrationHook(RegistrationHook):
         self,
         tracking_uri: str,
         *,
-        compiler_options: tuple[str, ...] = FAST_BUILD_COMPILER_OPTIONS,
+        compiler_options: tuple[str, ...] = DEFAULT_COMPILER_OPTIONS,
         parallel_units: int | None = None,
         jobs: int = 2,
         check_rows: int = 2000,
