@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -25,7 +26,7 @@ import pyarrow.parquet as pq
 
 HERE = Path(__file__).resolve().parent
 #: Input rows per range of a range-split aggregate write (the pipeline's transform step uses the same).
-ROWS_PER_SPLIT = 3_000_000
+ROWS_PER_SPLIT = int(os.environ.get("TRIPCAST_BENCH_ROWS_PER_SPLIT", "3000000"))
 
 
 def run_engine(engine: str, input_path: Path, out_dir: Path, threads: int) -> dict[str, Any]:
