@@ -135,8 +135,12 @@ class Tripcast:
     def registration_hooks(self) -> list[RegistrationHook]:
         """Run after each registration: the drift reference profile, the compiled inference form."""
         from tripcast.mlops.drift_detection.registration_hook import ReferenceProfileHook
+        from tripcast.mlops.serving.optimization.hook import CompileOnRegistrationHook
 
-        return [ReferenceProfileHook(self.settings.tracking_uri, self.features.spec)]
+        hooks: list[RegistrationHook] = [ReferenceProfileHook(self.settings.tracking_uri, self.features.spec)]
+        if self.settings.compile_on_register:
+            hooks.append(CompileOnRegistrationHook(self.settings.tracking_uri))
+        return hooks
 
     @cached_property
     def registry(self) -> MlflowModelRegistry:

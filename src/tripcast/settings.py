@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # Audit trail of model and data changes
     audit_url: str | None = Field(default=None, description="SQLAlchemy URL; defaults to sqlite:///<data_dir>/audit.db")
 
+    # Compile each registered LightGBM version to native code (tl2cgen) for the server; ~1.5 min per version.
+    compile_on_register: bool = True
+
     # Serving
     api_token: SecretStr | None = None
     cache_url: str | None = Field(default=None, description="redis://... for a shared cache; in-process LRU when unset")

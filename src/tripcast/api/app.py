@@ -285,6 +285,7 @@ def create_app(
     app.add_middleware(
         OverloadMiddleware,
         max_in_flight=settings.max_in_flight,
+        max_loop_lag_seconds=settings.max_loop_lag_ms / 1000 if settings.max_loop_lag_ms > 0 else None,
         timeout_seconds=settings.request_timeout_seconds,
         max_body_bytes=settings.max_batch_size * BYTES_PER_TRIP + 64 * 1024,
         metrics=metrics,

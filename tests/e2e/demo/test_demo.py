@@ -29,6 +29,8 @@ def test_demo_on_real_data_registers_a_champion_under_the_quality_bar(tmp_path, 
     demo = run(["demo"], tmp_path, env)
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
     assert "demo summary (real NYC TLC data)" in demo.stdout
+    assert "drift reference profile of 73,844 training rows" in demo.stdout
+    assert "compiled inference form" in demo.stdout and "NOT published" not in demo.stdout
     assert (tmp_path / "data" / "mlflow.db").exists()
 
     evaluation = run(["evaluate", "--model", "champion", "--month", "2021-02", "--json"], tmp_path, env)
@@ -61,7 +63,7 @@ def test_demo_on_real_data_registers_a_champion_under_the_quality_bar(tmp_path, 
     assert n_scored + n_quarantined == 64_572 and n_scored > 60_000
 
     # A second run retrains the same model; the gate keeps the champion instead of failing.
-    again = run(["demo"], tmp_path, env)
+    again = run(["demo"], tmp_path, {**env, "TRIPCAST_COMPILE_ON_REGISTER": "false"})
     assert again.returncode == 0, again.stderr[-3000:]
     assert "kept the current champion" in again.stdout
 
@@ -71,6 +73,7 @@ def test_demo_offline_without_files_announces_the_synthetic_fallback(tmp_path):
     env = clean_env(
         TRIPCAST_TLC_BASE_URL="http://127.0.0.1:9/trip-data",  # closed port: offline
         TRIPCAST_DOWNLOAD_RETRIES="0",
+        TRIPCAST_COMPILE_ON_REGISTER="false",
     )
     demo = run(["demo", "--rows", "8000"], tmp_path, env)
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
