@@ -2,60 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from support.zone_aggregates import constructed_trips, leak_free
 from tripcast.core.domain.trip_duration import TRIP_DURATION_WITH_STORE_SPEC
 from tripcast.data_engineering.features.store_features import StoreBackedTripFeatureBuilder
 from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
 from tripcast.mlops.feature_store.offline import build_tables_from_trips
 from tripcast.mlops.feature_store.store import FeatureStoreSettings, ZoneFeatureStore
 
-T0 = datetime(2021, 3, 10, tzinfo=UTC)
-
-
-def constructed_trips(rng: np.random.Generator, n: int = 500) -> pd.DataFrame:
-    """Trips between zones 1-3 over three days, so windows are busy and overlap the events."""
-    pickup = pd.Timestamp(T0) + pd.to_timedelta(rng.uniform(0, 3 * 24 * 60, n), unit="min")
-    duration = rng.uniform(3, 40, n)
-    return pd.DataFrame(
-        {
-            "pickup_zone": rng.integers(1, 4, n),
-            "dropoff_zone": rng.integers(1, 4, n),
-            "pickup_datetime": pickup.tz_localize(None),
-            "dropoff_datetime": (pickup + pd.to_timedelta(duration, unit="min")).tz_localize(None),
-            "trip_distance": rng.uniform(0.5, 8, n),
-            "duration_minutes": duration,
-        }
-    )
-
-
-def leak_free(trips: pd.DataFrame, zone: int, dropoff: int, at: pd.Timestamp) -> dict[str, float]:
-    """Brute force: aggregates of the trips that ENDED before ``at`` within each feature's window."""
-    ended = trips["dropoff_datetime"]
-    hour, day = at.floor("h"), at.floor("D")
-    in_hour = trips[(trips.pickup_zone == zone) & (ended >= hour - pd.Timedelta(hours=1)) & (ended < hour)]
-    in_week = trips[
-        (trips.pickup_zone == zone)
-        & (trips.dropoff_zone == dropoff)
-        & (ended >= day - pd.Timedelta(days=7))
-        & (ended < day)
-    ]
-    return {
-        "zone_trips_1h": float(len(in_hour)) if len(in_hour) else np.nan,
-        "zone_median_duration_1h": float(in_hour.duration_minutes.median()) if len(in_hour) else np.nan,
-        "pair_trips_7d": float(len(in_week)) if len(in_week) else np.nan,
-        "pair_median_duration_7d": float(in_week.duration_minutes.median()) if len(in_week) else np.nan,
-    }
-
 
 @pytest.fixture()
 def trips_and_builder(tmp_path: Path) -> tuple[pd.DataFrame, StoreBackedTripFeatureBuilder]:
-    trips = constructed_trips(np.random.default_rng(5))
+    trips = constructed_trips(np.random.default_rng(5), n=500, days=3)
     # A trap for the first trip: same zone pair, ends one minute after its pickup, absurd duration.
     first = trips.iloc[0]
     trap = trips.iloc[:1].copy()

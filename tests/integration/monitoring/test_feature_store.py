@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -12,52 +12,15 @@ import pytest
 from prometheus_client import CollectorRegistry
 from typer.testing import CliRunner
 
+from support.zone_aggregates import T0, constructed_trips, leak_free
 from tripcast.cli.monitoring import app
 from tripcast.mlops.feature_store.offline import build_tables_from_trips
 from tripcast.mlops.feature_store.store import FeatureStoreSettings, ZoneFeatureStore
 
-T0 = datetime(2021, 3, 10, tzinfo=UTC)
-
-
-def constructed_trips(rng: np.random.Generator, n: int = 600) -> pd.DataFrame:
-    """Trips between zones 1-3 over four days, with known dropoff times and durations."""
-    pickup = pd.Timestamp(T0) + pd.to_timedelta(rng.uniform(0, 4 * 24 * 60, n), unit="min")
-    duration = rng.uniform(3, 40, n)
-    return pd.DataFrame(
-        {
-            "pickup_zone": rng.integers(1, 4, n),
-            "dropoff_zone": rng.integers(1, 4, n),
-            "pickup_datetime": pickup.tz_localize(None),
-            "dropoff_datetime": (pickup + pd.to_timedelta(duration, unit="min")).tz_localize(None),
-            "trip_distance": rng.uniform(0.5, 8, n),
-            "duration_minutes": duration,
-        }
-    )
-
-
-def brute_force(trips: pd.DataFrame, zone: int, dropoff: int, event: pd.Timestamp) -> dict[str, float]:
-    """What a leak-free feature may contain: trips that ENDED before the event, in each feature's window."""
-    ended = trips["dropoff_datetime"].dt.tz_localize("UTC")
-    hour = event.floor("h")
-    in_hour = trips[(trips.pickup_zone == zone) & (ended >= hour - pd.Timedelta(hours=1)) & (ended < hour)]
-    day = event.floor("D")
-    in_week = trips[
-        (trips.pickup_zone == zone)
-        & (trips.dropoff_zone == dropoff)
-        & (ended >= day - pd.Timedelta(days=7))
-        & (ended < day)
-    ]
-    return {
-        "zone_trips_1h": float(len(in_hour)) if len(in_hour) else np.nan,
-        "zone_median_duration_1h": float(in_hour.duration_minutes.median()) if len(in_hour) else np.nan,
-        "pair_trips_7d": float(len(in_week)) if len(in_week) else np.nan,
-        "pair_median_duration_7d": float(in_week.duration_minutes.median()) if len(in_week) else np.nan,
-    }
-
 
 @pytest.fixture()
 def store(tmp_path: Path) -> tuple[ZoneFeatureStore, pd.DataFrame]:
-    trips = constructed_trips(np.random.default_rng(11))
+    trips = constructed_trips(np.random.default_rng(11), n=600, days=4)
     build_tables_from_trips(trips, tmp_path / "offline")
     fs = ZoneFeatureStore(FeatureStoreSettings(tmp_path / "repo", tmp_path / "offline"))
     fs.apply()
@@ -84,7 +47,7 @@ def test_point_in_time_join_sees_only_trips_that_ended_before_the_event(
     assert len(joined) == len(events)
     checked = 0
     for row in joined.itertuples(index=False):
-        expected = brute_force(with_trap, row.pickup_zone, row.dropoff_zone, pd.Timestamp(row.event_timestamp))
+        expected = leak_free(with_trap, row.pickup_zone, row.dropoff_zone, pd.Timestamp(row.event_timestamp))
         for name, value in expected.items():
             got = getattr(row, name)
             if np.isnan(value):
@@ -124,7 +87,7 @@ def test_online_reads_sqlite_fast_path_matches_feast(store: tuple[ZoneFeatureSto
 
 
 def test_redis_online_store_fast_path_matches_feast(tmp_path: Path, redis_url: str) -> None:
-    trips = constructed_trips(np.random.default_rng(2), n=200)
+    trips = constructed_trips(np.random.default_rng(2), n=200, days=4)
     build_tables_from_trips(trips, tmp_path / "offline")
     project = f"tc_{uuid.uuid4().hex[:10]}"
     fs = ZoneFeatureStore(FeatureStoreSettings(tmp_path / "repo", tmp_path / "offline", redis_url, project))
@@ -142,7 +105,7 @@ def test_redis_online_store_fast_path_matches_feast(tmp_path: Path, redis_url: s
 
 
 def test_cli_materialize_from_trip_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    trips = constructed_trips(np.random.default_rng(4), n=100)
+    trips = constructed_trips(np.random.default_rng(4), n=100, days=4)
     trips_file = tmp_path / "trips.parquet"
     trips.to_parquet(trips_file)
     monkeypatch.setenv("TRIPCAST_DATA_DIR", str(tmp_path / "data"))
