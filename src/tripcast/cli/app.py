@@ -13,7 +13,9 @@ import typer
 from rich.table import Table
 
 from tripcast.bootstrap import Tripcast, bootstrap
+from tripcast.cli import monitoring, pipeline, serving
 from tripcast.cli.console import console, fail, print_json, step, user_errors
+from tripcast.cli.demo import demo
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError, NotFoundError
 from tripcast.core.domain.month import Month
 from tripcast.core.domain.trip import TripRequest
@@ -323,9 +325,7 @@ def predict(
     if input_path is not None:
         if output_path is None:
             raise InvalidInputError([FieldProblem("--output", "required with --input (a parquet file to write)")])
-        from tripcast.cli.serving import score
-
-        score(input_path=input_path, output=output_path, quarantine=None, ref=model, chunk_rows=50_000)
+        serving.score(input_path=input_path, output=output_path, quarantine=None, ref=model, chunk_rows=50_000)
         return
     assert trip is not None
     request = _parse_trip(trip)
@@ -383,38 +383,12 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def _mount_optional_apps() -> None:
-    """Sub-commands from the other areas, mounted when their modules are present."""
-    import importlib
-
-    for module, name, help_text in (
-        ("tripcast.cli.serving", None, None),
-        ("tripcast.cli.pipeline", "pipeline", "Data pipelines: ingest, validate, transform, export."),
-        ("tripcast.cli.monitoring", None, None),
-    ):
-        try:
-            sub = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        if name is None:
-            for command in sub.app.registered_commands:
-                app.registered_commands.append(command)
-            for group in sub.app.registered_groups:
-                app.registered_groups.append(group)
-        else:
-            app.add_typer(sub.app, name=name, help=help_text)
-
-
-def _register_demo() -> None:
-    from tripcast.cli.demo import demo
-
-    app.command()(demo)
-
-
-_register_demo()
-_mount_optional_apps()
+# The other areas' commands: serving and monitoring at top level, pipelines as a group.
+app.command()(demo)
+for _sub in (serving.app, monitoring.app):
+    app.registered_commands.extend(_sub.registered_commands)
+    app.registered_groups.extend(_sub.registered_groups)
+app.add_typer(pipeline.app, name="pipeline", help="Data pipelines: ingest, validate, transform, export.")
 
 
 def main() -> None:
