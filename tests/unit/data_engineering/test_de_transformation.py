@@ -6,6 +6,8 @@ from datetime import datetime
 
 import ibis
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from tripcast.core.domain.month import Month
@@ -150,9 +152,12 @@ def test_range_split_write_equals_single_pass(duck, january_canonical, tmp_path)
     whole = duck.write_parquet(pairs, tmp_path / "whole")
     split = duck.write_parquet(pairs, tmp_path / "split", split_by="pickup_zone", splits=5)
     assert len(list(split.glob("part-*.parquet"))) == 5
-    one, parts = pd.read_parquet(whole), pd.read_parquet(split)
+    keys = ["pickup_zone", "dropoff_zone", "feature_timestamp"]
+    # The aggregate is unordered: compare the rows in one explicit order.
+    one = pd.read_parquet(whole).sort_values(keys, ignore_index=True)
+    parts = pd.read_parquet(split).sort_values(keys, ignore_index=True)
     assert len(one) > 100_000
-    pd.testing.assert_frame_equal(one, parts)  # same rows, same global order
+    pd.testing.assert_frame_equal(one, parts)  # same rows, each exactly once
 
 
 def test_materialized_history_gives_identical_outputs(duck, january_canonical):
@@ -185,3 +190,51 @@ def test_cut_points_balance_rows_and_isolate_a_heavy_value():
     assert _cut_points([(i, 1) for i in range(1, 11)], 5) == [2, 4, 6, 8]
     assert _cut_points([(1, 100), (2, 1), (3, 1)], 3) == [1, 2]
     assert _cut_points([(7, 5)], 4) == []
+
+
+def test_unordered_plan_holds_the_same_rows_as_the_ordered_one(duck, january_canonical):
+    """``ordered=False`` only skips the final sorts: every output keeps exactly the same rows."""
+    from tripcast.data_engineering.transformation.plan import OUTPUT_KEYS
+
+    table = duck.read_parquet(january_canonical)
+    ordered = transform_trips(table, JAN)
+    unordered = transform_trips(table, JAN, zone_table=duck.zone_table(), ordered=False)
+    for name, expr in ordered.items():
+        keys = list(OUTPUT_KEYS[name])
+        one = expr.to_pandas()
+        two = getattr(unordered, name).to_pandas().sort_values(keys, ignore_index=True)
+        assert len(one) > 2_000, name
+        pd.testing.assert_frame_equal(one, two, check_exact=False, rtol=1e-12)
+
+
+def test_enum_zone_table_writes_plain_string_columns(duck, build_trips, raw_trip, tmp_path):
+    """DuckDB's ENUM zone table is a storage detail: the enriched file has ordinary string columns."""
+    frame = build_trips(
+        [
+            raw_trip(43, 236, "2021-01-09 14:10", "2021-01-09 14:40", miles=3.0),
+            raw_trip(1, 265, "2021-01-09 15:10", "2021-01-09 15:40", miles=3.0),
+        ]
+    )
+    with_enum = transform_trips(ibis.memtable(frame), JAN, zone_table=duck.zone_table()).trips
+    with_strings = transform_trips(ibis.memtable(frame), JAN).trips
+    enum_file = duck.write_parquet(with_enum, tmp_path / "enum") / "part-0000.parquet"
+    string_file = duck.write_parquet(with_strings, tmp_path / "strings") / "part-0000.parquet"
+    assert pq.read_schema(enum_file) == pq.read_schema(string_file)
+    assert pa.types.is_string(pq.read_schema(enum_file).field("dropoff_zone_name").type)
+    written = pd.read_parquet(enum_file)
+    pd.testing.assert_frame_equal(written, pd.read_parquet(string_file))
+    assert written.pickup_zone_name.tolist() == ["Central Park", "Newark Airport"]
+
+
+def test_plan_without_a_month_keeps_every_date_and_refuses_a_lookback(build_trips, raw_trip):
+    frame = build_trips(
+        [
+            raw_trip(10, 20, "2019-06-05 08:00", "2019-06-05 08:20"),
+            raw_trip(10, 20, "2021-01-05 08:00", "2021-01-05 08:20"),
+        ]
+    )
+    outputs = transform_trips(ibis.memtable(frame), None, ordered=False)
+    assert len(outputs.trips.to_pandas()) == 2
+    assert len(outputs.quarantine.to_pandas()) == 0
+    with pytest.raises(ValueError, match="lookback needs a month"):
+        transform_trips(ibis.memtable(frame), None, lookback=ibis.memtable(frame))

@@ -17,6 +17,9 @@ ENRICHED_COLUMNS = (
     "dropoff_service_zone",
 )
 
+#: The name columns of :func:`zone_frame` (everything but ``zone_id``).
+ZONE_NAME_COLUMNS = ("borough", "zone_name", "service_zone")
+
 
 def zone_frame(zones: ZoneLookup | None = None) -> pd.DataFrame:
     """The zone lookup as a flat frame: ``zone_id, borough, zone_name, service_zone``."""
@@ -32,7 +35,7 @@ def zone_frame(zones: ZoneLookup | None = None) -> pd.DataFrame:
 
 
 def enrich_with_zones(t: ir.Table, zones: ir.Table) -> ir.Table:
-    """Left-join the zone table (from :func:`zone_frame`) on pickup and dropoff zone.
+    """Left-join the zone table (:func:`zones_table` or :meth:`Engine.zone_table`) on pickup and dropoff zone.
 
     A left join keeps every trip: an unknown zone yields null attributes, which the
     referential-integrity quality check reports, instead of a silently dropped row.

@@ -15,8 +15,8 @@ from tripcast.data_engineering.transformation.cleaning import clean_trips, quara
 from tripcast.data_engineering.transformation.enrichment import enrich_with_zones, zones_table
 from tripcast.data_engineering.transformation.features import add_trip_features
 
-#: Output name -> sort columns. Trips have no id, so they sort on every canonical column: rows that
-#: still tie are identical, which makes every output file deterministic.
+#: Output name -> sort columns used when ``transform_trips(..., ordered=True)``. Trips have no id, so
+#: they sort on every canonical column: rows that still tie are identical, so the files are byte-stable.
 OUTPUT_KEYS: dict[str, tuple[str, ...]] = {
     "trips": tuple(CANONICAL_COLUMNS),
     "quarantine": (*CANONICAL_COLUMNS, REASON_COLUMN),
@@ -72,29 +72,44 @@ class TransformOutputs:
 
 def transform_trips(
     canonical: ir.Table,
-    month: Month,
+    month: Month | None,
     *,
     lookback: ir.Table | None = None,
     zones: ZoneLookup | None = None,
+    zone_table: ir.Table | None = None,
     window_days: int = 7,
     materialize: Materializer | None = None,
+    ordered: bool = True,
 ) -> TransformOutputs:
     """Clean, featurise and enrich a month of canonical trips, and build its zone aggregates.
 
+    ``month`` adds the pickup-in-month rule and keeps only the month's own feature rows; ``None``
+    transforms every row of ``canonical`` whatever its dates (the multi-year benchmark input).
     ``lookback`` holds the previous month's canonical trips, if available: they are only
     used so that feature rows at the start of the month see their full trailing window.
-    ``materialize`` (e.g. ``engine.materialize``) computes the aggregates' input once; see
-    :func:`aggregate_history`.
+    ``zone_table`` is the zone lookup as the engine stores it best (:meth:`Engine.zone_table`);
+    by default an in-memory table of ``zones``. ``materialize`` (e.g. ``engine.materialize``)
+    computes the aggregates' input once; see :func:`aggregate_history`.
+
+    ``ordered`` sorts every output by :data:`OUTPUT_KEYS`, so a rerun writes byte-identical files.
+    Without it the rows come in engine order: the same rows, each exactly once, but a full sort of
+    every output saved (the big lever at tens of millions of rows).
     """
+    if lookback is not None and month is None:
+        raise ValueError("lookback needs a month: it only fills the start of that month's trailing windows")
+    start, end = (month.start, month.end) if month is not None else (None, None)
     clean = add_trip_features(clean_trips(canonical, month, zones))
-    enriched = enrich_with_zones(clean, zones_table(zones))
+    enriched = enrich_with_zones(clean, zone_table if zone_table is not None else zones_table(zones))
     history = clean
-    if lookback is not None:
+    if lookback is not None and month is not None:
         history = add_trip_features(clean_trips(lookback, month.previous(), zones)).union(clean)
     history = aggregate_history(history, materialize)
-    return TransformOutputs(
-        trips=enriched.order_by(list(OUTPUT_KEYS["trips"])),
-        quarantine=quarantine_trips(canonical, month, zones).order_by(list(OUTPUT_KEYS["quarantine"])),
-        zone_hour=zone_hour_features(history, start=month.start, end=month.end),
-        zone_pair=zone_pair_features(history, window_days=window_days, start=month.start, end=month.end),
+    outputs = TransformOutputs(
+        trips=enriched,
+        quarantine=quarantine_trips(canonical, month, zones),
+        zone_hour=zone_hour_features(history, start=start, end=end),
+        zone_pair=zone_pair_features(history, window_days=window_days, start=start, end=end),
     )
+    if not ordered:
+        return outputs
+    return TransformOutputs(**{name: expr.order_by(list(OUTPUT_KEYS[name])) for name, expr in outputs.items()})
