@@ -72,6 +72,22 @@ def run_engine(engine: str, input_path: Path, out_dir: Path, threads: int) -> di
     return {"counts": counts, "stages": stages, "stage_cpu": stage_cpu}
 
 
+def _import_libraries(engine: str) -> None:
+    """Import what an engine's run needs before its clock starts: "pipeline s" times the work only.
+
+    Importing is a fixed cost of a few seconds on this machine (``tripcast`` pulls in pandas, Ibis
+    and Pandera; the pandas baseline imports the same package for the zone table), paid once per
+    process, not per pipeline run. It stays in "process s", measured from outside.
+    """
+    if engine == "pandas":
+        sys.path.insert(0, str(HERE))
+        import pandas_baseline  # noqa: F401
+    else:
+        import tripcast.data_engineering.transformation  # noqa: F401
+    if engine == "spark":
+        import pyspark.sql  # noqa: F401
+
+
 def _own_cpu_seconds() -> float:
     """User + system seconds of this process, all threads (for Spark: the driver only, not the JVM)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -119,6 +135,7 @@ def measure(engine: str, input_path: Path, out_dir: Path, threads: int) -> dict:
         "seconds": seconds,
         "cpu_seconds": cpu_seconds,
         "pipeline_seconds": child["seconds"],
+        "import_seconds": child["import_seconds"],
         "peak_mb": peak / 1e6,
         "counts": child["counts"],
         "stages": child["stages"],
@@ -143,8 +160,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.child:
         started = time.perf_counter()
+        _import_libraries(args.child)
+        imported = time.perf_counter()
         result = run_engine(args.child, args.input, args.out / args.child, args.threads)
-        print(json.dumps({**result, "seconds": time.perf_counter() - started}))
+        seconds = time.perf_counter() - imported
+        print(json.dumps({**result, "seconds": seconds, "import_seconds": imported - started}))
         return 0
 
     rows = pq.ParquetFile(args.input).metadata.num_rows
@@ -157,17 +177,20 @@ def main(argv: list[str] | None = None) -> int:
         f"{platform.processor() or platform.machine()}, {psutil.cpu_count()} CPUs, "
         f"{psutil.virtual_memory().total / 1e9:.0f} GB RAM",
         "",
-        "| engine | process s | pipeline s | CPU s | rows/s (pipeline) | peak RSS MB | vs pandas | outputs match |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| engine | process s | imports s | pipeline s | CPU s | rows/s (pipeline) | peak RSS MB "
+        "| vs pandas (pipeline) | vs pandas (process) | outputs match |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
+    pandas = by_engine.get("pandas")
     for r in results:
-        base = by_engine["pandas"]["pipeline_seconds"] if "pandas" in by_engine else float("nan")
-        speedup = base / r["pipeline_seconds"]
+        speedup = pandas["pipeline_seconds"] / r["pipeline_seconds"] if pandas else float("nan")
+        process_speedup = pandas["seconds"] / r["seconds"] if pandas else float("nan")
         rate = rows / r["pipeline_seconds"]
         match = "yes" if r["counts"] == reference else r["counts"]
         lines.append(
-            f"| {r['engine']} | {r['seconds']:.1f} | {r['pipeline_seconds']:.1f} | {r['cpu_seconds']:.1f} | "
-            f"{rate:,.0f} | {r['peak_mb']:,.0f} | {speedup:.1f}x | {match} |"
+            f"| {r['engine']} | {r['seconds']:.1f} | {r['import_seconds']:.1f} | {r['pipeline_seconds']:.1f} | "
+            f"{r['cpu_seconds']:.1f} | {rate:,.0f} | {r['peak_mb']:,.0f} | {speedup:.1f}x | {process_speedup:.1f}x "
+            f"| {match} |"
         )
     lines += ["", "Output rows: " + ", ".join(f"{k} {v:,}" for k, v in reference.items())]
     for r in results:

@@ -10,7 +10,12 @@ import ibis.expr.types as ir
 from tripcast.core.domain.month import Month
 from tripcast.data_engineering.tlc.schema import CANONICAL_COLUMNS, DURATION_COLUMN, REASON_COLUMN
 from tripcast.data_engineering.tlc.zones import ZoneLookup
-from tripcast.data_engineering.transformation.aggregates import zone_hour_features, zone_pair_features
+from tripcast.data_engineering.transformation.aggregates import (
+    ZONE_HOUR_KEYS,
+    ZONE_PAIR_KEYS,
+    zone_hour_features,
+    zone_pair_features,
+)
 from tripcast.data_engineering.transformation.cleaning import clean_trips, quarantine_trips
 from tripcast.data_engineering.transformation.enrichment import enrich_with_zones, zones_table
 from tripcast.data_engineering.transformation.features import add_trip_features
@@ -20,8 +25,8 @@ from tripcast.data_engineering.transformation.features import add_trip_features
 OUTPUT_KEYS: dict[str, tuple[str, ...]] = {
     "trips": tuple(CANONICAL_COLUMNS),
     "quarantine": (*CANONICAL_COLUMNS, REASON_COLUMN),
-    "zone_hour": ("pickup_zone", "feature_timestamp"),
-    "zone_pair": ("pickup_zone", "dropoff_zone", "feature_timestamp"),
+    "zone_hour": ZONE_HOUR_KEYS,
+    "zone_pair": ZONE_PAIR_KEYS,
 }
 
 
@@ -104,12 +109,13 @@ def transform_trips(
     if lookback is not None and month is not None:
         history = add_trip_features(clean_trips(lookback, month.previous(), zones)).union(clean)
     history = aggregate_history(history, materialize)
-    outputs = TransformOutputs(
+    quarantine = quarantine_trips(canonical, month, zones)
+    if ordered:
+        enriched = enriched.order_by(list(OUTPUT_KEYS["trips"]))
+        quarantine = quarantine.order_by(list(OUTPUT_KEYS["quarantine"]))
+    return TransformOutputs(
         trips=enriched,
-        quarantine=quarantine_trips(canonical, month, zones),
-        zone_hour=zone_hour_features(history, start=start, end=end),
-        zone_pair=zone_pair_features(history, window_days=window_days, start=start, end=end),
+        quarantine=quarantine,
+        zone_hour=zone_hour_features(history, start=start, end=end, ordered=ordered),
+        zone_pair=zone_pair_features(history, window_days=window_days, start=start, end=end, ordered=ordered),
     )
-    if not ordered:
-        return outputs
-    return TransformOutputs(**{name: expr.order_by(list(OUTPUT_KEYS[name])) for name, expr in outputs.items()})
