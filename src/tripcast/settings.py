@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # Little's law: ~0.55 ms of loop CPU per prediction (x2 under overload, when refusals share the loop),
     # so 16 waiting cost an admitted request ~9-18 ms (performance/README.md "Overload")
     max_in_flight: int = Field(default=16, ge=1)
+    # Requests of at most this many trips are answered on the event loop when the model is compiled and
+    # nothing on the path does I/O (see PredictionService.answers_inline); 0 sends every one to a thread.
+    inline_max_trips: int = Field(default=8, ge=0)
     request_timeout_seconds: float = Field(default=5.0, gt=0)
     registry_poll_seconds: float = Field(default=10.0, gt=0)
 
@@ -95,6 +98,9 @@ class Settings(BaseSettings):
     # Load shedding (performance/README.md "Overload"): refuse /v1/ requests at once while the event loop
     # runs more than this late (0 turns the check off); uvicorn's accept backlog for `tripcast serve`
     max_loop_lag_ms: float = Field(default=10.0, ge=0)
+    # Refuse while the event loop's thread was on the CPU more than this share of the last 25 ms: the
+    # headroom that drains requests waiting in socket buffers (performance/README.md "Overload"); 0: off.
+    max_loop_busy: float = Field(default=0.9, ge=0, le=1)
     serve_backlog: int = Field(default=2048, ge=1)
 
     @model_validator(mode="after")

@@ -37,6 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loadgen import RunResult, run_open_loop
 
+from tripcast.cli.serving import HTTP_PROTOCOLS
 from tripcast.settings import Settings
 
 HERE = Path(__file__).resolve().parent
@@ -126,11 +127,24 @@ def payloads(data_dir: Path, n: int = 2000) -> tuple[list[dict[str, Any]], list[
 class Server:
     """A server subprocess, ready when ``ready_url`` answers 200; always stopped on exit."""
 
-    def __init__(self, name: str, command: list[str], env: dict[str, str], ready_url: str, log: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        command: list[str],
+        env: dict[str, str],
+        ready_url: str,
+        log: Path,
+        cpus: set[int] | None = None,
+    ) -> None:
         self.name = name
         self.log = log.open("w")
+
+        def pin() -> None:  # in the child, before exec: the server and everything it starts stay there
+            if cpus:
+                os.sched_setaffinity(0, cpus)
+
         self.process = subprocess.Popen(
-            command, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+            command, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=pin
         )
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
@@ -178,24 +192,38 @@ class Server:
         self.log.close()
 
 
-def tripcast_server(env: dict[str, str], port: int, logs: Path, **overrides: str) -> Server:
+def tripcast_server(
+    env: dict[str, str], port: int, logs: Path, cpus: set[int] | None = None, **overrides: str
+) -> Server:
     """Tripcast as ``tripcast serve`` runs it: 1 worker, uvloop + httptools, no access log."""
     env = {**env, **{f"TRIPCAST_{k.upper()}": v for k, v in overrides.items()}}
     command = [
-        PYTHON, "-m", "uvicorn", "--factory", "bench_app:app_from_env", "--app-dir", str(HERE),
+        PYTHON, "-m", "uvicorn", "--factory", "tripcast.api.asgi:app_from_env",
         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
-        "--loop", "uvloop", "--http", "httptools", "--workers", env.get("BENCH_WORKERS", "1"),
+        "--loop", "uvloop", "--http", HTTP_PROTOCOLS["httptools"], "--workers", env.get("BENCH_WORKERS", "1"),
     ]  # fmt: skip
-    return Server("tripcast", command, env, f"http://127.0.0.1:{port}/health/ready", logs / "tripcast.log")
+    return Server("tripcast", command, env, f"http://127.0.0.1:{port}/health/ready", logs / "tripcast.log", cpus)
 
 
-def mlflow_server(env: dict[str, str], port: int, model_name: str, logs: Path) -> Server:
+def mlflow_server(env: dict[str, str], port: int, model_name: str, logs: Path, cpus: set[int] | None = None) -> Server:
     mlflow = str(Path(PYTHON).with_name("mlflow"))
     command = [
         mlflow, "models", "serve", "-m", f"models:/{model_name}@champion", "--env-manager", "local",
         "--host", "127.0.0.1", "--port", str(port),
     ]  # fmt: skip
-    return Server("mlflow", command, env, f"http://127.0.0.1:{port}/ping", logs / "mlflow.log")
+    return Server("mlflow", command, env, f"http://127.0.0.1:{port}/ping", logs / "mlflow.log", cpus)
+
+
+def split_cpus() -> tuple[set[int], set[int]] | None:
+    """(server CPUs, generator CPUs): the last CPU for the generator, the rest for the server.
+
+    On a shared machine the scheduler otherwise puts the generator and the server on the same core now
+    and then, and each then measures the other's CPU time as latency. None with a single CPU.
+    """
+    available = sorted(os.sched_getaffinity(0))
+    if len(available) < 2:
+        return None
+    return set(available[:-1]), {available[-1]}
 
 
 def drive(name: str, url: str, bodies: list[dict[str, Any]], rates: list[float], duration: float) -> list[RunResult]:
@@ -216,7 +244,7 @@ def report(
     meta: dict[str, Any],
 ) -> str:
     lines = [
-        f"Measured {meta['when']} on this machine ({os.cpu_count()} shared cores; load generator on the same cores), "
+        f"Measured {meta['when']} on this machine ({os.cpu_count()} shared cores; {meta['placement']}), "
         f"{meta['duration']:g} s per rate, model {meta['model']} v{meta['version']} ({meta['predictor']}).",
         "",
         "| offered rps | server | achieved rps | p50 ms | p95 ms | p99 ms | success |",
@@ -243,7 +271,8 @@ def overload_lines(overload: RunResult, meta: dict[str, Any]) -> list[str]:
     other = 1 - overload.success_rate - overload.share(503)
     return [
         f"Overload: {overload.offered_rps:.0f} rps offered (3x capacity) with max_in_flight="
-        f"{meta['overload_max_in_flight']}, loop-lag budget {meta['overload_max_loop_lag_ms']:g} ms: "
+        f"{meta['overload_max_in_flight']}, loop-lag budget {meta['overload_max_loop_lag_ms']:g} ms, "
+        f"loop-busy budget {meta['overload_max_loop_busy']:.0%}: "
         f"{overload.achieved_rps:.0f} rps accepted, accepted p50 {overload.percentile(50):.1f} ms / "
         f"p99 {overload.percentile(99):.1f} ms (from the due time), 503 share {overload.share(503):.1%}, "
         f"other failures {other:.1%}.",
@@ -289,11 +318,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=400, help="boosting rounds when training a champion")
     parser.add_argument("--overload-max-in-flight", type=int, default=Settings().max_in_flight)
     parser.add_argument("--overload-max-loop-lag-ms", type=float, default=Settings().max_loop_lag_ms, help="0: off")
+    parser.add_argument(
+        "--overload-max-loop-busy", type=float, default=Settings().max_loop_busy, help="share of a core; 0: off"
+    )
     parser.add_argument("--no-overload", action="store_true")
     parser.add_argument("--overload-only", action="store_true", help="skip the rate table (needs --capacity)")
     parser.add_argument("--capacity", type=float, help="sustainable rps (default: Tripcast's best in the table)")
     parser.add_argument("--overload-connections", type=int, default=256)
     parser.add_argument("--no-optimize", action="store_true", help="serve the native model (skip compiling)")
+    parser.add_argument(
+        "--no-pin", action="store_true", help="let the scheduler place server and generator (default: own CPUs)"
+    )
     parser.add_argument("--out", type=Path, default=REPORTS)
     args = parser.parse_args()
     duration = 5.0 if args.quick else args.duration
@@ -309,6 +344,10 @@ def main() -> None:
         if not args.no_optimize:
             optimize(tracking_uri, args.model_name, version)
         trips, mlflow_bodies = payloads(args.data)
+        pinned = None if args.no_pin else split_cpus()
+        server_cpus = pinned[0] if pinned else None
+        if pinned:
+            os.sched_setaffinity(0, pinned[1])  # this process is the load generator from here on
         env = {
             **os.environ,
             "MLFLOW_TRACKING_URI": tracking_uri,
@@ -324,11 +363,11 @@ def main() -> None:
         mlflow: list[RunResult] = []
         if not args.overload_only:
             port = free_port()
-            with tripcast_server(env, port, work) as _:
+            with tripcast_server(env, port, work, server_cpus) as _:
                 current = httpx.get(f"http://127.0.0.1:{port}/v1/models/current").json()
                 tripcast = drive("tripcast", f"http://127.0.0.1:{port}/v1/predictions", trips, rates, duration)
             port = free_port()
-            with mlflow_server(env, port, args.model_name, work) as _:
+            with mlflow_server(env, port, args.model_name, work, server_cpus) as _:
                 mlflow = drive("mlflow", f"http://127.0.0.1:{port}/invocations", mlflow_bodies, rates, duration)
         overload = None
         server_cpu_share = float("nan")
@@ -338,8 +377,9 @@ def main() -> None:
             overrides = {
                 "max_in_flight": str(args.overload_max_in_flight),
                 "max_loop_lag_ms": str(args.overload_max_loop_lag_ms),
+                "max_loop_busy": str(args.overload_max_loop_busy),
             }
-            with tripcast_server(env, port, work, **overrides) as server:
+            with tripcast_server(env, port, work, server_cpus, **overrides) as server:
                 current = current or httpx.get(f"http://127.0.0.1:{port}/v1/models/current").json()
                 run_open_loop(f"http://127.0.0.1:{port}/v1/predictions", trips, 50, 1.0)
                 cpu_before = server.cpu_seconds()
@@ -361,7 +401,13 @@ def main() -> None:
         "predictor": current.get("predictor", "?"),
         "overload_max_in_flight": args.overload_max_in_flight,
         "overload_max_loop_lag_ms": args.overload_max_loop_lag_ms,
+        "overload_max_loop_busy": args.overload_max_loop_busy,
         "server_cpu_share": server_cpu_share,
+        "placement": (
+            f"server on CPU {sorted(pinned[0])}, load generator on CPU {sorted(pinned[1])}"
+            if pinned
+            else "server and load generator placed by the scheduler"
+        ),
     }
     if args.overload_only:
         assert overload is not None, "--overload-only needs the overload run"

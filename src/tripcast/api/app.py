@@ -18,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from tripcast.api.errors import install_error_handlers
-from tripcast.api.middleware import MetricsMiddleware, OverloadMiddleware
+from tripcast.api.middleware import MetricsMiddleware, OverloadMiddleware, refusal_counter
 from tripcast.api.schemas import (
     PAYLOAD_EXAMPLES,
     BatchPredictionOut,
@@ -37,6 +37,7 @@ from tripcast.core.ports.learning import FeatureBuilder
 from tripcast.core.ports.tracking import ModelRegistry
 from tripcast.mlops.serving.caching.base import PredictionCache
 from tripcast.mlops.serving.caching.factory import build_cache
+from tripcast.mlops.serving.real_time.load_shedding import LoadShedder, SheddingPolicy
 from tripcast.mlops.serving.real_time.metrics import ServingMetrics
 from tripcast.mlops.serving.real_time.model_holder import ModelHolder, PredictorLoader
 from tripcast.mlops.serving.real_time.service import PredictionService, ServedPredictions
@@ -138,7 +139,7 @@ def create_app(
             registry, name, alias=alias, loader=loader, metrics=metrics, poll_seconds=settings.registry_poll_seconds
         )
     resolved_cache = build_cache(settings.cache_url, settings.cache_size) if cache == FROM_SETTINGS else cache
-    service = PredictionService(holder, resolved_cache, metrics)
+    service = PredictionService(holder, resolved_cache, metrics, inline_max_requests=settings.inline_max_trips)
     if drift_monitor is not None and feature_builder is None:
         raise ValueError("drift_monitor needs the feature_builder that turns requests into the model's rows")
     drift_interval = drift_evaluation_seconds or settings.drift_evaluation_seconds
@@ -229,9 +230,17 @@ def create_app(
                 f"trips: batch of {len(trips)} exceeds max_batch_size {settings.max_batch_size}",
             )
         requests = to_requests(trips, batch=batch)
-        served = await run_in_threadpool(service.predict, requests)
-        if drift_monitor is not None:
-            background.add_task(observe_served, requests, served)  # sync: runs in the threadpool
+        if service.answers_inline(len(requests)):
+            served = service.predict(requests)
+            if drift_monitor is not None:
+                if getattr(drift_monitor, "model_key", None) == (served.model.name, served.model.number):
+                    observe_served(requests, served)  # the same microseconds of numpy as the prediction
+                else:
+                    background.add_task(observe_served, requests, served)  # loads a profile: off the loop
+        else:
+            served = await run_in_threadpool(service.predict, requests)
+            if drift_monitor is not None:
+                background.add_task(observe_served, requests, served)  # sync: runs in the threadpool
         if batch:
             return BatchPredictionOut(
                 predictions=served.minutes,
@@ -281,14 +290,25 @@ def create_app(
         """Prometheus exposition of this process's metrics."""
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    # One shedder per app: the overload middleware and, under `tripcast serve`, the HTTP protocol
+    # (tripcast.api.protocol, which finds it on app.state) refuse with the same counts and probe.
+    shedder = LoadShedder(
+        SheddingPolicy(
+            settings.max_in_flight,
+            settings.max_loop_lag_ms / 1000 if settings.max_loop_lag_ms > 0 else None,
+            settings.max_loop_busy if settings.max_loop_busy > 0 else None,
+        ),
+        on_refusal=refusal_counter(metrics),
+    )
+    app.state.load_shedder = shedder
     # Outermost last: metrics see every answer, including the overload guard's 503s.
     app.add_middleware(
         OverloadMiddleware,
         max_in_flight=settings.max_in_flight,
-        max_loop_lag_seconds=settings.max_loop_lag_ms / 1000 if settings.max_loop_lag_ms > 0 else None,
         timeout_seconds=settings.request_timeout_seconds,
         max_body_bytes=settings.max_batch_size * BYTES_PER_TRIP + 64 * 1024,
         metrics=metrics,
+        shedder=shedder,
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -14,7 +14,12 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from tripcast.mlops.serving.real_time.load_shedding import LoopLagMonitor, SheddingPolicy, Verdict
+from tripcast.mlops.serving.real_time.load_shedding import (
+    ADMITTED_SCOPE_KEY,
+    LoadShedder,
+    LoopLagMonitor,
+    SheddingPolicy,
+)
 from tripcast.mlops.serving.real_time.metrics import ServingMetrics
 
 Scope = MutableMapping[str, Any]
@@ -72,7 +77,9 @@ class OverloadMiddleware:
     """Protects ``/v1/`` routes: refuse at once beyond ``max_in_flight`` or when the event loop lags more
     than ``max_loop_lag_seconds`` (``None``: no lag check), bound body size, time out.
 
-    Health and metrics stay outside the bounds so probes and scrapes still answer under overload.
+    Health and metrics stay outside the bounds so probes and scrapes still answer under overload. The
+    decisions live in a :class:`LoadShedder` (``shedder``, built from the bounds when not given), which
+    :mod:`tripcast.api.protocol` also consults to refuse before the request reaches ASGI at all.
     """
 
     def __init__(
@@ -87,43 +94,52 @@ class OverloadMiddleware:
         untimed_prefixes: tuple[str, ...] = ("/v1/models/",),
         max_loop_lag_seconds: float | None = DEFAULT_MAX_LOOP_LAG_SECONDS,
         lag_monitor: LoopLagMonitor | None = None,
+        shedder: LoadShedder | None = None,
     ) -> None:
         self.app = app
-        self.policy = SheddingPolicy(max_in_flight, max_loop_lag_seconds)
-        self.max_in_flight = max_in_flight
+        self.shedder = shedder or LoadShedder(
+            SheddingPolicy(max_in_flight, max_loop_lag_seconds),
+            lag_monitor=lag_monitor,
+            prefix=prefix,
+            on_refusal=refusal_counter(metrics),
+        )
+        self.max_in_flight = self.shedder.policy.max_in_flight
         self.timeout_seconds = timeout_seconds
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
-        self.prefix = prefix
         # Model reloads may legitimately take longer than a prediction; cutting them off would only hide
         # a load that still completes in its thread.
         self.untimed_prefixes = untimed_prefixes
-        # Started lazily on the first request: the middleware is built before the server's loop exists.
-        self.lag_monitor = lag_monitor if lag_monitor is not None else LoopLagMonitor()
-        # One event loop per worker process, so a plain integer is race-free here.
-        self.in_flight = 0
+
+    @property
+    def in_flight(self) -> int:
+        return self.shedder.in_flight
+
+    @in_flight.setter
+    def in_flight(self, value: int) -> None:
+        self.shedder.in_flight = value
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(self.prefix):
+        shedder = self.shedder
+        if scope["type"] != "http" or not shedder.guards(str(scope.get("path", ""))):
             await self.app(scope, receive, send)
             return
-        lag = 0.0
-        if self.policy.max_loop_lag_seconds is not None:
-            self.lag_monitor.ensure_started()
-            lag = self.lag_monitor.lag()
-        verdict = self.policy.decide(self.in_flight, lag)
-        if verdict is not Verdict.ADMIT:
-            self._reject(verdict.value)
-            if verdict is Verdict.TOO_MANY_IN_FLIGHT:
-                detail = f"server busy: {self.in_flight} requests in flight (max {self.max_in_flight})"
-            else:
-                budget_ms = (self.policy.max_loop_lag_seconds or 0.0) * 1000
-                detail = f"server busy: event loop {lag * 1000:.0f} ms behind (budget {budget_ms:g} ms)"
-            await send_json(send, 503, {"detail": detail, "errors": []}, RETRY_AFTER)
-            return
+        if not scope.get(ADMITTED_SCOPE_KEY):
+            refusal = shedder.refusal()
+            if refusal is not None:
+                await send_json(send, 503, {"detail": refusal.detail, "errors": []}, RETRY_AFTER)
+                return
+            shedder.in_flight += 1
+        # else: the HTTP protocol admitted it and already counts it in flight
+        try:
+            await self._admitted(scope, receive, send)
+        finally:
+            shedder.in_flight -= 1
+
+    async def _admitted(self, scope: Scope, receive: Receive, send: Send) -> None:
         length = _content_length(scope)
         if length is not None and length > self.max_body_bytes:
-            self._reject("body_too_large")
+            self.shedder.count_refusal("body_too_large")
             await send_json(
                 send,
                 413,
@@ -133,7 +149,6 @@ class OverloadMiddleware:
                 },
             )
             return
-        self.in_flight += 1
         if self.metrics is not None:
             self.metrics.in_flight.inc()
         started = False
@@ -149,7 +164,7 @@ class OverloadMiddleware:
             async with asyncio.timeout(timeout):
                 await self.app(scope, receive, tracking_send)
         except TimeoutError:
-            self._reject("timeout")
+            self.shedder.count_refusal("timeout")
             if started:
                 raise
             await send_json(
@@ -159,13 +174,16 @@ class OverloadMiddleware:
                 RETRY_AFTER,
             )
         finally:
-            self.in_flight -= 1
             if self.metrics is not None:
                 self.metrics.in_flight.dec()
 
-    def _reject(self, reason: str) -> None:
-        if self.metrics is not None:
-            self.metrics.rejected.labels(reason).inc()
+
+def refusal_counter(metrics: ServingMetrics | None) -> Callable[[str], None] | None:
+    """``reason -> None`` counting refusals in ``metrics.rejected`` (None without metrics)."""
+    if metrics is None:
+        return None
+    rejected = metrics.rejected
+    return lambda reason: rejected.labels(reason).inc()
 
 
 RETRY_AFTER = {"Retry-After": "1"}

@@ -17,6 +17,9 @@ from tripcast.cli.console import console, err_console, fail, user_errors
 
 app = typer.Typer(no_args_is_help=True, help="Serve, score and stream trip-duration predictions.")
 
+#: ``--http`` choices: httptools gets Tripcast's protocol, which refuses shed requests before ASGI.
+HTTP_PROTOCOLS = {"httptools": "tripcast.api.protocol:SheddingHttpToolsProtocol", "h11": "h11"}
+
 
 @app.command()
 @user_errors
@@ -36,8 +39,10 @@ def serve(
 
     Overload protection (see performance/README.md): beyond ``--max-in-flight`` requests, or while the
     event loop lags more than ``TRIPCAST_MAX_LOOP_LAG_MS``, ``/v1/`` requests get an immediate 503 with
-    ``Retry-After``; health and metrics always answer. uvicorn's ``--limit-concurrency`` is not used: it
-    counts open keep-alive connections, refuses health probes too and logs a line per refusal.
+    ``Retry-After``; health and metrics always answer. With httptools the refusal happens in the HTTP
+    protocol as soon as the headers are parsed (``tripcast.api.protocol``), the cheapest place to say no.
+    uvicorn's ``--limit-concurrency`` is not used: it counts open keep-alive connections, refuses health
+    probes too and logs a line per refusal.
     """
     import uvicorn
 
@@ -45,8 +50,8 @@ def serve(
 
     if loop not in {"uvloop", "asyncio"}:
         raise fail(f"--loop must be uvloop or asyncio; got {loop!r}")
-    if http not in {"httptools", "h11"}:
-        raise fail(f"--http must be httptools or h11; got {http!r}")
+    if http not in HTTP_PROTOCOLS:
+        raise fail(f"--http must be one of {', '.join(HTTP_PROTOCOLS)}; got {http!r}")
     if max_in_flight is not None:
         # Workers build their app from the environment (uvicorn --factory), so settings travel there.
         os.environ["TRIPCAST_MAX_IN_FLIGHT"] = str(max_in_flight)
@@ -63,7 +68,7 @@ def serve(
         workers=workers,
         log_level=log_level,
         loop=loop,
-        http=http,
+        http=HTTP_PROTOCOLS[http],
         backlog=backlog or settings.serve_backlog,
         access_log=False,  # per-request log lines cost more than the prediction; /metrics counts requests
     )

@@ -50,7 +50,7 @@ def test_api_serves_from_redis_and_survives_redis_down(redis_url: str, redis_pre
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "serving"))
-    from serving_fakes import FakeRegistry
+    from support.serving_fakes import FakeRegistry
 
     registry = FakeRegistry()
     registry.add("1", alias="champion")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from serving_fakes import FakeRegistry
+
+from support.serving_fakes import FakeRegistry
 
 
 @pytest.fixture()

@@ -130,7 +130,7 @@ def test_malformed_bodies_are_4xx(client: TestClient, raw: bytes) -> None:
 
 
 def test_not_ready_until_a_model_is_loaded(trip: dict[str, Any]) -> None:
-    from serving_fakes import FakeRegistry
+    from support.serving_fakes import FakeRegistry
 
     registry = FakeRegistry()
     registry.add("1")  # no champion alias yet

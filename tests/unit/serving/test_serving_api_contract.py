@@ -31,7 +31,7 @@ payloads = st.one_of(trips, st.fixed_dictionaries({"trips": st.lists(trips, max_
 
 @pytest.fixture(scope="module")
 def client():
-    from serving_fakes import FakeRegistry
+    from support.serving_fakes import FakeRegistry
 
     registry = FakeRegistry()
     registry.add("1", alias="champion")

@@ -12,6 +12,7 @@ import pytest
 from tripcast.api.middleware import OverloadMiddleware
 from tripcast.mlops.serving.real_time import ServingMetrics
 from tripcast.mlops.serving.real_time.load_shedding import (
+    LoadShedder,
     LoopLagMonitor,
     SheddingPolicy,
     Verdict,
@@ -105,6 +106,18 @@ def test_a_single_long_stall_is_not_a_standing_queue() -> None:
     assert monitor.lag(10.311) == 0.0
 
 
+def test_loop_iterations_longer_than_the_window_are_a_standing_queue() -> None:
+    """Every tick 100+ ms late leaves at most one sample per window: the worst queue, not a stall."""
+    monitor = LoopLagMonitor(interval=0.005, window=0.100, clock=FakeClock())
+    now = 10.0
+    monitor.tick(now)
+    for lateness in (0.110, 0.145, 0.120):
+        now += 0.005 + lateness
+        monitor.tick(now)
+    assert monitor.lag(now + 0.001) == pytest.approx(0.120)  # the last two ticks were 145 and 120 ms late
+    assert monitor.lag(now + 0.050) == pytest.approx(0.045)  # the next tick, due at +5 ms, is 45 ms overdue
+
+
 def test_monitor_probes_the_running_loop_and_restarts_after_stop() -> None:
     monitor = LoopLagMonitor(interval=0.001)
 
@@ -130,7 +143,7 @@ def test_monitor_probes_the_running_loop_and_restarts_after_stop() -> None:
         (0, 0.0, Verdict.ADMIT),
         (3, 0.009, Verdict.ADMIT),
         (3, 0.011, Verdict.LOOP_LAG),
-        (0, 0.500, Verdict.ADMIT),  # an idle server admits one request whatever the lag
+        (0, 0.500, Verdict.LOOP_LAG),  # inline answers are never in flight: the standing lag decides
         (8, 0.0, Verdict.TOO_MANY_IN_FLIGHT),
         (8, 0.500, Verdict.TOO_MANY_IN_FLIGHT),  # the in-flight bound is reported first
     ],
@@ -162,10 +175,14 @@ def test_littles_law_bound() -> None:
 class StuckMonitor(LoopLagMonitor):
     """A monitor whose lag is set by the test."""
 
-    def __init__(self, lag: float) -> None:
+    def __init__(self, lag: float, busy: float = 0.0) -> None:
         super().__init__()
         self.fixed = lag
+        self.fixed_busy = busy
         self.started = 0
+
+    def busy(self) -> float:
+        return self.fixed_busy
 
     def ensure_started(self) -> None:
         self.started += 1
@@ -242,3 +259,59 @@ def test_lag_budget_none_never_sheds_on_lag() -> None:
     status, _, _, _ = _call(guarded, "/v1/predictions")
     assert status == 200
     assert monitor.started == 0  # no probe runs when the check is off
+
+
+class FakeCpuClock:
+    """CPU seconds of the loop thread, advanced by the test."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+def test_busy_share_is_cpu_time_over_wall_time_within_the_busy_window() -> None:
+    cpu = FakeCpuClock()
+    monitor = LoopLagMonitor(interval=0.005, clock=FakeClock(), cpu_clock=cpu, busy_window=0.025)
+    assert monitor.busy() == 0.0  # no ticks yet
+    now = 10.0
+    for _ in range(10):  # 50 ms at 40% busy
+        monitor.tick(now)
+        now += 0.005
+        cpu.seconds += 0.002
+    assert monitor.busy() == pytest.approx(0.4)
+    for _ in range(6):  # then 30 ms fully busy: the 25 ms window forgets the quiet part
+        monitor.tick(now)
+        now += 0.005
+        cpu.seconds += 0.005
+    monitor.tick(now)
+    assert monitor.busy() == pytest.approx(1.0)
+
+
+def test_policy_refuses_while_the_loop_is_too_busy() -> None:
+    policy = SheddingPolicy(max_in_flight=8, max_loop_lag_seconds=0.010, max_loop_busy=0.9)
+    assert policy.decide(0, 0.0, 0.85) is Verdict.ADMIT
+    assert policy.decide(0, 0.0, 0.95) is Verdict.LOOP_BUSY
+    assert policy.decide(0, 0.020, 0.95) is Verdict.LOOP_LAG  # lag is reported first
+    assert SheddingPolicy(max_in_flight=8).decide(0, 0.0, 1.0) is Verdict.ADMIT  # checks off
+    with pytest.raises(ValueError, match="max_loop_busy"):
+        SheddingPolicy(max_in_flight=8, max_loop_busy=1.5)
+
+
+def test_shedder_names_the_reason_and_counts_it() -> None:
+    reasons: list[str] = []
+    busy_monitor = StuckMonitor(lag=0.0, busy=0.97)
+    shedder = LoadShedder(
+        SheddingPolicy(max_in_flight=2, max_loop_lag_seconds=0.010, max_loop_busy=0.9),
+        lag_monitor=busy_monitor,
+        on_refusal=reasons.append,
+    )
+    refusal = shedder.refusal()
+    assert refusal is not None and refusal.verdict is Verdict.LOOP_BUSY
+    assert refusal.detail == "server busy: event loop 97% busy (budget 90%)"
+    shedder.in_flight = 2
+    refusal = shedder.refusal()
+    assert refusal is not None and "2 requests in flight (max 2)" in refusal.detail
+    assert reasons == ["loop_busy", "overload"]
+    assert shedder.guards("/v1/predictions") and not shedder.guards("/health/live")

@@ -30,6 +30,9 @@ class FeatureBuilder(ABC):
     """Turns valid trips (or trip requests) into the model's input columns."""
 
     spec: ModelSpec
+    #: Whether building request features waits on I/O (a feature-store lookup). Servers keep such calls
+    #: off their event loop; a builder that only computes may say False and be called inline.
+    performs_io: bool = True
 
     @abstractmethod
     def training_set(self, trips: Table, name: str) -> TrainingSet:
@@ -72,6 +75,10 @@ class Predictor(ABC):
 
     model_name: str
     model_version: str
+    #: True when ``predict_trips`` never waits on I/O and costs microseconds per row (a compiled model
+    #: with a computing-only feature builder): a server may answer small requests on its event loop,
+    #: which is cheaper than handing them to a worker thread.
+    cpu_only: bool = False
 
     @abstractmethod
     def predict_features(self, features: Table) -> Any:

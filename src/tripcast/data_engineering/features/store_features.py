@@ -61,6 +61,7 @@ class StoreBackedTripFeatureBuilder(FeatureBuilder):
     """TRIP_DURATION_WITH_STORE_SPEC features: the spine builder's columns plus the zone-store columns."""
 
     spec: ModelSpec = TRIP_DURATION_WITH_STORE_SPEC
+    performs_io = True  # every request reads the online store (SQLite or Redis)
 
     def __init__(
         self,

@@ -48,6 +48,7 @@ class TripFeatureBuilder(FeatureBuilder):
     """Features of TRIP_DURATION_SPEC from processed trips or from trip requests."""
 
     spec: ModelSpec = TRIP_DURATION_SPEC
+    performs_io = False  # request features are computed from the request and the bundled zone lookup
 
     def __init__(self, zones: ZoneLookup | None = None) -> None:
         lookup = zones if zones is not None else ZoneLookup.bundled()

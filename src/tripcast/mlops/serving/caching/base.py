@@ -40,6 +40,9 @@ def cache_key(model_name: str, model_version: str, request: TripRequest) -> str:
 class PredictionCache(ABC):
     """Predicted minutes per (model version, request); misses come back as None."""
 
+    #: Whether a lookup leaves the process (Redis): servers then keep it off their event loop.
+    performs_io: bool = True
+
     @abstractmethod
     def get_many(self, model_name: str, model_version: str, requests: Sequence[TripRequest]) -> list[float | None]:
         """Cached minutes for each request, in order, None where absent."""

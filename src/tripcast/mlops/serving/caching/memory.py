@@ -13,6 +13,8 @@ from tripcast.mlops.serving.caching.base import PredictionCache, cache_key
 class LruPredictionCache(PredictionCache):
     """Keeps up to ``max_entries`` predictions; the least recently used go first. Thread-safe."""
 
+    performs_io = False  # a dictionary under a lock held for microseconds
+
     def __init__(self, max_entries: int = 100_000) -> None:
         if max_entries < 1:
             raise ValueError(f"max_entries must be >= 1, got {max_entries}")

@@ -79,7 +79,10 @@ class CompiledTreeModel:
 
     def __init__(self, library: str | Path) -> None:
         self.path = Path(library)
-        lib = ctypes.CDLL(str(self.path))
+        # PyDLL keeps the GIL during a call. A call is tens of microseconds; CDLL would release and retake
+        # the GIL around each one, and with any other thread runnable (the registry poller, a scrape) the
+        # event loop then waits up to the interpreter's switch interval (5 ms) per row to get it back.
+        lib = ctypes.PyDLL(str(self.path))
         lib.get_num_feature.restype = ctypes.c_int32
         lib.get_num_target.restype = ctypes.c_int32
         lib.get_threshold_type.restype = ctypes.c_char_p

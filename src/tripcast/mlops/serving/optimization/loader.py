@@ -43,6 +43,7 @@ class OptimizedPredictor(Predictor):
         self.model_version = native.model_version
         self.feature_names = feature_builder.spec.feature_names
         self._matrix = getattr(feature_builder, "feature_matrix", None)
+        self.cpu_only = not feature_builder.performs_io
 
     def predict_features(self, features: Any) -> np.ndarray:
         """Predictions for a feature table (spec columns) or a matrix in spec order."""

@@ -26,6 +26,12 @@ DEFAULT_PROBE_INTERVAL_SECONDS = 0.005
 DEFAULT_WINDOW_SECONDS = 0.100
 #: Late ticks needed within the window before lag counts as standing.
 MIN_SAMPLES = 2
+#: Span over which the loop's busy fraction is measured: a few probe ticks, short enough to react within
+#: one burst, long enough to average over several loop iterations.
+DEFAULT_BUSY_WINDOW_SECONDS = 0.025
+#: ASGI scope key set by a layer that already admitted the request and counted it in flight (the HTTP
+#: protocol admits at header time, before the request's task runs): the middleware must not decide again.
+ADMITTED_SCOPE_KEY = "tripcast.admitted"
 
 
 class LoopLagMonitor:
@@ -43,14 +49,20 @@ class LoopLagMonitor:
         interval: float = DEFAULT_PROBE_INTERVAL_SECONDS,
         clock: Callable[[], float] = time.perf_counter,
         window: float = DEFAULT_WINDOW_SECONDS,
+        cpu_clock: Callable[[], float] = time.thread_time,
+        busy_window: float = DEFAULT_BUSY_WINDOW_SECONDS,
     ) -> None:
-        if interval <= 0 or window <= 0:
-            raise ValueError(f"interval and window must be positive, got {interval} and {window}")
+        if interval <= 0 or window <= 0 or busy_window <= 0:
+            raise ValueError(f"interval and window must be positive, got {interval}, {window} and {busy_window}")
         self.interval = interval
         self.window = window
         self.clock = clock
+        self.cpu_clock = cpu_clock
+        self.busy_window = busy_window
         self.last_lag = 0.0
         self._samples: deque[tuple[float, float]] = deque()  # (when, lag) within the window
+        # (when, CPU seconds of the loop's thread): the probe runs on the loop, so its thread is the loop's.
+        self._cpu: deque[tuple[float, float]] = deque()
         self._due: float | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -59,9 +71,28 @@ class LoopLagMonitor:
         if self._due is not None:
             self.last_lag = max(0.0, now - self._due)
             self._samples.append((now, self.last_lag))
-            while self._samples and self._samples[0][0] < now - self.window:
+            # Keep the last MIN_SAMPLES ticks however old: when one loop iteration takes longer than the
+            # window, that is the worst queue of all, and it must not look like "too few samples".
+            while len(self._samples) > MIN_SAMPLES and self._samples[0][0] < now - self.window:
                 self._samples.popleft()
+        self._cpu.append((now, self.cpu_clock()))
+        # Keep one sample at or before the start of the busy window, so the span always covers it.
+        while len(self._cpu) > 2 and self._cpu[1][0] <= now - self.busy_window:
+            self._cpu.popleft()
         self._due = now + self.interval
+
+    def busy(self) -> float:
+        """Share of wall time the loop's thread spent on the CPU over the last ``busy_window`` (0 to 1).
+
+        Above ~0.9 every new request adds to a queue the loop cannot see: requests wait in socket
+        buffers while it works. Measured at the probe's ticks, so a request pays no clock read for it.
+        """
+        if len(self._cpu) < 2:
+            return 0.0
+        (start, cpu_start), (end, cpu_end) = self._cpu[0], self._cpu[-1]
+        if end <= start:
+            return 0.0
+        return min(1.0, max(0.0, (cpu_end - cpu_start) / (end - start)))
 
     def lag(self, now: float | None = None) -> float:
         """Seconds the loop has been behind throughout the last window (0 before the first tick)."""
@@ -71,8 +102,10 @@ class LoopLagMonitor:
         since = now - self.window
         recent = [lag for when, lag in self._samples if when >= since]
         if len(recent) < MIN_SAMPLES:
-            # One late tick after a quiet spell is a stall (GC, the process descheduled), not a queue.
-            return 0.0
+            # Ticks slower than the window: judge the last few, whatever their age.
+            recent = [lag for _, lag in self._samples]
+        if len(recent) < MIN_SAMPLES:
+            return 0.0  # just started: nothing to judge yet
         overdue = now - self._due
         if overdue > 0:
             recent.append(overdue)
@@ -94,6 +127,7 @@ class LoopLagMonitor:
         self._due = None
         self.last_lag = 0.0
         self._samples.clear()
+        self._cpu.clear()
         self.tick(self.clock())
         self._task = loop.create_task(self._probe(), name="tripcast-loop-lag-probe")
 
@@ -114,12 +148,18 @@ class Verdict(Enum):
     ADMIT = "admit"
     TOO_MANY_IN_FLIGHT = "overload"
     LOOP_LAG = "loop_lag"
+    LOOP_BUSY = "loop_busy"
 
 
 @dataclass(frozen=True, slots=True)
 class SheddingPolicy:
-    """Refuse when ``max_in_flight`` requests are already being served, or the loop lags more than
-    ``max_loop_lag_seconds`` (``None`` turns the lag check off).
+    """Refuse when ``max_in_flight`` requests are already being served, the loop lags more than
+    ``max_loop_lag_seconds``, or its thread was busy more than ``max_loop_busy`` of the recent wall time
+    (``None`` turns either check off).
+
+    The busy check keeps headroom: a loop busy all the time cannot drain the requests waiting in socket
+    buffers, so they wait longer and longer although the loop itself never looks late. Refusing is cheap
+    (microseconds at the HTTP protocol), so refusing while busy frees the CPU that drains them.
 
     ``max_in_flight`` bounds the queue the server controls: with ``S`` seconds of CPU per request on
     one event loop, the last admitted request waits about ``max_in_flight * S`` (Little's law), so the
@@ -128,21 +168,28 @@ class SheddingPolicy:
 
     max_in_flight: int
     max_loop_lag_seconds: float | None = None
+    max_loop_busy: float | None = None
 
     def __post_init__(self) -> None:
         if self.max_in_flight < 1:
             raise ValueError(f"max_in_flight must be at least 1, got {self.max_in_flight}")
         if self.max_loop_lag_seconds is not None and self.max_loop_lag_seconds <= 0:
             raise ValueError(f"max_loop_lag_seconds must be positive or None, got {self.max_loop_lag_seconds}")
+        if self.max_loop_busy is not None and not 0 < self.max_loop_busy <= 1:
+            raise ValueError(f"max_loop_busy must be in (0, 1] or None, got {self.max_loop_busy}")
 
-    def decide(self, in_flight: int, loop_lag: float) -> Verdict:
-        """The verdict for one more request, given what is in flight and the loop's current lag."""
+    def decide(self, in_flight: int, loop_lag: float, loop_busy: float = 0.0) -> Verdict:
+        """The verdict for one more request, given what is in flight and the loop's lag and busy share."""
         if in_flight >= self.max_in_flight:
             return Verdict.TOO_MANY_IN_FLIGHT
-        # An idle server always admits one request: a lag spike (GC, a model swap) with nothing in
-        # flight says nothing about queueing, and refusing everything would starve the probe of work.
-        if self.max_loop_lag_seconds is not None and in_flight > 0 and loop_lag > self.max_loop_lag_seconds:
+        # No "idle server admits" exception: requests answered on the loop finish within one loop step,
+        # so nothing is ever counted in flight while a backlog of them waits. A lone stall (GC, a model
+        # swap) does not get here because the monitor reports *standing* lag, and refusing lets the
+        # loop, and so the probe, catch up at once.
+        if self.max_loop_lag_seconds is not None and loop_lag > self.max_loop_lag_seconds:
             return Verdict.LOOP_LAG
+        if self.max_loop_busy is not None and loop_busy > self.max_loop_busy:
+            return Verdict.LOOP_BUSY
         return Verdict.ADMIT
 
 
@@ -151,3 +198,66 @@ def in_flight_bound(service_seconds: float, latency_budget_seconds: float, *, fl
     if service_seconds <= 0 or latency_budget_seconds <= 0:
         raise ValueError("service time and latency budget must be positive")
     return max(floor, int(latency_budget_seconds / service_seconds))
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a request is refused now: the verdict and the human sentence for the 503 body."""
+
+    verdict: Verdict
+    detail: str
+
+
+class LoadShedder:
+    """One server process's shedding state, shared by every layer that can refuse a request.
+
+    The HTTP protocol (before an ASGI task exists) and the ASGI middleware (for servers without that
+    protocol) ask the same object, so the in-flight count, the lag probe and the counters are one.
+    ``prefix`` selects the guarded paths; everything else (health, metrics, docs) is never refused.
+    """
+
+    def __init__(
+        self,
+        policy: SheddingPolicy,
+        *,
+        lag_monitor: LoopLagMonitor | None = None,
+        prefix: str = "/v1/",
+        on_refusal: Callable[[str], None] | None = None,
+    ) -> None:
+        self.policy = policy
+        # Started lazily on the first guarded request: the shedder is built before the server's loop.
+        self.lag_monitor = lag_monitor if lag_monitor is not None else LoopLagMonitor()
+        self.prefix = prefix
+        self.on_refusal = on_refusal
+        # One event loop per worker process, so a plain integer is race-free here.
+        self.in_flight = 0
+
+    def guards(self, path: str) -> bool:
+        return path.startswith(self.prefix)
+
+    def refusal(self) -> Refusal | None:
+        """``None`` to admit one more guarded request, else why it must be refused (and it is counted)."""
+        lag = busy = 0.0
+        policy = self.policy
+        if policy.max_loop_lag_seconds is not None or policy.max_loop_busy is not None:
+            self.lag_monitor.ensure_started()
+            if policy.max_loop_lag_seconds is not None:
+                lag = self.lag_monitor.lag()
+            if policy.max_loop_busy is not None:
+                busy = self.lag_monitor.busy()
+        verdict = policy.decide(self.in_flight, lag, busy)
+        if verdict is Verdict.ADMIT:
+            return None
+        self.count_refusal(verdict.value)
+        if verdict is Verdict.TOO_MANY_IN_FLIGHT:
+            detail = f"server busy: {self.in_flight} requests in flight (max {self.policy.max_in_flight})"
+        elif verdict is Verdict.LOOP_BUSY:
+            detail = f"server busy: event loop {busy:.0%} busy (budget {policy.max_loop_busy:.0%})"
+        else:
+            budget_ms = (self.policy.max_loop_lag_seconds or 0.0) * 1000
+            detail = f"server busy: event loop {lag * 1000:.0f} ms behind (budget {budget_ms:g} ms)"
+        return Refusal(verdict, detail)
+
+    def count_refusal(self, reason: str) -> None:
+        if self.on_refusal is not None:
+            self.on_refusal(reason)

@@ -28,11 +28,32 @@ class PredictionService:
     """Predicts with one snapshot of the held model; the cache is an optimisation, never a failure."""
 
     def __init__(
-        self, holder: ModelHolder, cache: PredictionCache | None = None, metrics: ServingMetrics | None = None
+        self,
+        holder: ModelHolder,
+        cache: PredictionCache | None = None,
+        metrics: ServingMetrics | None = None,
+        *,
+        inline_max_requests: int = 0,
     ):
         self.holder = holder
         self.cache = cache
         self.metrics = metrics
+        self.inline_max_requests = inline_max_requests
+
+    def answers_inline(self, n_requests: int) -> bool:
+        """Whether :meth:`predict` of ``n_requests`` may run on the caller's event loop.
+
+        Only when it is known to be microseconds of pure computation: at most ``inline_max_requests``,
+        a predictor that declares itself ``cpu_only`` and a cache (if any) that stays in the process.
+        Handing such a request to a worker thread costs more than the prediction: the loop and the
+        thread trade the GIL, and under load the thread waits for the interpreter's switch interval.
+        """
+        if n_requests > self.inline_max_requests:
+            return False
+        if self.cache is not None and self.cache.performs_io:
+            return False
+        model = self.holder.current
+        return model is not None and model.predictor.cpu_only
 
     def predict(self, requests: Sequence[TripRequest]) -> ServedPredictions:
         """Predicted minutes for ``requests``; ModelNotLoadedError when nothing is served yet."""
