@@ -98,9 +98,9 @@ class Settings(BaseSettings):
     # Load shedding (performance/README.md "Overload"): refuse /v1/ requests at once while the event loop
     # runs more than this late (0 turns the check off); uvicorn's accept backlog for `tripcast serve`
     max_loop_lag_ms: float = Field(default=10.0, ge=0)
-    # Refuse while the event loop's thread was on the CPU more than this share of the last 25 ms: the
+    # Refuse while the event loop's thread was on the CPU more than this share of the last 100 ms: the
     # headroom that drains requests waiting in socket buffers (performance/README.md "Overload"); 0: off.
-    max_loop_busy: float = Field(default=0.9, ge=0, le=1)
+    max_loop_busy: float = Field(default=0.95, ge=0, le=1)
     serve_backlog: int = Field(default=2048, ge=1)
 
     @model_validator(mode="after")

@@ -74,6 +74,9 @@ class FakeRegistry(ModelRegistry):
     def set_alias(self, name: str, alias: str, version: str, tags: dict[str, str] | None = None) -> None:
         self.aliases[alias] = version
 
+    def alias_version(self, name: str, alias: str) -> str | None:
+        return self.aliases.get(alias) if name == self.name else None
+
     def list_versions(self, name: str) -> list[ModelVersion]:
         return [self.get(name, v) for v in sorted(self.versions, key=int, reverse=True)]
 

@@ -147,6 +147,8 @@ def test_train_register_promote_refuse_force(
     with pytest.raises(NotFoundError, match="version 9 does not exist"):
         registry.get(NAME, "9")
     assert registry.find_alias(NAME, "staging") is None
+    assert registry.alias_version(NAME, CHAMPION) == "2" and registry.alias_version(NAME, "staging") is None
+    assert registry.alias_version("no-such-model", CHAMPION) is None
     assert NAME in set(registry.iter_names())
     if tracking_uri.startswith("postgresql"):
         # the registry really lives in PostgreSQL

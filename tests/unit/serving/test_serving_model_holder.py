@@ -67,6 +67,7 @@ def test_registry_outage_keeps_serving(fake_registry: Any) -> None:
         raise ConnectionError("registry unreachable")
 
     fake_registry.find_alias = down
+    fake_registry.alias_version = down  # an outage fails the poll's cheap lookup as well
     assert "unreachable" in (holder.refresh().error or "")
     assert holder.require().number == "1"
 
@@ -108,3 +109,21 @@ def test_a_request_in_progress_finishes_on_the_version_it_started_with(fake_regi
     served = result["served"]
     assert served.model.number == "1" and served.minutes == [103.0]
     assert service.predict([request]).model.number == "2"
+
+
+def test_an_unchanged_alias_is_confirmed_with_the_cheap_lookup_only(fake_registry: Any) -> None:
+    holder = ModelHolder(fake_registry, "trip-duration")
+    holder.refresh()
+    described: list[str] = []
+    full_lookup = fake_registry.find_alias
+
+    def counting_find_alias(name: str, alias: str) -> Any:
+        described.append(alias)
+        return full_lookup(name, alias)
+
+    fake_registry.find_alias = counting_find_alias
+    assert holder.refresh().changed is False
+    assert described == []  # the poll did not describe the version again
+    fake_registry.add("2", alias="champion")
+    assert holder.refresh().changed is True
+    assert described == ["champion"] and holder.require().number == "2"

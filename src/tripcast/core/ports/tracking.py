@@ -65,6 +65,12 @@ class ModelRegistry(ABC):
     def find_alias(self, name: str, alias: str) -> ModelVersion | None:
         """The version holding ``alias``, or None."""
 
+    def alias_version(self, name: str, alias: str) -> str | None:
+        """Only the version number holding ``alias`` (None when unset): what a poller needs to notice a
+        change. Adapters override it when one lookup is cheaper than describing the whole version."""
+        found = self.find_alias(name, alias)
+        return found.version if found is not None else None
+
     @abstractmethod
     def set_alias(self, name: str, alias: str, version: str, tags: dict[str, str] | None = None) -> None:
         """Point ``alias`` at ``version``; record ``tags`` on that version."""

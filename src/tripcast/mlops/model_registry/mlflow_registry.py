@@ -131,6 +131,14 @@ class MlflowModelRegistry(ModelRegistry):
         except NotFoundError:
             return None
 
+    def alias_version(self, name: str, alias: str) -> str | None:
+        """The version number at ``alias`` from one registry query (``find_alias`` also reads the version
+        and its run): servers poll this every few seconds, from a thread that shares the GIL with them."""
+        try:
+            return self._aliases(name).get(alias)
+        except NotFoundError:
+            return None
+
     def list_versions(self, name: str) -> list[ModelVersion]:
         """All versions of ``name``, newest first, with aliases, tags and their run's metrics."""
         aliases = self._aliases(name)

@@ -26,9 +26,9 @@ DEFAULT_PROBE_INTERVAL_SECONDS = 0.005
 DEFAULT_WINDOW_SECONDS = 0.100
 #: Late ticks needed within the window before lag counts as standing.
 MIN_SAMPLES = 2
-#: Span over which the loop's busy fraction is measured: a few probe ticks, short enough to react within
-#: one burst, long enough to average over several loop iterations.
-DEFAULT_BUSY_WINDOW_SECONDS = 0.025
+#: Span over which the loop's busy fraction is measured: 20 probe ticks. 25 ms reacted faster but saw a
+#: cluster of a dozen requests as "busy" and refused at half of capacity.
+DEFAULT_BUSY_WINDOW_SECONDS = 0.100
 #: ASGI scope key set by a layer that already admitted the request and counted it in flight (the HTTP
 #: protocol admits at header time, before the request's task runs): the middleware must not decide again.
 ADMITTED_SCOPE_KEY = "tripcast.admitted"

@@ -103,6 +103,14 @@ class ModelHolder:
     def refresh(self, *, force: bool = False) -> RefreshOutcome:
         """Load the version at the alias if it differs from the served one (or always, with ``force``)."""
         with self._load_lock:
+            current = self._current
+            if not force and current is not None:
+                try:
+                    # The common case, every poll: nothing changed, and one cheap lookup says so.
+                    if self.registry.alias_version(self.model_name, self.alias) == current.version.version:
+                        return RefreshOutcome(False, current.version.version)
+                except Exception as exc:  # noqa: BLE001 - a registry outage must not stop serving
+                    return self._failed(f"cannot read alias {self.model_name}@{self.alias}: {exc}")
             try:
                 target = self.registry.find_alias(self.model_name, self.alias)
             except Exception as exc:  # noqa: BLE001 - a registry outage must not stop serving
