@@ -138,7 +138,11 @@ def _transform(ctx: RunContext) -> StepResult:
     with open_engine(ctx.engine_name, spark=ctx.spark) as engine:
         previous = engine.read_parquet(lookback) if lookback is not None else None
         result = transform_trips(
-            engine.read_parquet(processed), ctx.month, lookback=previous, materialize=engine.materialize
+            engine.read_parquet(processed),
+            ctx.month,
+            lookback=previous,
+            zone_table=engine.zone_table(),  # same files; cheaper join and write of the zone names
+            materialize=engine.materialize,
         )
         tables = {"trips_enriched": result.trips, "zone_hour": result.zone_hour, "zone_pair": result.zone_pair}
         # Zone aggregates keep one group state per key: write big months in pickup-zone ranges to bound memory.
