@@ -6,16 +6,14 @@ Bounded: one burst of 60 requests against a uvicorn server on 127.0.0.1 started 
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
+from support.uvicorn_thread import serve_in_thread
 from tripcast.api import create_app
 from tripcast.core.domain.evaluation import ModelVersion
 from tripcast.core.domain.trip import TripRequest
@@ -60,20 +58,9 @@ class FakeOneVersionRegistry(ModelRegistry):
 
 @pytest.fixture()
 def base_url() -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     app = create_app(Settings(max_in_flight=4), FakeOneVersionRegistry(), cache=None, poll=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve_in_thread(app) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_burst_above_capacity_is_shed_with_503(base_url: str) -> None:

@@ -230,17 +230,15 @@ def create_app(
                 f"trips: batch of {len(trips)} exceeds max_batch_size {settings.max_batch_size}",
             )
         requests = to_requests(trips, batch=batch)
-        if service.answers_inline(len(requests)):
-            served = service.predict(requests)
-            if drift_monitor is not None:
-                if getattr(drift_monitor, "model_key", None) == (served.model.name, served.model.number):
-                    observe_served(requests, served)  # the same microseconds of numpy as the prediction
-                else:
-                    background.add_task(observe_served, requests, served)  # loads a profile: off the loop
-        else:
-            served = await run_in_threadpool(service.predict, requests)
-            if drift_monitor is not None:
-                background.add_task(observe_served, requests, served)  # sync: runs in the threadpool
+        inline = service.answers_inline(len(requests))
+        served = service.predict(requests) if inline else await run_in_threadpool(service.predict, requests)
+        if drift_monitor is not None:
+            model_key = (served.model.name, served.model.number)
+            if inline and getattr(drift_monitor, "model_key", None) == model_key:
+                observe_served(requests, served)  # the same microseconds of numpy as the prediction
+            else:
+                # A threaded request stays off the loop; a new version's profile load too. Sync: threadpool.
+                background.add_task(observe_served, requests, served)
         body: PredictionOut | BatchPredictionOut
         if batch:
             body = BatchPredictionOut(

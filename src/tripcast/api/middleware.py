@@ -103,7 +103,6 @@ class OverloadMiddleware:
             prefix=prefix,
             on_refusal=refusal_counter(metrics),
         )
-        self.max_in_flight = self.shedder.policy.max_in_flight
         self.timeout_seconds = timeout_seconds
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics

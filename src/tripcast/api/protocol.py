@@ -5,7 +5,7 @@ survives: every refused request still costs the server CPU, and once refusals al
 requests queue in socket buffers where no policy can see them. Through ASGI a refusal costs uvicorn's
 scope, request cycle and task, the middleware stack and two socket writes (status line and headers,
 then body). Here it costs one parse and one write of a prepared answer, and the request body is
-skipped as it arrives. The decision is the app's own :class:`LoadShedder` (found on ``app.state``),
+skipped as it arrives. The decision is the app's own :class:`LoadShedder` (on ``app.state``),
 so both layers share one in-flight count, lag probe and set of counters.
 
 ``tripcast serve`` runs uvicorn with ``http="tripcast.api.protocol:SheddingHttpToolsProtocol"``. The
@@ -38,14 +38,13 @@ class _Refused:
         self.message_event = asyncio.Event()
 
 
-def find_app_state(app: Any) -> Any:
-    """The ``state`` of the first app (through ``.app`` wrappers) that holds a load shedder, or None."""
+def find_shedding_app(app: Any) -> Any:
+    """The first app (through ``.app`` wrappers) whose ``state`` holds a load shedder, or None."""
     for _ in range(_MAX_WRAPPERS):
         if app is None:
             return None
-        state = getattr(app, "state", None)
-        if state is not None and isinstance(getattr(state, "load_shedder", None), LoadShedder):
-            return state
+        if isinstance(getattr(getattr(app, "state", None), "load_shedder", None), LoadShedder):
+            return app
         app = getattr(app, "app", None)
     return None
 
@@ -56,9 +55,11 @@ class SheddingHttpToolsProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        state = find_app_state(self.app)
-        self._shedder: LoadShedder | None = state.load_shedder if state is not None else None
-        self._metrics = getattr(state, "metrics", None)
+        app = find_shedding_app(self.app)
+        self._shedder: LoadShedder | None = app.state.load_shedder if app is not None else None
+        self._metrics = getattr(app.state, "metrics", None) if app is not None else None
+        # Route templates for metric labels, never raw paths (cardinality).
+        self._routes = frozenset(getattr(route, "path", "") for route in getattr(app, "routes", ()))
         self._refused = _Refused()
 
     def on_headers_complete(self) -> None:
@@ -100,7 +101,7 @@ class SheddingHttpToolsProtocol(HttpToolsProtocol):
         self.transport.write(b"".join(content))
         metrics = self._metrics
         if metrics is not None:
-            route = path if path in _route_paths(self.app) else "unmatched"
+            route = path if path in self._routes else "unmatched"
             labels = (self.parser.get_method().decode("ascii", "replace"), route, "503")
             metrics.requests.labels(*labels).inc()
             metrics.request_latency.labels(*labels).observe(time.perf_counter() - started)
@@ -108,21 +109,3 @@ class SheddingHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()
             return
         self.on_response_complete()
-
-
-_ROUTE_PATHS: dict[int, frozenset[str]] = {}
-
-
-def _route_paths(app: Any) -> frozenset[str]:
-    """The app's route templates, for metric labels that never take a raw path (cardinality)."""
-    key = id(app)
-    found = _ROUTE_PATHS.get(key)
-    if found is None:
-        target = app
-        for _ in range(_MAX_WRAPPERS):
-            if target is None or hasattr(target, "routes"):
-                break
-            target = getattr(target, "app", None)
-        found = frozenset(getattr(route, "path", "") for route in getattr(target, "routes", ()))
-        _ROUTE_PATHS[key] = found
-    return found

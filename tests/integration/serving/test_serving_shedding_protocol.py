@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from support.serving_fakes import FakeRegistry
+from support.uvicorn_thread import serve_in_thread
 from tripcast.api import create_app
-from tripcast.api.protocol import SheddingHttpToolsProtocol, find_app_state
+from tripcast.api.protocol import SheddingHttpToolsProtocol, find_shedding_app
 from tripcast.mlops.serving.real_time.load_shedding import LoadShedder, SheddingPolicy
 from tripcast.settings import Settings
 
@@ -56,20 +54,8 @@ def served() -> Iterator[tuple[FastAPI, int]]:
     registry = FakeRegistry()
     registry.add("1", alias="champion")
     app = create_app(Settings(max_in_flight=1, max_loop_lag_ms=0, max_loop_busy=0), registry, cache=None, poll=False)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", http=SheddingHttpToolsProtocol)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield app, port
-    server.should_exit = True
-    thread.join(10)
+    with serve_in_thread(app, http=SheddingHttpToolsProtocol) as port:
+        yield app, port
 
 
 def test_refused_request_is_answered_before_asgi_and_the_connection_stays_usable(
@@ -127,5 +113,5 @@ def test_the_shedder_is_found_through_uvicorn_wrappers() -> None:
         def __init__(self, inner: Any) -> None:
             self.app = inner
 
-    assert find_app_state(Wrapper(Wrapper(app))) is app.state
-    assert find_app_state(Wrapper(FastAPI())) is None
+    assert find_shedding_app(Wrapper(Wrapper(app))) is app
+    assert find_shedding_app(Wrapper(FastAPI())) is None
