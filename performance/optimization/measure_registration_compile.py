@@ -81,7 +81,7 @@ def main() -> None:
         summary = hook.after_registration(version, model, train)
         print(f"hook wall time {time.perf_counter() - started:.1f} s ({booster.num_trees()} trees): {summary}")
         predictor = OptimizedPredictorLoader(registry, uri, features)("trip-duration", version.version)
-        same, varied = single_row_us(predictor.compiled, rows, args.calls)
+        same, varied = single_row_us(predictor.forms["tl2cgen-compiled"], rows, args.calls)
         print(f"single row: {same:.1f} us same row, {varied:.1f} us a different real row each call")
 
 

@@ -259,7 +259,8 @@ def create_app(
     async def current_model() -> ModelOut:
         """The model version answering predictions right now."""
         loaded = holder.require()
-        return ModelOut.of(loaded.version, loaded.loaded_at, type(loaded.predictor).__name__)
+        predictor = loaded.predictor
+        return ModelOut.of(loaded.version, loaded.loaded_at, type(predictor).__name__, getattr(predictor, "form", None))
 
     @app.post(
         "/v1/models/reload",

@@ -117,11 +117,16 @@ class ModelOut(BaseModel):
     source: str
     loaded_at: datetime
     predictor: str = Field(description="Implementation answering requests (native or an optimised form)")
+    inference_form: str | None = Field(
+        None, description="Row-at-a-time form answering small requests, chosen at load by timing the candidates"
+    )
 
     model_config = ConfigDict(protected_namespaces=())
 
     @classmethod
-    def of(cls, version: ModelVersion, loaded_at: datetime, predictor: str) -> ModelOut:
+    def of(
+        cls, version: ModelVersion, loaded_at: datetime, predictor: str, inference_form: str | None = None
+    ) -> ModelOut:
         return cls(
             model_name=version.name,
             model_version=version.version,
@@ -131,6 +136,7 @@ class ModelOut(BaseModel):
             source=version.source,
             loaded_at=loaded_at,
             predictor=predictor,
+            inference_form=inference_form,
         )
 
 

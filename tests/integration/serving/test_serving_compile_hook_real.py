@@ -51,7 +51,7 @@ def test_hook_compiles_verifies_and_publishes(registered: dict[str, Any]) -> Non
     summary = hook.after_registration(version, registered["model"], train)
 
     assert summary.startswith("compiled inference form (-O0) in ")
-    assert " on 5" in summary  # 500 sampled training rows (+ the stored input example)
+    assert " on 600 rows" in summary  # 500 sampled training rows + the 100-row stored input example
     assert "\n" not in summary
     tags = MlflowClient(registered["uri"], registered["uri"]).get_model_version(MODEL_NAME, version.version).tags
     assert tags[ARTIFACT_TAG] == f"optimized/v{version.version}/{MODEL_NAME}-v{version.version}.so"
@@ -62,7 +62,7 @@ def test_hook_compiles_verifies_and_publishes(registered: dict[str, Any]) -> Non
     assert isinstance(predictor, OptimizedPredictor)
     rows = train.features[registered["features"].spec.feature_names].head(64).to_numpy(dtype=np.float64)
     native = registered["model"].native.predict(rows)
-    assert np.max(np.abs(predictor.compiled.predict(rows) - native)) <= 1e-4
+    assert np.max(np.abs(predictor.forms["tl2cgen-compiled"].predict(rows) - native)) <= 1e-4
 
 
 def test_failed_build_is_reported_not_raised(registered: dict[str, Any]) -> None:

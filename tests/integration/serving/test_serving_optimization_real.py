@@ -38,7 +38,7 @@ def test_compiled_matches_native_on_february(champion: Champion, optimized) -> N
     assert isinstance(native, MlflowPredictor)
     february = champion.features.training_set(champion.valid_february, "2021-02").features
     assert len(february) > 50_000
-    compiled_minutes = predictor.compiled.predict(february.to_numpy(dtype=np.float64))
+    compiled_minutes = predictor.forms["tl2cgen-compiled"].predict(february.to_numpy(dtype=np.float64))
     native_minutes = native.predict_features(february)
     assert np.max(np.abs(compiled_minutes - native_minutes)) <= 1e-4
 
@@ -59,22 +59,46 @@ def test_missing_values_follow_lightgbm(champion: Champion, optimized) -> None: 
     matrix = champion.features.training_set(champion.valid_february.head(200), "x").features.to_numpy(np.float64)
     matrix[::3, 7] = np.nan  # trip_distance unknown on a third of the rows
     matrix[1::5, 8] = np.nan
-    assert np.allclose(predictor.compiled.predict(matrix), predictor.native.native.predict(matrix), atol=1e-4, rtol=0)
+    assert np.allclose(
+        predictor.forms["tl2cgen-compiled"].predict(matrix), predictor.native.native.predict(matrix), atol=1e-4, rtol=0
+    )
 
 
-def test_falls_back_to_native_when_the_artifact_is_unusable(champion: Champion, optimized) -> None:  # type: ignore[no-untyped-def]
+def test_unusable_compiled_artifact_leaves_lightgbm_single_row(champion: Champion, optimized) -> None:  # type: ignore[no-untyped-def]
     client = MlflowClient(champion.tracking_uri, champion.tracking_uri)
     loader = OptimizedPredictorLoader(champion.registry, champion.tracking_uri, champion.features)
+
+    def forms() -> set[str]:
+        predictor = loader(MODEL_NAME, champion.version)
+        assert isinstance(predictor, OptimizedPredictor)
+        assert predictor.form in predictor.forms
+        return set(predictor.forms)
+
     try:
         client.set_model_version_tag(MODEL_NAME, champion.version, PLATFORM_TAG, "plan9-mips")
-        assert isinstance(loader(MODEL_NAME, champion.version), MlflowPredictor)
+        assert forms() == {"lightgbm-single-row"}
         client.set_model_version_tag(MODEL_NAME, champion.version, PLATFORM_TAG, optimized_platform())
         client.set_model_version_tag(MODEL_NAME, champion.version, ARTIFACT_TAG, "optimized/nowhere.so")
-        assert isinstance(loader(MODEL_NAME, champion.version), MlflowPredictor)
+        assert forms() == {"lightgbm-single-row"}
     finally:
         client.set_model_version_tag(MODEL_NAME, champion.version, ARTIFACT_TAG, optimized.artifact_path)
         client.set_model_version_tag(MODEL_NAME, champion.version, PLATFORM_TAG, optimized_platform())
-    assert isinstance(loader(MODEL_NAME, champion.version), OptimizedPredictor)
+    assert forms() == {"lightgbm-single-row", "tl2cgen-compiled"}
+
+
+def test_both_row_forms_equal_native_and_one_was_timed(champion: Champion, optimized) -> None:  # type: ignore[no-untyped-def]
+    predictor = OptimizedPredictorLoader(champion.registry, champion.tracking_uri, champion.features)(
+        MODEL_NAME, champion.version
+    )
+    assert isinstance(predictor, OptimizedPredictor)
+    example = predictor.native.input_example  # type: ignore[attr-defined]
+    assert example is not None and example.shape == (100, len(champion.features.spec.feature_names))
+    assert "us/row" in predictor.choice  # both forms were usable, so the loader timed them on the example
+    matrix = champion.features.training_set(champion.valid_february.head(500), "x").features.to_numpy(np.float64)
+    matrix[::4, 7] = np.nan
+    native = predictor.native.native.predict(matrix)  # type: ignore[attr-defined]
+    for form in predictor.forms.values():
+        assert np.allclose(form.predict(matrix), native, atol=1e-4, rtol=0), form.form
 
 
 def optimized_platform() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -73,11 +74,12 @@ def test_a_cache_that_leaves_the_process_keeps_requests_off_the_loop() -> None:
     assert not loaded_service(cpu_only=True, cache=redis_cache).answers_inline(1)
 
 
-def test_compiled_predictor_is_cpu_only_exactly_when_its_feature_builder_does_no_io() -> None:
+def test_optimized_predictor_is_cpu_only_exactly_when_its_feature_builder_does_no_io() -> None:
     native = FakePredictor("trip-duration", "1", offset=0.0)
-    assert OptimizedPredictor(native, object(), TripFeatureBuilder()).cpu_only  # type: ignore[arg-type]
+    row_form = SimpleNamespace(form="lightgbm-single-row")
+    assert OptimizedPredictor(native, row_form, TripFeatureBuilder()).cpu_only  # type: ignore[arg-type]
     store_builder = StoreBackedTripFeatureBuilder.__new__(StoreBackedTripFeatureBuilder)
-    assert not OptimizedPredictor(native, object(), store_builder).cpu_only  # type: ignore[arg-type]
+    assert not OptimizedPredictor(native, row_form, store_builder).cpu_only  # type: ignore[arg-type]
     assert not native.cpu_only  # the port's default: off the loop unless a predictor says otherwise
 
 

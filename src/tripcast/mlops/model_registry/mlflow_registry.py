@@ -7,6 +7,7 @@ Works on any MLflow tracking/registry backend (SQLite file, PostgreSQL, a server
 
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 import mlflow.artifacts
+import numpy as np
 from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models import Model
@@ -29,6 +31,8 @@ from tripcast.core.ports.learning import FeatureBuilder
 from tripcast.core.ports.tracking import ModelRegistry
 from tripcast.mlops.model_registry.predictor import MlflowPredictor
 from tripcast.mlops.tracking.mlflow_uris import pinned_mlflow_uris
+
+log = logging.getLogger(__name__)
 
 #: A logged-model URI as returned by ``log_model`` in MLflow 3: ``models:/m-<hex>``.
 _LOGGED_MODEL_URI: Final = re.compile(r"^models:/(m-[0-9a-f]+)$")
@@ -50,6 +54,18 @@ def _load_native(path: str, flavors: dict[str, Any]) -> tuple[str, Any]:
 
         return "sklearn", mlflow.sklearn.load_model(path)
     raise TripcastError(f"model at {path} has flavors {sorted(flavors)}; only lightgbm and sklearn can be loaded")
+
+
+def _example_matrix(mlmodel: Model, local: str, feature_names: list[str]) -> np.ndarray | None:
+    """The stored input example as a float matrix in spec order, or None when absent or unreadable."""
+    try:
+        example: Any = mlmodel.load_input_example(local)
+        if example is None or not hasattr(example, "columns"):
+            return None
+        return np.ascontiguousarray(example[feature_names].to_numpy(dtype=np.float64))
+    except Exception:
+        log.warning("input example of %s unreadable", local, exc_info=True)
+        return None
 
 
 def _local_copy(artifact_uri: str, scratch: str, tracking_uri: str) -> str:
@@ -161,6 +177,7 @@ class MlflowModelRegistry(ModelRegistry):
             mlmodel = Model.load(Path(local))
             self._check_signature(name, version.version, mlmodel)
             flavor, native = _load_native(local, mlmodel.flavors)
+            example = _example_matrix(mlmodel, local, self.spec.feature_names)
         return MlflowPredictor(
             native,
             flavor=flavor,
@@ -170,6 +187,7 @@ class MlflowModelRegistry(ModelRegistry):
             model_version=version.version,
             metrics=version.metrics,
             loaded_at=datetime.now(UTC),
+            input_example=example,
         )
 
     # ------------------------------------------------------------------ helpers

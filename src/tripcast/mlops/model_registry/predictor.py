@@ -46,6 +46,7 @@ class MlflowPredictor(Predictor):
         model_version: str,
         metrics: dict[str, float] | None = None,
         loaded_at: datetime | None = None,
+        input_example: np.ndarray | None = None,
     ) -> None:
         self.native = native
         self.flavor = flavor
@@ -55,6 +56,8 @@ class MlflowPredictor(Predictor):
         self.model_version = model_version
         self.metrics = dict(metrics or {})
         self.loaded_at = loaded_at or datetime.now(UTC)
+        #: The version's stored input example (spec order), when it has one: real rows to time forms on.
+        self.input_example = input_example
 
     def predict_features(self, features: Any) -> np.ndarray:
         """Predictions for a feature DataFrame (spec columns, extra ones ignored) or a matrix in spec order."""

@@ -31,8 +31,9 @@ from tripcast.mlops.tracking.mlflow_uris import pinned_mlflow_uris
 
 #: Artifact name of the logged model inside its run / logged-model record.
 MODEL_NAME: Final = "model"
-#: Rows of the input example stored with the model.
-EXAMPLE_ROWS: Final = 5
+#: Rows of the input example stored with the model (a few KB of JSON): enough distinct rows for the
+#: server to time its inference forms on when it loads the version.
+EXAMPLE_ROWS: Final = 100
 #: Column holding the target in logged datasets.
 TARGET_COLUMN: Final = "target"
 #: Rows sampled to infer a logged dataset's schema.
@@ -148,7 +149,11 @@ class MlflowRun(TrackedRun):
         logger = FLAVOR_LOGGERS.get(model.flavor)
         if logger is None:
             raise ValueError(f"cannot log a model of flavor {model.flavor!r}; supported: {sorted(FLAVOR_LOGGERS)}")
-        input_example = example.features[spec.feature_names].head(EXAMPLE_ROWS).reset_index(drop=True)
+        # Rows spread over the whole set, not its first minutes: the server times its inference forms on
+        # them at load (tripcast.mlops.serving.optimization.single_row), and tree walks depend on the rows.
+        features = example.features[spec.feature_names]
+        stride = max(1, len(features) // EXAMPLE_ROWS)
+        input_example = features.iloc[::stride].head(EXAMPLE_ROWS).reset_index(drop=True)
         with _quiet_integer_hint():
             signature = infer_signature(input_example, np.asarray(model.predict(input_example), dtype=np.float64))
             info = logger(

@@ -77,6 +77,8 @@ def compile_lightgbm(
 class CompiledTreeModel:
     """Predictions from a tl2cgen shared library with one float64 target (regression)."""
 
+    form = "tl2cgen-compiled"
+
     def __init__(self, library: str | Path) -> None:
         self.path = Path(library)
         # PyDLL keeps the GIL during a call. A call is tens of microseconds; CDLL would release and retake

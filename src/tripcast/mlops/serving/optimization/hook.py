@@ -25,7 +25,7 @@ class CompileOnRegistrationHook(RegistrationHook):
     """Compiles the registered version (tl2cgen + gcc), verifies it within 1e-4, logs it to the version.
 
     ``compiler_options`` default to ``-Os`` (fastest single-row calls); with one translation unit per
-    10 trees and 2 jobs the default 400-tree model builds in ~1.5 min. ``("-O1",)``
+    10 trees and 2 jobs the default 100-tree model builds in ~20 s (400 trees: ~1 min). ``("-O1",)``
     (:data:`FAST_BUILD_COMPILER_OPTIONS`) builds ~2x faster for ~1.5x slower calls
     (performance/optimization/README.md). ``check_rows`` training rows, drawn with a fixed seed, are compared with
     the native model's predictions. Models of another flavor are skipped with a summary saying so.

@@ -1,4 +1,10 @@
-"""Serve a version's compiled form when it has one; otherwise (or on any problem) the native model."""
+"""Serve small requests with the fastest row-at-a-time form of a version; large batches natively.
+
+Forms: LightGBM's single-row C API (any LightGBM version) and the tl2cgen-compiled library (when
+``tripcast optimize`` or the registration hook published one for this platform). When both exist the
+loader times them on the version's input example and keeps the faster; any problem with a form leaves
+the others, and the native model is always the last answer.
+"""
 
 from __future__ import annotations
 
@@ -15,43 +21,55 @@ from tripcast.core.ports.learning import FeatureBuilder, Predictor
 from tripcast.core.ports.tracking import ModelRegistry
 from tripcast.mlops.serving.optimization.artifact import ARTIFACT_TAG, PLATFORM_TAG, download_optimized
 from tripcast.mlops.serving.optimization.compiled import CompiledTreeModel, platform_tag
+from tripcast.mlops.serving.optimization.single_row import LightGBMSingleRow, RowModel, fastest_row_model
 
 log = logging.getLogger(__name__)
 
 
 class OptimizedPredictor(Predictor):
-    """The compiled model answers small requests; large batches go to the native model.
+    """A row-at-a-time form answers small requests; large batches go to the native model.
 
-    Compiled trees win for a handful of rows (no per-call setup, no thread pool), but their code is
-    megabytes of branches: over thousands of different rows instruction-cache misses make them slower
-    per row than LightGBM's data-driven, multi-threaded batch path (performance/optimization/README.md).
+    Row-at-a-time forms win for a handful of rows (no per-call setup, no thread pool); over thousands
+    of rows LightGBM's data-driven, multi-threaded batch path is faster per row
+    (performance/optimization/README.md).
     """
 
     def __init__(
         self,
         native: Predictor,
-        compiled: CompiledTreeModel,
+        row_model: RowModel,
         feature_builder: FeatureBuilder,
         *,
-        max_compiled_rows: int = 64,
+        max_row_at_a_time: int = 64,
+        choice: str = "",
+        forms: Sequence[RowModel] = (),
     ) -> None:
         self.native = native
-        self.max_compiled_rows = max_compiled_rows
-        self.compiled = compiled
+        self.max_row_at_a_time = max_row_at_a_time
+        self.row_model = row_model
         self.feature_builder = feature_builder
         self.model_name = native.model_name
         self.model_version = native.model_version
         self.feature_names = feature_builder.spec.feature_names
         self._matrix = getattr(feature_builder, "feature_matrix", None)
         self.cpu_only = not feature_builder.performs_io
+        #: Why this form: the load-time timings when there was a choice.
+        self.choice = choice
+        #: Every usable row form by name, the one in use included (for checks and diagnostics).
+        self.forms: dict[str, RowModel] = {form.form: form for form in (*forms, row_model)}
+
+    @property
+    def form(self) -> str:
+        """The row-at-a-time form in use (``lightgbm-single-row`` or ``tl2cgen-compiled``)."""
+        return self.row_model.form
 
     def predict_features(self, features: Any) -> np.ndarray:
         """Predictions for a feature table (spec columns) or a matrix in spec order."""
         if hasattr(features, "columns"):
             features = features[self.feature_names].to_numpy(dtype=np.float64)
-        if len(features) > self.max_compiled_rows:
+        if len(features) > self.max_row_at_a_time:
             return np.asarray(self.native.predict_features(features), dtype=np.float64)
-        return self.compiled.predict(features)
+        return self.row_model.predict(features)
 
     def predict_trips(self, requests: Sequence[TripRequest]) -> list[float]:
         if not requests:
@@ -63,11 +81,11 @@ class OptimizedPredictor(Predictor):
         return [float(v) for v in self.predict_features(matrix)]
 
     def __repr__(self) -> str:
-        return f"OptimizedPredictor({self.model_name} v{self.model_version}, {self.compiled.path.name})"
+        return f"OptimizedPredictor({self.model_name} v{self.model_version}, {self.form})"
 
 
 class OptimizedPredictorLoader:
-    """``loader(name, version)`` for the model holder: compiled form when present and usable, else native."""
+    """``loader(name, version)`` for the model holder: the fastest usable row form, else the native model."""
 
     def __init__(
         self,
@@ -83,19 +101,40 @@ class OptimizedPredictorLoader:
 
     def __call__(self, name: str, version: str) -> Predictor:
         native = self.registry.load_predictor(name, version)
+        candidates: list[RowModel] = []
+        booster = getattr(native, "native", None)
+        if getattr(native, "flavor", None) == "lightgbm" and booster is not None:
+            try:
+                candidates.append(LightGBMSingleRow(booster))
+            except Exception as exc:  # noqa: BLE001 - Booster.predict still answers
+                log.warning("%s v%s: LightGBM single-row API unusable (%s)", name, version, exc)
+        compiled = self._compiled(name, version)
+        if compiled is not None:
+            candidates.append(compiled)
+        if not candidates:
+            return native
+        example = getattr(native, "input_example", None)
+        if len(candidates) == 1 or example is None or len(example) == 0:
+            # Without real rows to time on, a published compiled form is what the operator asked for.
+            chosen, choice = candidates[-1], "only usable form" if len(candidates) == 1 else "no rows to time on"
+        else:
+            race = fastest_row_model(candidates, example)
+            chosen, choice = race.winner, race.describe()
+        log.info("%s v%s: small requests served by %s (%s)", name, version, chosen.form, choice)
+        return OptimizedPredictor(native, chosen, self.feature_builder, choice=choice, forms=candidates)
+
+    def _compiled(self, name: str, version: str) -> CompiledTreeModel | None:
         described = self.registry.get(name, version)
         artifact = described.tags.get(ARTIFACT_TAG)
         if not artifact:
-            return native
+            return None
         built_for = described.tags.get(PLATFORM_TAG, "")
         if built_for != platform_tag():
-            log.warning("%s v%s: compiled for %s, this is %s; serving native", name, version, built_for, platform_tag())
-            return native
+            log.warning("%s v%s: compiled for %s, this is %s; not using it", name, version, built_for, platform_tag())
+            return None
         try:
             library = download_optimized(self.tracking_uri, described.run_id, artifact, self.cache_dir / version)
-            compiled = CompiledTreeModel(library)
-        except Exception as exc:  # noqa: BLE001 - the native model is always a correct answer
-            log.warning("%s v%s: compiled model unusable (%s); serving native", name, version, exc)
-            return native
-        log.info("%s v%s: serving compiled model %s", name, version, library.name)
-        return OptimizedPredictor(native, compiled, self.feature_builder)
+            return CompiledTreeModel(library)
+        except Exception as exc:  # noqa: BLE001 - the other forms are correct answers too
+            log.warning("%s v%s: compiled model unusable (%s)", name, version, exc)
+            return None
