@@ -26,8 +26,8 @@ import psutil
 import pyarrow.parquet as pq
 
 HERE = Path(__file__).resolve().parent
-#: Input rows per range of a range-split aggregate write (the pipeline's transform step uses the same).
-ROWS_PER_SPLIT = int(os.environ.get("TRIPCAST_BENCH_ROWS_PER_SPLIT", "3000000"))
+#: Grouped rows per range of a range-split aggregate write; unset: the pipeline's (see aggregate_splits).
+ROWS_PER_SPLIT = os.environ.get("TRIPCAST_BENCH_ROWS_PER_SPLIT")
 
 
 def run_engine(engine: str, input_path: Path, out_dir: Path, threads: int) -> dict[str, Any]:
@@ -38,7 +38,7 @@ def run_engine(engine: str, input_path: Path, out_dir: Path, threads: int) -> di
 
         return {"counts": run_pandas(input_path, out_dir), "stages": {}, "stage_cpu": {}}
 
-    from tripcast.data_engineering.transformation import open_engine, transform_trips
+    from tripcast.data_engineering.transformation import aggregate_splits, open_engine, transform_trips
     from tripcast.data_engineering.transformation.engine import spark_session
 
     spark = spark_session(f"local[{threads}]", shuffle_partitions=threads * 4) if engine == "spark" else None
@@ -56,10 +56,15 @@ def run_engine(engine: str, input_path: Path, out_dir: Path, threads: int) -> di
         stages["history"] = time.perf_counter() - started
         stage_cpu["history"] = _own_cpu_seconds() - cpu_started
         # Feature aggregates hold one group state per key; write them in pickup-zone ranges to bound memory.
-        splits = max(1, -(-pq.ParquetFile(input_path).metadata.num_rows // ROWS_PER_SPLIT))
+        input_rows = pq.ParquetFile(input_path).metadata.num_rows
+        splits = (
+            aggregate_splits(input_rows, rows_per_split=int(ROWS_PER_SPLIT))
+            if ROWS_PER_SPLIT
+            else aggregate_splits(input_rows)
+        )
         for name, expr in outputs.items():
             started, cpu_started = time.perf_counter(), _own_cpu_seconds()
-            chunked = {"split_by": "pickup_zone", "splits": splits} if name.startswith("zone_") else {}
+            chunked = {"split_by": "pickup_zone", "splits": splits[name]} if name in splits else {}
             target = eng.write_parquet(expr, out_dir / name, **chunked)
             stages[name] = time.perf_counter() - started
             stage_cpu[name] = _own_cpu_seconds() - cpu_started

@@ -192,6 +192,15 @@ def test_cut_points_balance_rows_and_isolate_a_heavy_value():
     assert _cut_points([(7, 5)], 4) == []
 
 
+def test_aggregate_splits_count_the_rows_each_aggregate_groups():
+    """zone_pair groups every trip once per window day, so it gets that many times the ranges."""
+    from tripcast.data_engineering.transformation import aggregate_splits
+
+    assert aggregate_splits(46_557_819) == {"zone_hour": 16, "zone_pair": 109}
+    assert aggregate_splits(46_557_819, window_days=3, rows_per_split=10_000_000) == {"zone_hour": 5, "zone_pair": 14}
+    assert aggregate_splits(0) == {"zone_hour": 1, "zone_pair": 1}
+
+
 def test_unordered_plan_holds_the_same_rows_as_the_ordered_one(duck, january_canonical):
     """``ordered=False`` only skips the final sorts: every output keeps exactly the same rows."""
     from tripcast.data_engineering.transformation.plan import OUTPUT_KEYS

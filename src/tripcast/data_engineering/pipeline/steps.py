@@ -18,7 +18,7 @@ from tripcast.data_engineering.tlc.download import TlcDownloader, file_sha256
 from tripcast.data_engineering.tlc.source import TlcFileSource
 from tripcast.data_engineering.tlc.store import ParquetDatasetStore
 from tripcast.data_engineering.tlc.validation import PanderaTripValidator
-from tripcast.data_engineering.transformation import open_engine, transform_trips
+from tripcast.data_engineering.transformation import aggregate_splits, open_engine, transform_trips
 from tripcast.data_engineering.transformation.engine import ENGINES
 from tripcast.settings import Settings
 
@@ -117,9 +117,6 @@ def _validate(ctx: RunContext) -> StepResult:
 
 # --- transform --------------------------------------------------------------------------------
 
-#: Above this many rows the zone aggregates are written in pickup-zone ranges (see Engine.write_parquet).
-ROWS_PER_SPLIT = 3_000_000
-
 
 def _lookback_path(ctx: RunContext) -> Path | None:
     path = ctx.store.processed_path(ctx.month.previous())
@@ -146,11 +143,13 @@ def _transform(ctx: RunContext) -> StepResult:
         )
         tables = {"trips_enriched": result.trips, "zone_hour": result.zone_hour, "zone_pair": result.zone_pair}
         # Zone aggregates keep one group state per key: write big months in pickup-zone ranges to bound memory.
-        splits = -(-parquet_rows(processed) // ROWS_PER_SPLIT)
+        splits = aggregate_splits(parquet_rows(processed))
         for name in FEATURE_TABLES:
             target = ctx.layout.feature_partition(name, ctx.month)
-            split_by = "pickup_zone" if name.startswith("zone_") else None
-            outputs[name] = str(engine.write_parquet(tables[name], target, split_by=split_by, splits=splits))
+            split_by = "pickup_zone" if name in splits else None
+            outputs[name] = str(
+                engine.write_parquet(tables[name], target, split_by=split_by, splits=splits.get(name, 1))
+            )
     inputs = [str(processed)] + ([str(lookback)] if lookback else [])
     rows = {name: parquet_rows(path) for name, path in outputs.items()}
     return StepResult(inputs, outputs, rows, {"engine": ctx.engine_name, "lookback": bool(lookback)})

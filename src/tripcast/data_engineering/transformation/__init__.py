@@ -10,13 +10,19 @@ from tripcast.data_engineering.transformation.cleaning import clean_trips, quara
 from tripcast.data_engineering.transformation.engine import Engine, open_engine
 from tripcast.data_engineering.transformation.enrichment import enrich_with_zones
 from tripcast.data_engineering.transformation.features import add_trip_features
-from tripcast.data_engineering.transformation.plan import TransformOutputs, aggregate_history, transform_trips
+from tripcast.data_engineering.transformation.plan import (
+    TransformOutputs,
+    aggregate_history,
+    aggregate_splits,
+    transform_trips,
+)
 
 __all__ = [
     "Engine",
     "TransformOutputs",
     "add_trip_features",
     "aggregate_history",
+    "aggregate_splits",
     "clean_trips",
     "enrich_with_zones",
     "open_engine",
