@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loadgen import RunResult, run_open_loop
 
 from tripcast.cli.serving import HTTP_PROTOCOLS
+from tripcast.mlops.training.lightgbm_trainer import DEFAULT_ROUNDS
 from tripcast.settings import Settings
 
 HERE = Path(__file__).resolve().parent
@@ -317,7 +318,7 @@ def main() -> None:
     parser.add_argument("--rates", default="100,500,1000,2000", help="offered requests/s, comma separated")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per rate")
     parser.add_argument("--quick", action="store_true", help="5 s per rate")
-    parser.add_argument("--rounds", type=int, default=400, help="boosting rounds when training a champion")
+    parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, help="boosting rounds when training a champion")
     parser.add_argument("--overload-max-in-flight", type=int, default=Settings().max_in_flight)
     parser.add_argument("--overload-max-loop-lag-ms", type=float, default=Settings().max_loop_lag_ms, help="0: off")
     parser.add_argument(

@@ -3,7 +3,7 @@
     .venv/bin/python -m pytest performance/benchmarks/serving -p no:cacheprovider \\
         --benchmark-columns=min,median,mean,ops
 
-Trains a LightGBM model (100 rounds) on real green 2021-01 trips and compiles it once per session.
+Trains the default LightGBM model (100 rounds) on real green 2021-01 trips and compiles it once per session.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
 from tripcast.data_engineering.tlc.files import read_tlc_file
 from tripcast.data_engineering.tlc.validation import PanderaTripValidator
 from tripcast.mlops.serving.optimization import CompiledTreeModel, compile_lightgbm
+from tripcast.mlops.serving.optimization.single_row import LightGBMSingleRow
 from tripcast.mlops.training.lightgbm_trainer import LightGBMTrainer
 
 DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "nyc-taxi"
@@ -48,6 +49,22 @@ def test_native_single_row(benchmark, model) -> None:  # type: ignore[no-untyped
 def test_compiled_single_row(benchmark, model) -> None:  # type: ignore[no-untyped-def]
     _, _, compiled, matrix = model
     benchmark(compiled.predict, matrix[:1])
+
+
+def test_lightgbm_single_row_api(benchmark, model) -> None:  # type: ignore[no-untyped-def]
+    _, booster, _, matrix = model
+    benchmark(LightGBMSingleRow(booster).predict, matrix[:1])
+
+
+def test_lightgbm_single_row_api_different_rows(benchmark, model) -> None:  # type: ignore[no-untyped-def]
+    _, booster, _, matrix = model
+    form, rows = LightGBMSingleRow(booster), [matrix[i : i + 1] for i in range(1000)]
+
+    def thousand_different_rows() -> None:
+        for row in rows:
+            form.predict(row)
+
+    benchmark(thousand_different_rows)  # per row: the time / 1000
 
 
 def test_feature_matrix_single_request(benchmark, model) -> None:  # type: ignore[no-untyped-def]
