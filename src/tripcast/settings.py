@@ -69,9 +69,10 @@ class Settings(BaseSettings):
     cache_url: str | None = Field(default=None, description="redis://... for a shared cache; in-process LRU when unset")
     cache_size: int = Field(default=100_000, ge=0)
     max_batch_size: int = Field(default=1000, ge=1)
-    # Little's law: ~0.55 ms of loop CPU per prediction (x2 under overload, when refusals share the loop),
-    # so 16 waiting cost an admitted request ~9-18 ms (performance/README.md "Overload")
-    max_in_flight: int = Field(default=16, ge=1)
+    # Little's law: ~0.5 ms of loop CPU per prediction (x2 under overload, when refusals share the loop),
+    # so 8 waiting cost an admitted request ~4-8 ms; 16 doubled the overload p50 (9.4 vs 4.9 ms) for no
+    # more accepted requests (performance/README.md "Overload")
+    max_in_flight: int = Field(default=8, ge=1)
     # Requests of at most this many trips are answered on the event loop when the model is compiled and
     # nothing on the path does I/O (see PredictionService.answers_inline); 0 sends every one to a thread.
     inline_max_trips: int = Field(default=8, ge=0)
