@@ -14,7 +14,6 @@ from typing import Annotated, Any, Literal, Protocol
 
 import numpy as np
 from fastapi import BackgroundTasks, Body, Depends, FastAPI, HTTPException, Response, status
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from tripcast.api.errors import install_error_handlers
@@ -38,7 +37,12 @@ from tripcast.core.ports.tracking import ModelRegistry
 from tripcast.mlops.serving.caching.base import PredictionCache
 from tripcast.mlops.serving.caching.factory import build_cache
 from tripcast.mlops.serving.real_time.load_shedding import LoadShedder, SheddingPolicy
-from tripcast.mlops.serving.real_time.metrics import ServingMetrics
+from tripcast.mlops.serving.real_time.metrics import (
+    EXPOSITION_CONTENT_TYPE,
+    ServingMetrics,
+    exposition,
+    forget_this_worker,
+)
 from tripcast.mlops.serving.real_time.model_holder import ModelHolder, PredictorLoader
 from tripcast.mlops.serving.real_time.service import PredictionService, ServedPredictions
 from tripcast.settings import Settings
@@ -194,6 +198,7 @@ def create_app(
             holder.stop()
             if resolved_cache is not None and resolved_cache != FROM_SETTINGS:
                 resolved_cache.close()
+            forget_this_worker()
 
     app = FastAPI(
         title="Tripcast prediction API",
@@ -293,8 +298,8 @@ def create_app(
 
     @app.get("/metrics", tags=["health"], response_class=Response)
     async def prometheus_metrics() -> Response:
-        """Prometheus exposition of this process's metrics."""
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        """Prometheus exposition: this process's metrics, or all workers' under `tripcast serve --workers N`."""
+        return Response(exposition(metrics.registry), media_type=EXPOSITION_CONTENT_TYPE)
 
     # One shedder per app: the overload middleware and, under `tripcast serve`, the HTTP protocol
     # (tripcast.api.protocol, which finds it on app.state) refuse with the same counts and probe.

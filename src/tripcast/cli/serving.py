@@ -4,16 +4,21 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from tripcast.cli.console import console, err_console, fail, user_errors
+from tripcast.mlops.serving.real_time.metrics import MULTIPROCESS_DIR_ENV
 
 app = typer.Typer(no_args_is_help=True, help="Serve, score and stream trip-duration predictions.")
 
@@ -60,6 +65,34 @@ def serve(
         f"[bold]serving[/] on http://{host}:{port} with {workers} worker(s) ({loop} + {http}, "
         f"max {settings.max_in_flight} in flight, loop-lag budget {settings.max_loop_lag_ms:g} ms); docs at /docs"
     )
+    with shared_metrics_dir(workers) as metrics_dir:
+        if metrics_dir:
+            console.print(f"metrics of all {workers} workers merged through {metrics_dir}")
+        _run_uvicorn(uvicorn, host, port, workers, log_level, loop, http, backlog or settings.serve_backlog)
+
+
+@contextmanager
+def shared_metrics_dir(workers: int) -> Iterator[str | None]:
+    """A fresh prometheus multiprocess directory for several workers (unless the operator set one).
+
+    Set in the environment before uvicorn spawns the workers, which import prometheus_client afresh
+    and so start in multiprocess mode; /metrics on any worker then reports all of them.
+    """
+    if workers < 2 or os.environ.get(MULTIPROCESS_DIR_ENV):
+        yield os.environ.get(MULTIPROCESS_DIR_ENV) if workers > 1 else None
+        return
+    directory = tempfile.mkdtemp(prefix="tripcast-metrics-")
+    os.environ[MULTIPROCESS_DIR_ENV] = directory
+    try:
+        yield directory
+    finally:
+        os.environ.pop(MULTIPROCESS_DIR_ENV, None)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _run_uvicorn(
+    uvicorn: Any, host: str, port: int, workers: int, log_level: str, loop: str, http: str, backlog: int
+) -> None:
     uvicorn.run(
         "tripcast.api.asgi:app_from_env",
         factory=True,
@@ -69,7 +102,7 @@ def serve(
         log_level=log_level,
         loop=loop,
         http=HTTP_PROTOCOLS[http],
-        backlog=backlog or settings.serve_backlog,
+        backlog=backlog,
         access_log=False,  # per-request log lines cost more than the prediction; /metrics counts requests
     )
 

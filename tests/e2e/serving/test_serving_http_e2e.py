@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -44,8 +45,9 @@ def wait_for(predicate: Any, limit: float, what: str) -> Any:
     raise AssertionError(f"timed out waiting for {what}: {last!r}")
 
 
-@pytest.fixture()
-def server(served_registry: Any, tmp_path: Any) -> Iterator[str]:
+@contextmanager
+def running_server(served_registry: Any, tmp_path: Any, *extra: str) -> Iterator[str]:
+    """`tripcast serve` in a subprocess on a free port, ready to answer; stopped on exit."""
     port = free_port()
     env = {
         **os.environ,
@@ -55,10 +57,11 @@ def server(served_registry: Any, tmp_path: Any) -> Iterator[str]:
         "TRIPCAST_API_TOKEN": TOKEN,
         "TRIPCAST_MAX_BATCH_SIZE": "50",
     }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     # Started the way an operator does: the `serve` command (uvicorn on the ASGI factory).
     command = [
         sys.executable, "-c", "from tripcast.cli.serving import app; app()",
-        "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+        "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", *extra,
     ]  # fmt: skip
     log = (tmp_path / "server.log").open("w")  # a file, not a pipe nobody drains
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -76,11 +79,17 @@ def server(served_registry: Any, tmp_path: Any) -> Iterator[str]:
     finally:
         process.terminate()
         try:
-            process.wait(10)
+            process.wait(15)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
         log.close()
+
+
+@pytest.fixture()
+def server(served_registry: Any, tmp_path: Any) -> Iterator[str]:
+    with running_server(served_registry, tmp_path) as base:
+        yield base
 
 
 def test_serves_predicts_and_follows_promotion_without_restart(server: str, served_registry: Any) -> None:
@@ -101,7 +110,7 @@ def test_serves_predicts_and_follows_promotion_without_restart(server: str, serv
         assert client.post("/v1/predictions", json={"trips": [TRIP] * 51}).status_code == 413
         assert client.post("/v1/models/reload").status_code == 401
 
-        # v2 gets a compiled form before promotion: the server must pick the compiled model up.
+        # v2 gets a compiled form before promotion: the server loads it with its fast row forms.
         from tripcast.core.domain.trip import TripRequest
         from tripcast.mlops.serving.optimization import optimize_model_version
 
@@ -122,3 +131,25 @@ def test_serves_predicts_and_follows_promotion_without_restart(server: str, serv
         metrics = client.get("/metrics").text
         assert f'tripcast_predictions_total{{model_name="trip-duration",model_version="{v2}"}}' in metrics
         assert 'tripcast_model_reloads_total{outcome="success"} 2.0' in metrics
+
+
+def test_two_workers_report_every_request_in_one_scrape(served_registry: Any, tmp_path: Any) -> None:
+    """With --workers 2 each worker answers some requests; any worker's /metrics counts all of them."""
+    v1 = served_registry.registry.get("trip-duration", "champion").version
+    with running_server(served_registry, tmp_path, "--workers", "2") as base:
+        sent = 0
+        metrics = ""
+        model_lines: list[str] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            for _ in range(20):  # a new connection each: the kernel hands them to either worker
+                answer = httpx.post(f"{base}/v1/predictions", json=TRIP, timeout=10)
+                assert answer.status_code == 200
+                sent += 1
+            metrics = httpx.get(f"{base}/metrics", timeout=10).text
+            model_lines = [line for line in metrics.splitlines() if line.startswith("tripcast_model_info{")]
+            if len(model_lines) == 2:  # both workers have loaded the model and reported it
+                break
+        assert len(model_lines) == 2 and len({line.split('pid="')[1] for line in model_lines}) == 2, metrics
+        total = f'tripcast_predictions_total{{model_name="trip-duration",model_version="{v1}"}} {float(sent)}'
+        assert total in metrics, metrics

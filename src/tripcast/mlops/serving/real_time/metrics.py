@@ -1,13 +1,55 @@
 """Prometheus metrics of the serving layer, kept in their own registry.
 
 A private :class:`~prometheus_client.CollectorRegistry` per app lets several apps live in one process
-(tests, benchmarks) without "duplicated timeseries" errors. With several uvicorn workers each worker
-exposes its own numbers; scrape each worker or use prometheus_client's multiprocess mode.
+(tests, benchmarks) without "duplicated timeseries" errors.
+
+Several worker processes (``tripcast serve --workers N``) use prometheus_client's multiprocess mode:
+with ``PROMETHEUS_MULTIPROC_DIR`` set before the workers start, every metric writes to a file there and
+:func:`exposition` merges all workers' files, so whichever worker answers a scrape reports the whole
+server: counters and histograms summed, the in-flight gauge summed over live workers, and the model-info
+gauge per live worker (a ``pid`` label), which shows a worker still serving an old version.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import os
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import multiprocess as prometheus_multiprocess
+from prometheus_client import values as prometheus_values
+
+#: The environment variable prometheus_client reads, at import, to switch to multiprocess mode.
+MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+#: Content type of :func:`exposition`'s output.
+EXPOSITION_CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+def multiprocess_dir() -> str | None:
+    """Where workers' metric files live when several processes serve, else None (one process).
+
+    Decided by what prometheus_client chose when it was imported, not by the environment now: a
+    library imported later may set the variable (Feast's metrics module does), and metrics created
+    in memory must then still be exposed from memory.
+    """
+    if prometheus_values.ValueClass is prometheus_values.MutexValue:
+        return None
+    return os.environ.get(MULTIPROCESS_DIR_ENV) or None
+
+
+def exposition(registry: CollectorRegistry) -> bytes:
+    """Prometheus text for a scrape: ``registry``'s metrics, or every worker's when in multiprocess mode."""
+    if multiprocess_dir() is None:
+        return generate_latest(registry)
+    merged = CollectorRegistry()
+    prometheus_multiprocess.MultiProcessCollector(merged)
+    return generate_latest(merged)
+
+
+def forget_this_worker() -> None:
+    """Drop this process's live gauges from the shared files (at worker shutdown, multiprocess mode only)."""
+    if multiprocess_dir() is not None:
+        prometheus_multiprocess.mark_process_dead(os.getpid())
+
 
 #: Request latencies in seconds: sub-millisecond to the timeout.
 HTTP_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -34,7 +76,12 @@ class ServingMetrics:
             buckets=HTTP_BUCKETS,
             registry=r,
         )
-        self.in_flight = Gauge("tripcast_http_requests_in_flight", "Prediction requests being served", registry=r)
+        self.in_flight = Gauge(
+            "tripcast_http_requests_in_flight",
+            "Prediction requests being served",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
         self.rejected = Counter(
             "tripcast_http_requests_rejected_total", "Requests refused to protect the server", ["reason"], registry=r
         )
@@ -60,5 +107,9 @@ class ServingMetrics:
             "tripcast_model_reloads_total", "Model loads, by outcome (success/failure)", ["outcome"], registry=r
         )
         self.model_info = Gauge(
-            "tripcast_model_info", "1 for the model version being served", ["model_name", "model_version"], registry=r
+            "tripcast_model_info",
+            "1 for the model version being served",
+            ["model_name", "model_version"],
+            registry=r,
+            multiprocess_mode="liveall",
         )
