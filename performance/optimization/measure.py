@@ -24,6 +24,7 @@ from pathlib import Path
 import lightgbm as lgb
 import numpy as np
 
+from tripcast.mlops.serving.optimization.single_row import time_per_row
 from tripcast.mlops.training.lightgbm_trainer import DEFAULT_ROUNDS
 
 
@@ -33,18 +34,6 @@ def per_call_us(fn, n: int) -> float:  # type: ignore[no-untyped-def]
     for _ in range(n):
         fn()
     return (time.perf_counter() - started) / n * 1e6
-
-
-def different_rows_us(fn, singles: list[np.ndarray]) -> float:  # type: ignore[no-untyped-def]
-    """Best of three passes, a different real row per call."""
-    fn(singles[0])
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        for single in singles:
-            fn(single)
-        best = min(best, (time.perf_counter() - started) / len(singles))
-    return best * 1e6
 
 
 def train(data: Path, rounds: int, learning_rate: float | None = None) -> tuple[lgb.Booster, np.ndarray]:
@@ -86,7 +75,7 @@ def main() -> None:
     else:
         booster, valid = train(args.data, args.rounds, args.learning_rate)
     row = valid[:1].copy()
-    singles = [valid[i : i + 1].copy() for i in range(min(args.calls, len(valid)))]
+    different_rows = np.ascontiguousarray(valid[: args.calls])  # a different real row per call
     batch = valid[:1000].copy()
     reference = booster.predict(valid)
     rows: list[tuple[str, str, float, float, float, float]] = []
@@ -94,7 +83,7 @@ def main() -> None:
     def record(form: str, build_s: float, one, predict_all) -> None:  # type: ignore[no-untyped-def]
         diff = float(np.max(np.abs(predict_all(valid) - reference)))
         same = per_call_us(lambda: one(row), args.calls)
-        varied = different_rows_us(one, singles)
+        varied = time_per_row(one, different_rows)
         batch_us = per_call_us(lambda: predict_all(batch), 50) / 1000
         rows.append((form, f"{build_s:.1f}", same, varied, batch_us, diff))
         print(rows[-1], flush=True)

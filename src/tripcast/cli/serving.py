@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -68,7 +68,18 @@ def serve(
     with shared_metrics_dir(workers) as metrics_dir:
         if metrics_dir:
             console.print(f"metrics of all {workers} workers merged through {metrics_dir}")
-        _run_uvicorn(uvicorn, host, port, workers, log_level, loop, http, backlog or settings.serve_backlog)
+        uvicorn.run(
+            "tripcast.api.asgi:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            loop=loop,
+            http=HTTP_PROTOCOLS[http],
+            backlog=backlog or settings.serve_backlog,
+            access_log=False,  # per-request log lines cost more than the prediction; /metrics counts requests
+        )
 
 
 @contextmanager
@@ -78,8 +89,11 @@ def shared_metrics_dir(workers: int) -> Iterator[str | None]:
     Set in the environment before uvicorn spawns the workers, which import prometheus_client afresh
     and so start in multiprocess mode; /metrics on any worker then reports all of them.
     """
-    if workers < 2 or os.environ.get(MULTIPROCESS_DIR_ENV):
-        yield os.environ.get(MULTIPROCESS_DIR_ENV) if workers > 1 else None
+    if workers < 2:
+        yield None
+        return
+    if os.environ.get(MULTIPROCESS_DIR_ENV):
+        yield os.environ[MULTIPROCESS_DIR_ENV]
         return
     directory = tempfile.mkdtemp(prefix="tripcast-metrics-")
     os.environ[MULTIPROCESS_DIR_ENV] = directory
@@ -88,23 +102,6 @@ def shared_metrics_dir(workers: int) -> Iterator[str | None]:
     finally:
         os.environ.pop(MULTIPROCESS_DIR_ENV, None)
         shutil.rmtree(directory, ignore_errors=True)
-
-
-def _run_uvicorn(
-    uvicorn: Any, host: str, port: int, workers: int, log_level: str, loop: str, http: str, backlog: int
-) -> None:
-    uvicorn.run(
-        "tripcast.api.asgi:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        loop=loop,
-        http=HTTP_PROTOCOLS[http],
-        backlog=backlog,
-        access_log=False,  # per-request log lines cost more than the prediction; /metrics counts requests
-    )
 
 
 @app.command()

@@ -56,8 +56,8 @@ def _load_native(path: str, flavors: dict[str, Any]) -> tuple[str, Any]:
     raise TripcastError(f"model at {path} has flavors {sorted(flavors)}; only lightgbm and sklearn can be loaded")
 
 
-def _example_matrix(mlmodel: Model, local: str, feature_names: list[str]) -> np.ndarray | None:
-    """The stored input example as a float matrix in spec order, or None when absent or unreadable."""
+def input_example_matrix(mlmodel: Model, local: str, feature_names: list[str]) -> np.ndarray | None:
+    """The stored input example as a float matrix in ``feature_names`` order, or None when absent or unreadable."""
     try:
         example: Any = mlmodel.load_input_example(local)
         if example is None or not hasattr(example, "columns"):
@@ -177,7 +177,7 @@ class MlflowModelRegistry(ModelRegistry):
             mlmodel = Model.load(Path(local))
             self._check_signature(name, version.version, mlmodel)
             flavor, native = _load_native(local, mlmodel.flavors)
-            example = _example_matrix(mlmodel, local, self.spec.feature_names)
+            example = input_example_matrix(mlmodel, local, self.spec.feature_names)
         return MlflowPredictor(
             native,
             flavor=flavor,

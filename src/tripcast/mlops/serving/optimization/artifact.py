@@ -16,6 +16,7 @@ from mlflow.models import Model
 from mlflow.tracking import MlflowClient
 
 from tripcast.core.domain.errors import TripcastError
+from tripcast.mlops.model_registry.mlflow_registry import input_example_matrix
 from tripcast.mlops.serving.optimization.compiled import (
     DEFAULT_COMPILER_OPTIONS,
     CompiledTreeModel,
@@ -82,7 +83,7 @@ def optimize_model_version(
         booster = getattr(booster, "booster_", booster)
         if check_features is not None and hasattr(check_features, "columns"):
             check_features = check_features[booster.feature_name()].to_numpy(dtype=np.float64)
-        rows = _check_rows(mlmodel, local, check_features)
+        rows = _check_rows(mlmodel, local, booster.feature_name(), check_features)
         started = time.perf_counter()
         library = compile_lightgbm(
             booster,
@@ -129,14 +130,11 @@ def download_optimized(tracking_uri: str, run_id: str, artifact: str, into: Path
     return Path(path)
 
 
-def _check_rows(mlmodel: Model, local: str, extra: np.ndarray | None) -> np.ndarray:
+def _check_rows(mlmodel: Model, local: str, feature_names: list[str], extra: np.ndarray | None) -> np.ndarray:
     parts = []
-    try:
-        example = mlmodel.load_input_example(local)
-    except Exception:  # noqa: BLE001 - an unreadable example only means fewer check rows
-        example = None
-    if example is not None and hasattr(example, "to_numpy"):
-        parts.append(np.asarray(example.to_numpy(dtype=np.float64)))
+    example = input_example_matrix(mlmodel, local, feature_names)  # None only means fewer check rows
+    if example is not None:
+        parts.append(example)
     if extra is not None:
         parts.append(np.asarray(extra, dtype=np.float64))
     return np.vstack(parts) if parts else np.empty((0, 0))

@@ -33,6 +33,16 @@ FAST_BUILD_COMPILER_OPTIONS = ("-O1",)
 TREES_PER_UNIT = 10
 
 
+def feature_rows(matrix: Any, num_feature: int) -> np.ndarray:
+    """``matrix`` as a C-contiguous float64 ``(n, num_feature)`` array (one 1-D row becomes ``(1, n)``)."""
+    rows = np.ascontiguousarray(matrix, dtype=np.float64)
+    if rows.ndim == 1:
+        rows = rows.reshape(1, -1)
+    if rows.ndim != 2 or rows.shape[1] != num_feature:
+        raise ValueError(f"expected a matrix with {num_feature} columns, got shape {np.shape(matrix)}")
+    return rows
+
+
 def platform_tag() -> str:
     """Where a compiled library can run: OS and CPU architecture."""
     return f"{platform.system().lower()}-{platform.machine().lower()}"
@@ -105,11 +115,7 @@ class CompiledTreeModel:
 
     def predict(self, matrix: Any) -> np.ndarray:
         """Predictions for an ``(n, num_feature)`` matrix; NaN means missing, as in LightGBM."""
-        rows = np.ascontiguousarray(matrix, dtype=np.float64)
-        if rows.ndim == 1:
-            rows = rows.reshape(1, -1)
-        if rows.ndim != 2 or rows.shape[1] != self.num_feature:
-            raise ValueError(f"expected a matrix with {self.num_feature} columns, got shape {np.shape(matrix)}")
+        rows = feature_rows(matrix, self.num_feature)
         nan = np.isnan(rows)
         if nan.any():
             # union Entry { int missing; double fvalue; }: a missing value has missing == -1 (low word).

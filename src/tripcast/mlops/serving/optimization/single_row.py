@@ -25,6 +25,8 @@ from typing import Any, Final, Protocol
 
 import numpy as np
 
+from tripcast.mlops.serving.optimization.compiled import feature_rows
+
 log = logging.getLogger(__name__)
 
 #: LightGBM C API constants (c_api.h).
@@ -41,15 +43,6 @@ class RowModel(Protocol):
     def predict(self, matrix: Any) -> np.ndarray:
         """One float64 prediction per row."""
         ...
-
-
-def _as_rows(matrix: Any, num_feature: int) -> np.ndarray:
-    rows = np.ascontiguousarray(matrix, dtype=np.float64)
-    if rows.ndim == 1:
-        rows = rows.reshape(1, -1)
-    if rows.ndim != 2 or rows.shape[1] != num_feature:
-        raise ValueError(f"expected a matrix with {num_feature} columns, got shape {np.shape(matrix)}")
-    return rows
 
 
 class LightGBMSingleRow:
@@ -94,7 +87,7 @@ class LightGBMSingleRow:
 
     def predict(self, matrix: Any) -> np.ndarray:
         """Predictions for an ``(n, num_feature)`` matrix; NaN means missing, as in ``Booster.predict``."""
-        rows = _as_rows(matrix, self.num_feature)
+        rows = feature_rows(matrix, self.num_feature)
         out = np.empty(rows.shape[0], dtype=np.float64)
         row_bytes = rows.strides[0]
         base = rows.ctypes.data
@@ -123,17 +116,22 @@ class RaceResult:
         return ", ".join(f"{form} {us:.1f} us/row" for form, us in timings)
 
 
-def time_per_row(model: RowModel, rows: np.ndarray, *, rounds: int = 3) -> float:
-    """Best-of-``rounds`` microseconds per single-row call, cycling through ``rows`` one at a time."""
+def time_per_row(predict: Callable[[np.ndarray], Any], rows: np.ndarray, *, rounds: int = 3) -> float:
+    """Best-of-``rounds`` microseconds per ``predict`` call on one row, cycling through ``rows``."""
     singles = [rows[i : i + 1] for i in range(len(rows))]
-    model.predict(singles[0])  # first call pays page faults and lazy binding
+    predict(singles[0])  # first call pays page faults and lazy binding
     best = float("inf")
     for _ in range(rounds):
         started = time.perf_counter()
         for row in singles:
-            model.predict(row)
+            predict(row)
         best = min(best, (time.perf_counter() - started) / len(singles))
     return best * 1e6
+
+
+def time_form(model: RowModel, rows: np.ndarray) -> float:
+    """:func:`time_per_row` of a form's ``predict``: the default timer of :func:`fastest_row_model`."""
+    return time_per_row(model.predict, rows)
 
 
 def fastest_row_model(
@@ -141,7 +139,7 @@ def fastest_row_model(
     rows: Any,
     *,
     min_rows: int = 256,
-    timer: Callable[[RowModel, np.ndarray], float] = time_per_row,
+    timer: Callable[[RowModel, np.ndarray], float] = time_form,
 ) -> RaceResult:
     """Time every candidate on ``rows`` (cycled up to ``min_rows``) with ``timer`` and return the fastest.
 
