@@ -40,13 +40,14 @@ def run_engine(engine: str, input_path: Path, out_dir: Path, threads: int) -> di
 
     from tripcast.data_engineering.transformation import aggregate_splits, open_engine, transform_trips
     from tripcast.data_engineering.transformation.engine import spark_session
+    from tripcast.data_engineering.transformation.plan import AGGREGATED_ROWS_PER_SPLIT
 
     spark = spark_session(f"local[{threads}]", shuffle_partitions=threads * 4) if engine == "spark" else None
     counts: dict[str, int] = {}
     stages: dict[str, float] = {}
     stage_cpu: dict[str, float] = {}
     with open_engine(engine, spark=spark, threads=threads) as eng:
-        started, cpu_started = time.perf_counter(), _own_cpu_seconds()
+        started, cpu_started = time.perf_counter(), _cpu_seconds()
         # The monthly plan without a month (the input spans decades) and without the final sort: the
         # outputs hold the same rows, each once, in engine order. The aggregates' narrow input is
         # cleaned once (materialised) and reused by both aggregates and every range.
@@ -54,20 +55,16 @@ def run_engine(engine: str, input_path: Path, out_dir: Path, threads: int) -> di
             eng.read_parquet(input_path), None, zone_table=eng.zone_table(), materialize=eng.materialize, ordered=False
         )
         stages["history"] = time.perf_counter() - started
-        stage_cpu["history"] = _own_cpu_seconds() - cpu_started
+        stage_cpu["history"] = _cpu_seconds() - cpu_started
         # Feature aggregates hold one group state per key; write them in pickup-zone ranges to bound memory.
         input_rows = pq.ParquetFile(input_path).metadata.num_rows
-        splits = (
-            aggregate_splits(input_rows, rows_per_split=int(ROWS_PER_SPLIT))
-            if ROWS_PER_SPLIT
-            else aggregate_splits(input_rows)
-        )
+        splits = aggregate_splits(input_rows, rows_per_split=int(ROWS_PER_SPLIT or AGGREGATED_ROWS_PER_SPLIT))
         for name, expr in outputs.items():
-            started, cpu_started = time.perf_counter(), _own_cpu_seconds()
+            started, cpu_started = time.perf_counter(), _cpu_seconds()
             chunked = {"split_by": "pickup_zone", "splits": splits[name]} if name in splits else {}
             target = eng.write_parquet(expr, out_dir / name, **chunked)
             stages[name] = time.perf_counter() - started
-            stage_cpu[name] = _own_cpu_seconds() - cpu_started
+            stage_cpu[name] = _cpu_seconds() - cpu_started
             print(f"{engine} {name}: {stages[name]:.1f} s, {stage_cpu[name]:.1f} CPU s", file=sys.stderr, flush=True)
             counts[name] = sum(
                 pq.ParquetFile(p).metadata.num_rows for p in target.rglob("*.parquet") if not p.name.startswith(".")
@@ -93,9 +90,10 @@ def _import_libraries(engine: str) -> None:
         import pyspark.sql  # noqa: F401
 
 
-def _own_cpu_seconds() -> float:
-    """User + system seconds of this process, all threads (for Spark: the driver only, not the JVM)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+def _cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
+    """User + system seconds of this process, all threads (for Spark: the driver only, not the JVM),
+    or with ``resource.RUSAGE_CHILDREN`` of its reaped children."""
+    usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
 
 
@@ -117,7 +115,7 @@ def measure(engine: str, input_path: Path, out_dir: Path, threads: int) -> dict:
         "--threads",
         str(threads),
     ]
-    cpu_before = _children_cpu_seconds()
+    cpu_before = _cpu_seconds(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     root = psutil.Process(proc.pid)
@@ -130,7 +128,7 @@ def measure(engine: str, input_path: Path, out_dir: Path, threads: int) -> dict:
             pass
         time.sleep(0.05)
     seconds = time.perf_counter() - started
-    cpu_seconds = _children_cpu_seconds() - cpu_before
+    cpu_seconds = _cpu_seconds(resource.RUSAGE_CHILDREN) - cpu_before
     stdout = proc.stdout.read() if proc.stdout else ""
     if proc.returncode != 0:
         raise RuntimeError(f"{engine} failed with exit code {proc.returncode}")
@@ -146,11 +144,6 @@ def measure(engine: str, input_path: Path, out_dir: Path, threads: int) -> dict:
         "stages": child["stages"],
         "stage_cpu": child["stage_cpu"],
     }
-
-
-def _children_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def main(argv: list[str] | None = None) -> int:
