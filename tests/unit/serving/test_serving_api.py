@@ -9,14 +9,14 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from support.serving_settings import functional_settings
 from tripcast.api import create_app
-from tripcast.settings import Settings
 
 TOKEN = "a-very-secret-token-123"
 
 
 def make_client(registry: Any, **settings: Any) -> TestClient:
-    app = create_app(Settings(**settings), registry, cache=None, poll=False)
+    app = create_app(functional_settings(**settings), registry, cache=None, poll=False)
     return TestClient(app)
 
 
@@ -201,7 +201,7 @@ def test_openapi_documents_examples_and_errors(client: TestClient) -> None:
 def test_cache_answers_repeats_and_is_counted(fake_registry: Any, trip: dict[str, Any]) -> None:
     from tripcast.mlops.serving.caching import LruPredictionCache
 
-    app = create_app(Settings(), fake_registry, cache=LruPredictionCache(100), poll=False)
+    app = create_app(functional_settings(), fake_registry, cache=LruPredictionCache(100), poll=False)
     with TestClient(app) as client:
         first = client.post("/v1/predictions", json=trip).json()
         # Same trip spelt differently (int distance, reordered keys) must hit the same entry.

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from support.serving_settings import functional_settings
 from tripcast.api import create_app
-from tripcast.settings import Settings
 
 scalars = st.one_of(
     st.none(),
@@ -35,7 +35,7 @@ def client():
 
     registry = FakeRegistry()
     registry.add("1", alias="champion")
-    with TestClient(create_app(Settings(max_batch_size=3), registry, cache=None, poll=False)) as c:
+    with TestClient(create_app(functional_settings(max_batch_size=3), registry, cache=None, poll=False)) as c:
         yield c
 
 

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from support.serving_fakes import FakePredictor, FakeRegistry
+from support.serving_settings import functional_settings
 from tripcast.api import create_app
 from tripcast.core.domain.trip import TripRequest
 from tripcast.data_engineering.features.store_features import StoreBackedTripFeatureBuilder
@@ -19,7 +20,6 @@ from tripcast.mlops.serving.caching import LruPredictionCache
 from tripcast.mlops.serving.caching.redis_cache import RedisPredictionCache
 from tripcast.mlops.serving.optimization.loader import OptimizedPredictor
 from tripcast.mlops.serving.real_time import ModelHolder, PredictionService
-from tripcast.settings import Settings
 
 
 class LoopRecordingPredictor(FakePredictor):
@@ -93,7 +93,7 @@ def test_the_api_answers_on_the_loop_or_in_a_thread(
     trip: dict[str, Any], cpu_only: bool, inline_max_trips: int, batch: int, expected_on_loop: bool
 ) -> None:
     registry = RecordingRegistry(cpu_only=cpu_only)
-    app = create_app(Settings(inline_max_trips=inline_max_trips), registry, cache=None, poll=False)
+    app = create_app(functional_settings(inline_max_trips=inline_max_trips), registry, cache=None, poll=False)
     body: dict[str, Any] = trip if batch == 1 else {"trips": [trip] * batch}
     with TestClient(app) as client:
         response = client.post("/v1/predictions", json=body)
