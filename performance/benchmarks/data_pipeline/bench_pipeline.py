@@ -30,7 +30,9 @@ HERE = Path(__file__).resolve().parent
 ROWS_PER_SPLIT = os.environ.get("TRIPCAST_BENCH_ROWS_PER_SPLIT")
 
 
-def run_engine(engine: str, input_path: Path, out_dir: Path, threads: int) -> dict[str, Any]:
+def run_engine(
+    engine: str, input_path: Path, out_dir: Path, threads: int, write_concurrency: int | None = None
+) -> dict[str, Any]:
     """Run the pipeline once in this process; return output row counts and per-stage seconds."""
     if engine == "pandas":
         sys.path.insert(0, str(HERE))
@@ -38,15 +40,15 @@ def run_engine(engine: str, input_path: Path, out_dir: Path, threads: int) -> di
 
         return {"counts": run_pandas(input_path, out_dir), "stages": {}, "stage_cpu": {}}
 
-    from tripcast.data_engineering.transformation import aggregate_splits, open_engine, transform_trips
-    from tripcast.data_engineering.transformation.engine import spark_session
+    from tripcast.data_engineering.transformation import ParquetOutput, aggregate_splits, open_engine, transform_trips
+    from tripcast.data_engineering.transformation.engine import WRITE_CONCURRENCY, spark_session
     from tripcast.data_engineering.transformation.plan import AGGREGATED_ROWS_PER_SPLIT
 
     spark = spark_session(f"local[{threads}]", shuffle_partitions=threads * 4) if engine == "spark" else None
-    counts: dict[str, int] = {}
     stages: dict[str, float] = {}
     stage_cpu: dict[str, float] = {}
-    with open_engine(engine, spark=spark, threads=threads) as eng:
+    concurrency = write_concurrency or WRITE_CONCURRENCY
+    with open_engine(engine, spark=spark, threads=threads, write_concurrency=concurrency) as eng:
         started, cpu_started = time.perf_counter(), _cpu_seconds()
         # The monthly plan without a month (the input spans decades) and without the final sort: the
         # outputs hold the same rows, each once, in engine order. The aggregates' narrow input is
@@ -59,19 +61,25 @@ def run_engine(engine: str, input_path: Path, out_dir: Path, threads: int) -> di
         # Feature aggregates hold one group state per key; write them in pickup-zone ranges to bound memory.
         input_rows = pq.ParquetFile(input_path).metadata.num_rows
         splits = aggregate_splits(input_rows, rows_per_split=int(ROWS_PER_SPLIT or AGGREGATED_ROWS_PER_SPLIT))
-        for name, expr in outputs.items():
-            started, cpu_started = time.perf_counter(), _cpu_seconds()
-            chunked = {"split_by": "pickup_zone", "splits": splits[name]} if name in splits else {}
-            target = eng.write_parquet(expr, out_dir / name, **chunked)
-            stages[name] = time.perf_counter() - started
-            stage_cpu[name] = _cpu_seconds() - cpu_started
-            print(f"{engine} {name}: {stages[name]:.1f} s, {stage_cpu[name]:.1f} CPU s", file=sys.stderr, flush=True)
-            counts[name] = sum(
-                pq.ParquetFile(p).metadata.num_rows for p in target.rglob("*.parquet") if not p.name.startswith(".")
-            )
+        started, cpu_started = time.perf_counter(), _cpu_seconds()
+        # All four outputs in one call: DuckDB runs their part files `concurrency` queries at a time.
+        written = eng.write_outputs(
+            [
+                ParquetOutput(expr, out_dir / name, "pickup_zone" if name in splits else None, splits.get(name, 1))
+                for name, expr in outputs.items()
+            ]
+        )
+        stages["outputs"] = time.perf_counter() - started
+        stage_cpu["outputs"] = _cpu_seconds() - cpu_started
+        print(f"{engine} outputs: {stages['outputs']:.1f} s, {stage_cpu['outputs']:.1f} CPU s", file=sys.stderr)
+        counts = {name: _parquet_rows(target) for (name, _), target in zip(outputs.items(), written, strict=True)}
     if spark is not None:
         spark.stop()
-    return {"counts": counts, "stages": stages, "stage_cpu": stage_cpu}
+    return {"counts": counts, "stages": stages, "stage_cpu": stage_cpu, "write_concurrency": concurrency}
+
+
+def _parquet_rows(directory: Path) -> int:
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in directory.rglob("*.parquet") if not p.name.startswith("."))
 
 
 def _import_libraries(engine: str) -> None:
@@ -97,7 +105,7 @@ def _cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(engine: str, input_path: Path, out_dir: Path, threads: int) -> dict:
+def measure(engine: str, input_path: Path, out_dir: Path, threads: int, write_concurrency: int | None = None) -> dict:
     """Run one engine in a subprocess; sample the process tree's RSS every 50 ms.
 
     CPU seconds (user + system of the whole tree, from the kernel's accounting of reaped children)
@@ -114,6 +122,7 @@ def measure(engine: str, input_path: Path, out_dir: Path, threads: int) -> dict:
         str(out_dir),
         "--threads",
         str(threads),
+        *(["--write-concurrency", str(write_concurrency)] if write_concurrency else []),
     ]
     cpu_before = _cpu_seconds(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -152,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("/tmp/tripcast-bench/out"))
     parser.add_argument("--engines", default="duckdb,spark,pandas")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--write-concurrency", type=int, default=None, help="DuckDB queries at once (default: the engine's)"
+    )
     parser.add_argument("--results", type=Path, default=None, help="write a markdown table here")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -160,14 +172,14 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         _import_libraries(args.child)
         imported = time.perf_counter()
-        result = run_engine(args.child, args.input, args.out / args.child, args.threads)
+        result = run_engine(args.child, args.input, args.out / args.child, args.threads, args.write_concurrency)
         seconds = time.perf_counter() - imported
         print(json.dumps({**result, "seconds": seconds, "import_seconds": imported - started}))
         return 0
 
     rows = pq.ParquetFile(args.input).metadata.num_rows
     size_mb = args.input.stat().st_size / 1e6
-    results = [measure(e, args.input, args.out, args.threads) for e in args.engines.split(",")]
+    results = [measure(e, args.input, args.out, args.threads, args.write_concurrency) for e in args.engines.split(",")]
     by_engine = {r["engine"]: r for r in results}
     reference = results[0]["counts"]
     lines = [

@@ -18,7 +18,7 @@ from tripcast.data_engineering.tlc.download import TlcDownloader, file_sha256
 from tripcast.data_engineering.tlc.source import TlcFileSource
 from tripcast.data_engineering.tlc.store import ParquetDatasetStore
 from tripcast.data_engineering.tlc.validation import PanderaTripValidator
-from tripcast.data_engineering.transformation import aggregate_splits, open_engine, transform_trips
+from tripcast.data_engineering.transformation import ParquetOutput, aggregate_splits, open_engine, transform_trips
 from tripcast.data_engineering.transformation.engine import ENGINES
 from tripcast.settings import Settings
 
@@ -131,7 +131,6 @@ def _transform_fingerprint(ctx: RunContext) -> str:
 def _transform(ctx: RunContext) -> StepResult:
     processed = ctx.store.processed_path(ctx.month)
     lookback = _lookback_path(ctx)
-    outputs: dict[str, str] = {}
     with open_engine(ctx.engine_name, spark=ctx.spark) as engine:
         previous = engine.read_parquet(lookback) if lookback is not None else None
         result = transform_trips(
@@ -144,12 +143,18 @@ def _transform(ctx: RunContext) -> StepResult:
         tables = {"trips_enriched": result.trips, "zone_hour": result.zone_hour, "zone_pair": result.zone_pair}
         # Zone aggregates keep one group state per key: write big months in pickup-zone ranges to bound memory.
         splits = aggregate_splits(parquet_rows(processed))
-        for name in FEATURE_TABLES:
-            target = ctx.layout.feature_partition(name, ctx.month)
-            split_by = "pickup_zone" if name in splits else None
-            outputs[name] = str(
-                engine.write_parquet(tables[name], target, split_by=split_by, splits=splits.get(name, 1))
-            )
+        written = engine.write_outputs(
+            [
+                ParquetOutput(
+                    tables[name],
+                    ctx.layout.feature_partition(name, ctx.month),
+                    split_by="pickup_zone" if name in splits else None,
+                    splits=splits.get(name, 1),
+                )
+                for name in FEATURE_TABLES
+            ]
+        )
+        outputs = {name: str(path) for name, path in zip(FEATURE_TABLES, written, strict=True)}
     inputs = [str(processed)] + ([str(lookback)] if lookback else [])
     rows = {name: parquet_rows(path) for name, path in outputs.items()}
     return StepResult(inputs, outputs, rows, {"engine": ctx.engine_name, "lookback": bool(lookback)})

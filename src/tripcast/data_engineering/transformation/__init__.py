@@ -7,7 +7,7 @@ until an engine materialises the result, so the same code scales from a laptop
 
 from tripcast.data_engineering.transformation.aggregates import zone_hour_features, zone_pair_features
 from tripcast.data_engineering.transformation.cleaning import clean_trips, quarantine_trips, split_trips
-from tripcast.data_engineering.transformation.engine import Engine, open_engine
+from tripcast.data_engineering.transformation.engine import Engine, ParquetOutput, open_engine
 from tripcast.data_engineering.transformation.enrichment import enrich_with_zones
 from tripcast.data_engineering.transformation.features import add_trip_features
 from tripcast.data_engineering.transformation.plan import (
@@ -19,6 +19,7 @@ from tripcast.data_engineering.transformation.plan import (
 
 __all__ = [
     "Engine",
+    "ParquetOutput",
     "TransformOutputs",
     "add_trip_features",
     "aggregate_history",

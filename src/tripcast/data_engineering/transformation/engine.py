@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import itertools
 import os
+import queue
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,55 +25,153 @@ from tripcast.data_engineering.transformation.enrichment import ZONE_NAME_COLUMN
 EngineName = Literal["duckdb", "spark"]
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
 
+#: DuckDB queries :meth:`Engine.write_outputs` runs at once. One query leaves a core idle whenever it
+#: narrows to a single thread (the tail of each range of a range-split write, the end of a sort, the
+#: parquet writer's flush); a second query fills those gaps. At 1 GB, zone_pair's 109 ranges took
+#: 27-28 s instead of 32-33 s with two (performance/benchmarks/data_pipeline/RESULTS.md).
+WRITE_CONCURRENCY = 2
+
+_relation_ids = itertools.count()
+
+
+@dataclass(frozen=True)
+class ParquetOutput:
+    """One output of :meth:`Engine.write_outputs`: ``expr``'s rows as parquet part files in ``directory``.
+
+    ``split_by``/``splits`` (DuckDB) write the result in up to ``splits`` ranges of an integer
+    column, one part file each, in ascending order. The filter is pushed below the aggregations,
+    so a big grouped median holds only one range's groups in memory at a time; a result sorted by
+    ``split_by`` first stays globally sorted across the parts. The cut points are only a balance
+    hint (see :func:`_split_filters`): the first and last ranges are open-ended and the last one
+    also takes nulls, so no row can fall outside.
+    """
+
+    expr: ir.Table
+    directory: Path
+    split_by: str | None = None
+    splits: int = 1
+
 
 @dataclass
 class Engine:
-    """An Ibis backend plus the few operations whose mechanics differ between engines."""
+    """An Ibis backend plus the few operations whose mechanics differ between engines.
+
+    On DuckDB every table the engine creates (:meth:`read_parquet`, :meth:`materialize`,
+    :meth:`zone_table`) lives in the database, not in one connection's temp schema, so
+    :meth:`write_outputs` can run several queries at once on cursors of the same database.
+    """
 
     name: str
     con: Any
     spark: Any = None
+    write_concurrency: int = WRITE_CONCURRENCY
     _materialized: list[Path] = field(default_factory=list)
+    _shared: set[str] = field(default_factory=set)
 
     def read_parquet(self, path: str | Path) -> ir.Table:
         """A parquet file or a directory of parquet files as a table."""
         path = Path(path)
-        if self.name == "duckdb" and path.is_dir():
-            return self.con.read_parquet(str(path / "**" / "*.parquet"), hive_partitioning=False)
-        return self.con.read_parquet(str(path))
+        if self.name == "spark":
+            return self.con.read_parquet(str(path))
+        pattern = str(path / "**" / "*.parquet") if path.is_dir() else str(path)
+        name = f"tripcast_parquet_{next(_relation_ids)}"
+        self.con.con.execute(
+            f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_sql_string(pattern)}, hive_partitioning=false)"
+        )
+        return self.con.table(name)
 
     def write_parquet(
         self, expr: ir.Table, directory: str | Path, *, split_by: str | None = None, splits: int = 1
     ) -> Path:
         """Replace ``directory`` with the expression's rows as parquet part files; return the directory.
 
-        Writing to a sibling temp dir and renaming keeps a crashed run from leaving a
-        half-written partition that a rerun would mistake for a finished one.
-
-        ``split_by``/``splits`` (DuckDB) write the result in up to ``splits`` ranges of an
-        integer column, one part file each, in ascending order. The filter is pushed below the
-        aggregations, so a big grouped median holds only one range's groups in memory at a
-        time; a result sorted by ``split_by`` first stays globally sorted across the parts.
-        The cut points are only a balance hint (see :func:`_split_filters`): the first and last
-        ranges are open-ended and the last one also takes nulls, so no row can fall outside.
+        One :class:`ParquetOutput` through :meth:`write_outputs`; see there.
         """
-        directory = Path(directory)
-        tmp = directory.with_name(directory.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        if self.name == "spark":
-            self.con.to_parquet(expr, str(tmp), mode="overwrite")
-        else:
-            tmp.mkdir(parents=True)
-            if split_by is None or splits <= 1:
-                self.con.to_parquet(expr, str(tmp / "part-0000.parquet"))
-            else:
-                cuts = _cut_points(self._split_weights(expr, split_by), splits)
-                for i, keep in enumerate(_split_filters(expr[split_by], cuts)):
-                    self.con.to_parquet(expr.filter(keep), str(tmp / f"part-{i:04d}.parquet"))
-        shutil.rmtree(directory, ignore_errors=True)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, directory)
-        return directory
+        return self.write_outputs([ParquetOutput(expr, Path(directory), split_by, splits)])[0]
+
+    def write_outputs(self, outputs: Sequence[ParquetOutput]) -> list[Path]:
+        """Write every output, replacing its directory; return the directories in the same order.
+
+        Each output is written to a sibling temp dir and renamed only once every part of every
+        output is written: a crashed run leaves no half-written partition that a rerun would
+        mistake for a finished one. DuckDB runs the part files of all outputs as one queue of
+        ``COPY`` queries, :attr:`write_concurrency` at a time (biggest outputs first, in the
+        order given); the files are the same as one at a time.
+        """
+        staged = [(out.directory.with_name(out.directory.name + ".tmp"), out.directory) for out in outputs]
+        try:
+            copies: list[tuple[str, Path]] = []
+            for out, (tmp, _) in zip(outputs, staged, strict=True):
+                shutil.rmtree(tmp, ignore_errors=True)
+                if self.name == "spark":
+                    self.con.to_parquet(out.expr, str(tmp), mode="overwrite")
+                    continue
+                tmp.mkdir(parents=True)
+                copies += [(sql, tmp / f"part-{i:04d}.parquet") for i, sql in enumerate(self._part_queries(out))]
+            self._copy(copies)
+        except BaseException:
+            for tmp, _ in staged:
+                shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        for tmp, directory in staged:
+            shutil.rmtree(directory, ignore_errors=True)
+            directory.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, directory)
+        return [directory for _, directory in staged]
+
+    def _part_queries(self, out: ParquetOutput) -> list[str]:
+        """The SQL of each part file of ``out`` (DuckDB), in part order."""
+        self._share_in_memory_tables(out.expr)
+        if out.split_by is None or out.splits <= 1:
+            return [self.con.compile(out.expr)]
+        cuts = _cut_points(self._split_weights(out.expr, out.split_by), out.splits)
+        return [self.con.compile(out.expr.filter(keep)) for keep in _split_filters(out.expr[out.split_by], cuts)]
+
+    def _copy(self, copies: Sequence[tuple[str, Path]]) -> None:
+        """Run ``COPY (query) TO file`` for each pair, up to :attr:`write_concurrency` at once."""
+        statements = [f"COPY ({sql}) TO {_sql_string(str(path))} (FORMAT parquet)" for sql, path in copies]
+        workers = max(1, min(self.write_concurrency, len(statements)))
+        if workers == 1:
+            for statement in statements:
+                self.con.con.execute(statement)
+            return
+        idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        cursors = [self.con.con.cursor() for _ in range(workers)]
+        for cursor in cursors:
+            idle.put(cursor)
+
+        def run(statement: str) -> None:
+            cursor = idle.get()
+            try:
+                cursor.execute(statement)
+            finally:
+                idle.put(cursor)
+
+        try:
+            with ThreadPoolExecutor(workers, thread_name_prefix="tripcast-copy") as pool:
+                futures = [pool.submit(run, statement) for statement in statements]
+                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+                failed = next((f for f in done if f.exception() is not None), None)
+                if failed is not None:
+                    for future in futures:
+                        future.cancel()
+                    for cursor in cursors:
+                        cursor.interrupt()
+                    raise failed.exception()  # type: ignore[misc]
+        finally:
+            for cursor in cursors:
+                cursor.close()
+
+    def _share_in_memory_tables(self, expr: ir.Table) -> None:
+        """Copy the in-memory tables ``expr`` reads (``ibis.memtable``) into the database.
+
+        Ibis registers them on its own connection only, where the cursors of a concurrent write
+        cannot see them; a database table of the same name and rows is visible to every cursor.
+        """
+        for op in expr.op().find(ops.InMemoryTable):
+            if op.name not in self._shared:
+                self.con.con.from_arrow(op.data.to_pyarrow(op.schema)).to_table(op.name)
+                self._shared.add(op.name)
 
     def _split_weights(self, expr: ir.Table, column: str) -> list[tuple[int, int]]:
         """``(value, rows)`` of ``column`` in the cheapest table that has it, ascending.
@@ -103,13 +203,14 @@ class Engine:
             expr = expr.order_by(list(cluster_by))
         path = Path(tempfile.mkdtemp(prefix="tripcast-materialized-")) / "part-0000.parquet"
         self._materialized.append(path.parent)
-        self.con.to_parquet(expr, str(path))
-        return self.con.read_parquet(str(path))
+        self._share_in_memory_tables(expr)
+        self._copy([(self.con.compile(expr), path)])
+        return self.read_parquet(path)
 
     def zone_table(self, zones: ZoneLookup | None = None) -> ir.Table:
         """The zone lookup for :func:`enrich_with_zones`, stored the way this engine joins and writes cheapest.
 
-        DuckDB: a temp table whose name columns are ENUM types. The enriched trips then carry small
+        DuckDB: a table whose name columns are ENUM types. The enriched trips then carry small
         enum codes instead of strings through the join, and the parquet writer emits dictionary pages
         straight from the codes instead of hashing every string of every row (the six zone-name
         columns were about 40% of the trips write). The files are the same: plain string columns,
@@ -118,7 +219,7 @@ class Engine:
         if self.name == "spark":
             return zones_table(zones)
         raw = self.con.con
-        raw.register("tripcast_zone_frame", zone_frame(zones))
+        raw.register("tripcast_zone_frame", zone_frame(zones))  # a database table below, not a temp one
         try:
             for column in ZONE_NAME_COLUMNS:
                 raw.execute(
@@ -126,9 +227,7 @@ class Engine:
                     f"(SELECT DISTINCT {column} FROM tripcast_zone_frame ORDER BY {column})"
                 )
             names = ", ".join(f"CAST({c} AS tripcast_{c}) AS {c}" for c in ZONE_NAME_COLUMNS)
-            raw.execute(
-                f"CREATE OR REPLACE TEMP TABLE tripcast_zones AS SELECT zone_id, {names} FROM tripcast_zone_frame"
-            )
+            raw.execute(f"CREATE OR REPLACE TABLE tripcast_zones AS SELECT zone_id, {names} FROM tripcast_zone_frame")
         finally:
             raw.unregister("tripcast_zone_frame")
         return self.con.table("tripcast_zones")
@@ -140,6 +239,11 @@ class Engine:
             for directory in self._materialized:
                 shutil.rmtree(directory, ignore_errors=True)
             self._materialized.clear()
+
+
+def _sql_string(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _source_tables(expr: ir.Table) -> list[ir.Table]:
@@ -196,10 +300,22 @@ def spark_session(master: str = "local[2]", shuffle_partitions: int = 4) -> Any:
 
 
 @contextmanager
-def open_engine(name: str = "duckdb", *, spark: Any = None, threads: int | None = None) -> Iterator[Engine]:
-    """Open an engine by name; ``spark`` reuses an existing SparkSession (else one is created)."""
+def open_engine(
+    name: str = "duckdb",
+    *,
+    spark: Any = None,
+    threads: int | None = None,
+    write_concurrency: int = WRITE_CONCURRENCY,
+) -> Iterator[Engine]:
+    """Open an engine by name; ``spark`` reuses an existing SparkSession (else one is created).
+
+    ``threads`` caps DuckDB's worker threads (default: one per core); ``write_concurrency`` is how
+    many queries :meth:`Engine.write_outputs` runs at once on DuckDB.
+    """
     if name not in ENGINES:
         raise InvalidInputError([FieldProblem("engine", f"{name!r} is not one of {', '.join(ENGINES)}")])
+    if write_concurrency < 1:
+        raise InvalidInputError([FieldProblem("write_concurrency", f"must be at least 1, got {write_concurrency}")])
     if name == "duckdb":
         config: dict[str, Any] = {"threads": threads} if threads else {}
         # Bounded memory: DuckDB spills big sorts/aggregations to disk instead of growing without limit.
@@ -207,7 +323,7 @@ def open_engine(name: str = "duckdb", *, spark: Any = None, threads: int | None 
         config["temp_directory"] = str(Path(tempfile.gettempdir()) / "tripcast-duckdb")
         # Outputs that need an order say so with ORDER BY; not preserving scan order saves memory.
         config["preserve_insertion_order"] = False
-        engine = Engine("duckdb", ibis.duckdb.connect(**config))
+        engine = Engine("duckdb", ibis.duckdb.connect(**config), write_concurrency=write_concurrency)
     else:
         session = spark if spark is not None else spark_session()
         engine = Engine("spark", ibis.pyspark.connect(session), spark=session)
