@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import itertools
 import os
-import queue
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,15 +18,14 @@ import ibis.expr.types as ir
 
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError
 from tripcast.data_engineering.tlc.zones import ZoneLookup
+from tripcast.data_engineering.transformation.concurrent_copy import run_statements
 from tripcast.data_engineering.transformation.enrichment import ZONE_NAME_COLUMNS, zone_frame, zones_table
 
 EngineName = Literal["duckdb", "spark"]
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
 
-#: DuckDB queries :meth:`Engine.write_outputs` runs at once. One query leaves a core idle whenever it
-#: narrows to a single thread (the tail of each range of a range-split write, the end of a sort, the
-#: parquet writer's flush); a second query fills those gaps. At 1 GB, zone_pair's 109 ranges took
-#: 27-28 s instead of 32-33 s with two (performance/benchmarks/data_pipeline/RESULTS.md).
+#: DuckDB queries :meth:`Engine.write_outputs` runs at once, sharing the engine's threads between them
+#: (:mod:`~tripcast.data_engineering.transformation.concurrent_copy` says why).
 WRITE_CONCURRENCY = 2
 
 _relation_ids = itertools.count()
@@ -130,37 +127,7 @@ class Engine:
     def _copy(self, copies: Sequence[tuple[str, Path]]) -> None:
         """Run ``COPY (query) TO file`` for each pair, up to :attr:`write_concurrency` at once."""
         statements = [f"COPY ({sql}) TO {_sql_string(str(path))} (FORMAT parquet)" for sql, path in copies]
-        workers = max(1, min(self.write_concurrency, len(statements)))
-        if workers == 1:
-            for statement in statements:
-                self.con.con.execute(statement)
-            return
-        idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        cursors = [self.con.con.cursor() for _ in range(workers)]
-        for cursor in cursors:
-            idle.put(cursor)
-
-        def run(statement: str) -> None:
-            cursor = idle.get()
-            try:
-                cursor.execute(statement)
-            finally:
-                idle.put(cursor)
-
-        try:
-            with ThreadPoolExecutor(workers, thread_name_prefix="tripcast-copy") as pool:
-                futures = [pool.submit(run, statement) for statement in statements]
-                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-                failed = next((f for f in done if f.exception() is not None), None)
-                if failed is not None:
-                    for future in futures:
-                        future.cancel()
-                    for cursor in cursors:
-                        cursor.interrupt()
-                    raise failed.exception()  # type: ignore[misc]
-        finally:
-            for cursor in cursors:
-                cursor.close()
+        run_statements(self.con.con, statements, self.write_concurrency)
 
     def _share_in_memory_tables(self, expr: ir.Table) -> None:
         """Copy the in-memory tables ``expr`` reads (``ibis.memtable``) into the database.
