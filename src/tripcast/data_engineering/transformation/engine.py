@@ -105,7 +105,8 @@ class Engine:
                     continue
                 tmp.mkdir(parents=True)
                 copies += [(sql, tmp / f"part-{i:04d}.parquet") for i, sql in enumerate(self._part_queries(out))]
-            self._copy(copies)
+            if copies:  # Spark wrote its outputs above
+                self._copy(copies)
         except BaseException:
             for tmp, _ in staged:
                 shutil.rmtree(tmp, ignore_errors=True)
