@@ -80,3 +80,19 @@ def test_write_concurrency_must_be_positive() -> None:
 
     with pytest.raises(InvalidInputError, match="write_concurrency"), open_engine("duckdb", write_concurrency=0):
         pass
+
+
+def test_statements_run_while_the_generator_still_builds_them(tmp_path: Path) -> None:
+    con = duckdb.connect(config={"threads": 2})
+    started: list[int] = []
+
+    def statements():
+        for i in range(4):
+            started.append(i)
+            yield _copy(100, tmp_path / f"part-{i}.parquet")
+        raise RuntimeError("the fifth part could not be compiled")
+
+    with pytest.raises(RuntimeError, match="fifth part"):
+        run_statements(con, statements(), concurrency=2)
+    assert started == [0, 1, 2, 3]
+    assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 2

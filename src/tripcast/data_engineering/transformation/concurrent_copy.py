@@ -12,25 +12,26 @@ against 58-61 (performance/benchmarks/data_pipeline/RESULTS.md).
 from __future__ import annotations
 
 import queue
-from collections.abc import Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from collections.abc import Iterable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 
-def run_statements(connection: Any, statements: Sequence[str], concurrency: int) -> None:
+def run_statements(connection: Any, statements: Iterable[str], concurrency: int) -> None:
     """Run ``statements`` on cursors of ``connection``'s database, ``concurrency`` at a time, in order.
 
-    The database's threads are shared out between the running statements; with one statement, or
-    a concurrency of 1, everything runs on ``connection`` itself with all its threads. The first
-    failure interrupts the running statements, cancels the rest and is raised.
+    ``statements`` may be a generator: each one is submitted as soon as it is produced, so the
+    first ones run while the caller still builds the rest. The database's threads are shared out
+    between the running statements; a list of one statement, or a concurrency of 1, runs on
+    ``connection`` itself with all its threads. The first failure (of a statement, or of the
+    generator) interrupts the running statements, cancels the rest and is raised.
     """
-    workers = max(1, min(concurrency, len(statements)))
-    if workers == 1:
+    if concurrency <= 1 or (isinstance(statements, Sequence) and len(statements) <= 1):
         for statement in statements:
             connection.execute(statement)
         return
     threads = connection.execute("SELECT current_setting('threads')").fetchone()[0]
-    cursors = [connection.cursor() for _ in range(workers)]
+    cursors = [connection.cursor() for _ in range(concurrency)]
     idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
     for cursor in cursors:
         idle.put(cursor)
@@ -42,18 +43,25 @@ def run_statements(connection: Any, statements: Sequence[str], concurrency: int)
         finally:
             idle.put(cursor)
 
-    connection.execute(f"SET threads = {max(1, int(threads) // workers)}")
+    connection.execute(f"SET threads = {max(1, int(threads) // concurrency)}")
+    futures: list[Future[None]] = []
     try:
-        with ThreadPoolExecutor(workers, thread_name_prefix="tripcast-copy") as pool:
-            futures = [pool.submit(run, statement) for statement in statements]
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            failure = next((f.exception() for f in futures if f in done and f.exception() is not None), None)
-            if failure is not None:
+        with ThreadPoolExecutor(concurrency, thread_name_prefix="tripcast-copy") as pool:
+            try:
+                for statement in statements:
+                    if any(f.done() and f.exception() is not None for f in futures):
+                        break  # stop feeding the queue; the failure is raised below
+                    futures.append(pool.submit(run, statement))
+                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+                failure = next((f.exception() for f in futures if f in done and f.exception() is not None), None)
+                if failure is not None:
+                    raise failure
+            except BaseException:
                 for future in futures:
                     future.cancel()
                 for cursor in cursors:
                     cursor.interrupt()
-                raise failure
+                raise
     finally:
         for cursor in cursors:
             cursor.close()
