@@ -78,6 +78,19 @@ def run_engine(
     return {"counts": counts, "stages": stages, "stage_cpu": stage_cpu, "write_concurrency": concurrency}
 
 
+def _stolen_seconds() -> float | None:
+    """CPU seconds the hypervisor gave to other guests, all CPUs, since boot (``steal`` in /proc/stat).
+
+    On a shared VM this is the run's noise made visible: a run with seconds of steal lost a core to
+    a neighbour for that long, and a two-thread engine loses more of its speed than a one-thread one.
+    """
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _parquet_rows(directory: Path) -> int:
     return sum(pq.ParquetFile(p).metadata.num_rows for p in directory.rglob("*.parquet") if not p.name.startswith("."))
 
@@ -125,6 +138,7 @@ def measure(engine: str, input_path: Path, out_dir: Path, threads: int, write_co
         *(["--write-concurrency", str(write_concurrency)] if write_concurrency else []),
     ]
     cpu_before = _cpu_seconds(resource.RUSAGE_CHILDREN)
+    steal_before = _stolen_seconds()
     started = time.perf_counter()
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     root = psutil.Process(proc.pid)
@@ -138,6 +152,8 @@ def measure(engine: str, input_path: Path, out_dir: Path, threads: int, write_co
         time.sleep(0.05)
     seconds = time.perf_counter() - started
     cpu_seconds = _cpu_seconds(resource.RUSAGE_CHILDREN) - cpu_before
+    steal_after = _stolen_seconds()
+    stolen = steal_after - steal_before if steal_before is not None and steal_after is not None else None
     stdout = proc.stdout.read() if proc.stdout else ""
     if proc.returncode != 0:
         raise RuntimeError(f"{engine} failed with exit code {proc.returncode}")
@@ -149,6 +165,7 @@ def measure(engine: str, input_path: Path, out_dir: Path, threads: int, write_co
         "pipeline_seconds": child["seconds"],
         "import_seconds": child["import_seconds"],
         "peak_mb": peak / 1e6,
+        "stolen_seconds": stolen,
         "counts": child["counts"],
         "stages": child["stages"],
         "stage_cpu": child["stage_cpu"],
@@ -187,9 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{platform.processor() or platform.machine()}, {psutil.cpu_count()} CPUs, "
         f"{psutil.virtual_memory().total / 1e9:.0f} GB RAM",
         "",
-        "| engine | process s | imports s | pipeline s | CPU s | rows/s (pipeline) | peak RSS MB "
+        "| engine | process s | imports s | pipeline s | CPU s | stolen s | rows/s (pipeline) | peak RSS MB "
         "| vs pandas (pipeline) | vs pandas (process) | outputs match |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     pandas = by_engine.get("pandas")
     for r in results:
@@ -199,9 +216,10 @@ def main(argv: list[str] | None = None) -> int:
         match = "yes" if r["counts"] == reference else r["counts"]
         # The Spark JVM is started by pyspark and never reaped by our child, so its CPU is not counted.
         cpu = "n/a" if r["engine"] == "spark" else f"{r['cpu_seconds']:.1f}"
+        stolen = "n/a" if r["stolen_seconds"] is None else f"{r['stolen_seconds']:.1f}"
         lines.append(
             f"| {r['engine']} | {r['seconds']:.1f} | {r['import_seconds']:.1f} | {r['pipeline_seconds']:.1f} | "
-            f"{cpu} | {rate:,.0f} | {r['peak_mb']:,.0f} | {speedup:.1f}x | {process_speedup:.1f}x "
+            f"{cpu} | {stolen} | {rate:,.0f} | {r['peak_mb']:,.0f} | {speedup:.1f}x | {process_speedup:.1f}x "
             f"| {match} |"
         )
     lines += ["", "Output rows: " + ", ".join(f"{k} {v:,}" for k, v in reference.items())]
