@@ -4,9 +4,10 @@ Why several at once: a single query leaves a core idle whenever it narrows to on
 of each range of a range-split write, the end of a sort, the parquet writer's flush). Why the
 engine's threads are shared out between them (one each on two cores): DuckDB's parallel hash
 aggregation and parallel parquet writing merge per-thread state at the end; a query that owns a
-core does none of that. At 1 GB the outputs
-took 83-88 CPU s this way against 94-101 with two threads each, and the whole pipeline 52-56 s
-against 58-61 (performance/benchmarks/data_pipeline/RESULTS.md).
+core does none of that. At 1 GB, two queries at once with one thread each wrote the outputs in
+83-88 CPU s against 94-101 with two threads each, and the whole pipeline took 52.5-55.5 s against
+57.5-60.6 s; one query at a time took 61.7-64.3 s the same hour
+(performance/benchmarks/data_pipeline/RESULTS.md, "Round 2026-11-26 evening").
 """
 
 from __future__ import annotations
