@@ -92,8 +92,9 @@ class Engine:
         Each output is written to a sibling temp dir and renamed only once every part of every
         output is written: a crashed run leaves no half-written partition that a rerun would
         mistake for a finished one. DuckDB runs the part files of all outputs as one queue of
-        ``COPY`` queries, :attr:`write_concurrency` at a time (biggest outputs first, in the
-        order given); the files are the same as one at a time.
+        ``COPY`` queries, :attr:`write_concurrency` at a time, in the order given (put the
+        biggest output first, so the others fill the second slot around it); the files are the
+        same as written one at a time.
         """
         staged = [(out.directory.with_name(out.directory.name + ".tmp"), out.directory) for out in outputs]
         try:
