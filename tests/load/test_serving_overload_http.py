@@ -13,13 +13,13 @@ from typing import Any
 import httpx
 import pytest
 
+from support.serving_settings import functional_settings
 from support.uvicorn_thread import serve_in_thread
 from tripcast.api import create_app
 from tripcast.core.domain.evaluation import ModelVersion
 from tripcast.core.domain.trip import TripRequest
 from tripcast.core.ports.learning import Predictor
 from tripcast.core.ports.tracking import ModelRegistry
-from tripcast.settings import Settings
 
 TRIP = {"pickup_datetime": "2021-02-01T08:00:00", "pickup_zone": 74, "dropoff_zone": 75, "trip_distance": 2.0}
 
@@ -58,7 +58,8 @@ class FakeOneVersionRegistry(ModelRegistry):
 
 @pytest.fixture()
 def base_url() -> Iterator[str]:
-    app = create_app(Settings(max_in_flight=4), FakeOneVersionRegistry(), cache=None, poll=False)
+    # Only the in-flight bound: every refusal here must be counted as "overload", whatever the host's load.
+    app = create_app(functional_settings(max_in_flight=4), FakeOneVersionRegistry(), cache=None, poll=False)
     with serve_in_thread(app) as port:
         yield f"http://127.0.0.1:{port}"
 

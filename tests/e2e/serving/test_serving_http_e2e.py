@@ -56,6 +56,10 @@ def running_server(served_registry: Any, tmp_path: Any, *extra: str) -> Iterator
         "TRIPCAST_REGISTRY_POLL_SECONDS": "0.5",
         "TRIPCAST_API_TOKEN": TOKEN,
         "TRIPCAST_MAX_BATCH_SIZE": "50",
+        # These tests check answers, not shedding: loop lag and busy share measure the host, and on a
+        # loaded CI machine they would refuse a request (tests/unit/serving/test_serving_load_shedding.py).
+        "TRIPCAST_MAX_LOOP_LAG_MS": "0",
+        "TRIPCAST_MAX_LOOP_BUSY": "0",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     # Started the way an operator does: the `serve` command (uvicorn on the ASGI factory).
