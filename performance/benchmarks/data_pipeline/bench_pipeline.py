@@ -75,7 +75,7 @@ def run_engine(
         counts = {name: _parquet_rows(target) for (name, _), target in zip(outputs.items(), written, strict=True)}
     if spark is not None:
         spark.stop()
-    return {"counts": counts, "stages": stages, "stage_cpu": stage_cpu, "write_concurrency": concurrency}
+    return {"counts": counts, "stages": stages, "stage_cpu": stage_cpu}
 
 
 def _stolen_seconds() -> float | None:
