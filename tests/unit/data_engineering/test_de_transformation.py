@@ -247,3 +247,23 @@ def test_plan_without_a_month_keeps_every_date_and_refuses_a_lookback(build_trip
     assert len(outputs.quarantine.to_pandas()) == 0
     with pytest.raises(ValueError, match="lookback needs a month"):
         transform_trips(ibis.memtable(frame), None, lookback=ibis.memtable(frame))
+
+
+def test_written_files_hold_the_types_the_plan_declares(duck, build_trips, raw_trip, tmp_path):
+    """The catalog publishes the Ibis schema, so every written column must have exactly that type.
+
+    Ibis types ``hour()`` and ``month()`` as int32 and drops a cast to int32 as a no-op, while
+    DuckDB's EXTRACT returns BIGINT: without care the files would disagree with the catalog.
+    """
+    frame = build_trips(
+        [
+            raw_trip(43, 236, "2021-01-09 14:10", "2021-01-09 14:40", miles=3.0),
+            raw_trip(43, 236, "2021-01-10 09:10", "2021-01-10 09:30", miles=2.0),
+            raw_trip(43, 999, "2021-01-10 09:10", "2021-01-10 09:30", miles=2.0),
+        ]
+    )
+    outputs = transform_trips(ibis.memtable(frame), JAN, zone_table=duck.zone_table())
+    for name, expr in outputs.items():
+        written = pq.read_schema(duck.write_parquet(expr, tmp_path / name) / "part-0000.parquet")
+        declared = expr.schema().to_pyarrow()
+        assert {f.name: f.type for f in written} == {f.name: f.type for f in declared}, name
