@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -172,6 +173,51 @@ def measure(engine: str, input_path: Path, out_dir: Path, threads: int, write_co
     }
 
 
+def _ratios(rounds: list[list[dict]], engine: str, seconds: str = "pipeline_seconds") -> list[float]:
+    """Per round: pandas' seconds over ``engine``'s (how many times faster ``engine`` was)."""
+    ratios = []
+    for results in rounds:
+        by_engine = {r["engine"]: r for r in results}
+        ratios.append(by_engine["pandas"][seconds] / by_engine[engine][seconds])
+    return ratios
+
+
+def summary_table(rounds: list[list[dict]], input_rows: int) -> list[str]:
+    """The markdown table: one row per engine, medians over the rounds (with the range when several).
+
+    "vs pandas" is the median of the per-round ratios, not the ratio of the medians: each round's
+    engines ran back to back under the same load.
+    """
+    engines = [r["engine"] for r in rounds[0]]
+    reference = rounds[0][0]["counts"]
+
+    def stat(values: list[float], fmt: str = "{:.1f}") -> str:
+        middle = fmt.format(statistics.median(values))
+        return middle if len(values) == 1 else f"{middle} ({fmt.format(min(values))}-{fmt.format(max(values))})"
+
+    lines = [
+        "| engine | process s | imports s | pipeline s | CPU s | stolen s | rows/s (pipeline) | peak RSS MB "
+        "| vs pandas (pipeline) | vs pandas (process) | outputs match |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for engine in engines:
+        runs = [next(r for r in results if r["engine"] == engine) for results in rounds]
+        vs_pipeline = stat(_ratios(rounds, engine), "{:.1f}x") if "pandas" in engines else "n/a"
+        vs_process = stat(_ratios(rounds, engine, "seconds"), "{:.1f}x") if "pandas" in engines else "n/a"
+        match = "yes" if all(r["counts"] == reference for r in runs) else [r["counts"] for r in runs]
+        # The Spark JVM is started by pyspark and never reaped by our child, so its CPU is not counted.
+        cpu = "n/a" if engine == "spark" else stat([r["cpu_seconds"] for r in runs])
+        steals = [r["stolen_seconds"] for r in runs]
+        stolen = "n/a" if any(s is None for s in steals) else stat(steals)
+        lines.append(
+            f"| {engine} | {stat([r['seconds'] for r in runs])} | {stat([r['import_seconds'] for r in runs])} "
+            f"| {stat([r['pipeline_seconds'] for r in runs])} | {cpu} | {stolen} "
+            f"| {stat([input_rows / r['pipeline_seconds'] for r in runs], '{:,.0f}')} "
+            f"| {max(r['peak_mb'] for r in runs):,.0f} | {vs_pipeline} | {vs_process} | {match} |"
+        )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--input", type=Path, default=Path("/tmp/tripcast-bench/trips.parquet"))
@@ -180,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
         "--write-concurrency", type=int, default=None, help="DuckDB queries at once (default: the engine's)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="interleaved rounds of all engines; the table reports medians"
     )
     parser.add_argument("--results", type=Path, default=None, help="write a markdown table here")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -194,43 +243,40 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({**result, "seconds": seconds, "import_seconds": imported - started}))
         return 0
 
+    if args.repeat < 1:
+        parser.error(f"--repeat must be at least 1, got {args.repeat}")
     rows = pq.ParquetFile(args.input).metadata.num_rows
     size_mb = args.input.stat().st_size / 1e6
-    results = [measure(e, args.input, args.out, args.threads, args.write_concurrency) for e in args.engines.split(",")]
-    by_engine = {r["engine"]: r for r in results}
-    reference = results[0]["counts"]
+    engines = args.engines.split(",")
+    # Interleaved rounds (a, b, a, b, ...): on a shared machine the load drifts over minutes, so each
+    # round's engines meet the same conditions and the per-round ratio is the comparison that holds.
+    rounds = [
+        [measure(e, args.input, args.out, args.threads, args.write_concurrency) for e in engines]
+        for _ in range(args.repeat)
+    ]
     lines = [
         f"Input: {args.input.name}, {rows:,} rows, {size_mb:,.0f} MB parquet; {args.threads} threads; "
         f"{platform.processor() or platform.machine()}, {psutil.cpu_count()} CPUs, "
-        f"{psutil.virtual_memory().total / 1e9:.0f} GB RAM",
+        f"{psutil.virtual_memory().total / 1e9:.0f} GB RAM; {args.repeat} interleaved round(s), "
+        + ("medians" if args.repeat > 1 else "one run"),
         "",
-        "| engine | process s | imports s | pipeline s | CPU s | stolen s | rows/s (pipeline) | peak RSS MB "
-        "| vs pandas (pipeline) | vs pandas (process) | outputs match |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        *summary_table(rounds, rows),
     ]
-    pandas = by_engine.get("pandas")
-    for r in results:
-        speedup = pandas["pipeline_seconds"] / r["pipeline_seconds"] if pandas else float("nan")
-        process_speedup = pandas["seconds"] / r["seconds"] if pandas else float("nan")
-        rate = rows / r["pipeline_seconds"]
-        match = "yes" if r["counts"] == reference else r["counts"]
-        # The Spark JVM is started by pyspark and never reaped by our child, so its CPU is not counted.
-        cpu = "n/a" if r["engine"] == "spark" else f"{r['cpu_seconds']:.1f}"
-        stolen = "n/a" if r["stolen_seconds"] is None else f"{r['stolen_seconds']:.1f}"
-        lines.append(
-            f"| {r['engine']} | {r['seconds']:.1f} | {r['import_seconds']:.1f} | {r['pipeline_seconds']:.1f} | "
-            f"{cpu} | {stolen} | {rate:,.0f} | {r['peak_mb']:,.0f} | {speedup:.1f}x | {process_speedup:.1f}x "
-            f"| {match} |"
-        )
+    reference = rounds[0][0]["counts"]
     lines += ["", "Output rows: " + ", ".join(f"{k} {v:,}" for k, v in reference.items())]
-    for r in results:
+    if args.repeat > 1 and "pandas" in engines:
+        for engine in engines:
+            if engine != "pandas":
+                per_round = ", ".join(f"{r:.1f}x" for r in _ratios(rounds, engine))
+                lines.append(f"{engine} vs pandas (pipeline) per round: {per_round}")
+    for r in rounds[-1]:
         if r["stages"] and r["engine"] != "spark":
             stage_cpu = r["stage_cpu"]
             stages = ", ".join(f"{k} {v:.1f}/{stage_cpu[k]:.1f}" for k, v in r["stages"].items())
-            lines.append(f"{r['engine']} stages (wall s/CPU s of the process): {stages}")
+            lines.append(f"{r['engine']} stages (last round, wall s/CPU s of the process): {stages}")
         elif r["stages"]:
             stages = ", ".join(f"{k} {v:.1f}" for k, v in r["stages"].items())
-            lines.append(f"{r['engine']} stages (wall s): {stages}")
+            lines.append(f"{r['engine']} stages (last round, wall s): {stages}")
     table = "\n".join(lines)
     print(table)
     if args.results:
