@@ -22,6 +22,7 @@ from tripcast.data_engineering.transformation import (
     zone_hour_features,
     zone_pair_features,
 )
+from tripcast.data_engineering.transformation import engine as engine_module
 
 JAN = Month(2021, 1)
 
@@ -160,15 +161,36 @@ def test_range_split_write_equals_single_pass(duck, january_canonical, tmp_path)
     pd.testing.assert_frame_equal(one, parts)  # same rows, each exactly once
 
 
-def test_materialized_history_gives_identical_outputs(duck, january_canonical):
-    """Materialising the aggregates' input (sorted temp table) changes where work happens, never the result."""
+@pytest.mark.parametrize("in_memory", [True, False], ids=["in-memory table", "parquet file"])
+def test_materialized_history_gives_identical_outputs(duck, january_canonical, monkeypatch, in_memory):
+    """Materialising the aggregates' input (sorted, in memory or in a temp file) never changes the result."""
+    # A real month is far below the in-memory share of the limit; a zero share forces the file.
+    monkeypatch.setattr(engine_module, "IN_MEMORY_SHARE", 0.25 if in_memory else 0.0)
     lazy = transform_trips(duck.read_parquet(january_canonical), JAN)
     cached = transform_trips(duck.read_parquet(january_canonical), JAN, materialize=duck.materialize)
+    history = next(t for t in engine_module._source_tables(cached.zone_pair) if "pickup_zone" in t.columns)
+    kind = duck.con.con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [history.get_name()]
+    ).fetchall()[0][0]
+    assert (kind == 1) is in_memory  # a table of the database, or a view over the temp parquet file
+    assert bool(duck._materialized) is not in_memory
     for name in ("zone_hour", "zone_pair"):
         one, two = getattr(lazy, name).to_pandas(), getattr(cached, name).to_pandas()
         assert len(one) > 30_000, name
         # Medians and counts are exact; a mean may differ in the last bits with summation order.
         pd.testing.assert_frame_equal(one, two, check_exact=False, rtol=1e-12)
+    history_rows = history.pickup_zone.to_pandas()
+    assert history_rows.is_monotonic_increasing  # stored in cluster order: range filters skip row groups
+
+
+def test_memory_limit_and_row_width_estimates():
+    assert engine_module._parse_bytes("2.7 GiB") == pytest.approx(2.7 * 2**30)
+    assert engine_module._parse_bytes("3GB") == 3e9
+    assert engine_module._parse_bytes("512 bytes") == 512
+    with pytest.raises(ValueError, match="not a size"):
+        engine_module._parse_bytes("lots")
+    schema = ibis.schema({"zone": "int32", "when": "timestamp", "minutes": "float64", "name": "string"})
+    assert [engine_module._column_bytes(t) for t in schema.types] == [4, 8, 8, 16]
 
 
 def test_range_split_keeps_rows_outside_the_cut_hints_and_nulls(duck, tmp_path):

@@ -31,7 +31,7 @@ def run_statements(connection: Any, statements: Iterable[str], concurrency: int)
         for statement in statements:
             connection.execute(statement)
         return
-    threads = connection.execute("SELECT current_setting('threads')").fetchone()[0]
+    (threads,) = connection.execute("SELECT current_setting('threads')").fetchall()[0]
     cursors = [connection.cursor() for _ in range(concurrency)]
     idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
     for cursor in cursors:
