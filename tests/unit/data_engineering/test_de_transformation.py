@@ -190,7 +190,7 @@ def test_memory_limit_and_row_width_estimates():
     with pytest.raises(ValueError, match="not a size"):
         engine_module._parse_bytes("lots")
     schema = ibis.schema({"zone": "int32", "when": "timestamp", "minutes": "float64", "name": "string"})
-    assert [engine_module._column_bytes(t) for t in schema.types] == [4, 8, 8, 16]
+    assert [engine_module._column_bytes(t) for t in schema.types] == [6, 10, 10, 18]
 
 
 def test_range_split_keeps_rows_outside_the_cut_hints_and_nulls(duck, tmp_path):
