@@ -177,9 +177,9 @@ class Engine:
         column reads only the row groups whose min/max statistics overlap the range. Where they go
         depends on their size (:meth:`_fits_in_memory`): a small result becomes an in-memory table
         (no parquet encoding and decoding: 114 MB of input ran 6-8% faster end to end); a big one a
-        parquet file in the engine's temp directory, deleted on :meth:`close`, which takes no
-        buffer memory (an in-memory table of 46M trips held 1.5 GB of the 3 GB limit and pushed
-        the aggregations into spilling).
+        parquet file in the engine's temp directory, which takes no buffer memory (an in-memory
+        table of 46M trips held 1.5 GB of the 3 GB limit and pushed the aggregations into
+        spilling). Either lives until :meth:`close`.
         Spark: a cached DataFrame (``cluster_by`` is ignored: a global sort there costs a shuffle).
         """
         if self.name == "spark":
