@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from tripcast.mlops.training.lightgbm_trainer import LightGBMTrainer
     from tripcast.mlops.training.metrics import RegressionMetrics
     from tripcast.security.audit_log import SqlAuditLog
+    from tripcast.security.locks import FileLocks, PostgresAdvisoryLocks
 
 
 class SystemClock(Clock):
@@ -129,7 +130,23 @@ class Tripcast:
         from tripcast.security.audit_log import SqlAuditLog
 
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return SqlAuditLog(self.settings.audit_database_url)
+        return SqlAuditLog(self.settings.audit_database_url, key=self.settings.audit_key.get_secret_value().encode())
+
+    @cached_property
+    def locks(self) -> FileLocks:
+        """Locks on this machine's data (validating or running the pipeline for a month)."""
+        from tripcast.security.locks import FileLocks
+
+        return FileLocks(self.settings.data_dir / "locks")
+
+    @cached_property
+    def registry_locks(self) -> FileLocks | PostgresAdvisoryLocks:
+        """Locks around registry changes: advisory locks in the registry's PostgreSQL, else file locks."""
+        from tripcast.security.locks import PostgresAdvisoryLocks
+
+        if self.settings.tracking_uri.startswith("postgresql"):
+            return PostgresAdvisoryLocks(self.settings.tracking_uri)
+        return self.locks
 
     @cached_property
     def registration_hooks(self) -> list[RegistrationHook]:

@@ -27,6 +27,8 @@ class Environment(StrEnum):
 
 #: Environments where an unset API token is accepted (mutating endpoints stay open on localhost).
 RELAXED_ENVIRONMENTS = frozenset({Environment.LOCAL, Environment.DEVELOPMENT})
+#: The audit trail's HMAC key on a laptop; refused outside RELAXED_ENVIRONMENTS, where it would be no secret.
+DEVELOPMENT_AUDIT_KEY = "tripcast-development-audit-key"
 DEFAULT_TLC_BASE_URL = "https://d37ci6vzurychx.cloudfront.net/trip-data"
 
 
@@ -60,6 +62,8 @@ class Settings(BaseSettings):
 
     # Audit trail of model and data changes
     audit_url: str | None = Field(default=None, description="SQLAlchemy URL; defaults to sqlite:///<data_dir>/audit.db")
+    # HMAC-SHA256 key of the audit hash chain: whoever can write the database but lacks it cannot re-hash the trail
+    audit_key: SecretStr = SecretStr(DEVELOPMENT_AUDIT_KEY)
 
     # Compile each registered LightGBM version to native code (tl2cgen) for the server; ~1.5 min per version.
     compile_on_register: bool = True
@@ -111,6 +115,11 @@ class Settings(BaseSettings):
             if len(token) < 16 or token in {"changeme", "changethis", "secret"}:
                 raise ValueError(
                     f"TRIPCAST_API_TOKEN must be set to a secret of 16+ characters when TRIPCAST_ENV={self.env.value}"
+                )
+            audit_key = self.audit_key.get_secret_value()
+            if len(audit_key) < 16 or audit_key == DEVELOPMENT_AUDIT_KEY:
+                raise ValueError(
+                    f"TRIPCAST_AUDIT_KEY must be set to a secret of 16+ characters when TRIPCAST_ENV={self.env.value}"
                 )
         return self
 

@@ -16,9 +16,11 @@ from tripcast.bootstrap import Tripcast, bootstrap
 from tripcast.cli import monitoring, pipeline, serving
 from tripcast.cli.console import console, fail, print_json, step, user_errors
 from tripcast.cli.demo import demo
+from tripcast.cli.locking import refuse_when_locked
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError, NotFoundError
 from tripcast.core.domain.month import Month
 from tripcast.core.domain.trip import TripRequest
+from tripcast.core.ports.locks import month_lock
 from tripcast.core.services.ingestion import ValidationReport, ensure_processed, ingest_month, validate_month
 from tripcast.core.services.prediction import predict_trips
 from tripcast.core.services.promotion import CHAMPION, evaluate_version, promote
@@ -98,23 +100,42 @@ def ingest(
 
 @app.command()
 @user_errors
+@refuse_when_locked
 def validate(months: MonthsOption = None, source: SourceOption = None) -> None:
-    """Split raw months into data/processed and data/quarantine, with reasons."""
+    """Split raw months into data/processed and data/quarantine, with reasons.
+
+    One run per month at a time (also against `tripcast pipeline run`): a second is refused, exit 75.
+    """
     ctx = _context(source)
     for month in _months(ctx, months):
-        ctx.source.fetch(month)
-        with step(f"validating {month}"):
-            report = validate_month(
-                ctx.source, ctx.validator, ctx.store, month, audit=ctx.audit, clock=ctx.clock, actor=getpass.getuser()
-            )
+        with ctx.locks.hold(month_lock(ctx.settings.service, month), f"tripcast validate {month}"):
+            ctx.source.fetch(month)
+            with step(f"validating {month}"):
+                report = validate_month(
+                    ctx.source,
+                    ctx.validator,
+                    ctx.store,
+                    month,
+                    audit=ctx.audit,
+                    clock=ctx.clock,
+                    actor=getpass.getuser(),
+                )
         print_validation(report)
+
+
+def _ensure_processed(ctx: Tripcast, month: Month) -> ValidationReport | None:
+    """Validate ``month`` unless it already was, under the month's lock."""
+    if ctx.store.has_processed(month):
+        return None
+    with ctx.locks.hold(month_lock(ctx.settings.service, month), f"tripcast validate {month}"):
+        return ensure_processed(
+            ctx.source, ctx.validator, ctx.store, month, audit=ctx.audit, clock=ctx.clock, actor=getpass.getuser()
+        )
 
 
 def _prepare(ctx: Tripcast, plan: TrainingPlan) -> None:
     for month in (plan.train_month, plan.valid_month, plan.test_month):
-        report = ensure_processed(
-            ctx.source, ctx.validator, ctx.store, month, audit=ctx.audit, clock=ctx.clock, actor=getpass.getuser()
-        )
+        report = _ensure_processed(ctx, month)
         if report is not None:
             print_validation(report)
 
@@ -238,13 +259,17 @@ def evaluate(
 
 @app.command("promote")
 @user_errors
+@refuse_when_locked
 def promote_command(
     version: Annotated[str | None, typer.Option("--version", help="Candidate version (default: the newest).")] = None,
     force: Annotated[bool, typer.Option(help="Promote even if it does not beat the champion.")] = False,
     reason: Annotated[str, typer.Option(help="Why, recorded on the version.")] = "manual promotion",
     actor: Annotated[str | None, typer.Option(help="Who, recorded on the version (default: OS user).")] = None,
 ) -> None:
-    """Move the champion alias to a candidate that beats it on the same validation data."""
+    """Move the champion alias to a candidate that beats it on the same validation data.
+
+    One promotion per model at a time: a second is refused with exit status 75.
+    """
     ctx = _context(None)
     _promote(ctx, version, force=force, reason=reason, actor=actor or getpass.getuser())
 
@@ -256,7 +281,7 @@ def _promote(ctx: Tripcast, version: str | None, *, force: bool, reason: str, ac
         raise NotFoundError(f"no versions of {name!r} registered yet: run `tripcast train` first")
     candidate = ctx.registry.get(name, version) if version else versions[0]
     valid_month = Month.parse(candidate.tags.get("valid_month", ""), "valid_month tag")
-    ensure_processed(ctx.source, ctx.validator, ctx.store, valid_month)
+    _ensure_processed(ctx, valid_month)
     with step(f"gating {name} v{candidate.version} against the champion on {valid_month}"):
         result = promote(
             ctx.registry,
@@ -271,6 +296,7 @@ def _promote(ctx: Tripcast, version: str | None, *, force: bool, reason: str, ac
             reason=reason,
             force=force,
             audit=ctx.audit,
+            locks=ctx.registry_locks,
         )
     console.print(f"[green]champion[/] -> {name} v{result.version}: {result.decision.reason}")
     return result.version
@@ -366,17 +392,44 @@ def models() -> None:
 def audit(
     subject: Annotated[str, typer.Option(help="Only subjects starting with this, e.g. model: or dataset:")] = "",
     limit: Annotated[int, typer.Option(min=1)] = 50,
-    verify: Annotated[bool, typer.Option(help="Re-hash the whole trail and report tampering.")] = False,
+    verify: Annotated[
+        bool, typer.Option(help="Check every row's HMAC and the signed head; exit 3 naming the first bad row.")
+    ] = False,
+    adopt_legacy: Annotated[
+        bool, typer.Option(help="Check a trail from older versions (unkeyed) and sign it as a legacy segment.")
+    ] = False,
 ) -> None:
     """Show the audit trail of model and data changes (newest first)."""
     ctx = _context(None)
+    if adopt_legacy:
+        adopted = ctx.audit.adopt_legacy()
+        console.print(f"[green]adopted[/] {adopted:,} legacy rows; new events are chained with TRIPCAST_AUDIT_KEY")
     if verify:
-        console.print(f"[green]audit trail intact[/]: {ctx.audit.verify():,} events re-hashed")
+        _verify_audit(ctx)
     table = Table("at", "actor", "action", "subject", "details", title="audit trail")
     for event in ctx.audit.events(subject, limit):
         shown = {k: v for k, v in event.details.items() if k.startswith(("promotion.gate", "rows_", "val_rmse"))}
         table.add_row(f"{event.at:%Y-%m-%d %H:%M:%S}", event.actor, event.action, event.subject, json.dumps(shown))
     console.print(table)
+
+
+#: Exit status of `tripcast audit --verify` on a trail that fails its check.
+AUDIT_BROKEN_EXIT_CODE = 3
+
+
+def _verify_audit(ctx: Tripcast) -> None:
+    from tripcast.security.audit_log import AuditChainBrokenError
+
+    try:
+        trail = ctx.audit.verify()
+    except AuditChainBrokenError as exc:
+        raise fail(f"audit trail broken: {exc}", code=AUDIT_BROKEN_EXIT_CODE) from None
+    legacy = f", {trail.legacy_events:,} of them legacy (unkeyed)" if trail.legacy_events else ""
+    console.print(
+        f"[green]audit trail intact[/]: {trail.events:,} events verified{legacy}; "
+        f"signed head: row {trail.last_id}, hash {trail.head_hash[:16]}",
+        highlight=False,
+    )
 
 
 def _fmt(value: float | None) -> str:

@@ -15,13 +15,15 @@ from rich.table import Table
 
 from tripcast.bootstrap import Tripcast, bootstrap
 from tripcast.cli.console import console, user_errors
+from tripcast.cli.locking import refuse_when_locked
 from tripcast.core.domain.errors import PromotionRefusedError, TripcastError
 from tripcast.core.domain.month import Month
 from tripcast.core.domain.trip import TripRequest
-from tripcast.core.services.ingestion import ValidationReport, ensure_processed
+from tripcast.core.services.ingestion import ValidationReport
 from tripcast.core.services.prediction import predict_trips
 from tripcast.core.services.promotion import CHAMPION
 from tripcast.core.services.training import TrainingPlan
+from tripcast.security.urls import mask_url
 from tripcast.settings import Settings
 
 T = TypeVar("T")
@@ -77,6 +79,7 @@ def _attempt(action: Callable[[], T]) -> T | TripcastError:
 
 
 @user_errors
+@refuse_when_locked
 def demo(
     synthetic: Annotated[bool, typer.Option(help="Use generated trips instead of real TLC data.")] = False,
     rows: Annotated[int, typer.Option(help="Rows per synthetic month.", min=1000)] = 60_000,
@@ -89,7 +92,7 @@ def demo(
     Real TLC months are taken from TRIPCAST_RAW_DIR / --source or downloaded; with no
     network and no files, the demo says so and falls back to synthetic trips.
     """
-    from tripcast.cli.app import _promote, _train, print_validation
+    from tripcast.cli.app import _ensure_processed, _promote, _train, print_validation
 
     settings = Settings()
     plan = TrainingPlan.consecutive(Month.parse(settings.train_month, "train_month"), settings.model_name)
@@ -114,9 +117,7 @@ def demo(
     reports: list[ValidationReport] = []
     with timer.step("2. validate"):
         for month in (plan.train_month, plan.valid_month, plan.test_month):
-            report = ensure_processed(
-                ctx.source, ctx.validator, ctx.store, month, audit=ctx.audit, clock=ctx.clock, actor=getpass.getuser()
-            )
+            report = _ensure_processed(ctx, month)
             if report is None:
                 console.print(f"{month}: already processed")
             else:
@@ -161,7 +162,7 @@ def demo(
     summary.add_row(f"test RMSE ({plan.test_month})", f"{training.test.metric('rmse'):.3f} min")
     summary.add_row("linear baseline val RMSE", f"{training.baseline_validation.metric('rmse'):.3f} min")
     summary.add_row("champion", f"v{champion.version}")
-    summary.add_row("tracking", ctx.settings.tracking_uri)
+    summary.add_row("tracking", mask_url(ctx.settings.tracking_uri))
     summary.add_row("timings", ", ".join(f"{k.split('. ')[1]} {v:.1f}s" for k, v in timer.steps.items()))
     console.print(summary)
     console.print("next: [bold]tripcast serve[/] to answer HTTP requests, [bold]tripcast models[/] to list versions")

@@ -9,7 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tripcast.cli.console import fail
 from tripcast.core.domain.errors import TripcastError
+from tripcast.core.ports.locks import LockHeldError
 
 app = typer.Typer(
     help="Monthly data pipeline: ingest -> validate -> transform -> quality -> export.", no_args_is_help=True
@@ -30,17 +32,30 @@ def run(
     download: Annotated[bool, typer.Option("--download/--no-download", help="Download missing months")] = False,
     force: Annotated[bool, typer.Option("--force", help="Rerun steps that are already complete")] = False,
 ) -> None:
-    """Run every step for one month; complete steps are skipped, a failed run resumes where it stopped."""
+    """Run every step for one month; complete steps are skipped, a failed run resumes where it stopped.
+
+    One run per month at a time (also against `tripcast validate`): a second is refused with exit 75.
+    """
+    from tripcast.bootstrap import bootstrap
     from tripcast.data_engineering.pipeline import run_pipeline
     from tripcast.settings import Settings
 
     try:
+        settings = Settings()
         report = run_pipeline(
-            month, Settings(), engine, source_dir=source, allow_download=download, console=console, force=force
+            month,
+            settings,
+            engine,
+            source_dir=source,
+            allow_download=download,
+            console=console,
+            force=force,
+            locks=bootstrap(settings).locks,
         )
+    except LockHeldError as exc:
+        raise fail(str(exc), code=exc.exit_code) from None
     except TripcastError as exc:
-        console.print(f"[bold red]Error:[/] {exc}")
-        raise typer.Exit(1) from None
+        raise fail(str(exc)) from None
     table = Table(title=f"Pipeline {report.month} on {report.engine}")
     for column in ("step", "status", "seconds", "rows"):
         table.add_column(column)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 
 from tripcast.core.domain.audit import AuditEvent
 
@@ -15,5 +16,8 @@ class AuditLog(ABC):
         """Append one event."""
 
     @abstractmethod
-    def events(self, subject_prefix: str = "", limit: int = 100) -> list[AuditEvent]:
-        """Newest events first, optionally only subjects starting with ``subject_prefix``."""
+    def events(
+        self, subject_prefix: str = "", limit: int = 100, actions: Collection[str] | None = None
+    ) -> list[AuditEvent]:
+        """Newest events first, optionally only subjects starting with ``subject_prefix``
+        and only the given ``actions``."""

@@ -75,6 +75,10 @@ class ModelRegistry(ABC):
     def set_alias(self, name: str, alias: str, version: str, tags: dict[str, str] | None = None) -> None:
         """Point ``alias`` at ``version``; record ``tags`` on that version."""
 
+    def delete_alias(self, name: str, alias: str) -> None:
+        """Remove ``alias`` (undoing a first promotion); adapters that can move aliases implement it."""
+        raise NotImplementedError(f"{type(self).__name__} cannot delete aliases")
+
     @abstractmethod
     def list_versions(self, name: str) -> list[ModelVersion]:
         """All versions of ``name``, newest first."""

@@ -1,7 +1,24 @@
-"""Promote a model version to ``champion`` through the quality gate."""
+"""Promote a model version to ``champion`` through the quality gate.
+
+An alias move and its audit event live in two stores (the registry, the audit trail), so they are
+written as a small protocol that keeps them consistent without a shared transaction:
+
+1. under the model's promotion lock, record ``model.alias_move_started`` (the intent: alias, from, to);
+   if that fails, nothing moves;
+2. move the alias; if that fails, record ``model.alias_move_abandoned`` and fail;
+3. record the outcome (``model.promoted`` or ``model.promotion_refused``); if that fails, move the
+   alias back, record the abandonment when possible, and fail.
+
+A process killed between 1 and 3 leaves a started move with no outcome; the next promotion of that
+model (under the same lock) finishes it from what the registry shows: the alias at the target gets
+its outcome event (``recovered``), anything else gets ``model.alias_move_abandoned``. So the trail
+never claims a move that did not happen, and every move has an intent and, after recovery, an outcome.
+"""
 
 from __future__ import annotations
 
+import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from tripcast.core.domain.audit import AuditEvent
@@ -10,11 +27,18 @@ from tripcast.core.domain.evaluation import Evaluation, PromotionDecision, decid
 from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.clock import Clock
 from tripcast.core.ports.learning import FeatureBuilder, MetricsCalculator, TrainingSet
+from tripcast.core.ports.locks import Locks, promotion_lock
 from tripcast.core.ports.table import Table
 from tripcast.core.ports.tracking import ModelRegistry
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+MOVE_STARTED = "model.alias_move_started"
+MOVE_ABANDONED = "model.alias_move_abandoned"
+PROMOTED = "model.promoted"
+REFUSED = "model.promotion_refused"
+#: Every event of the alias-move protocol; the newest one tells whether a move was interrupted.
+ALIAS_MOVE_ACTIONS = (MOVE_STARTED, MOVE_ABANDONED, PROMOTED, REFUSED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,42 +77,121 @@ def promote(
     reason: str,
     force: bool = False,
     audit: AuditLog | None = None,
+    locks: Locks | None = None,
 ) -> PromotionResult:
     """Move ``champion`` to the candidate if it beats the champion on the same validation data.
 
-    The decision, who asked, why and when are recorded as tags on the candidate version.
-    Raises :class:`PromotionRefusedError` when the gate says no.
+    Holds the model's promotion lock (``locks``) from reading the champion to moving the alias, so
+    two promotions never interleave; the second raises ``LockHeldError``. The decision, who asked,
+    why and when are recorded as tags on the candidate version and, with ``audit``, as audit events
+    consistent with the alias (see the module docstring). Raises :class:`PromotionRefusedError`
+    when the gate says no (the candidate is then parked as ``challenger``).
     """
-    candidate_version = registry.get(name, candidate_ref)
-    data = features.training_set(validation_trips, validation_name)
-    candidate_eval = evaluate_version(registry, metrics, name, candidate_version.version, data)
-    champion = registry.find_alias(name, CHAMPION)
-    champion_eval = None
-    if champion is not None and champion.version != candidate_version.version:
-        champion_eval = evaluate_version(registry, metrics, name, champion.version, data)
-    decision = decide_promotion(features.spec, candidate_eval, champion_eval, force=force)
-    stamp = clock.now().isoformat(timespec="seconds")
-    audit_tags = {
-        "promotion.decision": "approved" if decision.approved else "refused",
-        "promotion.actor": actor,
-        "promotion.reason": reason,
-        "promotion.gate": decision.reason,
-        "promotion.at": stamp,
-        "promotion.forced": str(force).lower(),
-    }
-    if audit is not None:
-        audit.record(
-            AuditEvent(
-                at=clock.now(),
-                actor=actor,
-                action="model.promoted" if decision.approved else "model.promotion_refused",
-                subject=f"model:{name}/{candidate_version.version}",
-                details={**audit_tags, "previous_champion": champion.version if champion else ""},
-            )
+    guard = locks.hold(promotion_lock(name), f"tripcast promote {name} {candidate_ref}") if locks else nullcontext()
+    with guard:
+        if audit is not None:
+            recover_interrupted_move(registry, audit, clock, name=name, actor=actor)
+        candidate_version = registry.get(name, candidate_ref)
+        data = features.training_set(validation_trips, validation_name)
+        candidate_eval = evaluate_version(registry, metrics, name, candidate_version.version, data)
+        champion = registry.find_alias(name, CHAMPION)
+        champion_eval = None
+        if champion is not None and champion.version != candidate_version.version:
+            champion_eval = evaluate_version(registry, metrics, name, champion.version, data)
+        decision = decide_promotion(features.spec, candidate_eval, champion_eval, force=force)
+        audit_tags = {
+            "promotion.decision": "approved" if decision.approved else "refused",
+            "promotion.actor": actor,
+            "promotion.reason": reason,
+            "promotion.gate": decision.reason,
+            "promotion.at": clock.now().isoformat(timespec="seconds"),
+            "promotion.forced": str(force).lower(),
+        }
+        alias = CHAMPION if decision.approved else CHALLENGER
+        outcome = AuditEvent(
+            at=clock.now(),
+            actor=actor,
+            action=PROMOTED if decision.approved else REFUSED,
+            subject=f"model:{name}/{candidate_version.version}",
+            details={**audit_tags, "previous_champion": champion.version if champion else ""},
         )
+        move_alias_audited(registry, audit, clock, alias=alias, version=candidate_version.version, outcome=outcome)
     if not decision.approved:
-        registry.set_alias(name, CHALLENGER, candidate_version.version, tags=audit_tags)
         raise PromotionRefusedError(f"{name} v{candidate_version.version} not promoted: {decision.reason}")
-    registry.set_alias(name, CHAMPION, candidate_version.version, tags=audit_tags)
     previous = champion.version if champion is not None and champion.version != candidate_version.version else None
     return PromotionResult(decision, name, candidate_version.version, previous)
+
+
+def move_alias_audited(
+    registry: ModelRegistry,
+    audit: AuditLog | None,
+    clock: Clock,
+    *,
+    alias: str,
+    version: str,
+    outcome: AuditEvent,
+) -> None:
+    """Point ``alias`` at ``version`` and record ``outcome``: both happen, or (after recovery) neither.
+
+    The caller holds the model's promotion lock. ``outcome.subject`` is ``model:<name>/<version>``;
+    its details become the version's tags.
+    """
+    name = outcome.subject.removeprefix("model:").rsplit("/", 1)[0]
+    tags = {k: v for k, v in outcome.details.items() if k.startswith("promotion.")}
+    if audit is None:
+        registry.set_alias(name, alias, version, tags=tags)
+        return
+    previous = registry.alias_version(name, alias) or ""
+    move = {"move_id": uuid.uuid4().hex, "alias": alias, "from": previous, "to": version, "outcome": outcome.action}
+    audit.record(AuditEvent(clock.now(), outcome.actor, MOVE_STARTED, outcome.subject, move))
+    try:
+        registry.set_alias(name, alias, version, tags=tags)
+    except Exception as exc:
+        _record_abandoned(audit, clock, outcome, move, f"alias move failed: {type(exc).__name__}: {exc}")
+        raise
+    try:
+        details = {**outcome.details, **move}
+        audit.record(AuditEvent(outcome.at, outcome.actor, outcome.action, outcome.subject, details))
+    except Exception:
+        _restore_alias(registry, name, alias, previous)
+        _record_abandoned(audit, clock, outcome, move, "outcome not recorded; alias moved back")
+        raise
+
+
+def recover_interrupted_move(registry: ModelRegistry, audit: AuditLog, clock: Clock, *, name: str, actor: str) -> str:
+    """Finish an alias move whose process died between its intent and its outcome; say what was done.
+
+    Call with the model's promotion lock held. The registry decides: an alias that reached the
+    target gets its outcome event, anything else an abandonment. Returns "" when nothing was pending.
+    """
+    newest = audit.events(subject_prefix=f"model:{name}/", limit=1, actions=ALIAS_MOVE_ACTIONS)
+    if not newest or newest[0].action != MOVE_STARTED:
+        return ""
+    started = newest[0]
+    move = dict(started.details)
+    current = registry.alias_version(name, move["alias"]) or ""
+    if current == move["to"]:
+        details = {**move, "recovered": "true", "recovered_by": actor}
+        audit.record(AuditEvent(clock.now(), started.actor, move["outcome"], started.subject, details))
+        return f"recorded the interrupted move of {move['alias']} to v{move['to']}, which had happened"
+    note = f"interrupted; {move['alias']} found at {current or 'nothing'}, not v{move['to']}"
+    audit.record(AuditEvent(clock.now(), actor, MOVE_ABANDONED, started.subject, {**move, "reason": note}))
+    return f"closed the interrupted move of {move['alias']} to v{move['to']}, which had not happened"
+
+
+def _restore_alias(registry: ModelRegistry, name: str, alias: str, previous: str) -> None:
+    try:
+        if previous:
+            registry.set_alias(name, alias, previous)
+        else:
+            registry.delete_alias(name, alias)
+    except Exception:  # noqa: BLE001 - the move stays open in the trail; the next promotion finishes it
+        return
+
+
+def _record_abandoned(audit: AuditLog, clock: Clock, outcome: AuditEvent, move: dict[str, str], reason: str) -> None:
+    try:
+        details = {**move, "reason": reason}
+        audit.record(AuditEvent(clock.now(), outcome.actor, MOVE_ABANDONED, outcome.subject, details))
+    except Exception:  # noqa: BLE001 - the trail is failing; the next promotion closes the open move
+        return

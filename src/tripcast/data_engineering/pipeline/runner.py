@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from tripcast.core.domain.month import Month
+from tripcast.core.ports.locks import Locks, month_lock
 from tripcast.data_engineering.lineage import DatasetRef, LineageEmitter, lineage_emitter
 from tripcast.data_engineering.pipeline.layout import Layout
 from tripcast.data_engineering.pipeline.manifest import Manifest, StepRecord
@@ -73,15 +74,42 @@ def run_pipeline(
     force: bool = False,
     lineage: LineageEmitter | None = None,
     stop_after: str | None = None,
+    locks: Locks | None = None,
 ) -> PipelineReport:
     """Run every step for ``month`` on ``engine`` (``duckdb`` or ``spark``; default from settings).
 
     ``force`` reruns complete steps; ``stop_after`` ends the run after the named step.
     Raises :class:`~tripcast.core.domain.errors.TripcastError` subclasses for bad input,
     missing data or a failed quality gate; the manifest records the failed step.
+    The whole run holds the month's lock (``locks``; default: file locks under
+    ``<data_dir>/locks``), shared with ``tripcast validate``: a concurrent run of the same
+    month raises :class:`~tripcast.core.ports.locks.LockHeldError` before touching anything.
     """
     month = Month.parse(month) if isinstance(month, str) else month
     layout = Layout.from_settings(settings)
+    if locks is None:
+        from tripcast.security.locks import FileLocks
+
+        locks = FileLocks(layout.data_dir / "locks")
+    with locks.hold(month_lock(settings.service, month), f"tripcast pipeline run {month}"):
+        return _run_locked(
+            month, settings, layout, engine, source_dir, allow_download, console, spark, force, lineage, stop_after
+        )
+
+
+def _run_locked(
+    month: Month,
+    settings: Settings,
+    layout: Layout,
+    engine: str | None,
+    source_dir: Path | None,
+    allow_download: bool,
+    console: Console | None,
+    spark: Any,
+    force: bool,
+    lineage: LineageEmitter | None,
+    stop_after: str | None,
+) -> PipelineReport:
     ctx = RunContext(
         month=month,
         settings=settings,

@@ -122,6 +122,11 @@ class MlflowModelRegistry(ModelRegistry):
         for key, value in (tags or {}).items():
             self._client.set_model_version_tag(name, target.version, key, str(value))
 
+    def delete_alias(self, name: str, alias: str) -> None:
+        """Remove ``alias`` from ``name`` (no error when it is not set)."""
+        if alias in self._aliases(name):
+            self._client.delete_registered_model_alias(name, alias)
+
     # ------------------------------------------------------------------ reading
     def get(self, name: str, ref: str) -> ModelVersion:
         """A version by number ("3" or "v3") or alias; NotFoundError naming the versions and aliases that exist."""

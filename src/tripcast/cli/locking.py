@@ -1,0 +1,23 @@
+"""The exit a command takes when another process holds its lock."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from tripcast.cli.console import fail
+from tripcast.core.ports.locks import LockHeldError
+
+
+def refuse_when_locked(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn :class:`LockHeldError` into its one-line message and exit status 75 (try again later)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except LockHeldError as exc:
+            raise fail(str(exc), code=exc.exit_code) from None
+
+    return wrapper
