@@ -18,7 +18,19 @@ def test_production_refuses_missing_or_default_token(env, tmp_path, monkeypatch)
         Settings(env=env)
     with pytest.raises(ValidationError, match="TRIPCAST_API_TOKEN"):
         Settings(env=env, api_token="changethis")
-    assert Settings(env=env, api_token="a-long-random-secret-value").env.value == env
+    token = "a-long-random-secret-value"
+    assert Settings(env=env, api_token=token, audit_key="another-long-random-secret").env.value == env
+
+
+@pytest.mark.parametrize("env", ["staging", "production"])
+def test_production_refuses_missing_or_development_audit_key(env, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    token = "a-long-random-secret-value"
+    with pytest.raises(ValidationError, match="TRIPCAST_AUDIT_KEY"):
+        Settings(env=env, api_token=token)
+    with pytest.raises(ValidationError, match="TRIPCAST_AUDIT_KEY"):
+        Settings(env=env, api_token=token, audit_key="short")
+    assert Settings(env="local").audit_key.get_secret_value()  # the development key is fine on a laptop
 
 
 def test_environment_variables_configure_settings(monkeypatch, tmp_path):

@@ -147,14 +147,13 @@ def move_alias_audited(
     try:
         registry.set_alias(name, alias, version, tags=tags)
     except Exception as exc:
-        _record_abandoned(audit, clock, outcome, move, f"alias move failed: {type(exc).__name__}: {exc}")
+        _undo(registry, audit, clock, outcome, move, f"alias move failed: {type(exc).__name__}: {exc}")
         raise
     try:
         details = {**outcome.details, **move}
         audit.record(AuditEvent(outcome.at, outcome.actor, outcome.action, outcome.subject, details))
     except Exception:
-        _restore_alias(registry, name, alias, previous)
-        _record_abandoned(audit, clock, outcome, move, "outcome not recorded; alias moved back")
+        _undo(registry, audit, clock, outcome, move, "outcome not recorded; alias moved back")
         raise
 
 
@@ -179,19 +178,25 @@ def recover_interrupted_move(registry: ModelRegistry, audit: AuditLog, clock: Cl
     return f"closed the interrupted move of {move['alias']} to v{move['to']}, which had not happened"
 
 
-def _restore_alias(registry: ModelRegistry, name: str, alias: str, previous: str) -> None:
-    try:
-        if previous:
-            registry.set_alias(name, alias, previous)
-        else:
-            registry.delete_alias(name, alias)
-    except Exception:  # noqa: BLE001 - the move stays open in the trail; the next promotion finishes it
-        return
+def _undo(
+    registry: ModelRegistry, audit: AuditLog, clock: Clock, outcome: AuditEvent, move: dict[str, str], reason: str
+) -> None:
+    """Put the alias back where it was and close the move as abandoned.
 
-
-def _record_abandoned(audit: AuditLog, clock: Clock, outcome: AuditEvent, move: dict[str, str], reason: str) -> None:
+    Only once the registry confirms the alias is back: otherwise the move stays open in the trail and
+    the next promotion records whatever the registry then shows (never an abandonment of a move that stuck).
+    """
+    name = outcome.subject.removeprefix("model:").rsplit("/", 1)[0]
+    alias, previous = move["alias"], move["from"]
     try:
+        if (registry.alias_version(name, alias) or "") != previous:
+            if previous:
+                registry.set_alias(name, alias, previous)
+            else:
+                registry.delete_alias(name, alias)
+        if (registry.alias_version(name, alias) or "") != previous:
+            return
         details = {**move, "reason": reason}
         audit.record(AuditEvent(clock.now(), outcome.actor, MOVE_ABANDONED, outcome.subject, details))
-    except Exception:  # noqa: BLE001 - the trail is failing; the next promotion closes the open move
+    except Exception:  # noqa: BLE001 - the move stays open in the trail; the next promotion finishes it
         return

@@ -116,11 +116,15 @@ class MlflowModelRegistry(ModelRegistry):
         return self._describe(self._client.get_model_version(name, created.version), self._aliases(name))
 
     def set_alias(self, name: str, alias: str, version: str, tags: dict[str, str] | None = None) -> None:
-        """Point ``alias`` at ``version`` and write ``tags`` onto that version (the audit trail)."""
+        """Write ``tags`` onto ``version`` (the decision), then point ``alias`` at it.
+
+        The alias goes last: it is what servers follow, so a failure part-way never moves it
+        without the version carrying its reasons.
+        """
         target = self.get(name, version)
-        self._client.set_registered_model_alias(name, alias, target.version)
         for key, value in (tags or {}).items():
             self._client.set_model_version_tag(name, target.version, key, str(value))
+        self._client.set_registered_model_alias(name, alias, target.version)
 
     def delete_alias(self, name: str, alias: str) -> None:
         """Remove ``alias`` from ``name`` (no error when it is not set)."""
