@@ -169,8 +169,8 @@ class SqlAuditLog(AuditLog):
             for row in conn.execute(select(audit_events).order_by(audit_events.c.id)):
                 if row.chain_hash != _legacy_digest(previous, _to_event(row)):
                     raise AuditChainBrokenError(
-                        f"audit row {row.id} ({row.action} {row.subject}) does not match its legacy hash: "
-                        "the old trail is broken; keep it as evidence and start a new trail"
+                        f"audit row {row.id} ({_short(row.action)} {_short(row.subject)}) does not match its "
+                        "legacy hash: the old trail is broken; keep it as evidence and start a new trail"
                     )
                 previous, last_id = row.chain_hash, row.id
             conn.execute(audit_head.insert().values(**self._head_values(last_id, previous, last_id)))
@@ -216,7 +216,7 @@ class SqlAuditLog(AuditLog):
 
     # ------------------------------------------------------------------ helpers
     def _check_row(self, row: Any, previous: str, last_id: int, legacy_until: int) -> str:
-        described = f"audit row {row.id} ({row.action} {row.subject})"
+        described = f"audit row {row.id} ({_short(row.action)} {_short(row.subject)})"
         if row.id <= legacy_until:
             if row.chain_hash != _legacy_digest(previous, _to_event(row)):
                 raise AuditChainBrokenError(f"{described} does not match its legacy hash: edited")
@@ -247,8 +247,8 @@ class SqlAuditLog(AuditLog):
     def _legacy_error(self, conn: Connection) -> LegacyAuditTrailError:
         rows = conn.execute(select(func.count()).select_from(audit_events)).scalar() or 0
         return LegacyAuditTrailError(
-            f"the audit trail at {self.location} has {rows:,} rows in the unkeyed format of older Tripcast "
-            "versions and no signed head: check and adopt it with `tripcast audit --adopt-legacy`"
+            f"the audit trail has {rows:,} rows in the unkeyed format of older versions and no signed head: "
+            "check and adopt it with `tripcast audit --adopt-legacy`"
         )
 
     def _move_head(self, conn: Connection, last_id: int, chain_hash: str, legacy_until: int) -> None:
@@ -321,6 +321,11 @@ def _columns(event: AuditEvent) -> dict[str, str]:
         "subject": event.subject,
         "details": json.dumps(event.details, sort_keys=True),
     }
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """Keep error messages on one line: subjects may be 500 characters long."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _first_line(error: BaseException | None) -> str:

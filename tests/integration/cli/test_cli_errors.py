@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,62 @@ def test_bad_trip_json_names_the_field(tmp_path, shared_data_dir):
 @pytest.mark.parametrize("alias", ["nonexistent"])
 def test_unknown_alias_on_empty_registry(tmp_path, alias):
     assert_clean_failure(run(["evaluate", "--model", alias, "--month", "2021-02"], tmp_path), "tripcast train")
+
+
+def _write_audit_rows(db: Path, n: int) -> None:
+    """Rows as Tripcast wrote them before the chain was keyed: SHA-256 over the previous hash and the row."""
+    import hashlib
+    import json
+    import sqlite3
+
+    db.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(db)
+    conn.execute(
+        "CREATE TABLE audit_events (id INTEGER PRIMARY KEY, at VARCHAR(40) NOT NULL, actor VARCHAR(200) NOT NULL, "
+        "action VARCHAR(100) NOT NULL, subject VARCHAR(500) NOT NULL, details TEXT NOT NULL, "
+        "chain_hash VARCHAR(64) NOT NULL)"
+    )
+    previous = "0" * 64
+    for i in range(n):
+        row = ("2026-01-01T00:00:00+00:00", "alice", "dataset.validated", f"dataset:{i}", {})
+        previous = hashlib.sha256(previous.encode() + json.dumps(list(row), sort_keys=True).encode()).hexdigest()
+        conn.execute(
+            "INSERT INTO audit_events (at, actor, action, subject, details, chain_hash) VALUES (?, ?, ?, ?, '{}', ?)",
+            (*row[:4], previous),
+        )
+    conn.execute("UPDATE audit_events SET actor = 'mallory' WHERE id = 2")
+    conn.commit()
+    conn.close()
+
+
+def test_audit_verify_on_a_broken_old_trail_is_one_line_not_a_traceback(tmp_path):
+    _write_audit_rows(tmp_path / "data" / "audit.db", 3)
+    result = run(["audit", "--verify"], tmp_path)
+    assert_clean_failure(result)
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    adopt = run(["audit", "--adopt-legacy"], tmp_path)
+    assert_clean_failure(adopt, "row 2", "legacy hash")
+
+
+def test_audit_verify_on_a_tampered_trail_names_the_row_and_exits_3(tmp_path):
+    import sqlite3
+
+    from tripcast.core.domain.audit import AuditEvent
+    from tripcast.security.audit_log import SqlAuditLog
+    from tripcast.settings import DEVELOPMENT_AUDIT_KEY
+
+    db = tmp_path / "data" / "audit.db"
+    db.parent.mkdir()
+    log = SqlAuditLog(f"sqlite:///{db}", key=DEVELOPMENT_AUDIT_KEY.encode())
+    for i in range(3):
+        log.record(AuditEvent(datetime(2026, 1, 1, i), "alice", "dataset.validated", f"dataset:{i}", {}))
+    log.engine.dispose()
+    intact = run(["audit", "--verify"], tmp_path)
+    assert intact.returncode == 0 and "3 events verified" in intact.stdout, intact.stderr
+    conn = sqlite3.connect(db)
+    conn.executescript("DROP TRIGGER audit_no_update; UPDATE audit_events SET actor = 'mallory' WHERE id = 2;")
+    conn.close()
+    result = run(["audit", "--verify"], tmp_path)
+    assert result.returncode == 3
+    assert_clean_failure(result, "audit row 2 (dataset.validated dataset:1) does not match its HMAC")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
