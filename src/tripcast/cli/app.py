@@ -16,7 +16,7 @@ from tripcast.bootstrap import Tripcast, bootstrap
 from tripcast.cli import monitoring, pipeline, serving
 from tripcast.cli.console import console, fail, print_json, step, user_errors
 from tripcast.cli.demo import demo
-from tripcast.cli.locking import refuse_when_locked
+from tripcast.cli.guards import load_settings, refuse_when_locked
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError, NotFoundError
 from tripcast.core.domain.month import Month
 from tripcast.core.domain.trip import TripRequest
@@ -25,7 +25,6 @@ from tripcast.core.services.ingestion import ValidationReport, ensure_processed,
 from tripcast.core.services.prediction import predict_trips
 from tripcast.core.services.promotion import CHAMPION, evaluate_version, promote
 from tripcast.core.services.training import TrainingPlan, TrainingReport, train_and_register
-from tripcast.settings import Settings
 
 # MLflow logs schema migrations and pip probing at INFO on every command; users want our output, not that.
 os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
@@ -53,7 +52,7 @@ ModelOption = Annotated[str, typer.Option("--model", help="Model version number 
 
 
 def _context(source: Path | None = None, *, allow_download: bool = True) -> Tripcast:
-    return bootstrap(Settings(), local_source=source, allow_download=allow_download)
+    return bootstrap(load_settings(), local_source=source, allow_download=allow_download)
 
 
 def _months(ctx: Tripcast, months: list[str] | None) -> list[Month]:

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from tripcast.bootstrap import Tripcast, bootstrap
 from tripcast.cli.console import console, user_errors
-from tripcast.cli.locking import refuse_when_locked
+from tripcast.cli.guards import load_settings, refuse_when_locked
 from tripcast.core.domain.errors import PromotionRefusedError, TripcastError
 from tripcast.core.domain.month import Month
 from tripcast.core.domain.trip import TripRequest
@@ -94,7 +94,7 @@ def demo(
     """
     from tripcast.cli.app import _ensure_processed, _promote, _train, print_validation
 
-    settings = Settings()
+    settings = load_settings()
     plan = TrainingPlan.consecutive(Month.parse(settings.train_month, "train_month"), settings.model_name)
     timer = _Timer()
     ctx = bootstrap(settings, local_source=source)

@@ -37,11 +37,11 @@ def run(
     One run per month at a time (also against `tripcast validate`): a second is refused with exit 75.
     """
     from tripcast.bootstrap import bootstrap
+    from tripcast.cli.guards import load_settings
     from tripcast.data_engineering.pipeline import run_pipeline
-    from tripcast.settings import Settings
 
     try:
-        settings = Settings()
+        settings = load_settings()
         report = run_pipeline(
             month,
             settings,

@@ -105,6 +105,10 @@ class AuditWriteError(TripcastError):
     """An append failed (disk full, database unreachable); nothing was recorded."""
 
 
+class AuditUnavailableError(TripcastError):
+    """The audit database cannot be opened or read (unreachable server, unreadable file)."""
+
+
 @dataclass(frozen=True, slots=True)
 class VerifiedTrail:
     """What :meth:`SqlAuditLog.verify` checked: rows, how many are legacy (unkeyed), and the signed head."""
@@ -141,7 +145,8 @@ class SqlAuditLog(AuditLog):
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
         self._writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
-        self._create_schema()
+        with self._unavailable("opened"):
+            self._create_schema()
 
     # ------------------------------------------------------------------ writing
     def record(self, event: AuditEvent) -> None:
@@ -162,7 +167,7 @@ class SqlAuditLog(AuditLog):
 
     def adopt_legacy(self) -> int:
         """Check a legacy (unkeyed) trail's chain and sign a head over it; return the rows adopted."""
-        with self._write() as conn:
+        with self._unavailable("adopted"), self._write() as conn:
             if conn.execute(select(audit_head.c.id)).first() is not None:
                 raise TripcastError("the audit trail already has a signed head; nothing to adopt")
             previous, last_id = _GENESIS, 0
@@ -185,7 +190,7 @@ class SqlAuditLog(AuditLog):
             query = query.where(audit_events.c.subject.startswith(subject_prefix, autoescape=True))
         if actions is not None:
             query = query.where(audit_events.c.action.in_(list(actions)))
-        with self.engine.connect() as conn:
+        with self._unavailable("read"), self.engine.connect() as conn:
             return [_to_event(row) for row in conn.execute(query)]
 
     def verify(self) -> VerifiedTrail:
@@ -194,7 +199,7 @@ class SqlAuditLog(AuditLog):
         Raises :class:`AuditChainBrokenError` naming the first row (or the head) that does not match,
         :class:`LegacyAuditTrailError` for a trail that was never adopted.
         """
-        with self.engine.connect() as conn:
+        with self._unavailable("read"), self.engine.connect() as conn:
             head = self._checked_head(conn)
             if head is None:
                 raise self._legacy_error(conn)
@@ -215,6 +220,16 @@ class SqlAuditLog(AuditLog):
         return VerifiedTrail(count, legacy, last_id, previous)
 
     # ------------------------------------------------------------------ helpers
+    @contextmanager
+    def _unavailable(self, action: str) -> Iterator[None]:
+        """Database errors as one line naming the (masked) location; the driver's detail stays in the cause."""
+        try:
+            yield
+        except DBAPIError as exc:
+            raise AuditUnavailableError(
+                f"the audit trail at {self.location} could not be {action}: {_first_line(exc.orig)}"
+            ) from exc
+
     def _check_row(self, row: Any, previous: str, last_id: int, legacy_until: int) -> str:
         described = f"audit row {row.id} ({_short(row.action)} {_short(row.subject)})"
         if row.id <= legacy_until:

@@ -146,3 +146,17 @@ def test_audit_verify_on_a_tampered_trail_names_the_row_and_exits_3(tmp_path):
     assert result.returncode == 3
     assert_clean_failure(result, "audit row 2 (dataset.validated dataset:1) does not match its HMAC")
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_unreachable_audit_database_is_one_line_with_its_password_masked(tmp_path):
+    url = "postgresql+psycopg://auditor:hunter2-secret@127.0.0.1:9/audit"  # nothing listens on port 9
+    result = run(["audit"], tmp_path, TRIPCAST_AUDIT_URL=url)
+    assert_clean_failure(result, "postgresql+psycopg://auditor:***@127.0.0.1:9/audit", "could not be opened")
+    assert "hunter2" not in result.stdout + result.stderr
+
+
+def test_missing_production_secrets_are_one_line_naming_the_setting(tmp_path):
+    result = run(["audit"], tmp_path, TRIPCAST_ENV="production", TRIPCAST_API_TOKEN="t" * 32)
+    assert_clean_failure(result, "TRIPCAST_AUDIT_KEY must be set")
+    result = run(["pipeline", "run", "--month", "2021-01"], tmp_path, TRIPCAST_ENV="production")
+    assert_clean_failure(result, "TRIPCAST_API_TOKEN must be set")
