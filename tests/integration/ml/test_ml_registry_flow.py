@@ -24,6 +24,8 @@ from tripcast.mlops.tracking.mlflow_tracker import MlflowTracker
 from tripcast.mlops.training.baseline import LinearBaselineTrainer
 from tripcast.mlops.training.lightgbm_trainer import LightGBMTrainer
 from tripcast.mlops.training.metrics import RegressionMetrics
+from tripcast.security.audit_log import SqlAuditLog
+from tripcast.security.locks import FileLocks
 
 NAME = "trip-duration"
 PLAN = TrainingPlan.consecutive(Month(2021, 1), NAME)
@@ -60,6 +62,8 @@ def test_train_register_promote_refuse_force(
     tracker = MlflowTracker(tracking_uri, "registry-flow", (tmp_path / "artifacts").as_uri())
     registry = MlflowModelRegistry(tracking_uri, feature_builder)
     validation_trips = store.load_processed(PLAN.valid_month)
+    audit = SqlAuditLog(f"sqlite:///{tmp_path / 'audit.db'}", key=b"registry-flow-audit-key")
+    locks = FileLocks(tmp_path / "locks")
 
     def train(rounds: int) -> TrainingReport:
         return train_and_register(
@@ -88,6 +92,8 @@ def test_train_register_promote_refuse_force(
             actor="pytest",
             reason="integration test",
             force=force,
+            audit=audit,
+            locks=locks,
         )
 
     with pytest.raises(NotFoundError, match="no model named 'trip-duration' yet: run `tripcast train`"):
@@ -129,6 +135,16 @@ def test_train_register_promote_refuse_force(
     forced = registry.get(NAME, CHAMPION)
     assert forced.version == "2" and forced.tags["promotion.forced"] == "true"
 
+    # every alias move has its intent and outcome in the audit trail, in order, and the trail verifies
+    trail = [(e.action, e.subject.rsplit("/", 1)[1]) for e in reversed(audit.events(limit=100))]
+    assert trail == [
+        ("model.alias_move_started", "1"), ("model.promoted", "1"),
+        ("model.alias_move_started", "2"), ("model.promotion_refused", "2"),
+        ("model.alias_move_started", "3"), ("model.promoted", "3"),
+        ("model.alias_move_started", "2"), ("model.promoted", "2"),
+    ]  # fmt: skip
+    assert audit.verify().events == 8
+
     # listing: newest first, aliases and run metrics attached
     versions = registry.list_versions(NAME)
     assert [v.version for v in versions] == ["3", "2", "1"]
@@ -150,6 +166,8 @@ def test_train_register_promote_refuse_force(
     assert registry.alias_version(NAME, CHAMPION) == "2" and registry.alias_version(NAME, "staging") is None
     assert registry.alias_version("no-such-model", CHAMPION) is None
     assert NAME in set(registry.iter_names())
+    registry.delete_alias(NAME, CHALLENGER)  # what undoing a first promotion needs
+    assert registry.find_alias(NAME, CHALLENGER) is None and registry.alias_version(NAME, CHAMPION) == "2"
     if tracking_uri.startswith("postgresql"):
         # the registry really lives in PostgreSQL
         engine = sqlalchemy.create_engine(tracking_uri)
