@@ -361,3 +361,37 @@ def test_a_lock_holder_that_dies_by_sigkill_leaves_no_stale_lock(tmp_path):
     holder.communicate(timeout=30)
     with locks.hold("month-green-2021-01", "after the kill"):  # the kernel released the dead holder's lock
         pass
+
+
+def test_a_promotion_lock_on_postgresql_refuses_a_second_holder_names_the_first_and_dies_with_it(postgres_url):
+    from tripcast.core.ports.locks import LockHeldError
+    from tripcast.security.locks import PostgresAdvisoryLocks
+
+    holder = start(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from tripcast.security.locks import PostgresAdvisoryLocks\n"
+            "with PostgresAdvisoryLocks(sys.argv[1]).hold('promote-trip-duration', 'tripcast promote 7'):\n"
+            "    print('held', flush=True); time.sleep(60)",
+            postgres_url,
+        ],
+        os.environ.copy(),
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    locks = PostgresAdvisoryLocks(postgres_url)
+    held = rf"held by tripcast promote 7, pid {holder.pid} on .* since \d{{4}}-"
+    with pytest.raises(LockHeldError, match=held), locks.hold("promote-trip-duration", "second"):
+        pass
+    with locks.hold("promote-other-model", "another model's promotion"):  # locks are per name
+        pass
+    holder.send_signal(signal.SIGKILL)
+    holder.communicate(timeout=30)
+    deadline = time.monotonic() + 30
+    while True:  # PostgreSQL ends the dead client's session, and its lock with it
+        try:
+            with locks.hold("promote-trip-duration", "after the kill"):
+                break
+        except LockHeldError:
+            assert time.monotonic() < deadline, "the dead holder's advisory lock was never released"
+            time.sleep(0.2)
