@@ -98,17 +98,32 @@ def count_rows(db: Path) -> int:
 # --- concurrent audit writers ---------------------------------------------------------------------
 
 
-def run_four_writers(env: dict[str, str]) -> None:
+def run_four_writers(env: dict[str, str], url: str) -> int:
+    """Four appenders of 250 events; meanwhile verify, which must never mistake an append for tampering."""
+    from tripcast.security.audit_log import SqlAuditLog
+    from tripcast.settings import DEVELOPMENT_AUDIT_KEY
+
     writers = [appender(env, str(w), 250) for w in range(4)]
+    checks = 0
+    while any(w.poll() is None for w in writers):
+        try:
+            log = SqlAuditLog(url, key=DEVELOPMENT_AUDIT_KEY.encode())
+        except Exception:  # noqa: BLE001 - the writers may still be creating the schema
+            time.sleep(0.1)
+            continue
+        log.verify()
+        log.engine.dispose()
+        checks += 1
     for writer in writers:
         _, err = writer.communicate(timeout=240)
         assert writer.returncode == 0, err
+    return checks
 
 
 @pytest.mark.slow
 def test_four_processes_appending_250_events_each_on_sqlite_leave_a_verifiable_chain(tmp_path):
     env = environment(tmp_path / "data")
-    run_four_writers(env)
+    assert run_four_writers(env, f"sqlite:///{tmp_path / 'data' / 'audit.db'}") > 0
     assert verified_events(env) == 1000
     rows = audit_rows(tmp_path / "data" / "audit.db")
     assert sorted(r["subject"] for r in rows) == sorted(f"fault:{w}/{i}" for w in range(4) for i in range(250))
@@ -117,7 +132,7 @@ def test_four_processes_appending_250_events_each_on_sqlite_leave_a_verifiable_c
 @pytest.mark.slow
 def test_four_processes_appending_250_events_each_on_postgresql_leave_a_verifiable_chain(tmp_path, postgres_url):
     env = environment(tmp_path / "data", TRIPCAST_AUDIT_URL=postgres_url)
-    run_four_writers(env)
+    assert run_four_writers(env, postgres_url) > 0
     assert verified_events(env) == 1000
 
 

@@ -145,6 +145,13 @@ class SqlAuditLog(AuditLog):
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
         self._writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        # verify reads the head and then the rows: on PostgreSQL both must come from one snapshot, or an
+        # append in between would look like a row the head does not cover (SQLite's WAL read transaction is one).
+        self._snapshot = (
+            self.engine.execution_options(isolation_level="REPEATABLE READ")
+            if self.engine.dialect.name == "postgresql"
+            else self.engine
+        )
         with self._unavailable("opened"):
             self._create_schema()
 
@@ -199,7 +206,7 @@ class SqlAuditLog(AuditLog):
         Raises :class:`AuditChainBrokenError` naming the first row (or the head) that does not match,
         :class:`LegacyAuditTrailError` for a trail that was never adopted.
         """
-        with self._unavailable("read"), self.engine.connect() as conn:
+        with self._unavailable("read"), self._snapshot.connect() as conn:
             head = self._checked_head(conn)
             if head is None:
                 raise self._legacy_error(conn)
