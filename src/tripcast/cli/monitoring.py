@@ -234,6 +234,8 @@ alerts_app = typer.Typer(help="Alerts: evaluate rules, list, acknowledge, silenc
 app.add_typer(alerts_app, name="alerts")
 
 DEFAULT_ALERTING_CONFIG = Path("observability/alerting/alerting.yml")
+#: Where ``tripcast serve`` publishes its metrics with its default host and port.
+DEFAULT_METRICS_URL = "http://127.0.0.1:8000/metrics"
 StateOption = Annotated[Path | None, typer.Option("--state", help="Alert state SQLite file (default data/alerts.db).")]
 ConfigOption = Annotated[Path, typer.Option("--config", help="Alerting rules/channels YAML.")]
 
@@ -304,7 +306,14 @@ def alerts_silence(
 @alerts_app.command("evaluate")
 @user_errors
 def alerts_evaluate(
-    metrics_url: Annotated[str, typer.Option("--metrics-url", help="Prometheus /metrics page to scrape.")],
+    metrics_url: Annotated[
+        str,
+        typer.Option(
+            "--metrics-url",
+            envvar="TRIPCAST_METRICS_URL",
+            help="Prometheus /metrics page to scrape: the local `tripcast serve` unless told otherwise.",
+        ),
+    ] = DEFAULT_METRICS_URL,
     config: ConfigOption = DEFAULT_ALERTING_CONFIG,
     state: StateOption = None,
     interval: Annotated[float, typer.Option("--interval", help="Seconds between evaluations; 0 = once.")] = 0,
@@ -325,8 +334,15 @@ def alerts_evaluate(
         try:
             response = httpx.get(metrics_url, timeout=10)
             response.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise NotFoundError(f"cannot scrape {metrics_url}: {exc}") from None
+        except httpx.TransportError as exc:
+            raise NotFoundError(
+                f"nothing answers at {_without_password(metrics_url)} ({type(exc).__name__}); start `tripcast serve` "
+                "or pass --metrics-url (TRIPCAST_METRICS_URL) of a running server"
+            ) from None
+        except httpx.HTTPStatusError as exc:
+            raise NotFoundError(
+                f"cannot scrape {_without_password(metrics_url)}: HTTP {exc.response.status_code}"
+            ) from None
         deliveries = manager.evaluate(samples_from_text(response.text))
         for delivery in deliveries:
             n = delivery.notification
@@ -335,6 +351,17 @@ def alerts_evaluate(
         if interval <= 0 or (iterations and tick >= iterations):
             return
         time.sleep(interval)
+
+
+def _without_password(url: str) -> str:
+    """``url`` for messages: a password in it is masked."""
+    import httpx
+
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return "<invalid URL>"
+    return str(parsed.copy_with(username=parsed.username, password="***")) if parsed.password else url
 
 
 @alerts_app.command("export-rules")
@@ -375,6 +402,35 @@ def feature_store(settings: Settings, online_url: str | None) -> Any:
     )
 
 
+def _offline_tables(settings: Settings, offline_dir: Path, trips: list[Path], tlc: list[Path]) -> dict[str, Path]:
+    from tripcast.mlops.feature_store.offline import build_tables_from_trips, collect_pipeline_tables
+
+    if trips or tlc:
+        frames = [pd.read_parquet(p) for p in trips]
+        frames += [_validated_tlc(path) for path in tlc]
+        return build_tables_from_trips(pd.concat(frames, ignore_index=True), offline_dir)
+    try:
+        return collect_pipeline_tables(settings.data_dir, offline_dir, settings.service)
+    except NotFoundError:
+        processed = sorted(settings.processed_path.glob(f"{settings.service}_tripdata_*.parquet"))
+        if not processed:
+            raise
+        err_console.print(f"no pipeline output; using the validated months in {settings.processed_path}")
+        frames = [pd.read_parquet(p) for p in processed]
+        return build_tables_from_trips(pd.concat(frames, ignore_index=True), offline_dir)
+
+
+def _validated_tlc(path: Path) -> pd.DataFrame:
+    from tripcast.core.ports.data import RawDataset
+    from tripcast.data_engineering.tlc.files import month_from_file_name, read_tlc_file
+    from tripcast.data_engineering.tlc.validation import PanderaTripValidator
+
+    month = month_from_file_name(path)
+    if month is None:
+        raise InvalidInputError([FieldProblem("tlc", f"{path.name}: file name states no month")])
+    return PanderaTripValidator().split(RawDataset(read_tlc_file(path), month, str(path))).valid
+
+
 @features_app.command("materialize")
 @user_errors
 def features_materialize(
@@ -391,30 +447,18 @@ def features_materialize(
         typer.Option("--online-url", envvar="TRIPCAST_FEATURE_STORE_ONLINE_URL", help="redis://... (default SQLite)"),
     ] = None,
 ) -> None:
-    """Build the offline zone tables and load them into the online store."""
-    from tripcast.data_engineering.tlc.validation import PanderaTripValidator
-    from tripcast.mlops.feature_store.offline import build_tables_from_trips, collect_pipeline_tables
+    """Build the offline zone tables and load them into the online store.
 
+    The tables come from ``--trips``/``--tlc`` when given, else from the data pipeline's output, else
+    from the validated months under ``data/processed`` (what ``tripcast validate`` and ``make demo`` write).
+    """
     settings = Settings()
     start_at, end_at = _parse_day(start, "start"), _parse_day(end, "end")
     if end_at <= start_at:
         raise InvalidInputError([FieldProblem("end", f"{end} is not after {start}")])
     store = feature_store(settings, online_url)
     with step("Building offline tables"):
-        if trips or tlc:
-            frames = [pd.read_parquet(p) for p in trips or []]
-            for path in tlc or []:
-                from tripcast.core.ports.data import RawDataset
-                from tripcast.data_engineering.tlc.files import month_from_file_name, read_tlc_file
-
-                month = month_from_file_name(path)
-                if month is None:
-                    raise InvalidInputError([FieldProblem("tlc", f"{path.name}: file name states no month")])
-                outcome = PanderaTripValidator().split(RawDataset(read_tlc_file(path), month, str(path)))
-                frames.append(outcome.valid)
-            paths = build_tables_from_trips(pd.concat(frames, ignore_index=True), store.settings.offline_dir)
-        else:
-            paths = collect_pipeline_tables(settings.data_dir, store.settings.offline_dir, settings.service)
+        paths = _offline_tables(settings, store.settings.offline_dir, trips or [], tlc or [])
     with step(f"Materializing {start_at:%Y-%m-%d %H:%M} .. {end_at:%Y-%m-%d %H:%M}"):
         store.materialize(start_at, end_at)
     table = Table(title="Feature store")
