@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -147,6 +148,8 @@ def test_sigkill_during_score_leaves_the_previous_output_and_the_input_intact(
 def test_score_output_equal_to_the_input_is_refused_and_the_input_unchanged(
     january: Path, model_env: dict[str, str], tmp_path: Path
 ) -> None:
+    (tmp_path / "in").mkdir()
+    january = Path(shutil.copy(january, tmp_path / "in" / january.name))  # this test's own input to lose
     before = _digest(january)
     env = _env(tmp_path / "data", **model_env)
     same = _run(["score", "--input", str(january), "--output", str(january)], env, tmp_path)
