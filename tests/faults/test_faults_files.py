@@ -119,6 +119,7 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 # --------------------------------------------------------------------------- tripcast score
+@pytest.mark.slow
 def test_sigkill_during_score_leaves_the_previous_output_and_the_input_intact(
     january: Path, model_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -173,6 +174,7 @@ def test_truncated_parquet_given_to_score_is_one_line_naming_the_file(
     assert not (tmp_path / "o.parquet").exists()
 
 
+@pytest.mark.slow
 def test_disk_full_during_score_is_one_line_and_leaves_no_partial_file(
     january: Path, model_env: dict[str, str], tmp_path: Path, tiny_disk: Path
 ) -> None:
@@ -255,3 +257,42 @@ def test_drift_check_on_a_file_with_zero_valid_rows_exits_non_zero_with_the_reas
     message = _one_line_error(result)
     assert "0 valid rows" in message and "pickup_outside_month 3,000" in message
     assert "no dataset drift" not in result.stdout
+
+
+# --------------------------------------------------------------------------- tripcast alerts evaluate
+def test_alerts_evaluate_with_no_server_is_one_line_and_scrapes_a_served_metrics_url(tmp_path: Path) -> None:
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    repo = Path(__file__).resolve().parents[2]
+    config = repo / "observability" / "alerting" / "alerting.yml"
+    with socket.socket() as probe:  # a port where nothing listens: the server is down
+        probe.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{probe.getsockname()[1]}/metrics"
+    base = ["alerts", "evaluate", "--config", str(config), "--state", str(tmp_path / "alerts.db")]
+    refused = _run(base, _env(tmp_path, TRIPCAST_METRICS_URL=down), tmp_path)
+    assert f"nothing answers at {down}" in _one_line_error(refused)
+    default = _run(["alerts", "evaluate", "--help"], _env(tmp_path), tmp_path)
+    assert "http://127.0.0.1:8000/metrics" in default.stdout  # the documented default: the local server
+
+    class Metrics(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"# TYPE tripcast_up gauge\ntripcast_up 1\n"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Metrics)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/metrics"
+        scraped = _run(base, _env(tmp_path, TRIPCAST_METRICS_URL=url), tmp_path)
+    finally:
+        server.shutdown()
+    assert scraped.returncode == 0, scraped.stderr
+    assert "tick 1:" in scraped.stdout
