@@ -233,7 +233,7 @@ def test_sigkill_during_validate_store_write_leaves_the_old_or_the_new_file(janu
         temps = [p for folder in (data / "processed", data / "quarantine") for p in folder.glob(".*")]
         return bool(temps) or any(_digest(path) != was for path, was in before.items())
 
-    _kill_when(process, writing)
+    assert _kill_when(process, writing), "validate finished before it could be killed"
     for path, was in before.items():
         assert path.is_file()
         if _digest(path) != was:  # replaced: then by the complete new file, which reads in full
