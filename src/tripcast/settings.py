@@ -123,6 +123,28 @@ class Settings(BaseSettings):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _resolve_paths(self) -> Settings:
+        """Make every configured location absolute once, at load time.
+
+        Relative values (``TRIPCAST_DATA_DIR=data``, ``sqlite:///data/mlflow.db``) are read against the
+        directory the process starts in; nothing downstream (Feast, MLflow, DuckDB) may re-read them
+        against a directory of its own, which is how ``data/feature_store/repo`` once became
+        ``data/feature_store/repo/data/feature_store/repo``.
+        """
+        self.data_dir = _absolute(self.data_dir)
+        if self.raw_dir is not None:
+            self.raw_dir = _absolute(self.raw_dir)
+        if self.feature_store_dir is not None:
+            self.feature_store_dir = _absolute(self.feature_store_dir)
+        if self.mlflow_tracking_uri:
+            self.mlflow_tracking_uri = _absolute_sqlite_url(self.mlflow_tracking_uri)
+        if self.audit_url:
+            self.audit_url = _absolute_sqlite_url(self.audit_url)
+        if self.mlflow_artifact_location and "://" not in self.mlflow_artifact_location:
+            self.mlflow_artifact_location = str(_absolute(Path(self.mlflow_artifact_location)))
+        return self
+
     @property
     def raw_path(self) -> Path:
         return self.raw_dir if self.raw_dir is not None else self.data_dir / "raw"
@@ -147,16 +169,30 @@ class Settings(BaseSettings):
     def tracking_uri(self) -> str:
         if self.mlflow_tracking_uri:
             return self.mlflow_tracking_uri
-        return f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+        return f"sqlite:///{self.data_dir / 'mlflow.db'}"
 
     @property
     def audit_database_url(self) -> str:
         if self.audit_url:
             return self.audit_url
-        return f"sqlite:///{(self.data_dir / 'audit.db').resolve()}"
+        return f"sqlite:///{self.data_dir / 'audit.db'}"
 
     @property
     def artifact_location(self) -> str:
         if self.mlflow_artifact_location:
             return self.mlflow_artifact_location
-        return (self.data_dir / "mlartifacts").resolve().as_uri()
+        return (self.data_dir / "mlartifacts").as_uri()
+
+
+def _absolute(path: Path) -> Path:
+    """``path`` with ``~`` expanded, made absolute against the current directory and normalised."""
+    return path.expanduser().resolve()
+
+
+def _absolute_sqlite_url(url: str) -> str:
+    """A SQLite URL whose file path is relative (``sqlite:///data/x.db``) made absolute; other URLs as given."""
+    prefix, _, rest = url.partition(":///")
+    if not prefix.startswith("sqlite") or not rest or rest.startswith("/") or rest.startswith(":memory:"):
+        return url
+    database, separator, query = rest.partition("?")
+    return f"{prefix}:///{_absolute(Path(database))}{separator}{query}"

@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import numpy as np
 import pandas as pd
 import typer
 from rich.table import Table
 
-from tripcast.cli.console import console, err_console, step, user_errors
+from tripcast.cli.console import console, err_console, fail, step, user_errors
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError, NotFoundError
 from tripcast.core.domain.model_spec import ModelSpec
 from tripcast.core.domain.month import Month
@@ -28,6 +28,17 @@ drift_app = typer.Typer(help="Data and prediction drift against the model's refe
 app.add_typer(drift_app, name="drift")
 
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
+#: Fewest valid current rows a drift verdict may rest on (below it the check fails, never passes).
+DEFAULT_MIN_ROWS = 100
+MonthOption = Annotated[
+    str | None,
+    typer.Option(
+        "--month", help="Check pickup dates against this month (YYYY-MM); default: the month the file name states."
+    ),
+]
+MinRowsOption = Annotated[
+    int, typer.Option("--min-rows", min=1, help="Fewest valid rows to judge; fewer is an error, never a pass.")
+]
 
 
 # --------------------------------------------------------------------------- taxi wiring
@@ -58,20 +69,41 @@ def resolve_trip_file(current: str, settings: Settings) -> Path:
     return path
 
 
-def load_trip_features(path: Path) -> tuple[pd.DataFrame, np.ndarray, dict[str, int]]:
-    """Valid trips of a TLC file as model features, their durations, and quarantine counts by reason."""
+def _month(text: str | None) -> Month | None:
+    return Month.parse(text, "month") if text else None
+
+
+def load_trip_features(path: Path, month: Month | None = None) -> tuple[pd.DataFrame, np.ndarray, dict[str, int]]:
+    """Valid trips of a trip file as model features, their durations, and quarantine counts by reason.
+
+    Any TLC-shaped trip file is accepted. Pickup dates are checked against ``month`` when given,
+    else against the month the file name states (``..._YYYY-MM.parquet``), else not at all.
+    """
     from tripcast.core.ports.data import RawDataset
     from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
     from tripcast.data_engineering.tlc.files import month_from_file_name, read_tlc_file
     from tripcast.data_engineering.tlc.validation import PanderaTripValidator
 
     raw = read_tlc_file(path)
-    month = month_from_file_name(path)
-    if month is None:
-        raise InvalidInputError([FieldProblem("current", f"{path.name}: file name states no month (…_YYYY-MM.…)")])
-    outcome = PanderaTripValidator().split(RawDataset(table=raw, month=month, source=str(path)))
+    month = month or month_from_file_name(path)
+    # The validator reads the month only to add the pickup-inside-the-month rule; None leaves that rule out.
+    dataset = RawDataset(table=raw, month=cast(Month, month), source=str(path))
+    outcome = PanderaTripValidator().split(dataset)
     training = TripFeatureBuilder().training_set(outcome.valid, name=path.stem)
     return training.features, np.asarray(training.target, dtype=np.float64), dict(outcome.reasons)
+
+
+def require_rows(path: Path, features: pd.DataFrame, reasons: dict[str, int], min_rows: int) -> None:
+    """Refuse to judge drift on fewer than ``min_rows`` valid rows, naming the quarantine reasons."""
+    from tripcast.mlops.drift_detection import InsufficientDataError
+
+    if len(features) >= min_rows:
+        return
+    why = ", ".join(f"{reason} {count:,}" for reason, count in sorted(reasons.items(), key=lambda kv: -kv[1]))
+    raise InsufficientDataError(
+        f"{path.name}: {len(features):,} valid rows, a drift check needs at least {min_rows:,}"
+        + (f"; quarantined rows by reason: {why}" if why else "")
+    )
 
 
 def _predict(settings: Settings, version: str, features: pd.DataFrame) -> np.ndarray | None:
@@ -110,6 +142,8 @@ def drift_profile(
         typer.Option("--model", help="Attach to this model version/alias's run (and profile its predictions)."),
     ] = None,
     output: Annotated[Path | None, typer.Option("--output", help="Also write the profile JSON here.")] = None,
+    month: MonthOption = None,
+    min_rows: MinRowsOption = DEFAULT_MIN_ROWS,
 ) -> None:
     """Build the reference profile from training data and store it with the model version in MLflow."""
     from tripcast.mlops.drift_detection.profile import ReferenceProfile
@@ -119,7 +153,8 @@ def drift_profile(
     spec = trip_spec()
     path = resolve_trip_file(train, settings)
     with step(f"Reading features of {path.name}"):
-        features, _, _ = load_trip_features(path)
+        features, _, reasons = load_trip_features(path, _month(month))
+    require_rows(path, features, reasons, min_rows)
     predictions = None
     if model_ref is not None:
         from mlflow.tracking import MlflowClient
@@ -159,15 +194,21 @@ def drift_check(
     ] = 0.5,
     out_dir: Annotated[Path | None, typer.Option("--out-dir", help="Report folder (default data/reports).")] = None,
     predictions: Annotated[bool, typer.Option(help="Also check prediction drift (loads the model).")] = True,
+    month: MonthOption = None,
+    min_rows: MinRowsOption = DEFAULT_MIN_ROWS,
 ) -> None:
-    """Check current data for drift against the reference; print a table, write JSON and HTML reports."""
+    """Check current data for drift against the reference; print a table, write JSON and HTML reports.
+
+    Fails (exit 1) rather than pass when there is nothing to judge: fewer than ``--min-rows`` valid
+    rows (the quarantine reasons are listed), or a feature whose test gives no score.
+    """
     from tripcast.mlops.drift_detection import DriftConfig, DriftDetector, ReferenceProfile
     from tripcast.mlops.drift_detection.html_report import write_report_files
     from tripcast.mlops.drift_detection.profile_store import load_reference_profile
 
     settings = Settings()
     spec = trip_spec()
-    config = DriftConfig(drift_share=drift_share, thresholds=_parse_thresholds(threshold))
+    config = DriftConfig(drift_share=drift_share, thresholds=_parse_thresholds(threshold), min_rows=min_rows)
     path = resolve_trip_file(current, settings)
     version_label = reference
     if profile_file is not None:
@@ -177,7 +218,8 @@ def drift_check(
         with step(f"Loading reference profile of {settings.model_name}@{reference}"):
             profile = load_reference_profile(settings.tracking_uri, settings.model_name, reference)
     with step(f"Reading features of {path.name}"):
-        features, _, reasons = load_trip_features(path)
+        features, _, reasons = load_trip_features(path, _month(month))
+    require_rows(path, features, reasons, min_rows)
     preds = None
     if predictions and profile_file is None and profile.prediction is not None:
         preds = _predict(settings, reference, features)
@@ -193,6 +235,11 @@ def drift_check(
     stem = f"drift_{spec.name}_{Path(path.name).stem}_{stamp}"
     json_path, html_path = write_report_files(report, profile, out_dir or settings.reports_path, stem)
     console.print(f"reports: {json_path}  {html_path}")
+    if report.inconclusive_columns:
+        raise fail(
+            f"no drift score for {', '.join(report.inconclusive_columns)} "
+            "(no comparable current values, e.g. all null): counted as drifted, the check does not pass"
+        )
 
 
 def print_drift_table(report: Any) -> None:
@@ -208,9 +255,10 @@ def print_drift_table(report: Any) -> None:
     table.add_column("nulls", justify="right", no_wrap=True)
     rows = list(report.columns) + ([report.prediction] if report.prediction else [])
     for c in rows:
+        verdict = "[bold red]NO SCORE[/]" if c.inconclusive else "[bold red]DRIFT[/]" if c.drifted else "[green]ok[/]"
         table.add_row(
-            c.column, c.method.value, f"{c.score:.4g}", f"{c.threshold:.4g}",
-            "[bold red]DRIFT[/]" if c.drifted else "[green]ok[/]", f"{c.current_null_rate:.1%}",
+            c.column, c.method.value, "n/a" if c.inconclusive else f"{c.score:.4g}", f"{c.threshold:.4g}",
+            verdict, f"{c.current_null_rate:.1%}",
         )  # fmt: skip
     console.print(table)
     verdict = "[bold red]DATASET DRIFT[/]" if report.dataset_drift else "[green]no dataset drift[/]"
@@ -234,6 +282,8 @@ alerts_app = typer.Typer(help="Alerts: evaluate rules, list, acknowledge, silenc
 app.add_typer(alerts_app, name="alerts")
 
 DEFAULT_ALERTING_CONFIG = Path("observability/alerting/alerting.yml")
+#: Where ``tripcast serve`` publishes its metrics with its default host and port.
+DEFAULT_METRICS_URL = "http://127.0.0.1:8000/metrics"
 StateOption = Annotated[Path | None, typer.Option("--state", help="Alert state SQLite file (default data/alerts.db).")]
 ConfigOption = Annotated[Path, typer.Option("--config", help="Alerting rules/channels YAML.")]
 
@@ -304,7 +354,14 @@ def alerts_silence(
 @alerts_app.command("evaluate")
 @user_errors
 def alerts_evaluate(
-    metrics_url: Annotated[str, typer.Option("--metrics-url", help="Prometheus /metrics page to scrape.")],
+    metrics_url: Annotated[
+        str,
+        typer.Option(
+            "--metrics-url",
+            envvar="TRIPCAST_METRICS_URL",
+            help="Prometheus /metrics page to scrape: the local `tripcast serve` unless told otherwise.",
+        ),
+    ] = DEFAULT_METRICS_URL,
     config: ConfigOption = DEFAULT_ALERTING_CONFIG,
     state: StateOption = None,
     interval: Annotated[float, typer.Option("--interval", help="Seconds between evaluations; 0 = once.")] = 0,
@@ -325,8 +382,15 @@ def alerts_evaluate(
         try:
             response = httpx.get(metrics_url, timeout=10)
             response.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise NotFoundError(f"cannot scrape {metrics_url}: {exc}") from None
+        except httpx.TransportError as exc:
+            raise NotFoundError(
+                f"nothing answers at {_without_password(metrics_url)} ({type(exc).__name__}); start `tripcast serve` "
+                "or pass --metrics-url (TRIPCAST_METRICS_URL) of a running server"
+            ) from None
+        except httpx.HTTPStatusError as exc:
+            raise NotFoundError(
+                f"cannot scrape {_without_password(metrics_url)}: HTTP {exc.response.status_code}"
+            ) from None
         deliveries = manager.evaluate(samples_from_text(response.text))
         for delivery in deliveries:
             n = delivery.notification
@@ -335,6 +399,17 @@ def alerts_evaluate(
         if interval <= 0 or (iterations and tick >= iterations):
             return
         time.sleep(interval)
+
+
+def _without_password(url: str) -> str:
+    """``url`` for messages: a password in it is masked."""
+    import httpx
+
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return "<invalid URL>"
+    return str(parsed.copy_with(username=parsed.username, password="***")) if parsed.password else url
 
 
 @alerts_app.command("export-rules")
@@ -375,6 +450,35 @@ def feature_store(settings: Settings, online_url: str | None) -> Any:
     )
 
 
+def _offline_tables(settings: Settings, offline_dir: Path, trips: list[Path], tlc: list[Path]) -> dict[str, Path]:
+    from tripcast.mlops.feature_store.offline import build_tables_from_trips, collect_pipeline_tables
+
+    if trips or tlc:
+        frames = [pd.read_parquet(p) for p in trips]
+        frames += [_validated_tlc(path) for path in tlc]
+        return build_tables_from_trips(pd.concat(frames, ignore_index=True), offline_dir)
+    try:
+        return collect_pipeline_tables(settings.data_dir, offline_dir, settings.service)
+    except NotFoundError:
+        processed = sorted(settings.processed_path.glob(f"{settings.service}_tripdata_*.parquet"))
+        if not processed:
+            raise
+        err_console.print(f"no pipeline output; using the validated months in {settings.processed_path}")
+        frames = [pd.read_parquet(p) for p in processed]
+        return build_tables_from_trips(pd.concat(frames, ignore_index=True), offline_dir)
+
+
+def _validated_tlc(path: Path) -> pd.DataFrame:
+    from tripcast.core.ports.data import RawDataset
+    from tripcast.data_engineering.tlc.files import month_from_file_name, read_tlc_file
+    from tripcast.data_engineering.tlc.validation import PanderaTripValidator
+
+    month = month_from_file_name(path)
+    if month is None:
+        raise InvalidInputError([FieldProblem("tlc", f"{path.name}: file name states no month")])
+    return PanderaTripValidator().split(RawDataset(read_tlc_file(path), month, str(path))).valid
+
+
 @features_app.command("materialize")
 @user_errors
 def features_materialize(
@@ -391,30 +495,18 @@ def features_materialize(
         typer.Option("--online-url", envvar="TRIPCAST_FEATURE_STORE_ONLINE_URL", help="redis://... (default SQLite)"),
     ] = None,
 ) -> None:
-    """Build the offline zone tables and load them into the online store."""
-    from tripcast.data_engineering.tlc.validation import PanderaTripValidator
-    from tripcast.mlops.feature_store.offline import build_tables_from_trips, collect_pipeline_tables
+    """Build the offline zone tables and load them into the online store.
 
+    The tables come from ``--trips``/``--tlc`` when given, else from the data pipeline's output, else
+    from the validated months under ``data/processed`` (what ``tripcast validate`` and ``make demo`` write).
+    """
     settings = Settings()
     start_at, end_at = _parse_day(start, "start"), _parse_day(end, "end")
     if end_at <= start_at:
         raise InvalidInputError([FieldProblem("end", f"{end} is not after {start}")])
     store = feature_store(settings, online_url)
     with step("Building offline tables"):
-        if trips or tlc:
-            frames = [pd.read_parquet(p) for p in trips or []]
-            for path in tlc or []:
-                from tripcast.core.ports.data import RawDataset
-                from tripcast.data_engineering.tlc.files import month_from_file_name, read_tlc_file
-
-                month = month_from_file_name(path)
-                if month is None:
-                    raise InvalidInputError([FieldProblem("tlc", f"{path.name}: file name states no month")])
-                outcome = PanderaTripValidator().split(RawDataset(read_tlc_file(path), month, str(path)))
-                frames.append(outcome.valid)
-            paths = build_tables_from_trips(pd.concat(frames, ignore_index=True), store.settings.offline_dir)
-        else:
-            paths = collect_pipeline_tables(settings.data_dir, store.settings.offline_dir, settings.service)
+        paths = _offline_tables(settings, store.settings.offline_dir, trips or [], tlc or [])
     with step(f"Materializing {start_at:%Y-%m-%d %H:%M} .. {end_at:%Y-%m-%d %H:%M}"):
         store.materialize(start_at, end_at)
     table = Table(title="Feature store")

@@ -113,11 +113,17 @@ def score(
     ref: Annotated[str, typer.Option(help="Model version number or alias")] = "champion",
     chunk_rows: Annotated[int, typer.Option(min=1, help="Rows per chunk held in memory")] = 50_000,
 ) -> None:
-    """Score trip files in chunks; every input row is either scored or quarantined with its reasons."""
+    """Score trip files in chunks; every input row is either scored or quarantined with its reasons.
+
+    An output that is an input (or inside an input folder) is refused. Outputs appear under their names
+    only when complete: an interrupted run leaves the previous files, and the inputs, untouched.
+    """
     from tripcast.bootstrap import bootstrap
     from tripcast.data_engineering.tlc.schema import TLC_TO_CANONICAL
     from tripcast.mlops.serving.batch import score_file
+    from tripcast.mlops.serving.batch.scoring import plan_outputs
 
+    plan_outputs(input_path, output, quarantine)  # refuse bad paths before loading a model
     ctx = bootstrap()
     predictor = ctx.registry.load_predictor(ctx.settings.model_name, ref)
     report = score_file(

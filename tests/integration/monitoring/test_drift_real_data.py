@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import mlflow
@@ -153,3 +154,54 @@ def test_cli_profile_to_file_then_check_with_it(
         app, ["drift", "check", "--profile", str(profile_file), "--threshold", "x=abc", "--current", "2021-02"]
     )
     assert bad.exit_code == 1 and "x=abc" in bad.output and "Traceback" not in bad.output
+
+
+@pytest.fixture()
+def slices(tmp_path: Path, shared_data_dir: Path) -> dict[str, Path]:
+    """A January profile, January rows under a February name, and the same rows in an unnamed file."""
+    import pyarrow.parquet as pq
+
+    january_rows = pq.read_table(shared_data_dir / "green_tripdata_2021-01.parquet")
+    files = {
+        "train": tmp_path / "green_tripdata_2021-01.parquet",
+        "misnamed": tmp_path / "green_tripdata_2021-02.parquet",
+        "unnamed": tmp_path / "trips.parquet",
+    }
+    pq.write_table(january_rows.slice(0, 6000), files["train"])
+    pq.write_table(january_rows.slice(6000, 3000), files["misnamed"])
+    pq.write_table(january_rows.slice(6000, 3000), files["unnamed"])
+    profile = ReferenceProfile.build(trip_spec(), load_trip_features(files["train"])[0])
+    files["profile"] = tmp_path / "profile.json"
+    files["profile"].write_text(profile.to_json())
+    return files
+
+
+def test_cli_check_with_no_valid_rows_fails_with_the_quarantine_reasons(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slices: dict[str, Path]
+) -> None:
+    monkeypatch.setenv("TRIPCAST_DATA_DIR", str(tmp_path / "data"))
+    result = CliRunner().invoke(
+        app, ["drift", "check", "--profile", str(slices["profile"]), "--current", str(slices["misnamed"])]
+    )
+    assert result.exit_code == 1, result.output
+    message = " ".join(result.output.split())
+    assert "green_tripdata_2021-02.parquet: 0 valid rows, a drift check needs at least 100" in message
+    assert "pickup_outside_month 3,000" in message
+    assert "no dataset drift" not in message and "Traceback" not in message
+    assert not (tmp_path / "data" / "reports").exists()  # no report that could be read as a pass
+
+
+def test_cli_check_takes_any_trip_file_and_a_stated_month(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slices: dict[str, Path]
+) -> None:
+    monkeypatch.setenv("TRIPCAST_DATA_DIR", str(tmp_path / "data"))
+    runner = CliRunner()
+    base = ["drift", "check", "--profile", str(slices["profile"]), "--current", str(slices["unnamed"])]
+    unnamed = runner.invoke(app, base)  # no month stated: dates are not held against one
+    assert unnamed.exit_code == 0, unnamed.output
+    judged = re.search(r"Drift of trip-duration: ([\d,]+) current", " ".join(unnamed.output.split()))
+    assert judged is not None and 2_500 < int(judged.group(1).replace(",", "")) <= 3_000
+    outside = runner.invoke(app, [*base, "--month", "2021-03"])
+    assert outside.exit_code == 1 and "pickup_outside_month 3,000" in " ".join(outside.output.split())
+    too_few = runner.invoke(app, [*base, "--month", "2021-01", "--min-rows", "5000"])
+    assert too_few.exit_code == 1 and "a drift check needs at least 5,000" in " ".join(too_few.output.split())

@@ -118,3 +118,37 @@ def test_cli_materialize_from_trip_file(tmp_path: Path, monkeypatch: pytest.Monk
     assert "zone_hour_stats" in result.output
     bad = CliRunner().invoke(app, ["features", "materialize", "--start", "2021-03-10", "--end", "nonsense"])
     assert bad.exit_code != 0 and "Traceback" not in bad.output
+
+
+def test_readme_materialize_command_works_from_the_repository_root(shared_data_dir: Path, tmp_path: Path) -> None:
+    """`tripcast features materialize --start .. --end ..` exactly as typed, in the state `make demo` leaves.
+
+    The process starts in a repository-like root with the default relative data dir (``data``) and
+    no TRIPCAST_* variables; the validated month under data/processed is what the demo wrote.
+    """
+    import os
+    import subprocess
+    import sys
+
+    from tripcast.core.domain.month import Month
+    from tripcast.core.ports.data import RawDataset
+    from tripcast.data_engineering.tlc.files import read_tlc_file
+    from tripcast.data_engineering.tlc.store import ParquetDatasetStore
+    from tripcast.data_engineering.tlc.validation import PanderaTripValidator
+
+    raw = read_tlc_file(shared_data_dir / "green_tripdata_2021-01.parquet").iloc[:4000]
+    outcome = PanderaTripValidator().split(RawDataset(raw, Month(2021, 1), "green_tripdata_2021-01.parquet"))
+    ParquetDatasetStore(tmp_path / "data" / "processed", tmp_path / "data" / "quarantine").save_processed(
+        Month(2021, 1), outcome.valid
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIPCAST_")}
+    tripcast = str(Path(sys.executable).with_name("tripcast"))
+    result = subprocess.run(
+        [tripcast, "features", "materialize", "--start", "2021-01-01", "--end", "2021-02-01"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "zone_hour_stats" in result.stdout and "zone_pair_stats" in result.stdout
+    repo = tmp_path / "data" / "feature_store" / "repo"
+    assert (repo / "online_store.db").is_file() and (repo / "registry.db").is_file()
+    assert not (repo / "data").exists()  # no path read twice against the repo folder

@@ -84,3 +84,72 @@ def test_directory_input_and_missing_input(tmp_path: Path, predictor) -> None:  
     assert set(pq.read_table(report.quarantine).column("source_file").to_pylist()) == {"part0.parquet", "part1.parquet"}
     with pytest.raises(NotFoundError):
         score_file(tmp_path / "nope", tmp_path / "x.parquet", predictor, show_progress=False)
+
+
+def _digest(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_output_that_is_the_input_is_refused_and_the_input_kept(
+    shared_data_dir: Path, tmp_path: Path, predictor
+) -> None:  # type: ignore[no-untyped-def]
+    from tripcast.core.domain.errors import InvalidInputError
+
+    source = tmp_path / "trips.parquet"
+    pq.write_table(pq.read_table(shared_data_dir / "green_tripdata_2021-02.parquet").slice(0, 500), source)
+    before = _digest(source)
+    (tmp_path / "link.parquet").symlink_to(source)
+    for output, quarantine in [
+        (source, None),  # the same path
+        (tmp_path / "sub" / ".." / "trips.parquet", None),  # the same file by another spelling
+        (tmp_path / "link.parquet", None),  # through a symlink
+        (tmp_path / "out.parquet", source),  # the quarantine onto the input
+    ]:
+        with pytest.raises(InvalidInputError, match="is an input file"):
+            score_file(source, output, predictor, quarantine=quarantine, show_progress=False)
+    assert _digest(source) == before
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.parquet").write_bytes(source.read_bytes())
+    with pytest.raises(InvalidInputError, match="inside the input folder"):
+        score_file(folder, folder / "scored.parquet", predictor, show_progress=False)
+    assert sorted(p.name for p in folder.iterdir()) == ["a.parquet"]
+
+
+def test_a_failed_run_leaves_the_previous_outputs_and_no_partial_file(
+    shared_data_dir: Path, tmp_path: Path, predictor
+) -> None:  # type: ignore[no-untyped-def]
+    source = shared_data_dir / "green_tripdata_2021-02.parquet"
+    output = tmp_path / "scored.parquet"
+    first = score_file(source, output, predictor, column_aliases=TLC_TO_CANONICAL, show_progress=False)
+    before = {path.name: _digest(path) for path in (output, first.quarantine)}
+
+    class FailsOnTheThirdChunk:
+        model_name, model_version, calls = predictor.model_name, "broken", 0
+
+        def predict_trips(self, requests):  # type: ignore[no-untyped-def]
+            self.calls += 1
+            if self.calls == 3:
+                raise RuntimeError("model crashed mid-run")
+            return predictor.predict_trips(requests)
+
+    with pytest.raises(RuntimeError, match="mid-run"):
+        score_file(
+            source, output, FailsOnTheThirdChunk(), column_aliases=TLC_TO_CANONICAL, chunk_rows=5_000,
+            show_progress=False,
+        )  # fmt: skip
+    assert {path.name: _digest(path) for path in (output, first.quarantine)} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(before)
+
+
+def test_a_truncated_parquet_is_one_error_naming_the_file(shared_data_dir: Path, tmp_path: Path, predictor) -> None:  # type: ignore[no-untyped-def]
+    from tripcast.mlops.serving.batch import UnreadableInputError
+
+    data = (shared_data_dir / "green_tripdata_2021-02.parquet").read_bytes()
+    truncated = tmp_path / "cut.parquet"
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(UnreadableInputError, match=r"cut.parquet: not a readable parquet file \(truncated or corrupt"):
+        score_file(truncated, tmp_path / "o.parquet", predictor, show_progress=False)
+    assert not (tmp_path / "o.parquet").exists()

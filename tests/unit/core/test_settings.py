@@ -42,3 +42,39 @@ def test_environment_variables_configure_settings(monkeypatch, tmp_path):
     monkeypatch.setenv("TRIPCAST_SERVICE", "purple")
     with pytest.raises(ValidationError, match="service"):
         Settings()
+
+
+def test_relative_locations_are_resolved_once_at_load(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(
+        data_dir="data",
+        raw_dir="incoming/raw",
+        feature_store_dir="fs",
+        mlflow_tracking_uri="sqlite:///data/mlflow.db?timeout=5",
+        audit_url="sqlite:///audit.db",
+        mlflow_artifact_location="artifacts",
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # nothing read later may depend on the directory a library runs in
+    assert settings.data_dir == tmp_path / "data"
+    assert settings.raw_path == tmp_path / "incoming" / "raw"
+    assert settings.feature_store_path == tmp_path / "fs"
+    assert settings.processed_path == tmp_path / "data" / "processed"
+    assert settings.tracking_uri == f"sqlite:///{tmp_path}/data/mlflow.db?timeout=5"
+    assert settings.audit_database_url == f"sqlite:///{tmp_path}/audit.db"
+    assert settings.artifact_location == str(tmp_path / "artifacts")
+
+
+def test_absolute_and_server_locations_are_kept_as_given(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(
+        data_dir=tmp_path / "d",
+        mlflow_tracking_uri="postgresql+psycopg://u@h/db",
+        audit_url="sqlite:////var/lib/audit.db",
+        mlflow_artifact_location="s3://bucket/artifacts",
+    )
+    assert settings.data_dir == tmp_path / "d" and settings.feature_store_path == tmp_path / "d" / "feature_store"
+    assert settings.tracking_uri == "postgresql+psycopg://u@h/db"
+    assert settings.audit_database_url == "sqlite:////var/lib/audit.db"
+    assert settings.artifact_location == "s3://bucket/artifacts"

@@ -113,3 +113,23 @@ def test_load_file_month_from_name_or_from_pickups(tmp_path: Path) -> None:
     assert dataset.month == Month(2021, 3)
     assert dataset.source == str(anonymous)
     assert len(dataset.digest) == 64
+
+
+def test_failed_write_keeps_the_previous_file_and_names_the_cause(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import errno
+
+    from tripcast.data_engineering.tlc.store import DatasetWriteError
+
+    store = ParquetDatasetStore(tmp_path / "p", tmp_path / "q")
+    store.save_processed(JAN, green_rows(3))
+    before = store.processed_path(JAN).read_bytes()
+
+    def disk_fills_halfway(frame: pd.DataFrame, path: Path, **_: object) -> None:
+        Path(path).write_bytes(b"PAR1" + b"\0" * 100)  # what a writer leaves when the disk fills
+        raise OSError(errno.ENOSPC, "Error writing bytes to file")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", disk_fills_halfway)
+    with pytest.raises(DatasetWriteError, match=r"green_tripdata_2021-01.parquet: No space left on device"):
+        store.save_processed(JAN, green_rows(5))
+    assert store.processed_path(JAN).read_bytes() == before
+    assert [p.name for p in (tmp_path / "p").iterdir()] == ["green_tripdata_2021-01.parquet"]

@@ -194,3 +194,33 @@ def test_decay_gauges_publish_the_latest_window(rng: np.random.Generator) -> Non
     DecayGauges("toy", registry).publish(report)
     ratio = registry.get_sample_value("tripcast_model_rmse_ratio", {"model": "toy"})
     assert ratio == pytest.approx(report.windows["rmse_ratio"].iloc[-1]) and ratio > 1.5
+
+
+def test_a_check_of_no_rows_is_an_error_never_a_pass(rng: np.random.Generator) -> None:
+    from tripcast.mlops.drift_detection import InsufficientDataError
+
+    profile = ReferenceProfile.build(SPEC, frame(rng, 2000))
+    with pytest.raises(InsufficientDataError, match="0 current rows"):
+        DriftDetector(SPEC, profile).check(frame(rng, 0))
+    with pytest.raises(InsufficientDataError, match="99 current rows; a drift check needs at least 100"):
+        DriftDetector(SPEC, profile, DriftConfig(min_rows=100)).check(frame(rng, 99))
+    assert DriftDetector(SPEC, profile, DriftConfig(min_rows=100)).check(frame(rng, 100)).n_current == 100
+    with pytest.raises(InvalidInputError, match="min_rows"):
+        DriftConfig(min_rows=0)
+
+
+def test_a_column_without_a_score_is_inconclusive_and_counts_as_drifted(rng: np.random.Generator) -> None:
+    profile = ReferenceProfile.build(SPEC, frame(rng, 5000))
+    current = frame(rng, 500).assign(x=np.nan)  # a feature that arrives all null: nothing to compare
+    report = DriftDetector(SPEC, profile).check(current)
+    x = report.column("x")
+    assert not np.isfinite(x.score) and x.inconclusive and x.drifted
+    assert report.inconclusive_columns == ["x"] and "x" in report.drifted_columns
+    assert x.to_dict()["score"] is None and x.to_dict()["inconclusive"] is True
+    assert not report.column("hour").inconclusive and not report.column("hour").drifted
+
+
+def test_online_monitor_gives_no_verdict_on_an_empty_window(rng: np.random.Generator) -> None:
+    profile = ReferenceProfile.build(SPEC, frame(rng, 2000))
+    monitor = OnlineDriftMonitor(SPEC, profile, window_size=100, registry=CollectorRegistry(), min_rows=0)
+    assert monitor.evaluate() is None

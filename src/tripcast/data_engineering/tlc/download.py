@@ -8,7 +8,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -60,6 +60,7 @@ def write_sidecar(path: Path, digest: str) -> Path:
     sidecar = sidecar_path(path)
     tmp = sidecar.with_name(sidecar.name + ".tmp")
     tmp.write_text(f"{digest}  {path.name}\n", encoding="utf-8")
+    _fsync(tmp)
     os.replace(tmp, sidecar)
     return sidecar
 
@@ -135,6 +136,11 @@ class TlcDownloader:
                 if isinstance(exc, _GiveUpError) or attempts > self.retries:
                     raise self._unavailable(url, dest, exc, attempts) from exc
                 time.sleep(self.backoff_seconds * 2 ** (attempts - 1))
+            except OSError as exc:  # our side: a full disk or a read-only folder; retrying cannot help
+                reason = os.strerror(exc.errno) if exc.errno else str(exc)
+                raise DataUnavailableError(
+                    f"cannot write {part}: {reason}; the bytes received so far stay there and the next run resumes"
+                ) from exc
         if not _looks_like_parquet(part):
             part.unlink(missing_ok=True)
             raise DataUnavailableError(
@@ -142,7 +148,9 @@ class TlcDownloader:
                 + where_to_get_it(url, dest)
             )
         digest = file_sha256(part)
+        _fsync(part)  # on disk before it takes the final name: a power cut cannot leave a hollow file there
         os.replace(part, dest)
+        _fsync_directory(dest.parent)
         write_sidecar(dest, digest)
         return dest
 
@@ -206,6 +214,19 @@ class TlcDownloader:
     def _unavailable(self, url: str, dest: Path, error: Exception, attempts: int) -> DataUnavailableError:
         tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
         return DataUnavailableError(f"Could not download {url} ({error}; {tries}). {where_to_get_it(url, dest)}")
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_directory(folder: Path) -> None:
+    with suppress(OSError):  # some file systems refuse fsync on folders; the rename already happened
+        _fsync(folder)
 
 
 @contextmanager

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import suppress
 from pathlib import Path
 
 import pandas as pd
 
-from tripcast.core.domain.errors import NotFoundError
+from tripcast.core.domain.errors import NotFoundError, TripcastError
 from tripcast.core.domain.month import Month
 from tripcast.core.ports.data import DatasetStore
 from tripcast.data_engineering.tlc.files import check_service
@@ -17,9 +18,10 @@ from tripcast.data_engineering.tlc.files import check_service
 class ParquetDatasetStore(DatasetStore):
     """``{processed_dir,quarantine_dir}/{service}_tripdata_{month}.parquet``.
 
-    Writes go to a temporary file in the same folder and are moved into place with
-    ``os.replace``, so a reader never sees half a file and a crash leaves the
-    previous version intact.
+    Writes go to a temporary file in the same folder, are flushed to disk and moved
+    into place with ``os.replace``, so a reader never sees half a file and a crash
+    (even a SIGKILL or a power cut) leaves the previous version intact; a full disk
+    is a :class:`DatasetWriteError` naming the file, and leaves no partial file.
     """
 
     def __init__(self, processed_dir: Path, quarantine_dir: Path, service: str = "green") -> None:
@@ -70,14 +72,34 @@ class ParquetDatasetStore(DatasetStore):
         return self.processed_path(month).is_file()
 
 
+class DatasetWriteError(TripcastError):
+    """A dataset file could not be written (disk full, no permission); the previous file is kept."""
+
+
 def _write_atomically(table: pd.DataFrame, path: Path) -> Path:
+    """Write ``path`` so that, whatever happens (SIGKILL, power loss, a full disk), it holds the old
+    file or the complete new one: a temporary file in the same folder, fsynced, then renamed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     tmp = Path(tmp_name)
     try:
         table.to_parquet(tmp, index=False)
+        _fsync(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else " ".join(str(exc).split())[:200]
+        raise DatasetWriteError(f"cannot write {path}: {reason}; the previous file, if any, is unchanged") from exc
     finally:
         tmp.unlink(missing_ok=True)
+    with suppress(OSError):  # make the rename itself durable; some file systems refuse fsync on folders
+        _fsync(path.parent)
     return path
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

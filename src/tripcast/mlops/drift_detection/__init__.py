@@ -5,7 +5,13 @@ version (:func:`log_reference_profile`), and check current data against it with 
 :class:`DriftDetector` (batch) or an :class:`OnlineDriftMonitor` (sliding window, Prometheus).
 """
 
-from tripcast.mlops.drift_detection.detector import ColumnDrift, DriftConfig, DriftDetector, DriftReport
+from tripcast.mlops.drift_detection.detector import (
+    ColumnDrift,
+    DriftConfig,
+    DriftDetector,
+    DriftReport,
+    InsufficientDataError,
+)
 from tripcast.mlops.drift_detection.profile import PREDICTION_COLUMN, ReferenceProfile
 from tripcast.mlops.drift_detection.stattests import DriftMethod
 
@@ -16,5 +22,6 @@ __all__ = [
     "DriftDetector",
     "DriftMethod",
     "DriftReport",
+    "InsufficientDataError",
     "ReferenceProfile",
 ]

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tripcast.core.domain.errors import FieldProblem, InvalidInputError
+from tripcast.core.domain.errors import FieldProblem, InvalidInputError, TripcastError
 from tripcast.core.domain.model_spec import FeatureKind, ModelSpec
 from tripcast.mlops.drift_detection.distributions import (
     DEFAULT_MAX_EXACT,
@@ -36,25 +36,39 @@ from tripcast.mlops.drift_detection.stattests import (
 )
 
 
+class InsufficientDataError(TripcastError):
+    """Too few current rows for a drift verdict: a check on no data must fail, never pass."""
+
+
 @dataclass(frozen=True, slots=True)
 class DriftConfig:
-    """Thresholds and methods; ``None`` means Evidently's defaults."""
+    """Thresholds and methods (``None`` means Evidently's defaults), and the fewest current rows judged.
+
+    ``min_rows`` is at least 1: a check of zero rows scores nothing, and nothing must never read as "ok".
+    """
 
     drift_share: float = 0.5
     thresholds: dict[str, float] = field(default_factory=dict)
     methods: dict[str, str] = field(default_factory=dict)
     max_exact: int = DEFAULT_MAX_EXACT
+    min_rows: int = 1
 
     def __post_init__(self) -> None:
         if not 0 < self.drift_share <= 1:
             raise InvalidInputError([FieldProblem("drift_share", f"must be in (0, 1], got {self.drift_share}")])
+        if self.min_rows < 1:
+            raise InvalidInputError([FieldProblem("min_rows", f"must be at least 1, got {self.min_rows}")])
         for column, name in self.methods.items():
             parse_method(name, column)
 
 
 @dataclass(frozen=True, slots=True)
 class ColumnDrift:
-    """Drift verdict for one column, with the summaries behind it (kept in memory for plots)."""
+    """Drift verdict for one column, with the summaries behind it (kept in memory for plots).
+
+    A column whose test gives no score (NaN: no comparable current values, e.g. all null) is
+    ``inconclusive`` and counts as drifted: a monitor that cannot tell must raise its hand.
+    """
 
     column: str
     kind: FeatureKind
@@ -67,6 +81,11 @@ class ColumnDrift:
     current_rows: int
     current: NumericAtoms | CategoryCounts = field(repr=False, compare=False)
 
+    @property
+    def inconclusive(self) -> bool:
+        """Whether the test produced no score (NaN or infinite)."""
+        return not np.isfinite(self.score)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "column": self.column,
@@ -75,6 +94,7 @@ class ColumnDrift:
             "score": _finite_or_none(self.score),
             "threshold": self.threshold,
             "drifted": self.drifted,
+            "inconclusive": self.inconclusive,
             "reference_null_rate": self.reference_null_rate,
             "current_null_rate": self.current_null_rate,
             "current_rows": self.current_rows,
@@ -111,6 +131,11 @@ class DriftReport:
     def drifted_columns(self) -> list[str]:
         return [c.column for c in self.columns if c.drifted]
 
+    @property
+    def inconclusive_columns(self) -> list[str]:
+        """Columns (and the prediction) whose test gave no score; each also counts as drifted."""
+        return [c.column for c in [*self.columns, *([self.prediction] if self.prediction else [])] if c.inconclusive]
+
     def column(self, name: str) -> ColumnDrift:
         for item in self.columns:
             if item.column == name:
@@ -128,6 +153,7 @@ class DriftReport:
             "share_drifted": self.share_drifted,
             "dataset_drift": self.dataset_drift,
             "drifted_columns": self.drifted_columns,
+            "inconclusive_columns": self.inconclusive_columns,
             "columns": [c.to_dict() for c in self.columns],
             "prediction": self.prediction.to_dict() if self.prediction else None,
             "metadata": self.metadata,
@@ -155,7 +181,14 @@ class DriftDetector:
     def check(
         self, current: pd.DataFrame, predictions: Any = None, *, metadata: dict[str, str] | None = None
     ) -> DriftReport:
-        """Drift of every spec feature in ``current`` (and of ``predictions`` when given)."""
+        """Drift of every spec feature in ``current`` (and of ``predictions`` when given).
+
+        Raises :class:`InsufficientDataError` below ``config.min_rows`` current rows.
+        """
+        if len(current) < self.config.min_rows:
+            raise InsufficientDataError(
+                f"{len(current):,} current rows; a drift check needs at least {self.config.min_rows:,}"
+            )
         check_columns(self.spec, current)
         columns = [self._column(name, current[name]) for name in self.spec.feature_names]
         prediction = None
@@ -202,7 +235,7 @@ class DriftDetector:
             method=result.method,
             score=result.score,
             threshold=result.threshold,
-            drifted=result.drifted,
+            drifted=result.drifted or not np.isfinite(result.score),  # no score is no all-clear
             reference_null_rate=reference.null_rate,
             current_null_rate=n_null / total if total else 0.0,
             current_rows=total,

@@ -132,8 +132,8 @@ class OnlineDriftMonitor:
             features = self._features[:filled].copy()
             predictions = self._predictions[:filled].copy()
         self.window_rows.labels(**self._labels).set(filled)
-        if filled < self.min_rows:
-            return None
+        if filled < max(self.min_rows, self.detector.config.min_rows):
+            return None  # too few rows to judge: the gauges keep no verdict for this window
         frame = pd.DataFrame(features, columns=self.spec.feature_names)
         has_predictions = bool(np.isfinite(predictions).any())
         report = self.detector.check(frame, predictions if has_predictions else None)

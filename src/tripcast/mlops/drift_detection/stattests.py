@@ -53,7 +53,11 @@ class DriftMethod(StrEnum):
         return 0.05 if self.is_pvalue else 0.1
 
     def drifted(self, score: float, threshold: float) -> bool:
-        """Evidently's verdict: p-value below, or distance at or above, the threshold (NaN never drifts)."""
+        """Evidently's verdict: p-value below, or distance at or above, the threshold.
+
+        NaN is no verdict here (False); :class:`~.detector.DriftDetector` marks such a column
+        inconclusive and counts it as drifted, so no score never reads as "ok".
+        """
         if not np.isfinite(score):
             return False
         return bool(score < threshold) if self.is_pvalue else bool(score >= threshold)

@@ -40,6 +40,12 @@ class FeatureStoreSettings:
     online_url: str | None = None
     project: str = PROJECT
 
+    def __post_init__(self) -> None:
+        # Feast reads a relative registry path against repo_path: a relative repo_dir would be doubled
+        # (data/feature_store/repo/data/feature_store/repo). Absolute paths mean nothing depends on the cwd.
+        object.__setattr__(self, "repo_dir", Path(self.repo_dir).expanduser().resolve())
+        object.__setattr__(self, "offline_dir", Path(self.offline_dir).expanduser().resolve())
+
     @property
     def sqlite_path(self) -> Path:
         return self.repo_dir / "online_store.db"

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tripcast.core.domain.errors import FieldProblem
 from tripcast.core.domain.trip import TripRequest, trip_problems
 from tripcast.core.ports.learning import Predictor
+from tripcast.mlops.serving.batch.outputs import atomic_parquet_writer, refuse_overwriting_inputs
 from tripcast.mlops.serving.batch.sources import count_rows, input_files, iter_chunks
 
 REQUEST_FIELDS = ["pickup_datetime", "pickup_zone", "dropoff_zone", "trip_distance", "vendor_id", "passenger_count"]
@@ -85,6 +85,23 @@ def _normalise(value: Any) -> Any:
     return value
 
 
+def plan_outputs(
+    input_path: str | Path, output: str | Path, quarantine: str | Path | None = None
+) -> tuple[list[Path], Path, Path]:
+    """The input files and both output paths; refuses outputs that would overwrite an input, and
+    parquet inputs whose footer cannot be read (truncated or corrupt).
+
+    Cheap (no model needed), so a command can check its arguments before loading anything.
+    """
+    files = input_files(input_path)
+    output = Path(output)
+    quarantine = Path(quarantine) if quarantine else output.with_name(f"{output.stem}.quarantine.parquet")
+    refuse_overwriting_inputs(Path(input_path), files, [output, quarantine])
+    for path in files:
+        count_rows(path)
+    return files, output, quarantine
+
+
 def score_file(
     input_path: str | Path,
     output: str | Path,
@@ -101,13 +118,11 @@ def score_file(
 
     ``column_aliases`` renames source columns to request fields (e.g. ``PULocationID`` -> ``pickup_zone``).
     Rows breaking ``validator`` go to ``quarantine`` (default ``<output stem>.quarantine.parquet``).
-    Memory stays bounded by ``chunk_rows`` whatever the input size.
+    Memory stays bounded by ``chunk_rows`` whatever the input size. Outputs that would overwrite an
+    input are refused; both outputs appear under their names only when complete (see :mod:`.outputs`),
+    so a crash leaves the previous files, and the inputs, as they were.
     """
-    files = input_files(input_path)
-    output = Path(output)
-    quarantine = Path(quarantine) if quarantine else output.with_name(f"{output.stem}.quarantine.parquet")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    quarantine.parent.mkdir(parents=True, exist_ok=True)
+    files, output, quarantine = plan_outputs(input_path, output, quarantine)
     aliases = dict(column_aliases or {})
     totals = [count_rows(f) for f in files]
     total = sum(t for t in totals if t is not None) if all(t is not None for t in totals) else None
@@ -124,8 +139,8 @@ def score_file(
         transient=False,
     )
     with (
-        pq.ParquetWriter(output, SCORED_SCHEMA) as scored_out,
-        pq.ParquetWriter(quarantine, QUARANTINE_SCHEMA) as quarantine_out,
+        atomic_parquet_writer(output, SCORED_SCHEMA) as scored_out,
+        atomic_parquet_writer(quarantine, QUARANTINE_SCHEMA) as quarantine_out,
         progress,
     ):
         task = progress.add_task(f"scoring with {predictor.model_name} v{predictor.model_version}", total=total)

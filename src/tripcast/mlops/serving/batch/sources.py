@@ -9,9 +9,19 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from tripcast.core.domain.errors import FieldProblem, InvalidInputError, NotFoundError
+from tripcast.core.domain.errors import FieldProblem, InvalidInputError, NotFoundError, TripcastError
 
 SUFFIXES = (".parquet", ".csv", ".csv.gz")
+
+
+class UnreadableInputError(TripcastError):
+    """An input file is truncated, corrupt or not in its format; the message names the file and the problem."""
+
+
+def _unreadable(path: Path, exc: Exception) -> UnreadableInputError:
+    kind = "parquet" if _kind(path) == ".parquet" else "CSV"
+    detail = " ".join(str(exc).split())[:200]
+    return UnreadableInputError(f"{path}: not a readable {kind} file (truncated or corrupt?): {detail}")
 
 
 def _kind(path: Path) -> str | None:
@@ -37,17 +47,36 @@ def input_files(path: str | Path) -> list[Path]:
 def count_rows(path: Path) -> int | None:
     """Rows in the file when its metadata says so cheaply (parquet), else None."""
     if _kind(path) == ".parquet":
-        return int(pq.ParquetFile(path).metadata.num_rows)
+        return int(_open_parquet(path).metadata.num_rows)
     return None
+
+
+def _open_parquet(path: Path) -> pq.ParquetFile:
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise _unreadable(path, exc) from None
 
 
 def iter_chunks(
     path: Path, wanted: list[str], aliases: Mapping[str, str], chunk_rows: int = 50_000
 ) -> Iterator[pa.Table]:
-    """Tables of at most ``chunk_rows`` rows holding the ``wanted`` columns present (renamed via ``aliases``)."""
+    """Tables of at most ``chunk_rows`` rows holding the ``wanted`` columns present (renamed via ``aliases``).
+
+    A truncated or corrupt file raises :class:`UnreadableInputError` naming it, wherever the damage is.
+    """
+    try:
+        yield from _chunks(path, wanted, aliases, chunk_rows)
+    except (pa.ArrowException, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise _unreadable(path, exc) from None
+
+
+def _chunks(path: Path, wanted: list[str], aliases: Mapping[str, str], chunk_rows: int) -> Iterator[pa.Table]:
     kind = _kind(path)
     if kind == ".parquet":
-        parquet = pq.ParquetFile(path)
+        parquet = _open_parquet(path)
         names = parquet.schema_arrow.names
         columns = [c for c in names if aliases.get(c, c) in wanted]
         for batch in parquet.iter_batches(batch_size=chunk_rows, columns=columns):

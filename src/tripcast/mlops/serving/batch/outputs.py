@@ -1,0 +1,132 @@
+"""Output files of batch scoring: never the input, and never seen half-written.
+
+A scored file is written under a hidden temporary name in its own folder, flushed to disk, and only
+then renamed to its final name (``os.replace``, atomic within a file system). A crash or SIGKILL at any
+moment leaves either the previous file or the complete new one under the final name, never a
+truncated parquet that looks valid; a failed write (disk full) removes its temporary file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tripcast.core.domain.errors import FieldProblem, InvalidInputError, TripcastError
+
+#: Suffix of the temporary files; not one of the input suffixes, so a directory scan never reads one.
+PARTIAL_SUFFIX = ".partial"
+
+
+class OutputWriteError(TripcastError):
+    """An output file could not be written (disk full, no permission); the message names the file."""
+
+
+def refuse_overwriting_inputs(input_path: Path, input_files: Iterable[Path], outputs: Iterable[Path]) -> None:
+    """Refuse outputs that are an input file, the same file as another output, or inside an input folder.
+
+    Paths are compared resolved (symlinks, ``..``) and, when both exist, by inode (hard links).
+    """
+    inputs = [path.resolve() for path in input_files]
+    folder = input_path.resolve() if input_path.is_dir() else None
+    seen: dict[Path, str] = {}
+    for name, output in zip(("output", "quarantine"), outputs, strict=False):
+        resolved = output.resolve()
+        if resolved.is_dir():
+            _refuse(name, f"{output} is a directory; give a .parquet file name")
+        if any(resolved == source or _same_file(resolved, source) for source in inputs):
+            _refuse(name, f"{output} is an input file; scoring would overwrite what it reads")
+        if folder is not None and folder in resolved.parents:
+            _refuse(name, f"{output} is inside the input folder {input_path}; write it elsewhere")
+        if resolved in seen:
+            _refuse(name, f"{output} is also the {seen[resolved]} file")
+        seen[resolved] = name
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _refuse(name: str, problem: str) -> None:
+    raise InvalidInputError([FieldProblem(name, problem)])
+
+
+class AtomicParquetWriter:
+    """Writes tables to a temporary file; :meth:`commit` moves it, complete and on disk, under its name."""
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PARTIAL_SUFFIX, dir=path.parent)
+        os.close(handle)
+        self.tmp = Path(tmp_name)
+        try:
+            self._writer = pq.ParquetWriter(self.tmp, schema)
+        except OSError as exc:
+            self.tmp.unlink(missing_ok=True)
+            raise self._error(exc) from exc
+
+    def write_table(self, table: pa.Table) -> None:
+        try:
+            self._writer.write_table(table)
+        except OSError as exc:
+            raise self._error(exc) from exc
+
+    def commit(self) -> None:
+        """Close, flush to disk, rename into place (atomic), and make the rename durable."""
+        try:
+            self._writer.close()
+            _fsync(self.tmp)
+            os.replace(self.tmp, self.path)
+        except OSError as exc:
+            raise self._error(exc) from exc
+        _fsync_directory(self.path.parent)
+
+    def discard(self) -> None:
+        """Drop the temporary file (after a failure); the final name keeps what it had."""
+        with suppress(OSError):  # the file is being thrown away; a full disk must not hide the first error
+            self._writer.close()
+        self.tmp.unlink(missing_ok=True)
+
+    def _error(self, exc: OSError) -> OutputWriteError:
+        return OutputWriteError(f"cannot write {self.path}: {describe_os_error(exc)}")
+
+
+@contextmanager
+def atomic_parquet_writer(path: Path, schema: pa.Schema) -> Iterator[AtomicParquetWriter]:
+    """A parquet writer whose file appears under ``path`` only once it is complete and on disk."""
+    writer = AtomicParquetWriter(path, schema)
+    try:
+        yield writer
+        writer.commit()
+    finally:
+        writer.discard()
+
+
+def describe_os_error(exc: OSError) -> str:
+    """The operating system's words for ``exc`` (e.g. "No space left on device"), on one line."""
+    if exc.errno:
+        return os.strerror(exc.errno)
+    return " ".join(str(exc).split())[:200]
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_directory(folder: Path) -> None:
+    # The rename is durable only once the directory entry is on disk too.
+    with suppress(OSError):  # some file systems refuse fsync on directories; the rename already happened
+        _fsync(folder)
