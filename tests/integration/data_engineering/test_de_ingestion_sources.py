@@ -133,13 +133,46 @@ def test_redis_stream_micro_batches(redis_url, redis_prefix, raw_sample):
         stream.ack(held)
         batches = list(stream.micro_batches())
         assert [len(b) for b in batches] == [500, 200]
-        assert [eid for b in batches for eid, _ in b.rejected] and stream.pending() == 0
+        rejected = [eid for b in batches for eid, _ in b.rejected]
+        assert rejected and stream.pending() == 0
+        letters = stream.client.xrange(stream.dead_letter)  # moved aside with the reason, not acked away
+        assert [f[b"source_id"].decode() for _, f in letters] == rejected
+        assert letters[0][1][b"trip"] == b"not json" and b"JSONDecodeError" in letters[0][1][b"reason"]
         got = pd.concat([held.trips, *[b.trips for b in batches]], ignore_index=True)
         assert got.pickup_zone.tolist() == raw_sample.head(1200).PULocationID.tolist()
         assert str(got.pickup_datetime.dtype) == "datetime64[us]"
     finally:
         stream.delete()
         stream.close()
+
+
+def test_redis_stream_reclaims_a_dead_consumers_batch_and_dead_letters_one_that_keeps_coming_back(
+    redis_url, redis_prefix, raw_sample
+):
+    name = f"{redis_prefix}trips"
+    crashed = RedisTripStream(redis_url, name, group="g", consumer="crashed", batch_size=50, block_ms=50)
+    rescuer = RedisTripStream(
+        redis_url, name, group="g", consumer="rescuer", batch_size=50, block_ms=50, claim_idle_ms=0, max_deliveries=3
+    )
+    try:
+        crashed.ensure_group()
+        crashed.publish(_records(raw_sample.head(60)))
+        assert len(crashed.read_batch()) == 50  # read, never acked: the consumer died
+        first = rescuer.read_batch()
+        assert len(first) == 50 and not first.rejected  # the stranded batch, reclaimed
+        again = rescuer.read_batch()  # not acked either (crashed again): reclaimed once more
+        assert len(again) == 50
+        third = rescuer.read_batch()  # a 4th delivery > max_deliveries: dead-lettered, not retried forever
+        assert len(third) == 0 and len(third.rejected) == 50
+        assert all("delivered 4 times" in reason for _, reason in third.rejected)
+        rest = rescuer.read_batch()
+        assert len(rest) == 10
+        rescuer.ack(rest)
+        assert rescuer.pending() == 0 and rescuer.client.xlen(rescuer.dead_letter) == 50
+    finally:
+        rescuer.delete()
+        crashed.close()
+        rescuer.close()
 
 
 def test_nats_jetstream_micro_batches(raw_sample):
@@ -151,12 +184,18 @@ def test_nats_jetstream_micro_batches(raw_sample):
             "nats://127.0.0.1:4222", name, subject, durable="d1", batch_size=128, timeout=2.0
         ) as stream:
             try:
-                await stream.publish(_records(raw_sample.head(300)))
-                sizes, zones = [], []
+                await stream.publish(_records(raw_sample.head(150)))
+                await stream._js.publish(subject, b'{"trip_distance": ' + b"9" * 400 + b"}")  # poison
+                await stream.publish(_records(raw_sample.iloc[150:300]))
+                sizes, zones, rejected = [], [], []
                 async for batch in stream.micro_batches():
                     sizes.append(len(batch))
                     zones += batch.trips.pickup_zone.tolist()
+                    rejected += batch.rejected
                 assert zones == raw_sample.head(300).PULocationID.tolist()
+                assert [reason.split(":")[0] for _, reason in rejected] == ["OverflowError"]
+                dead = await stream._js.get_last_msg(stream.dead_letter_stream, stream.dead_letter_subject)
+                assert dead.data.startswith(b'{"trip_distance": 999') and dead.headers["Tripcast-Reason"]
                 return sizes
             finally:
                 await stream.delete()
