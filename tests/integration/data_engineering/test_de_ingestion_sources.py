@@ -66,6 +66,56 @@ def test_sql_source_by_table_query_and_watermark(postgres_url, raw_sample, tmp_p
     by_query.close()
 
 
+def _rows_sharing_watermarks() -> pd.DataFrame:
+    """Ten trips on two pickup times (5 + 5), two of them identical rows; trip_distance tells them apart."""
+    times = [pd.Timestamp("2021-01-05 08:00")] * 5 + [pd.Timestamp("2021-01-05 09:00")] * 5
+    distances = [1.0, 2.0, 3.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]  # 3.0 twice: the same row inserted twice
+    return pd.DataFrame(
+        {
+            "id": range(1, 11),
+            "lpep_pickup_datetime": times,
+            "PULocationID": 74,
+            "DOLocationID": 75,
+            "trip_distance": distances,
+        }
+    )
+
+
+@pytest.mark.parametrize("key_column", ["id", None], ids=["keyset", "dedup"])
+def test_sql_incremental_delivers_rows_sharing_the_watermark_across_batches_exactly_once(
+    postgres_url, tmp_path, key_column
+):
+    rows = _rows_sharing_watermarks()
+    engine = sa.create_engine(postgres_url)
+    # Without a key column, the two copies of trip 3.0 are the same row in every column.
+    table = rows if key_column else rows.drop(columns=["id"])
+    table.sample(frac=1, random_state=7).to_sql("timed_trips", engine, index=False)  # heap order != time order
+    engine.dispose()
+    source = SqlTripSource(postgres_url, table="timed_trips", timestamp_column="lpep_pickup_datetime")
+    store = WatermarkStore(tmp_path / "watermarks.json")
+    delivered: list[float] = []
+    sizes = []
+    for _ in range(10):
+        batch = source.load_incremental(store, "lpep_pickup_datetime", key_column=key_column, limit=3)
+        if not len(batch.trips):
+            break
+        sizes.append(len(batch.trips))
+        delivered += batch.trips.trip_distance.tolist()
+        batch.commit()
+    with source.engine.begin() as conn:  # a late row at the last watermark value is not skipped either
+        conn.execute(sa.text("INSERT INTO timed_trips SELECT * FROM timed_trips WHERE trip_distance = 9.0"))
+        conn.execute(
+            sa.text("UPDATE timed_trips SET trip_distance = 9.5 WHERE ctid = (SELECT max(ctid) FROM timed_trips)")
+        )
+        if key_column:
+            conn.execute(sa.text("UPDATE timed_trips SET id = 11 WHERE trip_distance = 9.5"))
+    late = source.load_incremental(store, "lpep_pickup_datetime", key_column=key_column, limit=3)
+    source.close()
+    assert sorted(delivered) == sorted(rows.trip_distance.tolist())  # none skipped, none twice
+    assert late.trips.trip_distance.tolist() == [9.5]
+    assert max(sizes) <= (3 if key_column else 5)
+
+
 def test_sql_source_refuses_injection(postgres_url):
     from tripcast.core.domain.errors import InvalidInputError
 
