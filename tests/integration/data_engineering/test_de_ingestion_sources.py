@@ -15,8 +15,11 @@ from tripcast.data_engineering.ingestion import ApiSourceError, RestTripSource, 
 from tripcast.data_engineering.ingestion.web_scraping import fetch_tlc_page, parse_tlc_links
 from tripcast.data_engineering.streaming import NatsTripStream, RedisTripStream
 from tripcast.data_engineering.tlc.validation import PanderaTripValidator
+from tripcast.egress import EgressPolicy, EgressRefusedError
 
 JAN = Month(2021, 1)
+#: The test API listens on loopback, which outbound requests may only reach when allowed explicitly.
+LOOPBACK = EgressPolicy(allowed_hosts=("127.0.0.1",))
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +145,9 @@ def test_rest_source_pages_with_retries(http_server, raw_sample):
     }
     recorder.statuses = [200, 429, 500, 200, 200]
     slept: list[float] = []
-    source = RestTripSource(base, page_size=100, backoff_seconds=0.01, requests_per_second=1000, sleep=slept.append)
+    source = RestTripSource(
+        base, page_size=100, backoff_seconds=0.01, requests_per_second=1000, sleep=slept.append, egress=LOOPBACK
+    )
     dataset = source.load(JAN)
     source.close()
     assert source.attempts == [200, 429, 500, 200, 200]
@@ -154,12 +159,56 @@ def test_rest_source_pages_with_retries(http_server, raw_sample):
 def test_rest_source_gives_up_clearly(http_server):
     url, recorder = http_server
     recorder.statuses = [503, 503, 503]
-    source = RestTripSource(f"{url}/v1/trips", retries=2, backoff_seconds=0.0, sleep=lambda s: None)
+    source = RestTripSource(f"{url}/v1/trips", retries=2, backoff_seconds=0.0, sleep=lambda s: None, egress=LOOPBACK)
     with pytest.raises(ApiSourceError, match="failed after 3 attempts: HTTP 503"):
         source.load(JAN)
     recorder.statuses = []
     with pytest.raises(ApiSourceError, match="refused the request: HTTP 404"):
-        RestTripSource(f"{url}/missing", sleep=lambda s: None).load(JAN)
+        RestTripSource(f"{url}/missing", sleep=lambda s: None, egress=LOOPBACK).load(JAN)
+
+
+def test_rest_source_refuses_loopback_unless_allowed_and_next_links_to_another_host(http_server):
+    url, recorder = http_server
+    with pytest.raises(EgressRefusedError, match=r"127\.0\.0\.1 is a private, loopback or link-local address"):
+        RestTripSource(f"{url}/v1/trips", sleep=lambda s: None, egress=EgressPolicy()).load(JAN)
+    assert recorder.requests == []  # refused before any connection
+    with pytest.raises(EgressRefusedError, match="only http"):
+        RestTripSource("file:///etc/passwd", egress=LOOPBACK)
+
+    port = url.rsplit(":", 1)[1]
+    recorder.routes = {
+        "/v1/trips?month=2021-01&page=1&page_size=1000": (
+            200,
+            json.dumps({"data": [], "next": f"http://localhost:{port}/internal/admin"}).encode(),
+            "application/json",
+        )
+    }
+    source = RestTripSource(f"{url}/v1/trips", sleep=lambda s: None, egress=EgressPolicy(allow_private=True))
+    with pytest.raises(ApiSourceError, match="refusing to follow a next link to another host"):
+        source.load(JAN)
+    assert [r["path"] for r in recorder.requests] == ["/v1/trips?month=2021-01&page=1&page_size=1000"]
+
+
+def test_egress_checks_every_resolved_address_and_connects_only_to_a_checked_one(http_server):
+    from tripcast.egress import guarded_client
+
+    url, recorder = http_server
+    port = int(url.rsplit(":", 1)[1])
+    recorder.routes = {"/ping": (200, b"{}", "application/json")}
+    asked: list[str] = []
+
+    def resolver(host, _port):
+        asked.append(host)
+        return {"api.example": ["127.0.0.1"], "mixed.example": ["93.184.216.34", "169.254.169.254"]}[host]
+
+    # A name the system DNS does not know answers through the checked address: the connection is pinned to it.
+    with guarded_client(LOOPBACK, timeout=5, resolve=resolver) as client:
+        assert client.get(f"http://api.example:{port}/ping").status_code == 200
+        with pytest.raises(EgressRefusedError, match=r"mixed.example \(169.254.169.254\)"):
+            client.get(f"http://mixed.example:{port}/ping")
+    with guarded_client(EgressPolicy(), timeout=5, resolve=resolver) as client, pytest.raises(EgressRefusedError):
+        client.get(f"http://api.example:{port}/ping")
+    assert asked == ["api.example", "mixed.example", "api.example"]  # one resolution per connection
 
 
 def test_tlc_page_is_scraped_over_http(http_server):

@@ -63,3 +63,35 @@ def test_events_round_trip_and_bad_events_are_rejected_not_dropped():
     row = batch.trips.iloc[0]
     assert (row.pickup_zone, row.dropoff_zone, row.service) == (74, 75, "green")
     assert row.dropoff_datetime.minute == 12
+
+
+def test_retry_after_is_capped_and_understands_http_dates():
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    import httpx
+
+    from tripcast.data_engineering.ingestion.rest import _retry_after
+
+    def answer(value: str) -> httpx.Response:
+        return httpx.Response(429, headers={"Retry-After": value})
+
+    assert _retry_after(answer("3600"), 60.0) == 60.0  # a server cannot park the ingestion for an hour
+    assert _retry_after(answer("2.5"), 60.0) == 2.5
+    assert _retry_after(answer("-5"), 60.0) == 0.0
+    assert _retry_after(answer("nan"), 60.0) is None and _retry_after(answer("soon"), 60.0) is None
+    assert _retry_after(answer("1e999"), 60.0) == 60.0
+    in_a_day = format_datetime(datetime.now(UTC) + timedelta(days=1), usegmt=True)
+    assert _retry_after(answer(in_a_day), 60.0) == 60.0
+    assert _retry_after(httpx.Response(503), 60.0) is None
+
+
+def test_masked_urls_keep_no_token_or_password():
+    from tripcast.egress import mask_url
+
+    assert (
+        mask_url("https://hooks.slack.com/services/T0001/B0002/XXXXsecret") == "https://hooks.slack.com/services/T***"
+    )
+    masked = mask_url("http://bot:hunter2@127.0.0.1:9093/hooks/tripcast?token=abc")
+    assert masked == "http://bot:***@127.0.0.1:9093/hooks/t***?***"
+    assert "hunter2" not in masked and "abc" not in masked
