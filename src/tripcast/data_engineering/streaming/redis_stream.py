@@ -137,7 +137,7 @@ class RedisTripStream:
         """Move events to the dead-letter stream with their reason and original fields, acknowledging them."""
         pipe = self.client.pipeline(transaction=True)
         for event_id, fields, reason in letters:
-            original = {
+            original: dict[Any, Any] = {
                 (f"original_{_text(k)}" if _text(k) in ("source_id", "reason") else _text(k)): v
                 for k, v in fields.items()
             }

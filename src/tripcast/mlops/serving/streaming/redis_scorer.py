@@ -275,7 +275,7 @@ class StreamScorer:
             return result
         payload = [self._record(o) for o in outcomes]
         keys = [self.names.input, self.names.output, self.names.dead_letter]
-        args = [self.names.group, self.consumer, self.output_maxlen, json.dumps(payload)]
+        args: list[str | int] = [self.names.group, self.consumer, self.output_maxlen, json.dumps(payload)]
         flags = self._commit(keys=keys, args=args)
         for outcome, written in zip(outcomes, flags, strict=True):
             if not int(written):
