@@ -39,6 +39,20 @@ class EgressRefusedError(TripcastError):
     """An outbound request was refused: its target is not a public address, or its URL is unusable."""
 
 
+def current_settings() -> Any:
+    """The deployment's settings, or a one-line error naming the first bad ``TRIPCAST_*`` value."""
+    from pydantic import ValidationError
+
+    from tripcast.settings import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or "settings"
+        raise TripcastError(f"invalid settings ({where}): {first.get('msg', exc)}") from None
+
+
 def system_resolver(host: str, port: int) -> list[str]:
     """Every address ``host`` resolves to (IPv4 and IPv6), in the resolver's order, without duplicates."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -68,9 +82,7 @@ class EgressPolicy:
     def from_settings(cls, settings: Any | None = None) -> EgressPolicy:
         """The policy the settings (``TRIPCAST_EGRESS_*``) describe; read from the environment when not given."""
         if settings is None:
-            from tripcast.settings import Settings
-
-            settings = Settings()
+            settings = current_settings()
         hosts = tuple(part.strip() for part in str(settings.egress_allowed_hosts).split(",") if part.strip())
         return cls(bool(settings.egress_allow_private), hosts)
 
