@@ -87,7 +87,7 @@ class NatsTripStream:
             self._sub = await self._js.pull_subscribe(self.subject, durable=self.durable, stream=self.stream)
         try:
             messages = await self._sub.fetch(self.batch_size, timeout=self.timeout)
-        except NatsTimeoutError:
+        except (NatsTimeoutError, TimeoutError):  # nats-py also raises a bare asyncio timeout from fetch()
             messages = []
         events = []
         too_often: list[tuple[str, str]] = []
