@@ -151,6 +151,62 @@ def test_poison_event_in_ingestion_consumer_is_dead_lettered_alone_and_the_rest_
         stream.close()
 
 
+STREAM_COMMAND = textwrap.dedent(
+    """
+    import sys, types
+    sys.path.insert(0, sys.argv[1])  # tests/, for support.serving_fakes
+    from support.serving_fakes import FakeRegistry
+    import tripcast.bootstrap
+    from tripcast.settings import Settings
+
+    registry = FakeRegistry()
+    registry.add("1", alias="champion")
+    # The real command, with the registry swapped for an in-memory one (no MLflow, no trained model needed).
+    tripcast.bootstrap.bootstrap = lambda *a, **k: types.SimpleNamespace(settings=Settings(), registry=registry)
+    from tripcast.cli.app import app
+    sys.argv = ["tripcast", "stream", *sys.argv[2:]]
+    app()
+    """
+)
+
+
+def test_tripcast_stream_command_keeps_running_past_a_poison_event_and_reports_it(
+    redis_url: str, redis_prefix: str
+) -> None:
+    client = redis.Redis.from_url(redis_url)
+    streams = _names(redis_prefix)
+    valid = [client.xadd(streams.input, _event(trip_distance=d)) for d in (1, 2)]
+    poison = client.xadd(streams.input, {"trip": json.dumps(TRIP)[:-1] + f', "trip_distance": {HUGE}}}'})
+    valid += [client.xadd(streams.input, _event(trip_distance=d)) for d in (3, 4, 5)]
+    tests_dir = str(Path(__file__).resolve().parents[1])
+    args = ["--input", streams.input, "--output", streams.output, "--dead-letter", streams.dead_letter]
+    command = subprocess.Popen(
+        _python(STREAM_COMMAND, tests_dir, *args, "--group", "scorers", "--redis-url", redis_url),
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while client.xlen(streams.output) < 5 or client.xlen(streams.dead_letter) < 1:
+            assert command.poll() is None, command.communicate()
+            assert time.monotonic() < deadline, "the stream command scored nothing"
+            time.sleep(0.05)
+        time.sleep(0.3)
+        assert command.poll() is None  # still consuming after the poison event
+        command.send_signal(signal.SIGTERM)
+        out, err = command.communicate(timeout=30)
+    finally:
+        if command.poll() is None:
+            command.kill()
+    assert command.returncode == 0 and "Traceback" not in out + err, out + err
+    assert "scored 5, dead-lettered 1" in out and "trip_distance" in out
+    assert _scored_ids(client, streams.output) == Counter(valid)
+    assert [f[b"source_id"] for _, f in client.xrange(streams.dead_letter)] == [poison]
+    client.close()
+
+
 # -------------------------------------------------------------------------------------------- killed consumers
 
 POISONED_CONSUMER = textwrap.dedent(
