@@ -108,6 +108,14 @@ class Settings(BaseSettings):
     max_loop_busy: float = Field(default=0.95, ge=0, le=1)
     serve_backlog: int = Field(default=2048, ge=1)
 
+    # Outbound HTTP (alert webhooks, REST ingestion; tripcast.egress): private, loopback and link-local
+    # targets are refused unless listed here (host names, addresses or networks, comma-separated), or all
+    # allowed (a laptop). environments/local and development list the loopback names.
+    egress_allow_private: bool = False
+    egress_allowed_hosts: str = Field(default="", description="e.g. localhost,127.0.0.1,10.0.0.0/8")
+    # A REST API's Retry-After is honoured up to this many seconds, never longer
+    rest_max_retry_after_seconds: float = Field(default=60.0, ge=0)
+
     @model_validator(mode="after")
     def _refuse_missing_secrets(self) -> Settings:
         if self.env not in RELAXED_ENVIRONMENTS:

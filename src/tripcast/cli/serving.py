@@ -151,13 +151,22 @@ def stream(
     output_stream: Annotated[
         str, typer.Option("--output", help="Redis stream for predictions")
     ] = "tripcast:predictions",
-    dead_letter: Annotated[str, typer.Option(help="Redis stream for malformed events")] = "tripcast:trips:dead",
+    dead_letter: Annotated[
+        str, typer.Option(help="Redis stream for events that cannot be scored (each with its reason)")
+    ] = "tripcast:trips:dead",
     group: Annotated[str, typer.Option(help="Consumer group")] = "tripcast-scorers",
     consumer: Annotated[str | None, typer.Option(help="Consumer name (default host-pid)")] = None,
     redis_url: Annotated[str | None, typer.Option(help="Redis URL (default TRIPCAST_CACHE_URL)")] = None,
     claim_idle_ms: Annotated[int, typer.Option(help="Reclaim entries pending this long on other consumers")] = 30_000,
+    max_deliveries: Annotated[
+        int, typer.Option(min=1, help="Dead-letter an event delivered more often (it keeps killing consumers)")
+    ] = 5,
 ) -> None:
-    """Score trip events from a Redis stream until interrupted (Ctrl-C finishes the current batch)."""
+    """Score trip events from a Redis stream until interrupted (Ctrl-C finishes the current batch).
+
+    An event that cannot be scored is dead-lettered alone, with its reason; the rest are scored. Redis
+    going away is retried with backoff.
+    """
     import redis
 
     from tripcast.bootstrap import bootstrap
@@ -176,6 +185,7 @@ def stream(
         lambda: holder.require().predictor,
         consumer=name,
         claim_idle_ms=claim_idle_ms,
+        max_deliveries=max_deliveries,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -191,6 +201,8 @@ def stream(
         holder.stop()
     if total is not None:
         console.print(f"scored {total.scored:,}, dead-lettered {total.dead_lettered:,}, reclaimed {total.reclaimed:,}")
+        for reason, count in sorted(total.reasons.items(), key=lambda kv: -kv[1]):
+            console.print(f"  [yellow]{count:,}[/] dead-lettered: {reason}")
 
 
 @app.command()

@@ -37,14 +37,16 @@ class ManualClock(Clock):
 
 
 @pytest.fixture()
-def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A webhook receiver on loopback, which outbound requests may reach only because the settings say so."""
+    monkeypatch.setenv("TRIPCAST_EGRESS_ALLOWED_HOSTS", "127.0.0.1")
     received: list[dict[str, Any]] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             received.append({"path": self.path, "json": json.loads(body)})
-            self.send_response(200)
+            self.send_response(404 if "/services/" in self.path else 200)
             self.end_headers()
             self.wfile.write(b"ok")
 
@@ -195,3 +197,43 @@ def test_acknowledged_alert_does_not_escalate_cli_ack(
     assert manager.evaluate(samples_from_registry(registry)) == []
     assert len(posts) == 1 and mail.messages == []
     assert manager.store.get(alert_id).acknowledged_by == "alice"
+
+
+def test_webhook_to_loopback_is_refused_unless_allowed_and_errors_mask_the_token(
+    tmp_path: Path,
+    webhook: tuple[str, list[dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from tripcast.observability.alerting.channels import DeliveryError, Notification, WebhookChannel
+
+    url, posts = webhook
+    base = url.rsplit("/hooks/", 1)[0]
+    secret_url = f"{base}/services/T0SECRET/B0SECRET/tokenSECRET"
+    note = Notification("a1", "TripcastFeatureDrift", "warning", "firing", "drifted", 1.0)
+
+    monkeypatch.delenv("TRIPCAST_EGRESS_ALLOWED_HOSTS")  # the default: no private, loopback or link-local target
+    with pytest.raises(DeliveryError) as refused:
+        WebhookChannel("slack", secret_url).send(note)
+    assert "private, loopback or link-local" in str(refused.value) and posts == []
+
+    monkeypatch.setenv("TRIPCAST_EGRESS_ALLOWED_HOSTS", "127.0.0.1")
+    channel = WebhookChannel("slack", secret_url)
+    with pytest.raises(DeliveryError) as failed:  # the receiver answers 404 under /services/
+        channel.send(note)
+    assert len(posts) == 1
+    message = str(failed.value)
+    assert "SECRET" not in message and "SECRET" not in repr(channel) and failed.value.__cause__ is None
+    assert f"{base}/services/T***" in message and "HTTP 404" in message
+
+    registry = CollectorRegistry()
+    Gauge("tripcast_drift_feature_drifted", "", ["model", "feature"], registry=registry).labels(
+        model="m", feature="f"
+    ).set(1)
+    config = config_for(secret_url, 1)
+    config["rules"][0]["for"] = "0m"
+    manager = AlertManager(parse_config(config), AlertStore(tmp_path / "alerts.db"), ManualClock(datetime.now(UTC)))
+    with caplog.at_level("ERROR", logger="tripcast.alerts"):
+        manager.evaluate(samples_from_registry(registry))
+    assert "delivery failed" in caplog.text and "services/T***" in caplog.text
+    assert "SECRET" not in caplog.text  # the log line an operator ships elsewhere carries no token

@@ -63,3 +63,60 @@ def test_events_round_trip_and_bad_events_are_rejected_not_dropped():
     row = batch.trips.iloc[0]
     assert (row.pickup_zone, row.dropoff_zone, row.service) == (74, 75, "green")
     assert row.dropoff_datetime.minute == 12
+
+
+def test_retry_after_is_capped_and_understands_http_dates():
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    import httpx
+
+    from tripcast.data_engineering.ingestion.rest import _retry_after
+
+    def answer(value: str) -> httpx.Response:
+        return httpx.Response(429, headers={"Retry-After": value})
+
+    assert _retry_after(answer("3600"), 60.0) == 60.0  # a server cannot park the ingestion for an hour
+    assert _retry_after(answer("2.5"), 60.0) == 2.5
+    assert _retry_after(answer("-5"), 60.0) == 0.0
+    assert _retry_after(answer("nan"), 60.0) is None and _retry_after(answer("soon"), 60.0) is None
+    assert _retry_after(answer("1e999"), 60.0) == 60.0
+    in_a_day = format_datetime(datetime.now(UTC) + timedelta(days=1), usegmt=True)
+    assert _retry_after(answer(in_a_day), 60.0) == 60.0
+    assert _retry_after(httpx.Response(503), 60.0) is None
+
+
+def test_masked_urls_keep_no_token_or_password():
+    from tripcast.egress import mask_url
+
+    assert (
+        mask_url("https://hooks.slack.com/services/T0001/B0002/XXXXsecret") == "https://hooks.slack.com/services/T***"
+    )
+    masked = mask_url("http://bot:hunter2@127.0.0.1:9093/hooks/tripcast?token=abc")
+    assert masked == "http://bot:***@127.0.0.1:9093/hooks/t***?***"
+    assert "hunter2" not in masked and "abc" not in masked
+
+
+def test_egress_policy_refuses_every_non_public_address_unless_allowed():
+    import pytest
+
+    from tripcast.egress import EgressPolicy, EgressRefusedError
+
+    inside = [
+        "127.0.0.1", "10.1.2.3", "172.16.0.9", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
+        "224.0.0.1", "240.0.0.1", "::1", "fe80::1", "fc00::1", "::ffff:10.0.0.1", "::",
+    ]  # fmt: skip
+    for address in inside:
+        with pytest.raises(EgressRefusedError, match="private, loopback or link-local"):
+            EgressPolicy().addresses("target.example", 443, resolve=lambda h, p, a=address: [a])
+    public = ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"]
+    assert EgressPolicy().addresses("public.example", 443, resolve=lambda h, p: public) == public
+    # one private address among public ones is enough to refuse the name
+    with pytest.raises(EgressRefusedError):
+        EgressPolicy().addresses("mixed.example", 443, resolve=lambda h, p: [*public, "10.0.0.5"])
+    allowed = EgressPolicy(allowed_hosts=("10.0.0.0/8", "hooks.internal"))
+    assert allowed.addresses("a.example", 80, resolve=lambda h, p: ["10.9.9.9"]) == ["10.9.9.9"]
+    assert allowed.addresses("HOOKS.internal.", 80, resolve=lambda h, p: ["192.168.0.2"]) == ["192.168.0.2"]
+    with pytest.raises(EgressRefusedError):
+        allowed.addresses("b.example", 80, resolve=lambda h, p: ["192.168.0.2"])
+    assert EgressPolicy(allow_private=True).addresses("x", 80, resolve=lambda h, p: ["127.0.0.1"]) == ["127.0.0.1"]

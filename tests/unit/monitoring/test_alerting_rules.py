@@ -144,3 +144,27 @@ def test_samples_from_text_and_promql() -> None:
     assert Sample("latency", 2.5, {"route": "/predict"}) in samples
     rule = parse_config(config()).rules[0]
     assert promql(rule) == 'latency{route="/predict"} > 2'
+
+
+def test_smtp_password_in_the_yaml_is_refused_and_comes_from_the_environment_or_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tripcast.observability.alerting.channels import build_channel
+
+    mail = {"type": "email", "host": "smtp.example.org", "recipients": ["a@x"], "username": "alerts"}
+    with pytest.raises(InvalidInputError) as err:
+        parse_config(config(channels={"m": {**mail, "password": "hunter2"}}, routes={"warning": ["m"]}))
+    (problem,) = [p for p in err.value.problems if p.field == "channels.m.password"]
+    assert "TRIPCAST_SMTP_PASSWORD" in problem.problem and "password_file" in problem.problem
+    assert "hunter2" not in str(err.value)
+
+    monkeypatch.delenv("TRIPCAST_SMTP_PASSWORD", raising=False)
+    channel_config = parse_config(config(channels={"m": mail}, routes={"warning": ["m"]})).channels["m"]
+    with pytest.raises(InvalidInputError, match=r"channels\.m\.password_env: username is set but \$TRIPCAST_SMTP"):
+        build_channel(channel_config)
+    monkeypatch.setenv("TRIPCAST_SMTP_PASSWORD", "from-env")
+    assert build_channel(channel_config).password == "from-env"  # type: ignore[attr-defined]
+    secret = tmp_path / "smtp-password"
+    secret.write_text("from-file\n")
+    filed = parse_config(config(channels={"m": {**mail, "password_file": str(secret)}}, routes={})).channels["m"]
+    assert build_channel(filed).password == "from-file"  # type: ignore[attr-defined]

@@ -3,15 +3,22 @@
 The API is asked for ``GET <url>?month=YYYY-MM&page=1&page_size=N`` and answers
 ``{"data": [trip, ...], "next": <absolute URL> | null}`` or
 ``{"data": [...], "next_page": <number> | null}``. 429 and 5xx answers and network
-errors are retried with exponential backoff (honouring ``Retry-After``); other 4xx
-answers are permanent errors.
+errors are retried with exponential backoff (honouring ``Retry-After`` up to
+``max_retry_after_seconds``); other 4xx answers are permanent errors.
+
+Requests go through :mod:`tripcast.egress`: a private, loopback or link-local target is refused unless
+the settings allow it, and a ``next`` link may not leave the API's scheme, host and port.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -19,6 +26,7 @@ from tripcast.core.domain.errors import TripcastError
 from tripcast.core.domain.month import Month
 from tripcast.core.ports.data import RawDataset, TripDataSource
 from tripcast.data_engineering.ingestion.records import frame_digest, records_to_trips
+from tripcast.egress import EgressPolicy, current_settings, guarded_client
 
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
 
@@ -68,6 +76,8 @@ class RestTripSource(TripDataSource):
         headers: dict[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         max_pages: int = 100_000,
+        max_retry_after_seconds: float | None = None,
+        egress: EgressPolicy | None = None,
     ) -> None:
         self.url = url
         self.service = service
@@ -77,7 +87,15 @@ class RestTripSource(TripDataSource):
         self.max_backoff_seconds = max_backoff_seconds
         self.sleep = sleep
         self.limiter = RateLimiter(requests_per_second, sleep=sleep)
-        self.client = httpx.Client(timeout=timeout, headers=headers or {})
+        if egress is None or max_retry_after_seconds is None:  # the deployment's settings decide
+            settings = current_settings()
+            egress = egress if egress is not None else EgressPolicy.from_settings(settings)
+            if max_retry_after_seconds is None:
+                max_retry_after_seconds = settings.rest_max_retry_after_seconds
+        self.max_retry_after_seconds = max_retry_after_seconds
+        self.egress = egress
+        self.egress.check_url(url)
+        self.client = guarded_client(self.egress, timeout=timeout, headers=headers)
         self.max_pages = max_pages
         self.attempts: list[int] = []  # status of every HTTP attempt (0 = network error), for reports
 
@@ -104,12 +122,22 @@ class RestTripSource(TripDataSource):
                 raise ApiSourceError(f"{url}: answer has no 'data' list (keys: {sorted(body)})")
             yield data
             if body.get("next"):
-                url, params = str(body["next"]), None
+                url, params = self._same_origin(url, str(body["next"])), None
             elif body.get("next_page"):
                 params = {"month": str(month), "page": int(body["next_page"]), "page_size": self.page_size}
             else:
                 url = None
         raise ApiSourceError(f"{self.url}: more than {self.max_pages} pages; refusing to loop forever")
+
+    def _same_origin(self, current: str, link: str) -> str:
+        """The ``next`` link made absolute; refused if it leaves the API's scheme, host and port."""
+        target = urljoin(current, link)
+        base, parts = urlsplit(self.url), urlsplit(target)
+        if (parts.scheme, parts.hostname, parts.port) != (base.scheme, base.hostname, base.port):
+            raise ApiSourceError(
+                f"{self.url}: refusing to follow a next link to another host ({parts.scheme}://{parts.netloc})"
+            )
+        return target
 
     def _get_json(self, url: str, params: dict[str, Any] | None) -> dict[str, Any]:
         error = ""
@@ -131,7 +159,7 @@ class RestTripSource(TripDataSource):
                 error = f"HTTP {response.status_code}: {response.text[:200]}"
                 if response.status_code not in RETRYABLE:
                     raise ApiSourceError(f"{url} refused the request: {error}")
-                retry_after = _retry_after(response)
+                retry_after = _retry_after(response, self.max_retry_after_seconds)
             if attempt < self.retries:
                 backoff = min(self.max_backoff_seconds, self.backoff_seconds * 2**attempt)
                 self.sleep(max(backoff, retry_after or 0.0))
@@ -141,9 +169,18 @@ class RestTripSource(TripDataSource):
         self.client.close()
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: httpx.Response, cap: float) -> float | None:
+    """Seconds the server asks to wait (a number or an HTTP date), never more than ``cap``."""
     value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
+    if value is None:
         return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds()
+        except (TypeError, ValueError):
+            return None
+    if math.isnan(seconds):
+        return None
+    return min(max(seconds, 0.0), cap)

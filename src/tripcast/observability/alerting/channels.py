@@ -1,8 +1,16 @@
-"""Where notifications go: the log, a Slack-compatible webhook, e-mail over SMTP."""
+"""Where notifications go: the log, a Slack-compatible webhook, e-mail over SMTP.
+
+Webhook URLs carry their secret in the path (Slack's ``/services/T.../B.../token``): errors and logs
+show them masked (``https://hooks.slack.com/services/T***``). Webhooks go through :mod:`tripcast.egress`
+(no private, loopback or link-local target unless the settings allow it). The SMTP password never
+lives in the alerting YAML: it comes from a secrets file (``password_file``) or an environment variable
+(``password_env``, default ``TRIPCAST_SMTP_PASSWORD``).
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import smtplib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -11,8 +19,9 @@ from typing import Any
 
 import httpx
 
-from tripcast.core.domain.errors import TripcastError
-from tripcast.observability.alerting.config import ChannelConfig
+from tripcast.core.domain.errors import FieldProblem, InvalidInputError, TripcastError
+from tripcast.egress import EgressPolicy, EgressRefusedError, guarded_client, mask_url
+from tripcast.observability.alerting.config import DEFAULT_SMTP_PASSWORD_ENV, ChannelConfig
 
 log = logging.getLogger("tripcast.alerts")
 
@@ -82,10 +91,24 @@ class LogChannel(Channel):
 class WebhookChannel(Channel):
     """POSTs Slack-compatible JSON (``text`` plus structured ``attachments``) to a URL."""
 
-    def __init__(self, name: str, url: str, timeout: float = 5.0, client: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        timeout: float = 5.0,
+        client: httpx.Client | None = None,
+        egress: EgressPolicy | None = None,
+    ) -> None:
         self.name = name
         self.url = url
-        self._client = client or httpx.Client(timeout=timeout)
+        if client is None:
+            egress = egress if egress is not None else EgressPolicy.from_settings()
+            egress.check_url(url)
+            client = guarded_client(egress, timeout=timeout)
+        self._client = client
+
+    def __repr__(self) -> str:
+        return f"WebhookChannel(name={self.name!r}, url={mask_url(self.url)!r})"
 
     def send(self, notification: Notification) -> None:
         colour = {"critical": "#b00020", "warning": "#f9a825"}.get(notification.severity, "#1976d2")
@@ -106,8 +129,14 @@ class WebhookChannel(Channel):
         try:
             response = self._client.post(self.url, json=payload)
             response.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"webhook {self.name} ({self.url}): {exc}") from exc
+        except httpx.HTTPStatusError as exc:
+            problem = f"HTTP {exc.response.status_code}"
+        except (httpx.HTTPError, EgressRefusedError) as exc:
+            problem = f"{type(exc).__name__}: {exc}".replace(self.url, mask_url(self.url))
+        else:
+            return
+        # ``from None``: the chained httpx error would print the unmasked URL with any traceback.
+        raise DeliveryError(f"webhook {self.name} ({mask_url(self.url)}): {problem}") from None
 
 
 class EmailChannel(Channel):
@@ -150,14 +179,17 @@ class EmailChannel(Channel):
             raise DeliveryError(f"email {self.name} via {self.host}:{self.port}: {exc}") from exc
 
 
-def build_channel(config: ChannelConfig) -> Channel:
-    """A channel from its configuration."""
+def build_channel(config: ChannelConfig, egress: EgressPolicy | None = None) -> Channel:
+    """A channel from its configuration (``egress`` defaults to the one the settings describe)."""
     options = config.options
     if config.type == "log":
         return LogChannel(config.name)
     if config.type == "webhook":
-        return WebhookChannel(config.name, str(options["url"]), timeout=float(options.get("timeout", 5.0)))
+        return WebhookChannel(
+            config.name, str(options["url"]), timeout=float(options.get("timeout", 5.0)), egress=egress
+        )
     recipients = options["recipients"]
+    username = options.get("username")
     return EmailChannel(
         config.name,
         str(options["host"]),
@@ -165,6 +197,25 @@ def build_channel(config: ChannelConfig) -> Channel:
         str(options.get("sender", "tripcast-alerts@localhost")),
         [recipients] if isinstance(recipients, str) else list(recipients),
         starttls=bool(options.get("starttls", False)),
-        username=options.get("username"),
-        password=options.get("password"),
+        username=username,
+        password=smtp_password(config) if username else None,
     )
+
+
+def smtp_password(config: ChannelConfig) -> str:
+    """The SMTP password of an email channel: the file ``password_file`` names, else ``$password_env``."""
+    options = config.options
+    if options.get("password_file"):
+        path = os.path.expanduser(str(options["password_file"]))
+        try:
+            with open(path, encoding="utf-8") as secret:
+                return secret.read().rstrip("\r\n")
+        except OSError as exc:
+            problem = f"cannot read the password file {path}: {exc.strerror}"
+            raise InvalidInputError([FieldProblem(f"channels.{config.name}.password_file", problem)]) from None
+    variable = str(options.get("password_env") or DEFAULT_SMTP_PASSWORD_ENV)
+    password = os.environ.get(variable)
+    if not password:
+        problem = f"username is set but ${variable} is empty; set it, or password_file: to a secrets file"
+        raise InvalidInputError([FieldProblem(f"channels.{config.name}.password_env", problem)])
+    return password

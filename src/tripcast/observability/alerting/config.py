@@ -5,7 +5,8 @@ Example (``observability/alerting/alerting.yml`` is the shipped one)::
     channels:
       log: {type: log}
       slack: {type: webhook, url: "https://hooks.slack.com/services/..."}
-      oncall: {type: email, host: smtp.example.org, port: 587, sender: a@x, recipients: [b@x]}
+      oncall: {type: email, host: smtp.example.org, port: 587, sender: a@x, recipients: [b@x],
+               username: alerts, password_env: TRIPCAST_SMTP_PASSWORD}  # or password_file: /run/secrets/smtp
     routes: {warning: [log, slack], critical: [log, slack, oncall]}
     escalation: {after_minutes: 30}
     repeat_interval_minutes: 240
@@ -45,6 +46,8 @@ CONDITIONS: dict[str, Callable[[float, float], bool]] = {
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: Where an email channel's SMTP password comes from unless ``password_env`` or ``password_file`` says otherwise.
+DEFAULT_SMTP_PASSWORD_ENV = "TRIPCAST_SMTP_PASSWORD"
 
 
 class Severity(IntEnum):
@@ -151,6 +154,15 @@ def parse_config(data: Mapping[str, Any]) -> AlertingConfig:
             problems.append(FieldProblem(f"channels.{name}.url", "a webhook channel needs a url"))
         if kind == "email" and (not options.get("host") or not options.get("recipients")):
             problems.append(FieldProblem(f"channels.{name}", "an email channel needs host and recipients"))
+        if kind == "email" and "password" in options:
+            problems.append(
+                FieldProblem(
+                    f"channels.{name}.password",
+                    f"a password does not belong in the alerting YAML (it is shared and logged): remove it and "
+                    f"set ${DEFAULT_SMTP_PASSWORD_ENV} (or password_env: OTHER_VARIABLE), or password_file: "
+                    "/run/secrets/smtp-password",
+                )
+            )
         channels[name] = ChannelConfig(name, kind, options)
     routes: dict[Severity, list[str]] = {}
     for severity_name, names in (data.get("routes") or {}).items():

@@ -46,7 +46,12 @@ def parse_trip_event(fields: Mapping[Any, Any]) -> TripRequest:
         moment = moment.replace(tzinfo=None)
     distance = payload.get("trip_distance")
     if isinstance(distance, int) and not isinstance(distance, bool):
-        distance = float(distance)
+        try:
+            distance = float(distance)
+        except OverflowError:  # a 400-digit integer: JSON allows it, a float cannot hold it
+            raise InvalidInputError(
+                [FieldProblem("trip_distance", "must be a number of miles, got an integer too large for a float")]
+            ) from None
     return TripRequest.create(
         pickup_datetime=moment,
         pickup_zone=payload.get("pickup_zone"),  # type: ignore[arg-type]

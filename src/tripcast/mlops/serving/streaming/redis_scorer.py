@@ -1,18 +1,28 @@
-"""A Redis Streams consumer-group scorer with at-least-once delivery and nothing lost on a crash.
+"""A Redis Streams consumer-group scorer with at-least-once delivery, exactly-once output, and nothing lost.
 
-Each round first reclaims entries another consumer read but never acknowledged (``XAUTOCLAIM`` after
-``claim_idle_ms``), then reads new ones (``XREADGROUP``). Predictions, dead letters and the ``XACK`` of
-the whole batch are written in one ``MULTI``/``EXEC`` transaction: a consumer that dies before it commits
-leaves its entries pending for another to reclaim, and one that dies after has finished its work.
-Malformed events go to the dead-letter stream with the reason; an entry delivered more than
-``max_deliveries`` times (it keeps crashing its consumers) is dead-lettered instead of retried forever.
+Each round first takes back entries left unacknowledged: its own after a reconnect (or a restart under the
+same consumer name), then entries another consumer read but never acknowledged for ``claim_idle_ms``
+(crashed or stuck). Those are claimed and committed *one at a time*: an event that kills its consumer
+outright (a segfault, an OOM kill) only raises its own delivery count, so once it was delivered more
+than ``max_deliveries`` times it alone is dead-lettered, never the batch it arrived with. Then new
+entries are read in batches (``XREADGROUP``).
+
+Every per-event failure (malformed event, a value that cannot be converted, a model that raises or returns
+a non-finite number for it) dead-letters that event alone, with its reason and its original fields; the
+rest of the batch is scored. Predictions, dead letters and the ``XACK`` are committed by one server-side
+script that writes an entry's outcome only while the entry is still pending on this consumer: a consumer
+that dies before committing leaves its entries for another, and a slow one whose entries were reclaimed
+meanwhile writes nothing twice. Lost connections (Redis restarting) are retried with capped exponential
+backoff; the entries of an interrupted commit are taken back from this consumer's own pending list.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +36,31 @@ from tripcast.mlops.serving.streaming.events import parse_trip_event
 log = logging.getLogger(__name__)
 
 Entry = tuple[str, dict[bytes, bytes]]
+#: Longest reason kept in a dead letter (a 400-digit value should not make a 400-digit reason).
+MAX_REASON_CHARS = 300
+
+# KEYS: input, output, dead letters. ARGV: group, consumer, output maxlen, JSON list of outcomes
+# ({"id", "dead": bool, "fields": [k, v, ...]}). An outcome is written (and its entry acknowledged) only
+# while the entry is pending on this consumer; returns a 0/1 flag per outcome.
+_COMMIT = """
+local outcomes = cjson.decode(ARGV[4])
+local done = {}
+for i, item in ipairs(outcomes) do
+  local pending = redis.call('XPENDING', KEYS[1], ARGV[1], item.id, item.id, 1)
+  if pending[1] ~= nil and pending[1][2] == ARGV[2] then
+    if item.dead then
+      redis.call('XADD', KEYS[3], '*', unpack(item.fields))
+    else
+      redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(item.fields))
+    end
+    redis.call('XACK', KEYS[1], ARGV[1], item.id)
+    done[i] = 1
+  else
+    done[i] = 0
+  end
+end
+return done
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +75,7 @@ class StreamNames:
 
 @dataclass(slots=True)
 class BatchOutcome:
-    """What one round did."""
+    """What one round (or a whole run) did."""
 
     scored: int = 0
     dead_lettered: int = 0
@@ -51,9 +86,30 @@ class BatchOutcome:
     def handled(self) -> int:
         return self.scored + self.dead_lettered
 
+    def add(self, other: BatchOutcome) -> None:
+        """Fold another outcome into this one."""
+        self.scored += other.scored
+        self.dead_lettered += other.dead_lettered
+        self.reclaimed += other.reclaimed
+        for key, count in other.reasons.items():
+            self.reasons[key] = self.reasons.get(key, 0) + count
+
+
+@dataclass(slots=True)
+class _Outcome:
+    entry_id: str
+    fields: dict[bytes, bytes]
+    request: TripRequest | None = None
+    minutes: float | None = None
+    reason: str | None = None
+
 
 def _id(raw: Any) -> str:
     return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+def _reason(text: str) -> str:
+    return text if len(text) <= MAX_REASON_CHARS else text[: MAX_REASON_CHARS - 3] + "..."
 
 
 class StreamScorer:
@@ -71,6 +127,7 @@ class StreamScorer:
         claim_idle_ms: int = 30_000,
         max_deliveries: int = 5,
         output_maxlen: int = 1_000_000,
+        max_backoff_seconds: float = 5.0,
     ) -> None:
         self.client = client
         self.names = names
@@ -81,7 +138,10 @@ class StreamScorer:
         self.claim_idle_ms = claim_idle_ms
         self.max_deliveries = max_deliveries
         self.output_maxlen = output_maxlen
-        self._claim_cursor = "0-0"
+        self.max_backoff_seconds = max_backoff_seconds
+        self._commit = client.register_script(_COMMIT)
+        self._model_identity: tuple[str, str] = ("", "")
+        self._check_own_pending = True  # a restarted consumer of the same name finishes its own work first
 
     def ensure_group(self) -> None:
         """Create the consumer group (and the input stream) if missing; start from the beginning."""
@@ -102,71 +162,145 @@ class StreamScorer:
         )
         return [(_id(i), f) for _, entries in (response or []) for i, f in entries]
 
-    def reclaim(self) -> list[Entry]:
-        """Entries pending on another (crashed or stuck) consumer for longer than ``claim_idle_ms``."""
-        result = self.client.xautoclaim(
-            self.names.input,
-            self.names.group,
-            self.consumer,
-            min_idle_time=self.claim_idle_ms,
-            start_id=self._claim_cursor,
-            count=self.batch_size,
-        )
-        cursor, entries = result[0], result[1]
-        self._claim_cursor = _id(cursor)
-        # Entries deleted from the stream while pending come back with no fields; nothing to score.
-        return [(_id(i), f) for i, f in entries if f]
-
     def process_once(self, block_ms: int | None = None) -> BatchOutcome:
-        """Reclaim abandoned entries, else read new ones, and handle one batch."""
-        reclaimed = self.reclaim()
-        entries = reclaimed or self.read_new(block_ms)
-        outcome = self.handle(entries, reclaimed=bool(reclaimed))
-        outcome.reclaimed = len(reclaimed)
+        """Take back unacknowledged entries one by one, else read and handle a batch of new ones."""
+        outcome = self.reclaim()
+        if outcome.reclaimed:
+            return outcome
+        return self.handle(self.read_new(block_ms))
+
+    def reclaim(self) -> BatchOutcome:
+        """Claim and handle, each on its own, up to ``batch_size`` entries left unacknowledged.
+
+        This consumer's own pending entries come first (after a lost connection or a restart), then
+        entries idle for ``claim_idle_ms`` on any consumer. ``XCLAIM`` with that minimum idle time is
+        what makes two rescuers never take the same entry.
+        """
+        outcome = BatchOutcome()
+        own = self._check_own_pending
+        candidates = self._pending(own)
+        if own and not candidates:
+            self._check_own_pending = False
+            candidates = self._pending(False)
+        for candidate in candidates:
+            entry_id = _id(candidate["message_id"])
+            claimed: Any = self.client.xclaim(
+                self.names.input,
+                self.names.group,
+                self.consumer,
+                min_idle_time=0 if own else self.claim_idle_ms,
+                message_ids=[entry_id],
+            )
+            # Nothing comes back when another consumer took it first, or when it was deleted from the stream.
+            entries = [(_id(i), f) for i, f in claimed or [] if f]
+            if not entries:
+                continue
+            deliveries = {entry_id: int(candidate["times_delivered"]) + 1}
+            single = self.handle(entries, deliveries=deliveries)
+            single.reclaimed = 1
+            outcome.add(single)
         return outcome
 
-    def handle(self, entries: list[Entry], *, reclaimed: bool = False) -> BatchOutcome:
-        """Score valid events, dead-letter the rest, and acknowledge all of them in one transaction."""
-        outcome = BatchOutcome()
-        if not entries:
-            return outcome
-        deliveries = self._deliveries([i for i, _ in entries]) if reclaimed else {}
-        valid: list[tuple[str, TripRequest]] = []
-        dead: list[tuple[str, dict[bytes, bytes], str]] = []
-        for entry_id, fields in entries:
-            if deliveries.get(entry_id, 0) > self.max_deliveries:
-                dead.append((entry_id, fields, f"delivered {deliveries[entry_id]} times without being scored"))
-                continue
-            try:
-                valid.append((entry_id, parse_trip_event(fields)))
-            except InvalidInputError as exc:
-                dead.append((entry_id, fields, str(exc)))
-        predictor = self.model() if valid else None
-        minutes = predictor.predict_trips([r for _, r in valid]) if predictor is not None else []
-        pipe = self.client.pipeline(transaction=True)
-        for (entry_id, _), value in zip(valid, minutes, strict=True):
-            assert predictor is not None
-            pipe.xadd(
-                self.names.output,
-                {
-                    "source_id": entry_id,
-                    "minutes": repr(float(value)),
-                    "model_name": predictor.model_name,
-                    "model_version": predictor.model_version,
-                },
-                maxlen=self.output_maxlen,
-                approximate=True,
+    def _pending(self, own: bool) -> list[dict[str, Any]]:
+        if own:
+            found = self.client.xpending_range(
+                self.names.input, self.names.group, "-", "+", self.batch_size, consumername=self.consumer
             )
-        for entry_id, fields, reason in dead:
-            letter: dict[Any, Any] = {"source_id": entry_id, "reason": reason, **_as_text(fields)}
-            pipe.xadd(self.names.dead_letter, letter)
-            key = reason.split(":", 1)[0]
-            outcome.reasons[key] = outcome.reasons.get(key, 0) + 1
-        pipe.xack(self.names.input, self.names.group, *[i for i, _ in entries])
-        pipe.execute()
-        outcome.scored = len(valid)
-        outcome.dead_lettered = len(dead)
+        else:
+            found = self.client.xpending_range(
+                self.names.input, self.names.group, "-", "+", self.batch_size, idle=self.claim_idle_ms
+            )
+        return list(found or [])
+
+    def handle(
+        self, entries: Sequence[Entry], *, deliveries: dict[str, int] | None = None, reclaimed: bool = False
+    ) -> BatchOutcome:
+        """Score valid events, dead-letter each failing one alone, and commit what is still ours.
+
+        ``deliveries`` (entry id -> times delivered) marks entries that keep coming back; one delivered more
+        than ``max_deliveries`` times is dead-lettered without being scored again.
+        """
+        if reclaimed and deliveries is None:
+            deliveries = self._deliveries([i for i, _ in entries])
+        outcomes = [self._parse(entry_id, fields, (deliveries or {}).get(entry_id, 0)) for entry_id, fields in entries]
+        self._predict([o for o in outcomes if o.reason is None])
+        return self._commit_outcomes(outcomes)
+
+    def _parse(self, entry_id: str, fields: dict[bytes, bytes], delivered: int) -> _Outcome:
+        outcome = _Outcome(entry_id, fields)
+        if delivered > self.max_deliveries:
+            outcome.reason = f"delivered {delivered} times without being scored"
+            return outcome
+        try:
+            outcome.request = parse_trip_event(fields)
+        except InvalidInputError as exc:
+            outcome.reason = _reason(str(exc))
+        except Exception as exc:  # noqa: BLE001 - whatever one event does, it must not stop the stream
+            outcome.reason = _reason(f"unreadable event: {type(exc).__name__}: {exc}")
         return outcome
+
+    def _predict(self, valid: list[_Outcome]) -> None:
+        """Minutes for each valid outcome; an event the model fails on is marked with the reason, alone."""
+        if not valid:
+            return
+        predictor = self.model()
+        try:
+            minutes = [float(m) for m in predictor.predict_trips([o.request for o in valid if o.request])]
+            if len(minutes) != len(valid):
+                raise ValueError(f"model returned {len(minutes)} predictions for {len(valid)} trips")
+        except Exception as exc:  # noqa: BLE001 - find the event at fault by scoring each on its own
+            log.warning("batch of %d failed to score (%s: %s); scoring one by one", len(valid), type(exc).__name__, exc)
+            minutes = [self._predict_one(predictor, o) for o in valid]
+        for outcome, value in zip(valid, minutes, strict=True):
+            if outcome.reason is not None:
+                continue
+            if not math.isfinite(value):
+                outcome.reason = f"prediction failed: model returned {value!r}"
+                continue
+            outcome.minutes = value
+        self._model_identity = (str(predictor.model_name), str(predictor.model_version))
+
+    @staticmethod
+    def _predict_one(predictor: Predictor, outcome: _Outcome) -> float:
+        assert outcome.request is not None
+        try:
+            return float(predictor.predict_trips([outcome.request])[0])
+        except Exception as exc:  # noqa: BLE001 - this event alone is dead-lettered with the reason
+            outcome.reason = _reason(f"prediction failed: {type(exc).__name__}: {exc}")
+            return math.nan
+
+    def _commit_outcomes(self, outcomes: list[_Outcome]) -> BatchOutcome:
+        result = BatchOutcome()
+        if not outcomes:
+            return result
+        payload = [self._record(o) for o in outcomes]
+        keys = [self.names.input, self.names.output, self.names.dead_letter]
+        args: list[str | int] = [self.names.group, self.consumer, self.output_maxlen, json.dumps(payload)]
+        flags = self._commit(keys=keys, args=args)
+        for outcome, written in zip(outcomes, flags, strict=True):
+            if not int(written):
+                log.info("entry %s was reclaimed by another consumer; its outcome is theirs", outcome.entry_id)
+            elif outcome.reason is None:
+                result.scored += 1
+            else:
+                result.dead_lettered += 1
+                key = outcome.reason.split(":", 1)[0]
+                result.reasons[key] = result.reasons.get(key, 0) + 1
+        return result
+
+    def _record(self, outcome: _Outcome) -> dict[str, Any]:
+        if outcome.reason is None:
+            model_name, model_version = self._model_identity
+            fields: dict[str, str] = {
+                "source_id": outcome.entry_id,
+                "minutes": repr(outcome.minutes),
+                "model_name": model_name,
+                "model_version": str(model_version),
+            }
+        else:
+            fields = {"source_id": outcome.entry_id, "reason": outcome.reason, **_as_text(outcome.fields)}
+        flat = [part for pair in fields.items() for part in pair]
+        return {"id": outcome.entry_id, "dead": outcome.reason is not None, "fields": flat}
 
     def _deliveries(self, ids: list[str]) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -177,23 +311,39 @@ class StreamScorer:
         return counts
 
     def run(self, stop: threading.Event, *, idle_rounds: int | None = None) -> BatchOutcome:
-        """Process until ``stop`` is set (or ``idle_rounds`` rounds in a row found nothing); totals."""
-        self.ensure_group()
+        """Process until ``stop`` is set (or ``idle_rounds`` rounds in a row found nothing); totals.
+
+        A lost connection is retried with exponential backoff (capped at ``max_backoff_seconds``); the
+        entries of a batch whose commit was interrupted are then taken back from this consumer's own
+        pending list, so they are neither lost nor written twice.
+        """
         total = BatchOutcome()
         idle = 0
+        failures = 0
+        ready = False
         while not stop.is_set():
             try:
+                if not ready:
+                    self.ensure_group()
+                    ready = True
                 outcome = self.process_once()
-            except redis.ConnectionError as exc:
-                log.warning("redis unavailable (%s); retrying", exc)
-                stop.wait(1.0)
+            except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError) as exc:
+                failures += 1
+                delay = min(self.max_backoff_seconds, 0.1 * 2 ** min(failures, 10))
+                log.warning("redis unavailable (%s); retrying in %.1f s", exc, delay)
+                self._check_own_pending = True
+                ready = False  # a Redis restarted without persistence has lost the group: create it again
+                stop.wait(delay)
                 continue
-            total.scored += outcome.scored
-            total.dead_lettered += outcome.dead_lettered
-            total.reclaimed += outcome.reclaimed
-            for key, count in outcome.reasons.items():
-                total.reasons[key] = total.reasons.get(key, 0) + count
-            idle = 0 if outcome.handled else idle + 1
+            except redis.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                log.warning("consumer group %s is gone (Redis lost its data?); creating it again", self.names.group)
+                ready = False
+                continue
+            failures = 0
+            total.add(outcome)
+            idle = 0 if outcome.handled or outcome.reclaimed else idle + 1
             if idle_rounds is not None and idle >= idle_rounds:
                 break
         return total
