@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal, Protocol
 
 import numpy as np
-from fastapi import BackgroundTasks, Body, Depends, FastAPI, HTTPException, Response, status
+from fastapi import BackgroundTasks, Body, Depends, FastAPI, HTTPException, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from tripcast.api.errors import install_error_handlers
@@ -279,11 +279,11 @@ def create_app(
         response_model_exclude_unset=True,
         responses={401: ERROR_RESPONSES[401], 503: ERROR_RESPONSES[503]},
         tags=["models"],
+        dependencies=[Depends(Requires(policy, Permission.READ_MODEL))],
     )
-    async def current_model(
-        identity: Annotated[Identity | None, Depends(Requires(policy, Permission.READ_MODEL))],
-    ) -> ModelOut:
+    async def current_model(request: Request) -> ModelOut:
         """The model version answering predictions right now; run id and storage URI for operators and up."""
+        identity: Identity | None = request.state.identity  # set by the Requires dependency
         loaded = holder.require()
         predictor = loaded.predictor
         internals = identity is not None and identity.can(Permission.READ_INTERNALS)

@@ -18,7 +18,20 @@ def test_production_refuses_missing_or_default_token(env, tmp_path, monkeypatch)
         Settings(env=env)
     with pytest.raises(ValidationError, match="TRIPCAST_API_TOKEN"):
         Settings(env=env, api_token="changethis")
-    assert Settings(env=env, api_token="a-long-random-secret-value").env.value == env
+    with pytest.raises(ValidationError, match="TRIPCAST_API_KEY_SECRET"):
+        Settings(env=env, api_token="a-long-random-secret-value")
+    with pytest.raises(ValidationError, match="TRIPCAST_API_KEY_SECRET"):
+        Settings(env=env, api_token="a-long-random-secret-value", api_key_secret="short")
+    settings = Settings(env=env, api_token="a-long-random-secret-value", api_key_secret="another-long-secret-value")
+    assert settings.env.value == env and settings.anonymous_predictions is False
+
+
+def test_anonymous_predictions_default_by_environment_and_can_be_set(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert Settings(env="local").anonymous_predictions is True
+    assert Settings(env="development").anonymous_predictions is True
+    assert Settings(env="local", allow_anonymous_predictions=False).anonymous_predictions is False
+    assert Settings(env="local").auth_database_url.endswith("auth.db")
 
 
 def test_environment_variables_configure_settings(monkeypatch, tmp_path):
