@@ -25,8 +25,8 @@ def keys(tmp_path: Any) -> SqlApiKeyStore:
 def make_client(registry: Any, keys: SqlApiKeyStore | None = None, **settings: Any) -> TestClient:
     built = functional_settings(**settings)
     token = built.api_token.get_secret_value() if built.api_token else None
-    auth = authenticator(keys, admin_token=token) if keys is not None else None
-    app = create_app(built, registry, cache=None, poll=False, authenticator=auth)
+    auth = {"authenticator": authenticator(keys, admin_token=token)} if keys is not None else {}
+    app = create_app(built, registry, cache=None, poll=False, **auth)
     return TestClient(app)
 
 
