@@ -16,9 +16,7 @@ from tripcast.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="API keys with roles: create (shown once), revoke, list.")
 
-ROLES_HELP = "; ".join(
-    f"{role.value}: {', '.join(sorted(p.value for p in ROLE_PERMISSIONS[role]))}" for role in Role
-)
+ROLES_HELP = "; ".join(f"{role.value}: {', '.join(sorted(p.value for p in ROLE_PERMISSIONS[role]))}" for role in Role)
 
 
 def _store() -> SqlApiKeyStore:
@@ -57,7 +55,7 @@ def list_keys(
 ) -> None:
     """Names, roles and creation times of the keys; never the keys themselves."""
     table = Table("name", "role", "created", "created by", "revoked", title="API keys")
-    for key in _store().keys(include_revoked=revoked):
+    for key in _store().list_keys(include_revoked=revoked):
         table.add_row(
             key.name,
             key.role.value,

@@ -178,7 +178,7 @@ class SqlApiKeyStore:
                 raise NotFoundError(f"no active API key named {name!r}")
             self._audit("api_key.revoked", name, actor, at, {})
 
-    def keys(self, *, include_revoked: bool = False) -> list[ApiKeyRecord]:
+    def list_keys(self, *, include_revoked: bool = False) -> list[ApiKeyRecord]:
         """Keys by name (active only unless ``include_revoked``)."""
         query = select(api_keys).order_by(api_keys.c.name)
         if not include_revoked:

@@ -212,7 +212,8 @@ def test_reload_follows_the_alias_and_keeps_serving_on_failure(
         assert failed["changed"] is False and "corrupt" in failed["error"] and failed["model_version"] == "1"
         assert client.post("/v1/predictions", json=trip).json()["model_version"] == "1"
         fake_registry.broken.clear()
-        assert client.post("/v1/models/reload", headers=operator).json() == {"changed": True, "model_version": "2", "error": None}
+        reloaded = client.post("/v1/models/reload", headers=operator).json()
+        assert reloaded == {"changed": True, "model_version": "2", "error": None}
         assert client.post("/v1/predictions", json=trip).json()["minutes"] == 206.0
         metrics = client.get("/metrics").text
         assert 'tripcast_model_reloads_total{outcome="failure"} 1.0' in metrics
