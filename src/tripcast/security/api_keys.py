@@ -94,7 +94,7 @@ class KeyHasher:
         self._secret = secret
 
     def __call__(self, token: str) -> str:
-        return hmac.new(self._secret, token.encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self._secret, token.encode(), hashlib.sha256).hex()  # one-shot C HMAC: ~1 µs
 
 
 def parse_role(value: str) -> Role:
