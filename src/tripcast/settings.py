@@ -131,7 +131,7 @@ class Settings(BaseSettings):
     def _refuse_weak_api_key_secret(self) -> Settings:
         if self.env not in RELAXED_ENVIRONMENTS:
             secret = self.api_key_secret.get_secret_value() if self.api_key_secret else ""
-            if len(secret) < 16 or secret == LOCAL_API_KEY_SECRET:
+            if len(secret) < 16 or secret in {LOCAL_API_KEY_SECRET, "changeme", "changethis", "secret"}:
                 raise ValueError(
                     "TRIPCAST_API_KEY_SECRET must be set to a secret of 16+ characters "
                     f"when TRIPCAST_ENV={self.env.value}"

@@ -22,6 +22,8 @@ def test_production_refuses_missing_or_default_token(env, tmp_path, monkeypatch)
         Settings(env=env, api_token="a-long-random-secret-value")
     with pytest.raises(ValidationError, match="TRIPCAST_API_KEY_SECRET"):
         Settings(env=env, api_token="a-long-random-secret-value", api_key_secret="short")
+    with pytest.raises(ValidationError, match="TRIPCAST_API_KEY_SECRET"):
+        Settings(env=env, api_token="a-long-random-secret-value", api_key_secret="tripcast-local-api-key-secret")
     settings = Settings(env=env, api_token="a-long-random-secret-value", api_key_secret="another-long-secret-value")
     assert settings.env.value == env and settings.anonymous_predictions is False
 
