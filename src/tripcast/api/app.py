@@ -29,7 +29,13 @@ from tripcast.api.schemas import (
     TripBatchIn,
     TripIn,
 )
-from tripcast.api.security import AccessPolicy, Requires, anonymous_permissions, authenticator_from_settings
+from tripcast.api.security import (
+    AccessPolicy,
+    Requires,
+    anonymous_permissions,
+    authenticator_from_settings,
+    identity_of,
+)
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError
 from tripcast.core.domain.trip import TripRequest, trip_problems
 from tripcast.core.ports.learning import FeatureBuilder
@@ -46,7 +52,7 @@ from tripcast.mlops.serving.real_time.metrics import (
 from tripcast.mlops.serving.real_time.model_holder import ModelHolder, PredictorLoader
 from tripcast.mlops.serving.real_time.service import PredictionService, ServedPredictions
 from tripcast.security.api_keys import Authenticator
-from tripcast.security.roles import Identity, Permission
+from tripcast.security.roles import Permission
 from tripcast.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -283,7 +289,7 @@ def create_app(
     )
     async def current_model(request: Request) -> ModelOut:
         """The model version answering predictions right now; run id and storage URI for operators and up."""
-        identity: Identity | None = request.state.identity  # set by the Requires dependency
+        identity = identity_of(request)  # found by the Requires dependency
         loaded = holder.require()
         predictor = loaded.predictor
         internals = identity is not None and identity.can(Permission.READ_INTERNALS)

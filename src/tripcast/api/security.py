@@ -61,7 +61,8 @@ class AccessPolicy:
 class Requires(SecurityBase):
     """A route dependency: the caller must hold ``permission`` (or anonymous callers must).
 
-    Returns the identity (None for an allowed anonymous caller) and leaves it on ``request.state.identity``.
+    Returns the identity (None for an allowed anonymous caller); a key's identity is also left on
+    ``request.state.identity`` (read it with ``identity_of(request)``).
     Subclassing ``SecurityBase`` documents the bearer scheme in the OpenAPI spec.
     """
 
@@ -73,7 +74,6 @@ class Requires(SecurityBase):
 
     async def __call__(self, request: Request) -> Identity | None:
         identity = await self.policy.identity(request)
-        request.state.identity = identity
         if identity is None:
             if self.permission in self.policy.anonymous:
                 return None
@@ -86,12 +86,18 @@ class Requires(SecurityBase):
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN, f"{self._needed()}; key {identity.name!r} has role {identity.role.value}"
             )
+        request.state.identity = identity  # only for a key: anonymous requests skip building the State
         return identity
 
     def _needed(self) -> str:
         *others, last = [role.value for role in roles_with(self.permission)]
         roles = f"{', '.join(others)} or {last}" if others else last
         return f"{self.permission.value} needs role {roles}"
+
+
+def identity_of(request: Request) -> Identity | None:
+    """The identity a :class:`Requires` dependency found for ``request``; None when anonymous."""
+    return getattr(request.state, "identity", None)
 
 
 def authenticator_from_settings(settings: Settings) -> Authenticator:
