@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -77,12 +78,35 @@ def pickup_problem(pickup: datetime, latest_pickup: datetime | None = None) -> F
     naive = pickup.replace(tzinfo=None)
     if naive < EARLIEST_PICKUP:
         return FieldProblem("pickup_datetime", f"{naive:%Y-%m-%d} is before TLC records begin (2009-01-01)")
-    latest = latest_pickup if latest_pickup is not None else datetime.now(UTC).replace(tzinfo=None) + MAX_PICKUP_AHEAD
+    latest = latest_pickup if latest_pickup is not None else _default_latest_pickup()
     if naive > latest:
         return FieldProblem(
             "pickup_datetime", f"{naive:%Y-%m-%d %H:%M} is in the future (latest {latest:%Y-%m-%d %H:%M})"
         )
     return None
+
+
+class _LatestPickup:
+    """The current UTC time plus :data:`MAX_PICKUP_AHEAD`, recomputed at most once a second.
+
+    ``trip_problems`` runs once per row in batch scoring; reading the clock there would double its cost.
+    """
+
+    __slots__ = ("_expires", "_value")
+
+    def __init__(self) -> None:
+        self._expires = -math.inf
+        self._value = datetime.min
+
+    def __call__(self) -> datetime:
+        tick = time.monotonic()
+        if tick >= self._expires:
+            self._value = datetime.now(UTC).replace(tzinfo=None) + MAX_PICKUP_AHEAD
+            self._expires = tick + 1.0
+        return self._value
+
+
+_default_latest_pickup = _LatestPickup()
 
 
 def _short(value: object) -> str:
