@@ -4,7 +4,7 @@ Defaults are embedded and local (files under ``data/``, SQLite for MLflow, an
 in-process cache), so nothing needs a server. Real services are a setting away:
 ``TRIPCAST_MLFLOW_TRACKING_URI=postgresql+psycopg://...``,
 ``TRIPCAST_CACHE_URL=redis://127.0.0.1:6379/0``. Outside ``local`` and
-``development`` the settings refuse to start without an API token.
+``development`` the settings refuse to start without an API token and an API-key hashing secret.
 """
 
 from __future__ import annotations
@@ -25,10 +25,12 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
-#: Environments where an unset API token is accepted (mutating endpoints stay open on localhost).
+#: Environments where unset secrets are accepted (mutating endpoints still need an API key there).
 RELAXED_ENVIRONMENTS = frozenset({Environment.LOCAL, Environment.DEVELOPMENT})
 #: The audit trail's HMAC key on a laptop; refused outside RELAXED_ENVIRONMENTS, where it would be no secret.
 DEVELOPMENT_AUDIT_KEY = "tripcast-development-audit-key"
+#: Hashing key for API keys when none is set (local/development only; refused elsewhere): not a secret.
+LOCAL_API_KEY_SECRET = "tripcast-local-api-key-secret"
 DEFAULT_TLC_BASE_URL = "https://d37ci6vzurychx.cloudfront.net/trip-data"
 
 
@@ -69,7 +71,18 @@ class Settings(BaseSettings):
     compile_on_register: bool = True
 
     # Serving
+    # An admin credential from the environment (bootstraps a fresh deployment before any API key exists).
     api_token: SecretStr | None = None
+
+    # API keys with roles (`tripcast tokens create`); README "Security"
+    auth_url: str | None = Field(default=None, description="SQLAlchemy URL; defaults to sqlite:///<data_dir>/auth.db")
+    api_key_secret: SecretStr | None = Field(
+        default=None, description="HMAC key for stored API-key hashes; required outside local/development"
+    )
+    # How long a key lookup is remembered: a revoked key keeps working at most this long on each worker.
+    api_key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    # POST /v1/predictions without a key; unset: allowed in local/development only.
+    allow_anonymous_predictions: bool | None = None
     cache_url: str | None = Field(default=None, description="redis://... for a shared cache; in-process LRU when unset")
     cache_size: int = Field(default=100_000, ge=0)
     max_batch_size: int = Field(default=1000, ge=1)
@@ -152,6 +165,37 @@ class Settings(BaseSettings):
         if self.mlflow_artifact_location and "://" not in self.mlflow_artifact_location:
             self.mlflow_artifact_location = str(_absolute(Path(self.mlflow_artifact_location)))
         return self
+
+    @model_validator(mode="after")
+    def _refuse_weak_api_key_secret(self) -> Settings:
+        if self.env not in RELAXED_ENVIRONMENTS:
+            secret = self.api_key_secret.get_secret_value() if self.api_key_secret else ""
+            if len(secret) < 16 or secret in {LOCAL_API_KEY_SECRET, "changeme", "changethis", "secret"}:
+                raise ValueError(
+                    "TRIPCAST_API_KEY_SECRET must be set to a secret of 16+ characters "
+                    f"when TRIPCAST_ENV={self.env.value}"
+                )
+        return self
+
+    @property
+    def anonymous_predictions(self) -> bool:
+        """Whether ``POST /v1/predictions`` answers without an API key."""
+        if self.allow_anonymous_predictions is not None:
+            return self.allow_anonymous_predictions
+        return self.env in RELAXED_ENVIRONMENTS
+
+    @property
+    def auth_database_url(self) -> str:
+        if self.auth_url:
+            return self.auth_url
+        return f"sqlite:///{(self.data_dir / 'auth.db').resolve()}"
+
+    @property
+    def api_key_hash_secret(self) -> bytes:
+        """The HMAC key of API-key hashes (a fixed, public one in local/development when unset)."""
+        if self.api_key_secret is not None and self.api_key_secret.get_secret_value():
+            return self.api_key_secret.get_secret_value().encode()
+        return LOCAL_API_KEY_SECRET.encode()
 
     @property
     def raw_path(self) -> Path:

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal, Protocol
 
 import numpy as np
-from fastapi import BackgroundTasks, Body, Depends, FastAPI, HTTPException, Response, status
+from fastapi import BackgroundTasks, Body, Depends, FastAPI, HTTPException, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from tripcast.api.errors import install_error_handlers
@@ -29,7 +29,13 @@ from tripcast.api.schemas import (
     TripBatchIn,
     TripIn,
 )
-from tripcast.api.security import token_guard
+from tripcast.api.security import (
+    AccessPolicy,
+    Requires,
+    anonymous_permissions,
+    authenticator_from_settings,
+    identity_of,
+)
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError
 from tripcast.core.domain.trip import TripRequest, trip_problems
 from tripcast.core.ports.learning import FeatureBuilder
@@ -45,6 +51,8 @@ from tripcast.mlops.serving.real_time.metrics import (
 )
 from tripcast.mlops.serving.real_time.model_holder import ModelHolder, PredictorLoader
 from tripcast.mlops.serving.real_time.service import PredictionService, ServedPredictions
+from tripcast.security.api_keys import Authenticator
+from tripcast.security.roles import Permission
 from tripcast.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,6 +62,11 @@ BYTES_PER_TRIP = 1024
 FROM_SETTINGS: Literal["from-settings"] = "from-settings"
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "No API key where one is needed, or an unknown or revoked one"},
+    403: {
+        "model": ErrorOut,
+        "description": "The API key's role lacks the permission; the roles that have it are named",
+    },
     413: {"model": ErrorOut, "description": "Batch larger than max_batch_size"},
     422: {"model": ErrorOut, "description": "Invalid trip: each broken field is named"},
     503: {"model": ErrorOut, "description": "No model loaded yet, or the server is overloaded (see Retry-After)"},
@@ -119,6 +132,7 @@ def create_app(
     poll: bool = True,
     drift_monitor: DriftObserver | None = None,
     drift_evaluation_seconds: float | None = None,
+    authenticator: Authenticator | None = None,
 ) -> FastAPI:
     """The prediction API for ``model_name`` (default ``settings.model_name``) at ``alias``.
 
@@ -131,6 +145,9 @@ def create_app(
     ``drift_evaluation_seconds`` (default ``settings.drift_evaluation_seconds``) an asyncio task makes the
     monitor follow the served version and calls ``evaluate()``, whose gauges should live in
     ``metrics.registry`` so ``/metrics`` exposes them.
+
+    ``authenticator`` turns bearer tokens into identities (default: ``TRIPCAST_API_TOKEN`` and the API keys
+    in ``settings.auth_database_url``); every mutating route requires a permission (README "Security").
     """
     name = model_name or settings.model_name
     metrics = metrics or ServingMetrics()
@@ -214,7 +231,8 @@ def create_app(
     app.state.service = service
     app.state.drift_monitor = drift_monitor
     install_error_handlers(app)
-    guard = token_guard(settings.api_token)
+    policy = AccessPolicy(authenticator or authenticator_from_settings(settings), anonymous_permissions(settings))
+    app.state.access_policy = policy
 
     @app.post(
         "/v1/predictions",
@@ -222,6 +240,7 @@ def create_app(
         responses=ERROR_RESPONSES,
         summary="Predict trip duration for one trip or a batch",
         tags=["predictions"],
+        dependencies=[Depends(Requires(policy, Permission.PREDICT))],
     )
     async def predict(
         payload: Annotated[PredictionPayload, Body(openapi_examples=PAYLOAD_EXAMPLES)],
@@ -260,18 +279,29 @@ def create_app(
         # above for the docs) would only repeat work: a returned Response skips it.
         return Response(body.model_dump_json(), media_type="application/json")
 
-    @app.get("/v1/models/current", response_model=ModelOut, responses={503: ERROR_RESPONSES[503]}, tags=["models"])
-    async def current_model() -> ModelOut:
-        """The model version answering predictions right now."""
+    @app.get(
+        "/v1/models/current",
+        response_model=ModelOut,
+        response_model_exclude_unset=True,
+        responses={401: ERROR_RESPONSES[401], 503: ERROR_RESPONSES[503]},
+        tags=["models"],
+        dependencies=[Depends(Requires(policy, Permission.READ_MODEL))],
+    )
+    async def current_model(request: Request) -> ModelOut:
+        """The model version answering predictions right now; run id and storage URI for operators and up."""
+        identity = identity_of(request)  # found by the Requires dependency
         loaded = holder.require()
         predictor = loaded.predictor
-        return ModelOut.of(loaded.version, loaded.loaded_at, type(predictor).__name__, getattr(predictor, "form", None))
+        internals = identity is not None and identity.can(Permission.READ_INTERNALS)
+        return ModelOut.of(
+            loaded.version, loaded.loaded_at, type(predictor).__name__, getattr(predictor, "form", None), internals
+        )
 
     @app.post(
         "/v1/models/reload",
         response_model=ReloadOut,
-        dependencies=[Depends(guard)],
-        responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+        dependencies=[Depends(Requires(policy, Permission.OPERATE))],
+        responses={401: ERROR_RESPONSES[401], 403: ERROR_RESPONSES[403], 503: {"model": ErrorOut}},
         tags=["models"],
     )
     async def reload_model(force: bool = False) -> ReloadOut | Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Strict, Tag, field_validator
 
 from tripcast.core.domain.evaluation import ModelVersion
 
@@ -19,17 +19,31 @@ TRIP_EXAMPLE: dict[str, Any] = {
 }
 
 
+#: A JSON integer and nothing else: ``true``, ``"74"`` and ``74.0`` are refused, not coerced.
+StrictInt = Annotated[int, Strict()]
+#: A JSON number (``1``, ``1.0``); ``"1.2"`` and ``true`` are refused.
+StrictFloat = Annotated[float, Strict()]
+
+
 class TripIn(BaseModel):
-    """One trip as known at pickup time; range rules are the core's ``trip_problems``."""
+    """One trip as known at pickup time; types are strict, range rules are the core's ``trip_problems``."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [TRIP_EXAMPLE]})
 
-    pickup_datetime: datetime = Field(description="Pickup time, ISO 8601 (local NYC time)")
-    pickup_zone: int = Field(description="TLC pickup zone id, 1-265")
-    dropoff_zone: int = Field(description="TLC dropoff zone id, 1-265")
-    trip_distance: float = Field(description="Trip distance in miles, 0-100")
-    vendor_id: int | None = Field(default=None, description="TLC vendor id, positive")
-    passenger_count: int | None = Field(default=None, description="Passengers, 0-9")
+    pickup_datetime: datetime = Field(description="Pickup time, ISO 8601 (local NYC time), 2009 to tomorrow")
+    pickup_zone: StrictInt = Field(description="TLC pickup zone id, 1-265")
+    dropoff_zone: StrictInt = Field(description="TLC dropoff zone id, 1-265")
+    trip_distance: StrictFloat = Field(description="Trip distance in miles, 0-100")
+    vendor_id: StrictInt | None = Field(default=None, description="TLC vendor id, positive")
+    passenger_count: StrictInt | None = Field(default=None, description="Passengers, 0-9")
+
+    @field_validator("pickup_datetime", mode="before")
+    @classmethod
+    def _iso_text_only(cls, value: Any) -> Any:
+        # Lax datetimes also take numbers as Unix timestamps (in UTC, not NYC time): refuse them.
+        if isinstance(value, bool | int | float):
+            raise ValueError("must be an ISO 8601 date-time string, not a number")
+        return value
 
 
 class TripBatchIn(BaseModel):
@@ -113,8 +127,8 @@ class ModelOut(BaseModel):
     model_version: str
     aliases: list[str]
     metrics: dict[str, float]
-    run_id: str
-    source: str
+    run_id: str | None = Field(None, description="Training run; shown to operator, approver and admin keys only")
+    source: str | None = Field(None, description="Artifact storage URI; operator, approver and admin keys only")
     loaded_at: datetime
     predictor: str = Field(description="Implementation answering requests (native or an optimised form)")
     inference_form: str | None = Field(
@@ -125,18 +139,24 @@ class ModelOut(BaseModel):
 
     @classmethod
     def of(
-        cls, version: ModelVersion, loaded_at: datetime, predictor: str, inference_form: str | None = None
+        cls,
+        version: ModelVersion,
+        loaded_at: datetime,
+        predictor: str,
+        inference_form: str | None = None,
+        internals: bool = False,
     ) -> ModelOut:
+        """The description of ``version``; with ``internals`` its run id and storage URI too."""
+        shown: dict[str, Any] = {"run_id": version.run_id, "source": version.source} if internals else {}
         return cls(
             model_name=version.name,
             model_version=version.version,
             aliases=list(version.aliases),
             metrics=dict(version.metrics),
-            run_id=version.run_id,
-            source=version.source,
             loaded_at=loaded_at,
             predictor=predictor,
             inference_form=inference_form,
+            **shown,
         )
 
 

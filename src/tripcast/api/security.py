@@ -1,31 +1,115 @@
-"""Bearer-token guard for endpoints that change server state."""
+"""Who may call what over HTTP: bearer API keys, roles, and refusals that fail closed.
+
+Every route that changes anything carries a :class:`Requires` dependency naming the permission it needs
+(``tests/integration/security/test_api_roles_http.py`` fails on a non-GET route without one). No key:
+401 with ``WWW-Authenticate: Bearer`` unless anonymous callers hold the permission; a key whose role
+lacks it: 403 naming the roles that have it; the key store unreachable: 503, never "let it through".
+No cookies are read and no CORS headers are sent, so a web page on another origin cannot call in
+with a user's credentials.
+"""
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Iterable
 
-from fastapi import Depends, HTTPException, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import SecretStr
+from fastapi import HTTPException, Request, status
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.security.base import SecurityBase
+from starlette.concurrency import run_in_threadpool
 
-_bearer = HTTPBearer(auto_error=False, description="Required on mutating endpoints when TRIPCAST_API_TOKEN is set")
+from tripcast.security.api_keys import Authenticator, KeyHasher, KeyStoreUnavailableError, SqlApiKeyStore
+from tripcast.security.roles import Identity, Permission, roles_with
+from tripcast.settings import Settings
+
+#: RFC 6750 challenges.
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+_INVALID_TOKEN = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
-def token_guard(token: SecretStr | None) -> Callable[[HTTPAuthorizationCredentials | None], None]:
-    """A dependency refusing requests without ``Authorization: Bearer <token>`` (open when no token is set)."""
-    expected = token.get_secret_value().encode() if token is not None and token.get_secret_value() else None
+class AccessPolicy:
+    """Identities from bearer tokens (through ``authenticator``) and what callers without one may do."""
 
-    def guard(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
-        if expected is None:
-            return
-        if credentials is None or credentials.scheme.lower() != "bearer":
+    def __init__(self, authenticator: Authenticator, anonymous: Iterable[Permission] = ()) -> None:
+        self.authenticator = authenticator
+        self.anonymous = frozenset(anonymous)
+
+    async def identity(self, request: Request) -> Identity | None:
+        """The caller's identity; None without an ``Authorization`` header; 401/503 for a bad one."""
+        header = request.headers.get("authorization")
+        if header is None:
+            return None
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "expected Authorization: Bearer <API key>", _CHALLENGE)
+        known, identity = self.authenticator.cached(token)
+        if not known:
+            try:
+                # A database round trip: off the event loop.
+                identity = await run_in_threadpool(self.authenticator.identify, token)
+            except KeyStoreUnavailableError:
+                raise HTTPException(
+                    status.HTTP_503_SERVICE_UNAVAILABLE,
+                    "cannot check the API key right now; retry later",
+                    {"Retry-After": "5"},
+                ) from None
+        if identity is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key", _INVALID_TOKEN)
+        return identity
+
+
+class Requires(SecurityBase):
+    """A route dependency: the caller must hold ``permission`` (or anonymous callers must).
+
+    Returns the identity (None for an allowed anonymous caller); a key's identity is also left on
+    ``request.state.identity`` (read it with ``identity_of(request)``).
+    Subclassing ``SecurityBase`` documents the bearer scheme in the OpenAPI spec.
+    """
+
+    def __init__(self, policy: AccessPolicy, permission: Permission) -> None:
+        self.policy = policy
+        self.permission = permission
+        self.model = HTTPBearerModel(description="An API key from `tripcast tokens create`")
+        self.scheme_name = "ApiKey"
+
+    async def __call__(self, request: Request) -> Identity | None:
+        identity = await self.policy.identity(request)
+        if identity is None:
+            if self.permission in self.policy.anonymous:
+                return None
             raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers={"WWW-Authenticate": "Bearer"}
+                status.HTTP_401_UNAUTHORIZED,
+                f"an API key is required ({self._needed()}); send Authorization: Bearer <key>",
+                _CHALLENGE,
             )
-        # Constant-time comparison: response timing must not reveal how much of the token matched.
-        if not secrets.compare_digest(credentials.credentials.encode(), expected):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid bearer token")
+        if not identity.can(self.permission):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"{self._needed()}; key {identity.name!r} has role {identity.role.value}"
+            )
+        request.state.identity = identity  # only for a key: anonymous requests skip building the State
+        return identity
 
-    return guard
+    def _needed(self) -> str:
+        *others, last = [role.value for role in roles_with(self.permission)]
+        roles = f"{', '.join(others)} or {last}" if others else last
+        return f"{self.permission.value} needs role {roles}"
+
+
+def identity_of(request: Request) -> Identity | None:
+    """The identity a :class:`Requires` dependency found for ``request``; None when anonymous."""
+    return getattr(request.state, "identity", None)
+
+
+def authenticator_from_settings(settings: Settings) -> Authenticator:
+    """The environment's admin token and the API keys in ``settings.auth_database_url``."""
+    store = SqlApiKeyStore(settings.auth_database_url, KeyHasher(settings.api_key_hash_secret))
+    token = settings.api_token.get_secret_value() if settings.api_token is not None else None
+    return Authenticator(store, admin_token=token or None, ttl_seconds=settings.api_key_cache_seconds)
+
+
+def anonymous_permissions(settings: Settings) -> frozenset[Permission]:
+    """What callers without a key may do: read which model serves, and predict when the settings allow."""
+    allowed = {Permission.READ_MODEL}
+    if settings.anonymous_predictions:
+        allowed.add(Permission.PREDICT)
+    return frozenset(allowed)

@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from tripcast.bootstrap import Tripcast, bootstrap
-from tripcast.cli import monitoring, pipeline, serving
+from tripcast.cli import monitoring, pipeline, serving, tokens
 from tripcast.cli.console import console, fail, print_json, step, user_errors
 from tripcast.cli.demo import demo
 from tripcast.cli.guards import load_settings, refuse_when_locked
@@ -306,6 +306,8 @@ def _parse_trip(text: str) -> TripRequest:
         payload = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInputError([FieldProblem("--trip", f"not valid JSON: {exc.msg} at char {exc.pos}")]) from None
+    except ValueError:  # an integer beyond Python's 4,300-digit conversion limit
+        raise InvalidInputError([FieldProblem("--trip", "a number in it is too long")]) from None
     if not isinstance(payload, dict):
         raise InvalidInputError([FieldProblem("--trip", "must be a JSON object")])
     allowed = {"pickup_datetime", "pickup_zone", "dropoff_zone", "trip_distance", "vendor_id", "passenger_count"}
@@ -441,6 +443,7 @@ for _sub in (serving.app, monitoring.app):
     app.registered_commands.extend(_sub.registered_commands)
     app.registered_groups.extend(_sub.registered_groups)
 app.add_typer(pipeline.app, name="pipeline", help="Data pipelines: ingest, validate, transform, export.")
+app.add_typer(tokens.app, name="tokens", help="API keys with roles for the HTTP API: create, revoke, list.")
 
 
 def main() -> None:

@@ -90,6 +90,19 @@ def running_server(served_registry: Any, tmp_path: Any, *extra: str) -> Iterator
         log.close()
 
 
+def create_key(served_registry: Any, role: str) -> str:
+    """An API key made the way an operator makes one: `tripcast tokens create ... | tail -1`."""
+    import uuid
+
+    env = {**os.environ, "TRIPCAST_DATA_DIR": str(served_registry.data_dir)}
+    command = [sys.executable, "-c", "from tripcast.cli.app import main; main()", "tokens", "create"]
+    name = f"e2e-{role}-{uuid.uuid4().hex[:8]}"
+    created = subprocess.run(
+        [*command, "--name", name, "--role", role], env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    return created.stdout.strip().splitlines()[-1]
+
+
 @pytest.fixture()
 def server(served_registry: Any, tmp_path: Any) -> Iterator[str]:
     with running_server(served_registry, tmp_path) as base:
@@ -131,10 +144,15 @@ def test_serves_predicts_and_follows_promotion_without_restart(server: str, serv
 
         reload = client.post("/v1/models/reload", headers={"Authorization": f"Bearer {TOKEN}"})
         assert reload.status_code == 200 and reload.json()["model_version"] == v2
+        viewer = {"Authorization": f"Bearer {create_key(served_registry, 'viewer')}"}
+        assert client.post("/v1/models/reload", headers=viewer).status_code == 403
+        operator = {"Authorization": f"Bearer {create_key(served_registry, 'operator')}"}
+        keyed = client.post("/v1/models/reload", headers=operator)
+        assert keyed.status_code == 200 and keyed.json()["model_version"] == v2
 
         metrics = client.get("/metrics").text
         assert f'tripcast_predictions_total{{model_name="trip-duration",model_version="{v2}"}}' in metrics
-        assert 'tripcast_model_reloads_total{outcome="success"} 2.0' in metrics
+        assert 'tripcast_model_reloads_total{outcome="success"} 2.0' in metrics  # unchanged version: no load
 
 
 def test_two_workers_report_every_request_in_one_scrape(served_registry: Any, tmp_path: Any) -> None:

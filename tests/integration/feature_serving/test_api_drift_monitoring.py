@@ -178,12 +178,17 @@ def test_reference_follows_the_served_version_after_a_reload(
             strict=True,
         )
     ]
+    from tripcast.security.api_keys import KeyHasher, SqlApiKeyStore
+    from tripcast.security.roles import Role
+
+    keys = SqlApiKeyStore(settings.auth_database_url, KeyHasher(settings.api_key_hash_secret))
+    operator = {"Authorization": f"Bearer {keys.create('drift-test', Role.OPERATOR, actor='tests')}"}
     with TestClient(app_from_env(settings)) as client:
         monitor = client.app.state.drift_monitor  # type: ignore[attr-defined]
         for version in (v1, v2):
             if version == v2:
                 registry.set_alias("trip-duration", "champion", v2)
-                assert client.post("/v1/models/reload").json()["model_version"] == v2
+                assert client.post("/v1/models/reload", headers=operator).json()["model_version"] == v2
             for start in range(0, len(trips_x3), BATCH):
                 response = client.post("/v1/predictions", json={"trips": trips_x3[start : start + BATCH]})
                 assert response.json()["model_version"] == version

@@ -23,6 +23,7 @@ def test_environment_file_validates(path, monkeypatch):
     assert all(key.startswith("TRIPCAST_") for key in values), "only TRIPCAST_ settings belong here"
     assert "TRIPCAST_API_TOKEN" not in values, "secrets never live in environment files"
     assert "TRIPCAST_AUDIT_KEY" not in values, "secrets never live in environment files"
+    assert "TRIPCAST_API_KEY_SECRET" not in values, "secrets never live in environment files"
     fields = {key.removeprefix("TRIPCAST_").lower(): value for key, value in values.items()}
     strict = fields["env"] in {"staging", "production"}
     if strict:
@@ -32,5 +33,8 @@ def test_environment_file_validates(path, monkeypatch):
         with pytest.raises(ValidationError, match="TRIPCAST_AUDIT_KEY"):
             Settings(_env_file=None, **fields)
         fields["audit_key"] = "k" * 32
+        with pytest.raises(ValidationError, match="TRIPCAST_API_KEY_SECRET"):
+            Settings(_env_file=None, **fields)
+        fields["api_key_secret"] = "y" * 32
     settings = Settings(_env_file=None, **fields)
     assert settings.env.value == values["TRIPCAST_ENV"]

@@ -18,19 +18,43 @@ def test_production_refuses_missing_or_default_token(env, tmp_path, monkeypatch)
         Settings(env=env)
     with pytest.raises(ValidationError, match="TRIPCAST_API_TOKEN"):
         Settings(env=env, api_token="changethis")
-    token = "a-long-random-secret-value"
-    assert Settings(env=env, api_token=token, audit_key="another-long-random-secret").env.value == env
+    with pytest.raises(ValidationError, match="TRIPCAST_API_KEY_SECRET"):
+        Settings(env=env, api_token="a-long-random-secret-value", audit_key="another-long-random-secret")
+    with pytest.raises(ValidationError, match="TRIPCAST_API_KEY_SECRET"):
+        Settings(env=env, api_token="a-long-random-secret-value", audit_key="another-long-random-secret", api_key_secret="short")
+    with pytest.raises(ValidationError, match="TRIPCAST_API_KEY_SECRET"):
+        Settings(
+            env=env,
+            api_token="a-long-random-secret-value",
+            audit_key="another-long-random-secret",
+            api_key_secret="tripcast-local-api-key-secret",
+        )
+    settings = Settings(
+        env=env,
+        api_token="a-long-random-secret-value",
+        audit_key="another-long-random-secret",
+        api_key_secret="another-long-secret-value",
+    )
+    assert settings.env.value == env and settings.anonymous_predictions is False
 
 
 @pytest.mark.parametrize("env", ["staging", "production"])
 def test_production_refuses_missing_or_development_audit_key(env, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    token = "a-long-random-secret-value"
+    secrets = {"api_token": "a-long-random-secret-value", "api_key_secret": "another-long-secret-value"}
     with pytest.raises(ValidationError, match="TRIPCAST_AUDIT_KEY"):
-        Settings(env=env, api_token=token)
+        Settings(env=env, **secrets)
     with pytest.raises(ValidationError, match="TRIPCAST_AUDIT_KEY"):
-        Settings(env=env, api_token=token, audit_key="short")
+        Settings(env=env, audit_key="short", **secrets)
     assert Settings(env="local").audit_key.get_secret_value()  # the development key is fine on a laptop
+
+
+def test_anonymous_predictions_default_by_environment_and_can_be_set(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert Settings(env="local").anonymous_predictions is True
+    assert Settings(env="development").anonymous_predictions is True
+    assert Settings(env="local", allow_anonymous_predictions=False).anonymous_predictions is False
+    assert Settings(env="local").auth_database_url.endswith("auth.db")
 
 
 def test_environment_variables_configure_settings(monkeypatch, tmp_path):

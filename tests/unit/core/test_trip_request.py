@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -44,8 +44,29 @@ def test_all_problems_are_reported_together():
     assert [p.field for p in problems] == ["pickup_datetime", "pickup_zone", "dropoff_zone", "trip_distance"]
 
 
-def test_future_pickup_is_rejected_only_when_a_latest_time_is_given():
-    later = datetime(2030, 1, 1)
-    assert trip_problems(**{**VALID, "pickup_datetime": later}) == []
-    [problem] = trip_problems(**{**VALID, "pickup_datetime": later}, latest_pickup=datetime(2026, 1, 1))
+def test_pickup_more_than_a_day_ahead_is_refused():
+    """Defect 11: a far-future pickup (a typo like 2201) used to be predicted as if it were real."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    assert trip_problems(**{**VALID, "pickup_datetime": now + timedelta(hours=20)}) == []
+    for later in (now + timedelta(days=1, minutes=5), datetime(2030, 1, 1), datetime(2201, 2, 1)):
+        [problem] = trip_problems(**{**VALID, "pickup_datetime": later})
+        assert problem.field == "pickup_datetime" and "future" in problem.problem
+
+
+def test_an_explicit_latest_pickup_overrides_the_default_window():
+    [problem] = trip_problems(**{**VALID, "pickup_datetime": datetime(2025, 1, 1)}, latest_pickup=datetime(2024, 1, 1))
     assert problem.field == "pickup_datetime" and "future" in problem.problem
+
+
+@pytest.mark.parametrize("huge", [10**400, -(10**400), float("inf")])
+def test_huge_distances_are_a_field_problem_not_an_overflow(huge):
+    """Defect 12: a 400-digit trip_distance raised OverflowError instead of naming the field."""
+    [problem] = trip_problems(**{**VALID, "trip_distance": huge})
+    assert problem.field == "trip_distance" and "finite" in problem.problem
+    assert len(problem.problem) < 80
+
+
+def test_huge_integers_elsewhere_are_named_briefly():
+    problems = trip_problems(**{**VALID, "pickup_zone": 10**5000, "passenger_count": 10**5000})
+    assert [p.field for p in problems] == ["pickup_zone", "passenger_count"]
+    assert all(len(p.problem) < 80 for p in problems)

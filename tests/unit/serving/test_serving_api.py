@@ -9,14 +9,24 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from support.api_keys import authenticator, bearer, key_store
 from support.serving_settings import functional_settings
 from tripcast.api import create_app
+from tripcast.security.api_keys import SqlApiKeyStore
 
 TOKEN = "a-very-secret-token-123"
 
 
-def make_client(registry: Any, **settings: Any) -> TestClient:
-    app = create_app(functional_settings(**settings), registry, cache=None, poll=False)
+@pytest.fixture()
+def keys(tmp_path: Any) -> SqlApiKeyStore:
+    return key_store(tmp_path)
+
+
+def make_client(registry: Any, keys: SqlApiKeyStore | None = None, **settings: Any) -> TestClient:
+    built = functional_settings(**settings)
+    token = built.api_token.get_secret_value() if built.api_token else None
+    auth = {"authenticator": authenticator(keys, admin_token=token)} if keys is not None else {}
+    app = create_app(built, registry, cache=None, poll=False, **auth)
     return TestClient(app)
 
 
@@ -106,6 +116,36 @@ def test_schema_errors_are_422_naming_the_field(client: TestClient, body: dict[s
 
 
 @pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ({"pickup_zone": True}, "pickup_zone"),
+        ({"pickup_zone": "74"}, "pickup_zone"),
+        ({"dropoff_zone": 75.0}, "dropoff_zone"),
+        ({"passenger_count": "1"}, "passenger_count"),
+        ({"vendor_id": False}, "vendor_id"),
+        ({"trip_distance": "1.2"}, "trip_distance"),
+        ({"trip_distance": True}, "trip_distance"),
+        ({"pickup_datetime": 1612137600}, "pickup_datetime"),
+        ({"pickup_datetime": "2201-02-14T08:30:00"}, "pickup_datetime"),
+        ({"pickup_datetime": "2008-12-31T23:59:00"}, "pickup_datetime"),
+    ],
+)
+def test_types_are_strict_and_dates_sane(client: TestClient, trip: dict[str, Any], override: Any, field: str) -> None:
+    """Defect 11: `true` and `"74"` used to be read as zones 1 and 74, a far-future date as a trip."""
+    response = client.post("/v1/predictions", json={**trip, **override})
+    assert response.status_code == 422, response.text
+    assert fields(response) == {field}
+    batch = client.post("/v1/predictions", json={"trips": [trip, {**trip, **override}]})
+    assert batch.status_code == 422 and fields(batch) == {f"trips[1].{field}"}
+
+
+def test_json_numbers_stay_numbers(client: TestClient, trip: dict[str, Any]) -> None:
+    for distance in (2, 2.0, 2e0):
+        answer = client.post("/v1/predictions", json={**trip, "trip_distance": distance})
+        assert answer.status_code == 200 and answer.json()["minutes"] == 106.0
+
+
+@pytest.mark.parametrize(
     "raw",
     [
         b"{not json",
@@ -129,19 +169,20 @@ def test_malformed_bodies_are_4xx(client: TestClient, raw: bytes) -> None:
     assert response.json()["errors"], response.text
 
 
-def test_not_ready_until_a_model_is_loaded(trip: dict[str, Any]) -> None:
+def test_not_ready_until_a_model_is_loaded(trip: dict[str, Any], keys: SqlApiKeyStore) -> None:
     from support.serving_fakes import FakeRegistry
 
     registry = FakeRegistry()
     registry.add("1")  # no champion alias yet
-    with make_client(registry) as client:
+    operator = bearer(keys)
+    with make_client(registry, keys) as client:
         assert client.get("/health/live").status_code == 200
         ready = client.get("/health/ready")
         assert ready.status_code == 503 and "champion" in ready.json()["reason"]
         refused = client.post("/v1/predictions", json=trip)
         assert refused.status_code == 503 and refused.headers["retry-after"]
         registry.set_alias("trip-duration", "champion", "1")
-        assert client.post("/v1/models/reload").json()["changed"] is True
+        assert client.post("/v1/models/reload", headers=operator).json()["changed"] is True
         assert client.get("/health/ready").json()["model_version"] == "1"
         assert client.post("/v1/predictions", json=trip).status_code == 200
 
@@ -150,30 +191,52 @@ def test_current_model_describes_the_served_version(client: TestClient) -> None:
     body = client.get("/v1/models/current").json()
     assert body["model_version"] == "1" and body["aliases"] == ["champion"]
     assert body["metrics"] == {"rmse": 5.0} and body["predictor"] == "FakePredictor"
+    assert "run_id" not in body and "source" not in body  # internals: operators and up only
 
 
-def test_reload_follows_the_alias_and_keeps_serving_on_failure(fake_registry: Any, trip: dict[str, Any]) -> None:
-    with make_client(fake_registry) as client:
+def test_current_model_shows_run_and_storage_to_operators(fake_registry: Any, keys: SqlApiKeyStore) -> None:
+    with make_client(fake_registry, keys) as client:
+        body = client.get("/v1/models/current", headers=bearer(keys)).json()
+        expected = fake_registry.get("trip-duration", "champion")
+        assert body["run_id"] == expected.run_id and body["source"] == expected.source
+
+
+def test_reload_follows_the_alias_and_keeps_serving_on_failure(
+    fake_registry: Any, trip: dict[str, Any], keys: SqlApiKeyStore
+) -> None:
+    operator = bearer(keys)
+    with make_client(fake_registry, keys) as client:
         fake_registry.add("2", alias="champion")
         fake_registry.broken.add("2")
-        failed = client.post("/v1/models/reload").json()
+        failed = client.post("/v1/models/reload", headers=operator).json()
         assert failed["changed"] is False and "corrupt" in failed["error"] and failed["model_version"] == "1"
         assert client.post("/v1/predictions", json=trip).json()["model_version"] == "1"
         fake_registry.broken.clear()
-        assert client.post("/v1/models/reload").json() == {"changed": True, "model_version": "2", "error": None}
+        reloaded = client.post("/v1/models/reload", headers=operator).json()
+        assert reloaded == {"changed": True, "model_version": "2", "error": None}
         assert client.post("/v1/predictions", json=trip).json()["minutes"] == 206.0
         metrics = client.get("/metrics").text
         assert 'tripcast_model_reloads_total{outcome="failure"} 1.0' in metrics
         assert 'tripcast_model_reloads_total{outcome="success"} 2.0' in metrics
 
 
-def test_reload_requires_the_bearer_token_when_set(fake_registry: Any) -> None:
-    with make_client(fake_registry, api_token=SecretStr(TOKEN)) as client:
-        assert client.post("/v1/models/reload").status_code == 401
+def test_reload_requires_the_environment_token_when_set(fake_registry: Any, keys: SqlApiKeyStore) -> None:
+    with make_client(fake_registry, keys, api_token=SecretStr(TOKEN)) as client:
+        missing = client.post("/v1/models/reload")
+        assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
+        # An unknown token is not a credential at all (RFC 6750 invalid_token): 401, as without one.
         wrong = client.post("/v1/models/reload", headers={"Authorization": "Bearer nope"})
-        assert wrong.status_code == 403
+        assert wrong.status_code == 401 and "invalid_token" in wrong.headers["www-authenticate"]
         ok = client.post("/v1/models/reload", headers={"Authorization": f"Bearer {TOKEN}"})
         assert ok.status_code == 200 and ok.json()["model_version"] == "1"
+
+
+def test_reload_needs_a_credential_in_local_without_a_token(fake_registry: Any, tmp_path: Any) -> None:
+    """Defect 9: in `local` with TRIPCAST_API_TOKEN unset the reload endpoint used to be open."""
+    with make_client(fake_registry, env="local", api_token=None, data_dir=tmp_path) as client:
+        refused = client.post("/v1/models/reload")
+        assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+        assert refused.json()["errors"][0]["field"] == "Authorization"
 
 
 def test_metrics_count_requests_by_route_and_status(client: TestClient, trip: dict[str, Any]) -> None:

@@ -79,16 +79,23 @@ def test_slow_prediction_times_out_with_503(fake_registry: Any, trip: dict[str, 
         assert 'tripcast_http_requests_rejected_total{reason="timeout"} 1.0' in client.get("/metrics").text
 
 
-def test_slow_model_reload_is_not_cut_off_by_the_request_timeout(fake_registry: Any) -> None:
+def test_slow_model_reload_is_not_cut_off_by_the_request_timeout(fake_registry: Any, tmp_path: Any) -> None:
     import time
+
+    from support.api_keys import authenticator, bearer, key_store
+
+    keys = key_store(tmp_path)
+    operator = bearer(keys)
 
     def slow_loader(name: str, version: str) -> Any:
         time.sleep(0.5)  # a big model takes longer to load than a prediction may take
         return fake_registry.load_predictor(name, version)
 
     settings = functional_settings(request_timeout_seconds=0.2)
-    app = create_app(settings, fake_registry, cache=None, poll=False, loader=slow_loader)
+    app = create_app(
+        settings, fake_registry, cache=None, poll=False, loader=slow_loader, authenticator=authenticator(keys)
+    )
     with TestClient(app) as client:
         fake_registry.add("2", alias="champion")
-        response = client.post("/v1/models/reload")
+        response = client.post("/v1/models/reload", headers=operator)
         assert response.status_code == 200 and response.json()["model_version"] == "2"
