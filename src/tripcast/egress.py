@@ -39,20 +39,6 @@ class EgressRefusedError(TripcastError):
     """An outbound request was refused: its target is not a public address, or its URL is unusable."""
 
 
-def current_settings() -> Any:
-    """The deployment's settings, or a one-line error naming the first bad ``TRIPCAST_*`` value."""
-    from pydantic import ValidationError
-
-    from tripcast.settings import Settings
-
-    try:
-        return Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ())) or "settings"
-        raise TripcastError(f"invalid settings ({where}): {first.get('msg', exc)}") from None
-
-
 def system_resolver(host: str, port: int) -> list[str]:
     """Every address ``host`` resolves to (IPv4 and IPv6), in the resolver's order, without duplicates."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -82,7 +68,9 @@ class EgressPolicy:
     def from_settings(cls, settings: Any | None = None) -> EgressPolicy:
         """The policy the settings (``TRIPCAST_EGRESS_*``) describe; read from the environment when not given."""
         if settings is None:
-            settings = current_settings()
+            from tripcast.settings import load_settings
+
+            settings = load_settings()
         hosts = tuple(part.strip() for part in str(settings.egress_allowed_hosts).split(",") if part.strip())
         return cls(bool(settings.egress_allow_private), hosts)
 
@@ -103,7 +91,7 @@ class EgressPolicy:
         """Refuse a URL that is not ``http(s)://host...`` (no DNS look-up: that happens on connect)."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise EgressRefusedError(f"{mask_url(url)}: only http:// and https:// URLs with a host are allowed")
+            raise EgressRefusedError(f"{mask_endpoint(url)}: only http:// and https:// URLs with a host are allowed")
 
     def addresses(self, host: str, port: int, resolve: Resolver = system_resolver) -> list[str]:
         """The addresses of ``host`` a connection may use; refused if any of them is not allowed.
@@ -174,9 +162,10 @@ def guarded_client(
     return httpx.Client(transport=transport, timeout=timeout, headers=headers or {}, trust_env=False)
 
 
-def mask_url(url: str) -> str:
-    """A URL safe to log: no password, query or fragment, and path segments after the first cut to one
-    character, since webhook URLs carry their token in the path (``https://hooks.slack.com/services/T***``)."""
+def mask_endpoint(url: str) -> str:
+    """An endpoint URL safe to log: no password, query or fragment, and path segments after the first cut to one
+    character, since webhook URLs carry their token in the path (``https://hooks.slack.com/services/T***``).
+    Connection URLs, whose path is no secret, go through :func:`tripcast.security.urls.mask_url` instead."""
     try:
         parts = urlsplit(str(url))
         host = parts.hostname or ""

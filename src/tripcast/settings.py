@@ -248,3 +248,23 @@ def _absolute_sqlite_url(url: str) -> str:
         return url
     database, separator, query = rest.partition("?")
     return f"{prefix}:///{_absolute(Path(database))}{separator}{query}"
+
+
+def load_settings() -> Settings:
+    """Settings from the environment and ``.env``; a bad or missing value is one :class:`InvalidInputError`
+    naming its ``TRIPCAST_*`` variable, so every entry point reports it in one line, not a pydantic traceback."""
+    from pydantic import ValidationError
+
+    from tripcast.core.domain.errors import FieldProblem, InvalidInputError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = [
+            FieldProblem(
+                "TRIPCAST_" + "_".join(str(part) for part in error["loc"]).upper() if error["loc"] else "settings",
+                str(error["msg"]).removeprefix("Value error, "),
+            )
+            for error in exc.errors()
+        ]
+        raise InvalidInputError(problems) from None

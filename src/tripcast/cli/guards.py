@@ -6,27 +6,11 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import ValidationError
-
 from tripcast.cli.console import fail
-from tripcast.core.domain.errors import FieldProblem, InvalidInputError
 from tripcast.core.ports.locks import LockHeldError
-from tripcast.settings import Settings
+from tripcast.settings import load_settings
 
-
-def load_settings() -> Settings:
-    """Settings from the environment; a bad or missing value is an :class:`InvalidInputError` naming it."""
-    try:
-        return Settings()
-    except ValidationError as exc:
-        problems = [
-            FieldProblem(
-                "TRIPCAST_" + "_".join(str(part) for part in error["loc"]).upper() if error["loc"] else "settings",
-                str(error["msg"]).removeprefix("Value error, "),
-            )
-            for error in exc.errors()
-        ]
-        raise InvalidInputError(problems) from None
+__all__ = ["load_settings", "refuse_when_locked"]
 
 
 def refuse_when_locked(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -6,30 +6,21 @@ import getpass
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.table import Table
 
 from tripcast.bootstrap import bootstrap
-from tripcast.cli.console import console, fail, user_errors
+from tripcast.cli.console import console, user_errors
 from tripcast.security.api_keys import KeyHasher, SqlApiKeyStore, parse_role
 from tripcast.security.roles import ROLE_PERMISSIONS, Role
-from tripcast.settings import Settings
+from tripcast.settings import load_settings
 
 app = typer.Typer(no_args_is_help=True, help="API keys with roles: create (shown once), revoke, list.")
 
 ROLES_HELP = "; ".join(f"{role.value}: {', '.join(sorted(p.value for p in ROLE_PERMISSIONS[role]))}" for role in Role)
 
 
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        # e.g. TRIPCAST_API_KEY_SECRET missing in production: one line, not a pydantic traceback.
-        raise fail("; ".join(str(error["msg"]).removeprefix("Value error, ") for error in exc.errors())) from None
-
-
 def _store() -> SqlApiKeyStore:
-    settings = _settings()
+    settings = load_settings()
     # Key events go to the audit trail, wired by the composition root like every other audited change.
     audit = bootstrap(settings).audit
     return SqlApiKeyStore(settings.auth_database_url, KeyHasher(settings.api_key_hash_secret), audit=audit)

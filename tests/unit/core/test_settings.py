@@ -21,7 +21,12 @@ def test_production_refuses_missing_or_default_token(env, tmp_path, monkeypatch)
     with pytest.raises(ValidationError, match="TRIPCAST_API_KEY_SECRET"):
         Settings(env=env, api_token="a-long-random-secret-value", audit_key="another-long-random-secret")
     with pytest.raises(ValidationError, match="TRIPCAST_API_KEY_SECRET"):
-        Settings(env=env, api_token="a-long-random-secret-value", audit_key="another-long-random-secret", api_key_secret="short")
+        Settings(
+            env=env,
+            api_token="a-long-random-secret-value",
+            audit_key="another-long-random-secret",
+            api_key_secret="short",
+        )
     with pytest.raises(ValidationError, match="TRIPCAST_API_KEY_SECRET"):
         Settings(
             env=env,

@@ -87,12 +87,13 @@ def test_retry_after_is_capped_and_understands_http_dates():
 
 
 def test_masked_urls_keep_no_token_or_password():
-    from tripcast.egress import mask_url
+    from tripcast.egress import mask_endpoint
 
     assert (
-        mask_url("https://hooks.slack.com/services/T0001/B0002/XXXXsecret") == "https://hooks.slack.com/services/T***"
+        mask_endpoint("https://hooks.slack.com/services/T0001/B0002/XXXXsecret")
+        == "https://hooks.slack.com/services/T***"
     )
-    masked = mask_url("http://bot:hunter2@127.0.0.1:9093/hooks/tripcast?token=abc")
+    masked = mask_endpoint("http://bot:hunter2@127.0.0.1:9093/hooks/tripcast?token=abc")
     assert masked == "http://bot:***@127.0.0.1:9093/hooks/t***?***"
     assert "hunter2" not in masked and "abc" not in masked
 

@@ -26,7 +26,7 @@ from tripcast.core.domain.errors import TripcastError
 from tripcast.core.domain.month import Month
 from tripcast.core.ports.data import RawDataset, TripDataSource
 from tripcast.data_engineering.ingestion.records import frame_digest, records_to_trips
-from tripcast.egress import EgressPolicy, current_settings, guarded_client
+from tripcast.egress import EgressPolicy, guarded_client
 
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
 
@@ -88,7 +88,9 @@ class RestTripSource(TripDataSource):
         self.sleep = sleep
         self.limiter = RateLimiter(requests_per_second, sleep=sleep)
         if egress is None or max_retry_after_seconds is None:  # the deployment's settings decide
-            settings = current_settings()
+            from tripcast.settings import load_settings
+
+            settings = load_settings()
             egress = egress if egress is not None else EgressPolicy.from_settings(settings)
             if max_retry_after_seconds is None:
                 max_retry_after_seconds = settings.rest_max_retry_after_seconds

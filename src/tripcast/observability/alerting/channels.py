@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError, TripcastError
-from tripcast.egress import EgressPolicy, EgressRefusedError, guarded_client, mask_url
+from tripcast.egress import EgressPolicy, EgressRefusedError, guarded_client, mask_endpoint
 from tripcast.observability.alerting.config import DEFAULT_SMTP_PASSWORD_ENV, ChannelConfig
 
 log = logging.getLogger("tripcast.alerts")
@@ -108,7 +108,7 @@ class WebhookChannel(Channel):
         self._client = client
 
     def __repr__(self) -> str:
-        return f"WebhookChannel(name={self.name!r}, url={mask_url(self.url)!r})"
+        return f"WebhookChannel(name={self.name!r}, url={mask_endpoint(self.url)!r})"
 
     def send(self, notification: Notification) -> None:
         colour = {"critical": "#b00020", "warning": "#f9a825"}.get(notification.severity, "#1976d2")
@@ -132,11 +132,11 @@ class WebhookChannel(Channel):
         except httpx.HTTPStatusError as exc:
             problem = f"HTTP {exc.response.status_code}"
         except (httpx.HTTPError, EgressRefusedError) as exc:
-            problem = f"{type(exc).__name__}: {exc}".replace(self.url, mask_url(self.url))
+            problem = f"{type(exc).__name__}: {exc}".replace(self.url, mask_endpoint(self.url))
         else:
             return
         # ``from None``: the chained httpx error would print the unmasked URL with any traceback.
-        raise DeliveryError(f"webhook {self.name} ({mask_url(self.url)}): {problem}") from None
+        raise DeliveryError(f"webhook {self.name} ({mask_endpoint(self.url)}): {problem}") from None
 
 
 class EmailChannel(Channel):
