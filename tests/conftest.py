@@ -23,6 +23,17 @@ def _shared_data_dir() -> Path | None:
 SHARED_DATA = _shared_data_dir()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under ``CI=true`` a skip is a failure: a missing prerequisite (data, promtool, a server) must not
+    turn a red build green by skipping the tests that needed it."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if os.environ.get("CI", "").lower() == "true" and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, which needs every prerequisite: {report.longrepr}"
+
+
 @pytest.fixture(scope="session")
 def shared_data_dir() -> Path:
     """The real TLC files (green 2021-01..03 and the zone lookup); skips when absent."""

@@ -14,4 +14,6 @@ def functional_settings(**overrides: Any) -> Settings:
     loop iteration makes the shedder refuse a functional test's next request with a 503. Tests about shedding
     build their own settings.
     """
-    return Settings(**{"max_loop_lag_ms": 0, "max_loop_busy": 0, **overrides})
+    # An audit key of production strength, so tests of staging/production behaviour need not repeat it.
+    defaults = {"max_loop_lag_ms": 0, "max_loop_busy": 0, "audit_key": "functional-tests-audit-key-0123456789"}
+    return Settings(**{**defaults, **overrides})

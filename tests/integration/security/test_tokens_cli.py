@@ -92,6 +92,7 @@ def test_an_unreachable_key_database_is_a_one_line_error(data_dir: Path, monkeyp
 def test_missing_secrets_in_production_are_a_one_line_error(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRIPCAST_ENV", "production")
     monkeypatch.setenv("TRIPCAST_API_TOKEN", "a-long-random-admin-token-value")
+    monkeypatch.setenv("TRIPCAST_AUDIT_KEY", "a-long-random-audit-key-value")
     monkeypatch.delenv("TRIPCAST_API_KEY_SECRET", raising=False)
     result = runner.invoke(app, ["tokens", "create", "--name", "ci", "--role", "admin"])
     assert result.exit_code == 1 and "TRIPCAST_API_KEY_SECRET" in result.output
