@@ -448,24 +448,26 @@ def _assert_reveals_nothing(text: str, proxy: TcpProxy) -> None:
 def test_server_with_the_registry_database_down_listens_reports_not_ready_cleanly_and_gets_ready_when_it_returns(
     postgres_registry: Registry, proxy: TcpProxy, tmp_path: Path
 ) -> None:
-    with tripcast_serve(_through(proxy, postgres_registry), tmp_path / "data", wait_ready=False) as server:
-        with httpx.Client(base_url=server.base, timeout=10) as http:
-            assert http.get("/health/live").status_code == 200
-            ready = http.get("/health/ready")
-            assert ready.status_code == 503
-            reason = ready.json()["reason"]
-            assert reason == "model registry unreachable; retrying"
-            _assert_reveals_nothing(ready.text, proxy)
-            refused = http.post("/v1/predictions", json=TRIP)
-            assert refused.status_code == 503
-            _assert_reveals_nothing(refused.text, proxy)
-            time.sleep(1.5)  # several retries while down
+    with (
+        tripcast_serve(_through(proxy, postgres_registry), tmp_path / "data", wait_ready=False) as server,
+        httpx.Client(base_url=server.base, timeout=10) as http,
+    ):
+        assert http.get("/health/live").status_code == 200
+        ready = http.get("/health/ready")
+        assert ready.status_code == 503
+        reason = ready.json()["reason"]
+        assert reason == "model registry unreachable; retrying"
+        _assert_reveals_nothing(ready.text, proxy)
+        refused = http.post("/v1/predictions", json=TRIP)
+        assert refused.status_code == 503
+        _assert_reveals_nothing(refused.text, proxy)
+        time.sleep(1.5)  # several retries while down
 
-            proxy.start()
-            came_back = time.monotonic()
-            wait_for(lambda: http.get("/health/ready").status_code == 200, 30, "readiness after the database returned")
-            took = time.monotonic() - came_back
-            assert _predict(http)["model_version"] == postgres_registry.versions[0]
+        proxy.start()
+        came_back = time.monotonic()
+        wait_for(lambda: http.get("/health/ready").status_code == 200, 30, "readiness after the database returned")
+        took = time.monotonic() - came_back
+        assert _predict(http)["model_version"] == postgres_registry.versions[0]
         assert server.alive(), server.died()
     stderr = server.stderr
     assert "Traceback" not in stderr, stderr[-3000:]
@@ -489,7 +491,7 @@ def test_registry_database_dropped_under_load_keeps_predictions_answered_without
         answered_while_down = len([a for a in load.answers if a[0] >= dropped])
         proxy.start()
         time.sleep(1.0)
-    assert server.alive(), server.died()
+        assert server.alive(), server.died()
     assert load.failed() == [], (load.failed()[:5], load.errors[:5])
     assert answered_while_down > 20
     stderr = server.stderr

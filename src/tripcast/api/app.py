@@ -289,11 +289,11 @@ def create_app(
 
     @app.get("/health/ready", tags=["health"], responses={503: {"description": "No model loaded yet"}})
     async def ready(response: Response) -> dict[str, Any]:
-        """Ready once a model version is loaded."""
+        """Ready once a model version is loaded; the reason otherwise is a fixed sentence, never an error's text."""
         loaded = holder.current
         if loaded is None:
             response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-            return {"status": "not ready", "reason": holder.last_error or "model not loaded yet"}
+            return {"status": "not ready", "reason": holder.not_ready_reason}
         return {"status": "ready", "model_name": loaded.name, "model_version": loaded.number}
 
     @app.get("/metrics", tags=["health"], response_class=Response)
