@@ -37,14 +37,14 @@ REGISTRY_UNREACHABLE = "model registry unreachable; retrying"
 LOAD_FAILED = "the model version could not be loaded; retrying"
 NOT_LOADED_YET = "model not loaded yet"
 
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][\w+.-]*://)[^/@\s:]*:[^/@\s]*@")
+_URL_CREDENTIALS = re.compile(r"(?P<user>[A-Za-z][\w+.-]*://[^/@\s:]*):[^/@\s]*@")
 
 
 def describe_failure(exc: BaseException, limit: int = 200) -> str:
     """One log-safe line about ``exc``: its type and first message line, passwords in URLs masked."""
     first = (str(exc).strip().splitlines() or [""])[0]
     text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-    return _URL_CREDENTIALS.sub(r"\g<scheme>***@", text)[:limit]
+    return _URL_CREDENTIALS.sub(r"\g<user>:***@", text)[:limit]
 
 
 class ModelNotLoadedError(TripcastError):
