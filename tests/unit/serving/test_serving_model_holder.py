@@ -149,12 +149,24 @@ def test_not_ready_reason_is_a_fixed_sentence_never_the_error_text(fake_registry
     assert str(raised.value).endswith(REGISTRY_UNREACHABLE)
 
 
-def test_a_failed_load_gives_a_fixed_reason_too(fake_registry: Any) -> None:
+def test_a_failed_load_gives_a_fixed_reason_unless_the_error_is_our_own_message(fake_registry: Any) -> None:
+    from tripcast.core.domain.errors import TripcastError
+
     fake_registry.broken.add("1")
     holder = ModelHolder(fake_registry, "trip-duration")
     holder.refresh()
     assert holder.not_ready_reason == "the model version could not be loaded; retrying"
     assert "corrupt" in (holder.last_error or "")  # the detail stays with the operator's log and reload answer
+
+    def mismatched(name: str, version: str) -> Any:
+        raise TripcastError(f"{name} v{version} takes inputs ['a', 'b'], this server builds ['a']")
+
+    holder = ModelHolder(fake_registry, "trip-duration", loader=mismatched)
+    holder.refresh()
+    assert holder.not_ready_reason == (
+        "the model version could not be loaded: trip-duration v1 takes inputs ['a', 'b'], this server builds ['a']; "
+        "retrying"
+    )
 
 
 def test_a_registry_outage_logs_one_masked_warning_and_one_line_when_it_ends(
@@ -229,8 +241,9 @@ def test_deferred_registry_builds_once_the_probe_passes_and_the_poller_gets_read
         return fake_registry
 
     deferred = DeferredRegistry(build, probe)
-    with pytest.raises(RegistryUnavailableError, match="ConnectionRefusedError"):
+    with pytest.raises(RegistryUnavailableError, match=r"^model registry unreachable$") as raised:
         deferred.alias_version("trip-duration", "champion")
+    assert isinstance(raised.value.__cause__, ConnectionRefusedError)  # for the log, not for clients
     assert builds == [] and not deferred.connected
     holder = ModelHolder(deferred, "trip-duration", poll_seconds=0.02, max_retry_seconds=0.05)
     holder.start()

@@ -17,7 +17,6 @@ from tripcast.core.domain.errors import TripcastError
 from tripcast.core.domain.evaluation import ModelVersion
 from tripcast.core.ports.learning import Predictor
 from tripcast.core.ports.tracking import ModelRegistry
-from tripcast.mlops.serving.real_time.model_holder import describe_failure
 
 #: SQLAlchemy dialects whose server may be down; SQLite files and MLflow's HTTP server connect lazily.
 _SERVER_DIALECTS = frozenset({"postgresql", "postgres", "mysql", "mariadb", "mssql"})
@@ -94,7 +93,7 @@ class DeferredRegistry(ModelRegistry):
                         self._probe()
                     self._registry = self._build()
                 except Exception as exc:
-                    raise RegistryUnavailableError(describe_failure(exc)) from exc
+                    raise RegistryUnavailableError("model registry unreachable") from exc
             return self._registry
 
     def register(self, model_uri: str, name: str, tags: dict[str, str] | None = None) -> ModelVersion:

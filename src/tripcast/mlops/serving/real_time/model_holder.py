@@ -40,7 +40,12 @@ NOT_LOADED_YET = "model not loaded yet"
 _URL_CREDENTIALS = re.compile(r"(?P<user>[A-Za-z][\w+.-]*://[^/@\s:]*):[^/@\s]*@")
 
 
-def describe_failure(exc: BaseException, limit: int = 200) -> str:
+def _cause(exc: BaseException) -> BaseException:
+    """The exception our own wrapper (a :class:`TripcastError` raised ``from`` it) stands for."""
+    return exc.__cause__ if isinstance(exc, TripcastError) and exc.__cause__ is not None else exc
+
+
+def describe_failure(exc: BaseException, limit: int = 1000) -> str:
     """One log-safe line about ``exc``: its type and first message line, passwords in URLs masked."""
     first = (str(exc).strip().splitlines() or [""])[0]
     text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
@@ -162,7 +167,7 @@ class ModelHolder:
             try:
                 predictor = self.loader(self.model_name, target.version)
             except Exception as exc:  # noqa: BLE001 - any loader failure keeps the previous model serving
-                return self._failed(f"loading {self.model_name} v{target.version} failed: {describe_failure(exc)}")
+                return self._load_failed(target.version, exc)
             self._swap(LoadedModel(predictor, target))
             return RefreshOutcome(True, target.version)
 
@@ -185,12 +190,12 @@ class ModelHolder:
             self._registry_down = True
             log.warning(
                 "model registry unreachable (%s); %s; retrying with backoff up to %g s",
-                describe_failure(exc),
+                describe_failure(_cause(exc)),
                 f"still serving v{kept}" if kept else "nothing is served yet",
                 self.max_retry_seconds,
             )
         else:
-            log.debug("model registry still unreachable (%s)", describe_failure(exc))
+            log.debug("model registry still unreachable (%s)", describe_failure(_cause(exc)))
         return RefreshOutcome(False, kept, REGISTRY_UNREACHABLE)
 
     def _swap(self, loaded: LoadedModel) -> None:
@@ -210,11 +215,20 @@ class ModelHolder:
             f"v{previous.number}" if previous else "nothing",
         )
 
-    def _failed(self, message: str) -> RefreshOutcome:
+    def _load_failed(self, version: str, exc: Exception) -> RefreshOutcome:
+        """Our own errors (a spec mismatch, a missing version) are written to be read, so readiness quotes
+        them; anything else (a library's or the OS's text) only reaches the log."""
+        reason = LOAD_FAILED
+        if isinstance(exc, TripcastError) and str(exc).strip():
+            first = describe_failure(exc).split(": ", 1)[-1]
+            reason = f"{LOAD_FAILED.removesuffix('; retrying')}: {first}; retrying"
+        return self._failed(f"loading {self.model_name} v{version} failed: {describe_failure(exc)}", reason)
+
+    def _failed(self, message: str, reason: str = LOAD_FAILED) -> RefreshOutcome:
         self._failures += 1
         self._last_error = message
         if self._current is None:
-            self._reason = LOAD_FAILED
+            self._reason = reason
         if self.metrics is not None:
             self.metrics.model_reloads.labels("failure").inc()
         kept = self._version_number()
