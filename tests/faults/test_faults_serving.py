@@ -103,11 +103,12 @@ def _train_and_register(shared_data_dir: Path, tracking_uri: str, root: Path, ro
 
 @pytest.fixture(scope="module")
 def compiled_registry(shared_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Registry:
-    """A SQLite registry with versions 1 and 2 (different models), each with a published compiled library."""
+    """A SQLite registry with versions 1, 2 and 3 (different models), each with a published compiled library
+    (version 3 is the one the tampering test swaps, never served before it)."""
     _require(shutil.which("gcc") is not None, "gcc is needed to compile models with tl2cgen")
     root = tmp_path_factory.mktemp("faults-serving")
     tracking_uri = f"sqlite:///{root / 'mlflow.db'}"
-    versions = _train_and_register(shared_data_dir, tracking_uri, root, (8, 16))
+    versions = _train_and_register(shared_data_dir, tracking_uri, root, (8, 16, 12))
     for version in versions:
         optimize_model_version(tracking_uri, MODEL_NAME, version, compiler_options=("-O0",), parallel_units=2)
     return Registry(tracking_uri, root, tuple(versions))
@@ -277,16 +278,32 @@ def _predict(client: httpx.Client) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------- compiled models
+# One server for the three cases (starting one costs seconds): each test moves the alias where it needs it.
+
+
+@pytest.fixture(scope="module")
+def compiled_server(compiled_registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    MlflowClient(compiled_registry.tracking_uri).set_registered_model_alias(
+        MODEL_NAME, "champion", compiled_registry.versions[0]
+    )
+    with tripcast_serve(compiled_registry.tracking_uri, tmp_path_factory.mktemp("compiled-server")) as server:
+        yield server
+
+
+def _serve_version(registry: Registry, server: Server, version: str) -> None:
+    """Move the champion alias to ``version`` and wait until the server answers with it."""
+    MlflowClient(registry.tracking_uri).set_registered_model_alias(MODEL_NAME, "champion", version)
+    with httpx.Client(base_url=server.base, timeout=30) as client:
+        wait_for(lambda: _predict(client)["model_version"] == version, 30, f"the server to serve v{version}")
 
 
 @pytest.mark.slow
 def test_forced_reload_twice_of_a_compiled_version_keeps_the_server_alive_and_answering(
-    compiled_registry: Registry, tmp_path: Path
+    compiled_registry: Registry, compiled_server: Server
 ) -> None:
-    with (
-        tripcast_serve(compiled_registry.tracking_uri, tmp_path / "data") as server,
-        httpx.Client(base_url=server.base, timeout=30) as client,
-    ):
+    server = compiled_server
+    _serve_version(compiled_registry, server, compiled_registry.versions[0])
+    with httpx.Client(base_url=server.base, timeout=30) as client:
         compiled = published_libraries(compiled_registry)
         assert compiled_in_process(server, compiled), "the compiled library was not loaded: nothing to test"
         first = _predict(client)
@@ -305,16 +322,13 @@ def test_forced_reload_twice_of_a_compiled_version_keeps_the_server_alive_and_an
 
 @pytest.mark.slow
 def test_champion_moved_v1_v2_v1_under_load_fails_no_request_and_answers_follow_the_alias(
-    compiled_registry: Registry, tmp_path: Path
+    compiled_registry: Registry, compiled_server: Server
 ) -> None:
-    v1, v2 = compiled_registry.versions
-    client = MlflowClient(compiled_registry.tracking_uri, compiled_registry.tracking_uri)
-    client.set_registered_model_alias(MODEL_NAME, "champion", v1)
-    with (
-        tripcast_serve(compiled_registry.tracking_uri, tmp_path / "data") as server,
-        Load(server.base) as load,
-        httpx.Client(base_url=server.base, timeout=30) as operator,
-    ):
+    server = compiled_server
+    v1, v2 = compiled_registry.versions[:2]
+    _serve_version(compiled_registry, server, v1)
+    client = MlflowClient(compiled_registry.tracking_uri)
+    with Load(server.base) as load, httpx.Client(base_url=server.base, timeout=30) as operator:
         for target in (v2, v1, v2, v1):
             client.set_registered_model_alias(MODEL_NAME, "champion", target)
             moved = time.monotonic()
@@ -332,38 +346,38 @@ def test_champion_moved_v1_v2_v1_under_load_fails_no_request_and_answers_follow_
 
 @pytest.mark.slow
 def test_compiled_library_whose_bytes_differ_from_the_recorded_checksum_is_refused_and_the_server_answers(
-    compiled_registry: Registry, tmp_path: Path
+    compiled_registry: Registry, compiled_server: Server
 ) -> None:
-    v1, v2 = compiled_registry.versions
-    client = MlflowClient(compiled_registry.tracking_uri, compiled_registry.tracking_uri)
-    described = client.get_model_version(MODEL_NAME, v2)
+    server = compiled_server
+    v1, _, v3 = compiled_registry.versions
+    client = MlflowClient(compiled_registry.tracking_uri)
+    described = client.get_model_version(MODEL_NAME, v3)
     run_artifacts = Path(client.get_run(described.run_id).info.artifact_uri.removeprefix("file://"))
     library = run_artifacts / described.tags[ARTIFACT_TAG]
     original = library.read_bytes()
-    # Someone with write access to the artifact store swaps in other code (here: v1's library).
+    # Someone with write access to the artifact store swaps in other code: here v1's library with a few
+    # bytes appended (still a loadable library, and bytes no other version has, so a mapping shows it).
     other = run_artifacts.parent.parent / client.get_model_version(MODEL_NAME, v1).run_id
-    swapped = next((other / "artifacts").rglob("*.so")).read_bytes()
-    assert hashlib.sha256(swapped).digest() != hashlib.sha256(original).digest()
-    client.set_registered_model_alias(MODEL_NAME, "champion", v2)
+    swapped = next((other / "artifacts").rglob("*.so")).read_bytes() + b"\0tampered"
+    swapped_sha = hashlib.sha256(swapped).hexdigest()
     try:
         library.write_bytes(swapped)
-        with (
-            tripcast_serve(compiled_registry.tracking_uri, tmp_path / "data") as server,
-            httpx.Client(base_url=server.base, timeout=30) as http,
-        ):
+        _serve_version(compiled_registry, server, v3)
+        with httpx.Client(base_url=server.base, timeout=30) as http:
             current = http.get("/v1/models/current", headers=_auth()).json()
-            assert current["model_version"] == v2
+            assert current["model_version"] == v3
             assert current["inference_form"] == "lightgbm-single-row", current
-            assert _predict(http)["model_version"] == v2
-            swapped_sha = hashlib.sha256(swapped).hexdigest()
-            assert not compiled_in_process(server, {swapped_sha}), "a library failing its checksum was loaded"
-            assert "checksum" in server.stderr
+            assert _predict(http)["model_version"] == v3
+        assert not compiled_in_process(server, {swapped_sha}), "a library failing its checksum was loaded"
+        assert "checksum mismatch" in server.stderr
     finally:
         library.write_bytes(original)
-        client.set_registered_model_alias(MODEL_NAME, "champion", v1)
+        _serve_version(compiled_registry, server, v1)
 
 
 # ---------------------------------------------------------------------------------------- registry database
+# The server reaches the shared PostgreSQL through a proxy this module starts and stops: "the database is
+# down" is the proxy stopped (refused connections, open ones cut), never the shared server itself.
 
 
 class TcpProxy:
@@ -383,8 +397,11 @@ class TcpProxy:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(10)
 
     def start(self) -> None:
+        """Listen (again); a no-op while listening."""
+
         async def start() -> None:
-            self._server = await asyncio.start_server(self._pipe, "127.0.0.1", self.port, reuse_address=True)
+            if self._server is None:
+                self._server = await asyncio.start_server(self._pipe, "127.0.0.1", self.port, reuse_address=True)
 
         self._call(start())
 
@@ -426,7 +443,7 @@ class TcpProxy:
         await asyncio.gather(copy(client_reader, target_writer), copy(target_reader, client_writer))
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def proxy(postgres_registry: Registry) -> Iterator[TcpProxy]:
     proxy = TcpProxy(int(postgres_registry.tracking_uri.split(":")[-1].split("/")[0]))
     try:
@@ -435,8 +452,15 @@ def proxy(postgres_registry: Registry) -> Iterator[TcpProxy]:
         proxy.close()
 
 
-def _through(proxy: TcpProxy, registry: Registry) -> str:
-    return registry.tracking_uri.replace(":5432/", f":{proxy.port}/")
+@pytest.fixture(scope="module")
+def registry_server(
+    postgres_registry: Registry, proxy: TcpProxy, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """A server started while the registry database is down (the proxy not yet listening)."""
+    proxy.stop()
+    uri = postgres_registry.tracking_uri.replace(":5432/", f":{proxy.port}/")
+    with tripcast_serve(uri, tmp_path_factory.mktemp("registry-server"), wait_ready=False) as server:
+        yield server
 
 
 def _assert_reveals_nothing(text: str, proxy: TcpProxy) -> None:
@@ -444,19 +468,24 @@ def _assert_reveals_nothing(text: str, proxy: TcpProxy) -> None:
         assert secret not in text, f"{secret!r} leaked in {text!r}"
 
 
+def _assert_quiet(server: Server) -> None:
+    stderr = server.stderr
+    assert "Traceback" not in stderr, stderr[-3000:]
+    assert DB_PASSWORD not in stderr
+    # One warning when an outage starts and one when it ends, not a line per retry.
+    assert stderr.count("registry unreachable") <= 2, stderr[-3000:]
+
+
 @pytest.mark.slow
 def test_server_with_the_registry_database_down_listens_reports_not_ready_cleanly_and_gets_ready_when_it_returns(
-    postgres_registry: Registry, proxy: TcpProxy, tmp_path: Path
+    postgres_registry: Registry, proxy: TcpProxy, registry_server: Server
 ) -> None:
-    with (
-        tripcast_serve(_through(proxy, postgres_registry), tmp_path / "data", wait_ready=False) as server,
-        httpx.Client(base_url=server.base, timeout=10) as http,
-    ):
+    server = registry_server
+    with httpx.Client(base_url=server.base, timeout=10) as http:
         assert http.get("/health/live").status_code == 200
         ready = http.get("/health/ready")
         assert ready.status_code == 503
-        reason = ready.json()["reason"]
-        assert reason == "model registry unreachable; retrying"
+        assert ready.json()["reason"] == "model registry unreachable; retrying"
         _assert_reveals_nothing(ready.text, proxy)
         refused = http.post("/v1/predictions", json=TRIP)
         assert refused.status_code == 503
@@ -469,19 +498,20 @@ def test_server_with_the_registry_database_down_listens_reports_not_ready_cleanl
         took = time.monotonic() - came_back
         assert _predict(http)["model_version"] == postgres_registry.versions[0]
         assert server.alive(), server.died()
-    stderr = server.stderr
-    assert "Traceback" not in stderr, stderr[-3000:]
-    assert DB_PASSWORD not in stderr
-    assert stderr.count("registry unreachable") <= 2, stderr[-3000:]  # one warning per outage, not per retry
+    _assert_quiet(server)
     assert took < 15
 
 
 @pytest.mark.slow
 def test_registry_database_dropped_under_load_keeps_predictions_answered_without_tracebacks(
-    postgres_registry: Registry, proxy: TcpProxy, tmp_path: Path
+    proxy: TcpProxy, registry_server: Server
 ) -> None:
+    server = registry_server
     proxy.start()
-    with tripcast_serve(_through(proxy, postgres_registry), tmp_path / "data") as server, Load(server.base) as load:
+    with httpx.Client(base_url=server.base, timeout=10) as http:
+        wait_for(lambda: http.get("/health/ready").status_code == 200, 30, "the server to be ready")
+    before = server.stderr.count("registry unreachable")
+    with Load(server.base) as load:
         wait_for(lambda: len(load.answers) > 20, 20, "answers under load")
         proxy.stop()
         dropped = time.monotonic()
@@ -497,4 +527,4 @@ def test_registry_database_dropped_under_load_keeps_predictions_answered_without
     stderr = server.stderr
     assert "Traceback" not in stderr, stderr[-3000:]
     assert DB_PASSWORD not in stderr
-    assert stderr.count("registry unreachable") <= 2, stderr[-3000:]
+    assert stderr.count("registry unreachable") - before == 1, stderr[-3000:]  # one warning for this outage
