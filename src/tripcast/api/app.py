@@ -179,9 +179,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # A failed first load (registry down, say) is logged and retried in the background: the server
+        # listens either way, and /health/ready says why it is not ready.
         await run_in_threadpool(holder.refresh)
         if poll:
-            holder.start()
+            holder.start(load_now=False)  # not again on the event loop: it just ran in the thread pool
         drift_task: asyncio.Task[None] | None = None
         if drift_monitor is not None:
             loaded = holder.current

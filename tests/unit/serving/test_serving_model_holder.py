@@ -284,3 +284,26 @@ def test_mlflow_database_error_records_are_dropped_from_server_logs() -> None:
     dropped = logging.LogRecord(logger.name, logging.ERROR, __file__, 1, "SQLAlchemy database error. %s", ("x",), None)
     kept = logging.LogRecord(logger.name, logging.INFO, __file__, 1, "Creating initial MLflow tables", (), None)
     assert not logger.filters[0].filter(dropped) and logger.filters[0].filter(kept)  # type: ignore[union-attr]
+
+
+def test_start_without_loading_now_leaves_the_first_look_to_the_poller(fake_registry: Any) -> None:
+    holder = ModelHolder(fake_registry, "trip-duration", poll_seconds=0.5)
+    holder.start(load_now=False)
+    try:
+        assert fake_registry.loads == []  # the caller (the app's lifespan) just loaded in its thread pool
+        assert wait_until(lambda: holder.current is not None)
+    finally:
+        holder.stop()
+
+
+def test_a_champion_that_keeps_failing_to_load_is_retried_with_backoff_not_every_second(fake_registry: Any) -> None:
+    fake_registry.broken.add("1")
+    holder = ModelHolder(fake_registry, "trip-duration", poll_seconds=10, max_retry_seconds=60)
+    delays = []
+    for _ in range(5):
+        holder.refresh()
+        delays.append(holder.retry_delay())
+    assert delays == [1, 2, 4, 8, 16]  # the registry answers each time; the load keeps failing
+    fake_registry.broken.clear()
+    holder.refresh()
+    assert holder.current is not None and holder.retry_delay() == 10

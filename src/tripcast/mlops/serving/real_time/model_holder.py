@@ -147,6 +147,7 @@ class ModelHolder:
                     # The common case, every poll: nothing changed, and one cheap lookup says so.
                     if self.registry.alias_version(self.model_name, self.alias) == current.version.version:
                         self._registry_answered()
+                        self._failures = 0
                         return RefreshOutcome(False, current.version.version)
                 except Exception as exc:  # noqa: BLE001 - a registry outage must not stop serving
                     return self._registry_failed(exc)
@@ -157,12 +158,14 @@ class ModelHolder:
             self._registry_answered()
             if target is None:
                 message = f"model {self.model_name!r} has no {self.alias!r} alias"
+                self._failures = 0  # nothing to retry: polling notices when the alias is set
                 if self._current is None:
                     self._last_error = message
                     self._reason = f"{message} yet; retrying"
                 return RefreshOutcome(False, self._version_number(), message)
             current = self._current
             if not force and current is not None and current.version.version == target.version:
+                self._failures = 0
                 return RefreshOutcome(False, current.version.version)
             try:
                 predictor = self.loader(self.model_name, target.version)
@@ -172,7 +175,8 @@ class ModelHolder:
             return RefreshOutcome(True, target.version)
 
     def _registry_answered(self) -> None:
-        self._failures = 0
+        # The failure count (the backoff) is reset by a settled state, not by the registry answering: a
+        # version that fails to load keeps backing off while the registry answers every time.
         if self._registry_down:
             self._registry_down = False
             log.warning("model registry reachable again")
@@ -241,9 +245,11 @@ class ModelHolder:
 
     # background polling -------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Load now (a failure is logged, not raised) and follow the alias in a daemon thread."""
-        self.refresh()
+    def start(self, *, load_now: bool = True) -> None:
+        """Load now (a failure is logged, not raised; skipped with ``load_now=False`` when the caller just
+        did) and follow the alias in a daemon thread."""
+        if load_now:
+            self.refresh()
         if self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(target=self._poll, name=f"model-holder-{self.model_name}", daemon=True)
