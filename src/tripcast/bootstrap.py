@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from tripcast.data_engineering.tlc.store import ParquetDatasetStore
     from tripcast.data_engineering.tlc.validation import PanderaTripValidator
     from tripcast.mlops.model_registry.mlflow_registry import MlflowModelRegistry
+    from tripcast.mlops.serving.real_time.deferred_registry import DeferredRegistry
     from tripcast.mlops.tracking.mlflow_tracker import MlflowTracker
     from tripcast.mlops.training.baseline import LinearBaselineTrainer
     from tripcast.mlops.training.lightgbm_trainer import LightGBMTrainer
@@ -165,6 +166,14 @@ class Tripcast:
 
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         return MlflowModelRegistry(self.settings.tracking_uri, self.features)
+
+    @cached_property
+    def serving_registry(self) -> DeferredRegistry:
+        """:attr:`registry` built on first use once its database answers: a server starts while it is down."""
+        from tripcast.mlops.serving.real_time.deferred_registry import DeferredRegistry, probe_tracking_store
+
+        tracking_uri = self.settings.tracking_uri
+        return DeferredRegistry(lambda: self.registry, probe=lambda: probe_tracking_store(tracking_uri))
 
 
 def bootstrap(

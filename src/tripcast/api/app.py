@@ -196,9 +196,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # A failed first load (registry down, say) is logged and retried in the background: the server
+        # listens either way, and /health/ready says why it is not ready.
         await run_in_threadpool(holder.refresh)
         if poll:
-            holder.start()
+            holder.start(load_now=False)  # not again on the event loop: it just ran in the thread pool
         drift_task: asyncio.Task[None] | None = None
         if drift_monitor is not None:
             loaded = holder.current
@@ -319,11 +321,11 @@ def create_app(
 
     @app.get("/health/ready", tags=["health"], responses={503: {"description": "No model loaded yet"}})
     async def ready(response: Response) -> dict[str, Any]:
-        """Ready once a model version is loaded."""
+        """Ready once a model version is loaded; the reason otherwise is a fixed sentence, never an error's text."""
         loaded = holder.current
         if loaded is None:
             response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-            return {"status": "not ready", "reason": holder.last_error or "model not loaded yet"}
+            return {"status": "not ready", "reason": holder.not_ready_reason}
         return {"status": "ready", "model_name": loaded.name, "model_version": loaded.number}
 
     @app.get("/metrics", tags=["health"], response_class=Response)

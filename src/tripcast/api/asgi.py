@@ -36,14 +36,20 @@ def drift_monitor_for(settings: Settings, spec: ModelSpec, metrics: ServingMetri
 
 
 def app_from_env(settings: Settings | None = None) -> FastAPI:
-    """The prediction API wired from ``TRIPCAST_*`` settings via :func:`tripcast.bootstrap.bootstrap`."""
-    from tripcast.bootstrap import bootstrap
+    """The prediction API wired from ``TRIPCAST_*`` settings via :func:`tripcast.bootstrap.bootstrap`.
 
+    The registry connects on first use (:attr:`tripcast.bootstrap.Tripcast.serving_registry`): the
+    server listens, and reports not ready, while the registry database is down.
+    """
+    from tripcast.bootstrap import bootstrap
+    from tripcast.mlops.serving.real_time.deferred_registry import quiet_registry_outage_logs
+
+    quiet_registry_outage_logs()
     tripcast = bootstrap(settings)
     metrics = ServingMetrics()
     return create_app(
         tripcast.settings,
-        tripcast.registry,
+        tripcast.serving_registry,
         feature_builder=tripcast.features,
         metrics=metrics,
         drift_monitor=drift_monitor_for(tripcast.settings, tripcast.features.spec, metrics),

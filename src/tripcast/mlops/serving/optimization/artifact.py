@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -24,10 +27,14 @@ from tripcast.mlops.serving.optimization.compiled import (
     platform_tag,
 )
 
+log = logging.getLogger(__name__)
+
 #: Version tags that point the server at the compiled library.
 ARTIFACT_TAG = "tripcast.optimized.artifact"
 PLATFORM_TAG = "tripcast.optimized.platform"
 FORMAT_TAG = "tripcast.optimized.format"
+#: The library's sha256 (hex) as published: a server loads no library whose bytes do not hash to it.
+SHA256_TAG = "tripcast.optimized.sha256"
 FORMAT = "tl2cgen-shared-library"
 #: Largest allowed difference between compiled and native predictions on the check rows.
 TOLERANCE = 1e-4
@@ -43,6 +50,11 @@ class OptimizationResult:
     compile_seconds: float
     max_abs_diff: float
     check_rows: int
+    sha256: str = ""
+
+
+class ChecksumMismatchError(TripcastError):
+    """A compiled library's bytes do not hash to the checksum the registry recorded for it."""
 
 
 def optimize_model_version(
@@ -62,7 +74,9 @@ def optimize_model_version(
     matrix in the model's input order) plus the input example stored with the model, else nothing is
     published and :class:`TripcastError` says by how much it differs. ``check_features`` may also be a
     feature table, whose columns are put in the model's order. ``booster`` skips loading the model back
-    from the registry when the caller already holds the fitted booster (registration hooks do).
+    from the registry when the caller already holds the fitted booster (registration hooks do). The
+    library's sha256 is recorded as the :data:`SHA256_TAG` version tag: servers load only a library
+    that hashes to it.
     """
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     described = client.get_model_version(name, str(version))
@@ -107,6 +121,7 @@ def optimize_model_version(
                     "compiler_options": list(compiler_options),
                     "max_abs_diff": diff,
                     "check_rows": len(rows),
+                    "sha256": (checksum := file_sha256(library)),
                 },
                 indent=2,
             )
@@ -118,16 +133,51 @@ def optimize_model_version(
     client.set_model_version_tag(name, str(version), ARTIFACT_TAG, artifact)
     client.set_model_version_tag(name, str(version), PLATFORM_TAG, platform_tag())
     client.set_model_version_tag(name, str(version), FORMAT_TAG, FORMAT)
-    return OptimizationResult(name, str(version), artifact, seconds, diff, len(rows))
+    # Last: a version carries a checksum only once everything it describes is in place.
+    client.set_model_version_tag(name, str(version), SHA256_TAG, checksum)
+    return OptimizationResult(name, str(version), artifact, seconds, diff, len(rows), checksum)
 
 
-def download_optimized(tracking_uri: str, run_id: str, artifact: str, into: Path) -> Path:
-    """A local copy of a compiled library logged by :func:`optimize_model_version`."""
-    into.mkdir(parents=True, exist_ok=True)
-    path = mlflow.artifacts.download_artifacts(
-        run_id=run_id, artifact_path=artifact, dst_path=str(into), tracking_uri=tracking_uri
-    )
-    return Path(path)
+def file_sha256(path: str | Path) -> str:
+    """The hex sha256 of a file's bytes."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def fetch_verified_library(tracking_uri: str, run_id: str, artifact: str, sha256: str, cache_dir: Path) -> Path:
+    """A local, immutable copy of a compiled library whose bytes hash to ``sha256``.
+
+    The copy lives at ``cache_dir/<sha256>.so``, a path named by its content: once a process has
+    dlopen-ed it, nothing ever writes to it again (rewriting a mapped library crashes the process that
+    runs it), and loading the same content again (a forced reload, a rollback) finds the same file and
+    the same handle. A download goes to a temporary name in ``cache_dir``, is checked, made read-only and
+    renamed into place, so the final path only ever holds verified bytes. A cached copy is checked again
+    before every use; :class:`ChecksumMismatchError` when the download (or the cached copy) differs.
+    """
+    expected = sha256.strip().lower()
+    if len(expected) != 64 or any(c not in "0123456789abcdef" for c in expected):
+        raise ChecksumMismatchError(f"recorded checksum {sha256[:80]!r} is not a sha256 hex digest")
+    cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    final = cache_dir / f"{expected}.so"
+    if final.exists():
+        if file_sha256(final) == expected:
+            return final
+        log.warning("cached compiled library %s does not match its checksum; fetching it again", final)
+    with tempfile.TemporaryDirectory(prefix=".download-", dir=cache_dir) as scratch:
+        downloaded = Path(
+            mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=artifact, dst_path=scratch, tracking_uri=tracking_uri
+            )
+        )
+        actual = file_sha256(downloaded)
+        if actual != expected:
+            raise ChecksumMismatchError(
+                f"{artifact}: checksum mismatch (sha256 {actual[:12]}..., registry recorded {expected[:12]}...)"
+            )
+        downloaded.chmod(0o555)
+        # A rename never touches the bytes behind a path another load mapped: that inode lives on.
+        os.replace(downloaded, final)
+    return final
 
 
 def _check_rows(mlmodel: Model, local: str, feature_names: list[str], extra: np.ndarray | None) -> np.ndarray:

@@ -19,7 +19,12 @@ import numpy as np
 from tripcast.core.domain.trip import TripRequest
 from tripcast.core.ports.learning import FeatureBuilder, Predictor
 from tripcast.core.ports.tracking import ModelRegistry
-from tripcast.mlops.serving.optimization.artifact import ARTIFACT_TAG, PLATFORM_TAG, download_optimized
+from tripcast.mlops.serving.optimization.artifact import (
+    ARTIFACT_TAG,
+    PLATFORM_TAG,
+    SHA256_TAG,
+    fetch_verified_library,
+)
 from tripcast.mlops.serving.optimization.compiled import CompiledTreeModel, platform_tag
 from tripcast.mlops.serving.optimization.single_row import LightGBMSingleRow, RowModel, fastest_row_model
 
@@ -85,7 +90,12 @@ class OptimizedPredictor(Predictor):
 
 
 class OptimizedPredictorLoader:
-    """``loader(name, version)`` for the model holder: the fastest usable row form, else the native model."""
+    """``loader(name, version)`` for the model holder: the fastest usable row form, else the native model.
+
+    Compiled libraries are kept in ``cache_dir`` (a private temporary folder by default) under their
+    content's sha256 and verified against the checksum the registry recorded before they are loaded;
+    a library without a recorded checksum, or whose bytes do not match it, is not loaded at all.
+    """
 
     def __init__(
         self,
@@ -132,9 +142,17 @@ class OptimizedPredictorLoader:
         if built_for != platform_tag():
             log.warning("%s v%s: compiled for %s, this is %s; not using it", name, version, built_for, platform_tag())
             return None
+        checksum = described.tags.get(SHA256_TAG, "")
+        if not checksum:
+            log.warning(
+                "%s v%s: compiled library has no recorded checksum; not loading it (run `tripcast optimize` again)",
+                name,
+                version,
+            )
+            return None
         try:
-            library = download_optimized(self.tracking_uri, described.run_id, artifact, self.cache_dir / version)
+            library = fetch_verified_library(self.tracking_uri, described.run_id, artifact, checksum, self.cache_dir)
             return CompiledTreeModel(library)
         except Exception as exc:  # noqa: BLE001 - the other forms are correct answers too
-            log.warning("%s v%s: compiled model unusable (%s)", name, version, exc)
+            log.warning("%s v%s: compiled model not loaded (%s)", name, version, exc)
             return None
