@@ -217,6 +217,7 @@ def create_app(
             holder.stop()
             if resolved_cache is not None and resolved_cache != FROM_SETTINGS:
                 resolved_cache.close()
+            policy.authenticator.close()
             forget_this_worker()
 
     app = FastAPI(

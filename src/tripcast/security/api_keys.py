@@ -236,6 +236,11 @@ class Authenticator:
         self._enabled = ttl_seconds > 0
         self._lock = threading.Lock()  # the cache is shared by the event loop and threadpool lookups
 
+    def close(self) -> None:
+        """Release the key store's connections (the server's shutdown)."""
+        if self.store is not None:
+            self.store.close()
+
     def cached(self, token: str) -> tuple[bool, Identity | None]:
         """``(True, identity or None)`` when answerable without the database, else ``(False, None)``."""
         # Constant-time: response timing must not reveal how much of the admin token matched.
