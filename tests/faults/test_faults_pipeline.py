@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 TRIPCAST = str(Path(sys.executable).parent / "tripcast")
 MONTH = "2021-01"
@@ -33,12 +34,18 @@ def pipeline(data_dir: Path, source: Path) -> list[str]:
 
 
 def output_rows(data_dir: Path) -> dict[str, int]:
-    """Rows of every parquet file under the data dir by relative path; a torn file fails to open here."""
-    return {
-        str(path.relative_to(data_dir)): pq.read_metadata(path).num_rows
-        for path in sorted(data_dir.rglob("*.parquet"))
-        if "mlartifacts" not in path.parts
-    }
+    """Rows of every parquet file a reader would find, by relative path (hidden staging names excluded, as
+    readers exclude them); a torn file fails here, naming itself."""
+    rows = {}
+    for path in sorted(data_dir.rglob("*.parquet")):
+        relative = path.relative_to(data_dir)
+        if "mlartifacts" in relative.parts or any(part.startswith(".") for part in relative.parts):
+            continue
+        try:
+            rows[str(relative)] = pq.read_metadata(path).num_rows
+        except Exception as exc:  # noqa: BLE001 - any unreadable file breaks the promise
+            pytest.fail(f"{relative}: unreadable after SIGKILL ({exc})")
+    return rows
 
 
 def assert_only_whole_files(data_dir: Path) -> None:
@@ -46,6 +53,16 @@ def assert_only_whole_files(data_dir: Path) -> None:
     for manifest in (data_dir / "pipeline").glob("*.json"):
         steps = json.loads(manifest.read_text())["steps"]  # never a half-written manifest
         assert set(steps) <= set(STEPS)
+
+
+def wait_for_part_files_being_written(features: Path, run: subprocess.Popen[bytes]) -> None:
+    """Return as soon as a part file exists under the features folder (staged or not) while the run lives."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and run.poll() is None:
+        if features.exists() and any(features.rglob("part-*.parquet")):
+            return
+        time.sleep(0.005)
+    pytest.fail("the pipeline never started writing its feature files")
 
 
 def test_sigkill_at_any_step_of_a_pipeline_run_leaves_whole_files_and_the_rerun_writes_every_row_once(
@@ -61,12 +78,15 @@ def test_sigkill_at_any_step_of_a_pipeline_run_leaves_whole_files_and_the_rerun_
 
     data_dir = tmp_path / "killed"
     env = environment(data_dir)
-    # Kill moments spread from start-up through the transform's writes to the last steps.
-    for delay in (2.5, 4.0, 5.5, 7.0):
+    # First the moment the transform's part files are being written, then moments spread over the run.
+    for delay in ("mid-write", 2.5, 4.0, 5.5, 7.0):
         run = subprocess.Popen(
             pipeline(data_dir, shared_data_dir), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
-        time.sleep(delay)
+        if delay == "mid-write":
+            wait_for_part_files_being_written(data_dir / "features", run)
+        else:
+            time.sleep(float(delay))
         if run.poll() is None:
             run.send_signal(signal.SIGKILL)
         run.wait(timeout=60)

@@ -104,7 +104,9 @@ class Engine:
         biggest output first, so the others fill the second slot around it); the files are the
         same as written one at a time.
         """
-        staged = [(out.directory.with_name(out.directory.name + ".tmp"), out.directory) for out in outputs]
+        # Hidden staging names: readers glob ``month=*`` (and pyarrow skips dot names), so a run killed mid-write
+        # leaves nothing a reader could take for a partition; the next run overwrites it.
+        staged = [(out.directory.with_name(f".{out.directory.name}.staging"), out.directory) for out in outputs]
         try:
             if self.name == "spark":
                 for out, (tmp, _) in zip(outputs, staged, strict=True):
@@ -118,9 +120,7 @@ class Engine:
                 shutil.rmtree(tmp, ignore_errors=True)
             raise
         for tmp, directory in staged:
-            shutil.rmtree(directory, ignore_errors=True)
-            directory.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, directory)
+            _swap_in(tmp, directory)
         return [directory for _, directory in staged]
 
     def _copy_statements(self, outputs: Sequence[ParquetOutput], directories: Sequence[Path]) -> Iterator[str]:
@@ -366,3 +366,16 @@ def open_engine(
         yield engine
     finally:
         engine.close()
+
+
+def _swap_in(staged: Path, directory: Path) -> None:
+    """Give ``staged`` the name ``directory``: the old directory is renamed aside (hidden) and deleted only once
+    the new one holds the name, so a crash leaves the old or the new output there, except in the instant
+    between two renames (never while a big directory is being deleted)."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    retired = directory.with_name(f".{directory.name}.retired")
+    shutil.rmtree(retired, ignore_errors=True)
+    if directory.exists():
+        os.rename(directory, retired)
+    os.replace(staged, directory)
+    shutil.rmtree(retired, ignore_errors=True)
