@@ -116,12 +116,21 @@ class Tripcast:
         return RegressionMetrics(self.features.spec)
 
     @cached_property
+    def tracking_store_uri(self) -> str:
+        """The tracking URI, once MLflow's tables exist there (created under a file lock, so processes
+        starting together on a fresh store do not migrate it twice)."""
+        from tripcast.mlops.tracking.schema import prepare_tracking_store
+
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        prepare_tracking_store(self.settings.tracking_uri, self.settings.artifact_location, self.locks.directory)
+        return self.settings.tracking_uri
+
+    @cached_property
     def tracker(self) -> MlflowTracker:
         from tripcast.mlops.tracking.mlflow_tracker import MlflowTracker
 
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         return MlflowTracker(
-            self.settings.tracking_uri,
+            self.tracking_store_uri,
             self.settings.experiment_name,
             artifact_location=self.settings.artifact_location,
         )
@@ -164,8 +173,7 @@ class Tripcast:
     def registry(self) -> MlflowModelRegistry:
         from tripcast.mlops.model_registry.mlflow_registry import MlflowModelRegistry
 
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return MlflowModelRegistry(self.settings.tracking_uri, self.features)
+        return MlflowModelRegistry(self.tracking_store_uri, self.features)
 
     @cached_property
     def serving_registry(self) -> DeferredRegistry:
