@@ -8,7 +8,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -25,6 +25,7 @@ from rich.progress import (
 from tripcast.core.domain.month import Month
 from tripcast.data_engineering.tlc.errors import DataUnavailableError, where_to_get_it
 from tripcast.data_engineering.tlc.files import tlc_file_name
+from tripcast.durable_files import describe_os_error, fsync_directory, fsync_file
 
 __all__ = ["DataUnavailableError", "TlcDownloader", "file_sha256", "read_sidecar", "write_sidecar"]
 
@@ -60,7 +61,7 @@ def write_sidecar(path: Path, digest: str) -> Path:
     sidecar = sidecar_path(path)
     tmp = sidecar.with_name(sidecar.name + ".tmp")
     tmp.write_text(f"{digest}  {path.name}\n", encoding="utf-8")
-    _fsync(tmp)
+    fsync_file(tmp)
     os.replace(tmp, sidecar)
     return sidecar
 
@@ -137,7 +138,7 @@ class TlcDownloader:
                     raise self._unavailable(url, dest, exc, attempts) from exc
                 time.sleep(self.backoff_seconds * 2 ** (attempts - 1))
             except OSError as exc:  # our side: a full disk or a read-only folder; retrying cannot help
-                reason = os.strerror(exc.errno) if exc.errno else str(exc)
+                reason = describe_os_error(exc)
                 raise DataUnavailableError(
                     f"cannot write {part}: {reason}; the bytes received so far stay there and the next run resumes"
                 ) from exc
@@ -148,9 +149,9 @@ class TlcDownloader:
                 + where_to_get_it(url, dest)
             )
         digest = file_sha256(part)
-        _fsync(part)  # on disk before it takes the final name: a power cut cannot leave a hollow file there
+        fsync_file(part)  # on disk before it takes the final name: a power cut cannot leave a hollow file there
         os.replace(part, dest)
-        _fsync_directory(dest.parent)
+        fsync_directory(dest.parent)
         write_sidecar(dest, digest)
         return dest
 
@@ -214,19 +215,6 @@ class TlcDownloader:
     def _unavailable(self, url: str, dest: Path, error: Exception, attempts: int) -> DataUnavailableError:
         tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
         return DataUnavailableError(f"Could not download {url} ({error}; {tries}). {where_to_get_it(url, dest)}")
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_directory(folder: Path) -> None:
-    with suppress(OSError):  # some file systems refuse fsync on folders; the rename already happened
-        _fsync(folder)
 
 
 @contextmanager

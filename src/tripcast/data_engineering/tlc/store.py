@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from contextlib import suppress
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +12,7 @@ from tripcast.core.domain.errors import NotFoundError, TripcastError
 from tripcast.core.domain.month import Month
 from tripcast.core.ports.data import DatasetStore
 from tripcast.data_engineering.tlc.files import check_service
+from tripcast.durable_files import describe_os_error, fsync_directory, fsync_file
 
 
 class ParquetDatasetStore(DatasetStore):
@@ -85,21 +85,12 @@ def _write_atomically(table: pd.DataFrame, path: Path) -> Path:
     tmp = Path(tmp_name)
     try:
         table.to_parquet(tmp, index=False)
-        _fsync(tmp)
+        fsync_file(tmp)
         os.replace(tmp, path)
     except OSError as exc:
-        reason = os.strerror(exc.errno) if exc.errno else " ".join(str(exc).split())[:200]
+        reason = describe_os_error(exc)
         raise DatasetWriteError(f"cannot write {path}: {reason}; the previous file, if any, is unchanged") from exc
     finally:
         tmp.unlink(missing_ok=True)
-    with suppress(OSError):  # make the rename itself durable; some file systems refuse fsync on folders
-        _fsync(path.parent)
+    fsync_directory(path.parent)  # make the rename itself durable
     return path
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError, TripcastError
+from tripcast.durable_files import describe_os_error, fsync_directory, fsync_file
 
 #: Suffix of the temporary files; not one of the input suffixes, so a directory scan never reads one.
 PARTIAL_SUFFIX = ".partial"
@@ -84,11 +85,11 @@ class AtomicParquetWriter:
         """Close, flush to disk, rename into place (atomic), and make the rename durable."""
         try:
             self._writer.close()
-            _fsync(self.tmp)
+            fsync_file(self.tmp)
             os.replace(self.tmp, self.path)
         except OSError as exc:
             raise self._error(exc) from exc
-        _fsync_directory(self.path.parent)
+        fsync_directory(self.path.parent)
 
     def discard(self) -> None:
         """Drop the temporary file (after a failure); the final name keeps what it had."""
@@ -109,24 +110,3 @@ def atomic_parquet_writer(path: Path, schema: pa.Schema) -> Iterator[AtomicParqu
         writer.commit()
     finally:
         writer.discard()
-
-
-def describe_os_error(exc: OSError) -> str:
-    """The operating system's words for ``exc`` (e.g. "No space left on device"), on one line."""
-    if exc.errno:
-        return os.strerror(exc.errno)
-    return " ".join(str(exc).split())[:200]
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_directory(folder: Path) -> None:
-    # The rename is durable only once the directory entry is on disk too.
-    with suppress(OSError):  # some file systems refuse fsync on directories; the rename already happened
-        _fsync(folder)
