@@ -302,7 +302,9 @@ def create_app(
         return Response(exposition(metrics.registry), media_type=EXPOSITION_CONTENT_TYPE)
 
     # One shedder per app: the overload middleware and, under `tripcast serve`, the HTTP protocol
-    # (tripcast.api.protocol, which finds it on app.state) refuse with the same counts and probe.
+    # (tripcast.api.protocol, which finds it on app.state) refuse with the same counts, probe and body
+    # limit (counted as the body streams in, so a chunked upload is cut off before it is buffered).
+    max_body_bytes = settings.max_batch_size * BYTES_PER_TRIP + 64 * 1024
     shedder = LoadShedder(
         SheddingPolicy(
             settings.max_in_flight,
@@ -310,6 +312,7 @@ def create_app(
             settings.max_loop_busy if settings.max_loop_busy > 0 else None,
         ),
         on_refusal=refusal_counter(metrics),
+        max_body_bytes=max_body_bytes,
     )
     app.state.load_shedder = shedder
     # Outermost last: metrics see every answer, including the overload guard's 503s.
@@ -317,7 +320,7 @@ def create_app(
         OverloadMiddleware,
         max_in_flight=settings.max_in_flight,
         timeout_seconds=settings.request_timeout_seconds,
-        max_body_bytes=settings.max_batch_size * BYTES_PER_TRIP + 64 * 1024,
+        max_body_bytes=max_body_bytes,
         metrics=metrics,
         shedder=shedder,
     )

@@ -32,6 +32,18 @@ DEFAULT_BUSY_WINDOW_SECONDS = 0.100
 #: ASGI scope key set by a layer that already admitted the request and counted it in flight (the HTTP
 #: protocol admits at header time, before the request's task runs): the middleware must not decide again.
 ADMITTED_SCOPE_KEY = "tripcast.admitted"
+#: ASGI scope key set by the HTTP protocol when it refused the request's body as too large while the body
+#: streamed in (chunked): it already answered 413 on the wire, the app only sees a disconnect.
+BODY_TOO_LARGE_SCOPE_KEY = "tripcast.body_too_large"
+
+
+def body_too_large(limit: int, declared: int | None = None) -> dict[str, object]:
+    """The 413 body for a request body over ``limit`` bytes (``declared``: its Content-Length, if any)."""
+    size = f"request body of {declared} bytes" if declared is not None else "request body"
+    return {
+        "detail": f"{size} exceeds {limit} bytes",
+        "errors": [{"field": "body", "problem": f"larger than {limit} bytes"}],
+    }
 
 
 class LoopLagMonitor:
@@ -214,6 +226,7 @@ class LoadShedder:
     The HTTP protocol (before an ASGI task exists) and the ASGI middleware (for servers without that
     protocol) ask the same object, so the in-flight count, the lag probe and the counters are one.
     ``prefix`` selects the guarded paths; everything else (health, metrics, docs) is never refused.
+    ``max_body_bytes`` bounds every request body, counted as it arrives (chunked uploads included).
     """
 
     def __init__(
@@ -223,8 +236,12 @@ class LoadShedder:
         lag_monitor: LoopLagMonitor | None = None,
         prefix: str = "/v1/",
         on_refusal: Callable[[str], None] | None = None,
+        max_body_bytes: int | None = None,
     ) -> None:
+        if max_body_bytes is not None and max_body_bytes < 0:
+            raise ValueError(f"max_body_bytes must be at least 0, got {max_body_bytes}")
         self.policy = policy
+        self.max_body_bytes = max_body_bytes
         # Started lazily on the first guarded request: the shedder is built before the server's loop.
         self.lag_monitor = lag_monitor if lag_monitor is not None else LoopLagMonitor()
         self.prefix = prefix
