@@ -310,6 +310,9 @@ def create_app(
             settings.max_in_flight,
             settings.max_loop_lag_ms / 1000 if settings.max_loop_lag_ms > 0 else None,
             settings.max_loop_busy if settings.max_loop_busy > 0 else None,
+            burst_in_flight=(
+                max(settings.max_burst_in_flight, settings.max_in_flight) if settings.max_burst_in_flight else None
+            ),
         ),
         on_refusal=refusal_counter(metrics),
         max_body_bytes=max_body_bytes,

@@ -240,7 +240,15 @@ def refusal_counter(metrics: ServingMetrics | None) -> Callable[[str], None] | N
     if metrics is None:
         return None
     rejected = metrics.rejected
-    return lambda reason: rejected.labels(reason).inc()
+    children: dict[str, Any] = {}  # labels() takes a lock per call; reasons are a handful
+
+    def count(reason: str) -> None:
+        child = children.get(reason)
+        if child is None:
+            child = children[reason] = rejected.labels(reason)
+        child.inc()
+
+    return count
 
 
 RETRY_AFTER = {"Retry-After": "1"}

@@ -55,7 +55,8 @@ def read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
 def served() -> Iterator[tuple[FastAPI, int]]:
     registry = FakeRegistry()
     registry.add("1", alias="champion")
-    app = create_app(Settings(max_in_flight=1, max_loop_lag_ms=0, max_loop_busy=0), registry, cache=None, poll=False)
+    settings = Settings(max_in_flight=1, max_burst_in_flight=0, max_loop_lag_ms=0, max_loop_busy=0)
+    app = create_app(settings, registry, cache=None, poll=False)
     with serve_in_thread(app, http=SheddingHttpToolsProtocol) as port:
         yield app, port
 

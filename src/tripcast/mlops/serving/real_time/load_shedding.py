@@ -32,6 +32,11 @@ DEFAULT_BUSY_WINDOW_SECONDS = 0.100
 #: ASGI scope key set by a layer that already admitted the request and counted it in flight (the HTTP
 #: protocol admits at header time, before the request's task runs): the middleware must not decide again.
 ADMITTED_SCOPE_KEY = "tripcast.admitted"
+#: Above this busy share (or with any standing loop lag) the loop is under pressure, and the in-flight
+#: bound holds strictly; below it a burst may go up to ``burst_in_flight``.
+DEFAULT_PRESSURE_BUSY = 0.85
+#: Standing loop lag that counts as pressure (a few ticks' worth: the loop is not keeping up).
+PRESSURE_LAG_SECONDS = 0.002
 #: ASGI scope key set by the HTTP protocol when it refused the request's body as too large while the body
 #: streamed in (chunked): it already answered 413 on the wire, the app only sees a disconnect.
 BODY_TOO_LARGE_SCOPE_KEY = "tripcast.body_too_large"
@@ -175,12 +180,16 @@ class SheddingPolicy:
 
     ``max_in_flight`` bounds the queue the server controls: with ``S`` seconds of CPU per request on
     one event loop, the last admitted request waits about ``max_in_flight * S`` (Little's law), so the
-    bound should be the latency budget divided by the service time.
+    bound should be the latency budget divided by the service time. ``burst_in_flight`` (``None``: off)
+    lets a burst go beyond it, up to that many, while the loop is not under pressure (busy share at most
+    ``pressure_busy`` and no standing lag): the bound is for overload, not for bursts at moderate load.
     """
 
     max_in_flight: int
     max_loop_lag_seconds: float | None = None
     max_loop_busy: float | None = None
+    burst_in_flight: int | None = None
+    pressure_busy: float = DEFAULT_PRESSURE_BUSY
 
     def __post_init__(self) -> None:
         if self.max_in_flight < 1:
@@ -189,11 +198,34 @@ class SheddingPolicy:
             raise ValueError(f"max_loop_lag_seconds must be positive or None, got {self.max_loop_lag_seconds}")
         if self.max_loop_busy is not None and not 0 < self.max_loop_busy <= 1:
             raise ValueError(f"max_loop_busy must be in (0, 1] or None, got {self.max_loop_busy}")
+        if self.burst_in_flight is not None and self.burst_in_flight < self.max_in_flight:
+            raise ValueError(
+                f"burst_in_flight must be at least max_in_flight ({self.max_in_flight}), got {self.burst_in_flight}"
+            )
+
+    @property
+    def uses_loop_signals(self) -> bool:
+        """Whether any decision needs the loop's lag or busy share (else the probe need not run)."""
+        return (
+            self.max_loop_lag_seconds is not None or self.max_loop_busy is not None or self.burst_in_flight is not None
+        )
+
+    def under_pressure(self, loop_lag: float, loop_busy: float) -> bool:
+        """The loop is not keeping up: busy beyond ``pressure_busy`` or any standing lag."""
+        return loop_busy > self.pressure_busy or loop_lag > PRESSURE_LAG_SECONDS
 
     def decide(self, in_flight: int, loop_lag: float, loop_busy: float = 0.0) -> Verdict:
-        """The verdict for one more request, given what is in flight and the loop's lag and busy share."""
+        """The verdict for one more request, given what is in flight and the loop's lag and busy share.
+
+        With ``burst_in_flight``, the ``max_in_flight`` bound holds only while the loop is under pressure:
+        requests are counted in flight from their headers, so after any short stall (a collection, the
+        process descheduled) one loop iteration reads a burst of them at once. At moderate load that
+        burst drains within milliseconds, and refusing it would turn every hiccup into 503s.
+        """
         if in_flight >= self.max_in_flight:
-            return Verdict.TOO_MANY_IN_FLIGHT
+            burst = self.burst_in_flight
+            if burst is None or in_flight >= burst or self.under_pressure(loop_lag, loop_busy):
+                return Verdict.TOO_MANY_IN_FLIGHT
         # No "idle server admits" exception: requests answered on the loop finish within one loop step,
         # so nothing is ever counted in flight while a backlog of them waits. A lone stall (GC, a model
         # swap) does not get here because the monitor reports *standing* lag, and refusing lets the
@@ -256,24 +288,32 @@ class LoadShedder:
         """``None`` to admit one more guarded request, else why it must be refused (and it is counted)."""
         lag = busy = 0.0
         policy = self.policy
-        if policy.max_loop_lag_seconds is not None or policy.max_loop_busy is not None:
+        if policy.uses_loop_signals:
             self.lag_monitor.ensure_started()
-            if policy.max_loop_lag_seconds is not None:
+            bursting = policy.burst_in_flight is not None and self.in_flight >= policy.max_in_flight
+            if policy.max_loop_lag_seconds is not None or bursting:
                 lag = self.lag_monitor.lag()
-            if policy.max_loop_busy is not None:
+            if policy.max_loop_busy is not None or bursting:
                 busy = self.lag_monitor.busy()
         verdict = policy.decide(self.in_flight, lag, busy)
         if verdict is Verdict.ADMIT:
             return None
         self.count_refusal(verdict.value)
         if verdict is Verdict.TOO_MANY_IN_FLIGHT:
-            detail = f"server busy: {self.in_flight} requests in flight (max {self.policy.max_in_flight})"
+            detail = f"server busy: {self.in_flight} requests in flight (max {self._bound(lag, busy)})"
         elif verdict is Verdict.LOOP_BUSY:
             detail = f"server busy: event loop {busy:.0%} busy (budget {policy.max_loop_busy:.0%})"
         else:
             budget_ms = (self.policy.max_loop_lag_seconds or 0.0) * 1000
             detail = f"server busy: event loop {lag * 1000:.0f} ms behind (budget {budget_ms:g} ms)"
         return Refusal(verdict, detail)
+
+    def _bound(self, lag: float, busy: float) -> int:
+        """The in-flight bound that applied: the burst allowance unless the loop is under pressure."""
+        policy = self.policy
+        if policy.burst_in_flight is None or policy.under_pressure(lag, busy):
+            return policy.max_in_flight
+        return policy.burst_in_flight
 
     def count_refusal(self, reason: str) -> None:
         if self.on_refusal is not None:
