@@ -130,7 +130,10 @@ def proxied(
         )
         maxconn = int(proxy.get("TRIPCAST_WORKER_MAXCONN", "4"))
         notes = ", ".join(f"{k.removeprefix('TRIPCAST_').lower()}={v}" for k, v in sorted(proxy.items()))
-        yield Topology(f"HAProxy + {workers} worker(s)", f"http://{bind}", urls, servers, maxconn * workers, notes)
+        # Capacity probe: twice what the workers admit, so a few requests always wait in HAProxy's queue
+        # (a couple of ms, far below its timeout) and a worker never idles while answers travel back.
+        admits = 2 * maxconn * workers
+        yield Topology(f"HAProxy + {workers} worker(s)", f"http://{bind}", urls, servers, admits, notes)
 
 
 def probe_capacity(topology: Topology, trips: list[dict[str, Any]], seconds: float) -> float:

@@ -266,8 +266,7 @@ class SheddingHttpToolsProtocol(HttpToolsProtocol):
             transport.write_eof()  # the client reads the answer, then EOF
         self._linger = self.loop.call_later(LINGER_SECONDS, transport.close)
 
-    def eof_received(self) -> bool | None:
+    def eof_received(self) -> None:
         # The client finished (or gave up) after a refused body: nothing left to drain.
         if self._discarding:
             self.transport.close()
-        return None
