@@ -47,10 +47,12 @@ def memory_kb(pid: int) -> dict[str, int]:
     return fields
 
 
-@pytest.fixture()
-def server(tmp_path: Path) -> Iterator[tuple[int, int]]:
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]:
     """``tripcast serve`` (one worker, the real HTTP protocol) on a free port: (port, pid). No model is
-    needed: the body limit applies before any endpoint, and an empty registry keeps start-up fast."""
+    needed: the body limit applies before any endpoint, and an empty registry keeps start-up fast. One
+    server for the module: each test uses its own connections."""
+    tmp_path = tmp_path_factory.mktemp("serve")
     tripcast = Path(sys.executable).with_name("tripcast")
     if not tripcast.exists():
         pytest.fail(f"{tripcast} is missing: install the project (uv sync)")
