@@ -81,6 +81,7 @@ class LoopLagMonitor:
         # (when, CPU seconds of the loop's thread): the probe runs on the loop, so its thread is the loop's.
         self._cpu: deque[tuple[float, float]] = deque()
         self._due: float | None = None
+        self._busy = 0.0
         self._task: asyncio.Task[None] | None = None
 
     def tick(self, now: float) -> None:
@@ -96,14 +97,19 @@ class LoopLagMonitor:
         # Keep one sample at or before the start of the busy window, so the span always covers it.
         while len(self._cpu) > 2 and self._cpu[1][0] <= now - self.busy_window:
             self._cpu.popleft()
+        self._busy = self._busy_share()
         self._due = now + self.interval
 
     def busy(self) -> float:
         """Share of wall time the loop's thread spent on the CPU over the last ``busy_window`` (0 to 1).
 
         Above ~0.9 every new request adds to a queue the loop cannot see: requests wait in socket
-        buffers while it works. Measured at the probe's ticks, so a request pays no clock read for it.
+        buffers while it works. Measured at the probe's ticks (and computed there: it only changes at a
+        tick), so a request pays one attribute read for it.
         """
+        return self._busy
+
+    def _busy_share(self) -> float:
         if len(self._cpu) < 2:
             return 0.0
         (start, cpu_start), (end, cpu_end) = self._cpu[0], self._cpu[-1]
@@ -145,6 +151,7 @@ class LoopLagMonitor:
         self.last_lag = 0.0
         self._samples.clear()
         self._cpu.clear()
+        self._busy = 0.0
         self.tick(self.clock())
         self._task = loop.create_task(self._probe(), name="tripcast-loop-lag-probe")
 
