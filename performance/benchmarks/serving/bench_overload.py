@@ -12,8 +12,9 @@ Topologies (``--topologies``):
   ``deployment/proxy/worker.env``): admission in C, at most ``maxconn`` requests per worker, the rest
   queued briefly in HAProxy and refused with a fast 503.
 
-For each topology the benchmark measures its capacity (a closed loop of as many connections as it admits
-at once, refusals off), then offers ``--multiples`` of that capacity open-loop for ``--duration`` seconds
+For each topology the benchmark measures its capacity (a closed loop that keeps its workers fed without
+any refusal: 32 connections to a worker without shedding; through the proxy, maxconn + maxqueue/2 per
+worker), then offers ``--multiples`` of that capacity open-loop for ``--duration`` seconds
 each over 256 keep-alive connections (``loadgen.py``: latency from the due time, so queueing is charged),
 and reports goodput, refusals, accepted p50/p99, where the refusals came from (worker metrics vs proxy)
 and ``/proc/loadavg`` at each run (the machine is shared). Pinning: the generator on the first CPU, the
@@ -130,9 +131,9 @@ def proxied(
         )
         maxconn = int(proxy.get("TRIPCAST_WORKER_MAXCONN", "4"))
         notes = ", ".join(f"{k.removeprefix('TRIPCAST_').lower()}={v}" for k, v in sorted(proxy.items()))
-        # Capacity probe: twice what the workers admit, so a few requests always wait in HAProxy's queue
-        # (a couple of ms, far below its timeout) and a worker never idles while answers travel back.
-        admits = 2 * maxconn * workers
+        # Capacity probe: what the workers admit plus half their queue bound, so requests always wait in
+        # HAProxy's queue (~8 ms, below its timeout) and a worker never idles while answers travel back.
+        admits = (maxconn + int(proxy.get("TRIPCAST_WORKER_MAXQUEUE", "32")) // 2) * workers
         yield Topology(f"HAProxy + {workers} worker(s)", f"http://{bind}", urls, servers, admits, notes)
 
 
@@ -195,7 +196,7 @@ def report(topologies: list[Topology], meta: dict[str, Any]) -> str:
     lines = [
         f"Measured {meta['when']} ({os.cpu_count()} shared cores; {meta['placement']}), {meta['duration']:g} s per "
         f"rate, {meta['connections']} keep-alive connections, model {meta['model']} v{meta['version']}. "
-        "Capacity: closed loop at the topology's own concurrency, no refusals. Latency from the due time (open "
+        "Capacity: closed-loop goodput with the workers kept fed and nothing refused. Latency from the due time (open "
         "loop), accepted requests only. `loadavg` is /proc/loadavg (1, 5, 15 min) when the rate started.",
         "",
         "| topology | x capacity | offered rps | goodput rps | goodput / capacity | refused (503) | of which by "
@@ -264,8 +265,10 @@ def main() -> None:
             if name == "direct":
                 overrides = {k.removeprefix("TRIPCAST_").lower(): v for k, v in direct_overrides.items()}
                 capacity = args.capacity
-                if not capacity:  # the same worker with its loop checks off, so the probe refuses nothing
-                    with direct(env, work, server_cpus, **overrides, max_loop_busy="0", max_loop_lag_ms="0") as probe:
+                if not capacity:  # the same worker with no shedding at all, kept fed by 32 connections
+                    unbounded = {**overrides, "max_loop_busy": "0", "max_loop_lag_ms": "0", "max_in_flight": "256"}
+                    with direct(env, work, server_cpus, **unbounded, max_burst_in_flight="0") as probe:
+                        probe.admits = 32
                         capacity = probe_capacity(probe, trips, args.capacity_duration)
                 with direct(env, work, server_cpus, **overrides) as topology:
                     measure(topology, trips, multiples, capacity, args.duration, args.connections)
