@@ -58,7 +58,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]
         pytest.fail(f"{tripcast} is missing: install the project (uv sync)")
     port = free_port()
     env = {
-        **os.environ,
+        # Without a multiprocess metrics directory an earlier test's import (Feast) may have left behind.
+        **{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
         "TRIPCAST_DATA_DIR": str(tmp_path / "data"),
         "TRIPCAST_MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
         # Only the body limit is under test: shedding on a loaded shared machine must not refuse first.

@@ -248,7 +248,8 @@ def main() -> None:
         if generator_cpus:
             os.sched_setaffinity(0, generator_cpus)
         env = {
-            **os.environ,
+            # Each worker keeps its own metrics (a multiprocess directory would merge them).
+            **{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
             "TRIPCAST_MLFLOW_TRACKING_URI": tracking_uri,
             "TRIPCAST_MODEL_NAME": args.model_name,
             "TRIPCAST_DATA_DIR": str(work),
