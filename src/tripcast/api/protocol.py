@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import weakref
 from typing import Any
 
 import httptools
@@ -42,32 +41,6 @@ from tripcast.mlops.serving.real_time.load_shedding import (
 _MAX_WRAPPERS = 8
 #: How long a connection whose body was refused keeps draining (and dropping) what the client still sends.
 LINGER_SECONDS = 2.0
-
-
-#: Bound on the cached refusal answers and metric children (details and label sets are few; the bound
-#: only guards against a detail that would vary without end).
-_MAX_CACHED_REFUSALS = 256
-
-
-class _RefusalCache:
-    """Prepared 503 answers, valid while uvicorn's default headers (with the Date) stay the same list."""
-
-    def __init__(self) -> None:
-        self.headers: object = None
-        self.answers: dict[tuple[str, bool], bytes] = {}
-
-
-_REFUSALS = _RefusalCache()
-_CHILDREN: weakref.WeakKeyDictionary[Any, dict[tuple[bytes, str, str], tuple[Any, Any]]] = weakref.WeakKeyDictionary()
-
-
-def _metric_children(metrics: Any) -> dict[tuple[bytes, str, str], tuple[Any, Any]]:
-    """Per metrics object: (method, route, status) -> (request counter, latency histogram) children.
-    ``labels()`` takes a lock and builds a key on every call; a refusal should not pay that twice."""
-    children = _CHILDREN.get(metrics)
-    if children is None:
-        children = _CHILDREN[metrics] = {}
-    return children
 
 
 class _Refused:
@@ -160,29 +133,14 @@ class SheddingHttpToolsProtocol(HttpToolsProtocol):
         keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
         # The parser still delivers this request's body: an answered cycle makes on_body skip it.
         self.cycle = self._refused  # type: ignore[assignment]
-        self.transport.write(self._refusal_bytes(refusal.detail, keep_alive))
+        body = json.dumps({"detail": refusal.detail, "errors": []}).encode()
+        extra = b"retry-after: 1\r\n" + (b"" if keep_alive else b"connection: close\r\n")
+        self.transport.write(self._answer(503, body, extra))
         self._count(path, "503", started)
         if not keep_alive:
             self.transport.close()
             return
         self.on_response_complete()
-
-    def _refusal_bytes(self, detail: str, keep_alive: bool) -> bytes:
-        """The 503 for ``detail``, built once per detail while uvicorn's default headers (its Date) last."""
-        headers = self.server_state.default_headers
-        cache = _REFUSALS
-        if cache.headers is not headers:  # uvicorn replaces the list when the Date changes (each second)
-            cache.headers = headers
-            cache.answers.clear()
-        key = (detail, keep_alive)
-        answer = cache.answers.get(key)
-        if answer is None:
-            body = json.dumps({"detail": detail, "errors": []}).encode()
-            extra = b"retry-after: 1\r\n" + (b"" if keep_alive else b"connection: close\r\n")
-            answer = self._answer(503, body, extra)
-            if len(cache.answers) < _MAX_CACHED_REFUSALS:
-                cache.answers[key] = answer
-        return answer
 
     def _answer(self, status: int, body: bytes, extra_headers: bytes) -> bytes:
         content = [STATUS_LINE[status]]
@@ -202,19 +160,11 @@ class SheddingHttpToolsProtocol(HttpToolsProtocol):
 
     def _count(self, path: str, status: str, started: float) -> None:
         metrics = self._metrics
-        if metrics is None:
-            return
-        route = path if path in self._routes else "unmatched"
-        key = (self.parser.get_method(), route, status)
-        children = _metric_children(metrics)
-        found = children.get(key)
-        if found is None:
-            labels = (key[0].decode("ascii", "replace"), route, status)
-            found = (metrics.requests.labels(*labels), metrics.request_latency.labels(*labels))
-            if len(children) < _MAX_CACHED_REFUSALS:  # bounded: routes are templates, methods few
-                children[key] = found
-        found[0].inc()
-        found[1].observe(time.perf_counter() - started)
+        if metrics is not None:
+            route = path if path in self._routes else "unmatched"
+            labels = (self.parser.get_method().decode("ascii", "replace"), route, status)
+            metrics.requests.labels(*labels).inc()
+            metrics.request_latency.labels(*labels).observe(time.perf_counter() - started)
 
     def _declared_length(self) -> int | None:
         for name, value in self.headers:
