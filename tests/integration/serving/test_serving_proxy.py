@@ -182,3 +182,34 @@ def test_excess_concurrent_requests_get_the_proxys_503_and_never_reach_python(
     answered_after, refused_by_worker = worker_counts(worker_url)
     assert answered_after - answered_before == ok, refused_by_worker  # every refused request stayed in HAProxy
     assert not refused_by_worker
+
+
+def test_proxy_refuses_a_declared_oversized_body_at_the_headers_and_answers_503_without_workers(
+    tmp_path: Path,
+) -> None:
+    """No worker is listening: predictions get HAProxy's JSON 503, and a declared 3 MB body gets 413
+    before a byte of it is sent (the proxy does not wait for the body)."""
+    port = free_port()
+    env = {**os.environ, "TRIPCAST_PROXY_BIND": f"127.0.0.1:{port}", "TRIPCAST_WORKER_1": f"127.0.0.1:{free_port()}"}
+    log = tmp_path / "haproxy.log"
+    with log.open("w") as out:
+        proxy = subprocess.Popen([haproxy_binary(), "-db", "-f", str(CONFIG)], env=env, stdout=out, stderr=out)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proxy.poll() is None, log.read_text()
+            try:
+                refused = httpx.post(f"http://127.0.0.1:{port}/v1/predictions", json=TRIP, timeout=10)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+        assert refused.json()["detail"] == "server busy: request refused by the proxy"
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"POST /v1/predictions HTTP/1.1\r\nHost: x\r\nContent-Length: 3000000\r\n\r\n")
+            answer = sock.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 413"), answer
+        assert b'"field":"body"' in answer
+    finally:
+        stop(proxy)
