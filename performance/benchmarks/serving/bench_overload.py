@@ -196,7 +196,7 @@ def report(topologies: list[Topology], meta: dict[str, Any]) -> str:
     lines = [
         f"Measured {meta['when']} ({os.cpu_count()} shared cores; {meta['placement']}), {meta['duration']:g} s per "
         f"rate, {meta['connections']} keep-alive connections, model {meta['model']} v{meta['version']}. "
-        "Capacity: closed-loop goodput with the workers kept fed and nothing refused. Latency from the due time (open "
+        f"Capacity: {meta['capacity_source']}. Latency from the due time (open "
         "loop), accepted requests only. `loadavg` is /proc/loadavg (1, 5, 15 min) when the rate started.",
         "",
         "| topology | x capacity | offered rps | goodput rps | goodput / capacity | refused (503) | of which by "
@@ -284,6 +284,11 @@ def main() -> None:
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "duration": args.duration,
         "connections": args.connections,
+        "capacity_source": (
+            f"{args.capacity:g} rps for every topology (--capacity)"
+            if args.capacity
+            else "closed-loop goodput with the workers kept fed and nothing refused"
+        ),
         "model": args.model_name,
         "version": version,
         "placement": (
