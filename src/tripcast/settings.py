@@ -119,6 +119,10 @@ class Settings(BaseSettings):
     # Refuse while the event loop's thread was on the CPU more than this share of the last 100 ms: the
     # headroom that drains requests waiting in socket buffers (performance/README.md "Overload"); 0: off.
     max_loop_busy: float = Field(default=0.95, ge=0, le=1)
+    # Beyond max_in_flight, a burst of requests may be admitted up to this many while the event loop is
+    # not under pressure (busy <= 85%, no standing lag): at moderate load a burst read in one loop
+    # iteration drains in milliseconds (performance/README.md "Overload"). 0: max_in_flight is strict.
+    max_burst_in_flight: int = Field(default=64, ge=0)
     serve_backlog: int = Field(default=2048, ge=1)
 
     # Outbound HTTP (alert webhooks, REST ingestion; tripcast.egress): private, loopback and link-local

@@ -58,8 +58,10 @@ class FakeOneVersionRegistry(ModelRegistry):
 
 @pytest.fixture()
 def base_url() -> Iterator[str]:
-    # Only the in-flight bound: every refusal here must be counted as "overload", whatever the host's load.
-    app = create_app(functional_settings(max_in_flight=4), FakeOneVersionRegistry(), cache=None, poll=False)
+    # Only the in-flight bound, strict (no burst allowance: the slow model keeps the loop idle): every
+    # refusal here must be counted as "overload", whatever the host's load.
+    settings = functional_settings(max_in_flight=4, max_burst_in_flight=0)
+    app = create_app(settings, FakeOneVersionRegistry(), cache=None, poll=False)
     with serve_in_thread(app) as port:
         yield f"http://127.0.0.1:{port}"
 

@@ -176,6 +176,66 @@ async def _run(
     return result
 
 
+async def _run_closed(
+    host: str, port: int, path: str, bodies: list[bytes], duration: float, connections: int, timeout: float
+) -> RunResult:
+    clock = time.perf_counter
+    result = RunResult(0.0, duration, 0)
+    deadline = clock() + duration
+
+    async def connection(offset: int) -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        i = offset
+        try:
+            while clock() < deadline:
+                sent = clock()
+                writer.write(_request(host, port, path, bodies[i % len(bodies)]))
+                status = await asyncio.wait_for(_read_response(reader), timeout)
+                answered = clock()
+                result.sent += 1
+                result.statuses[status] += 1
+                if 200 <= status < 300:
+                    result.latencies_ms.append((answered - sent) * 1000)
+                i += connections
+        finally:
+            writer.close()
+
+    started = clock()
+    cpu_started = time.process_time()
+    await asyncio.wait_for(asyncio.gather(*(connection(c) for c in range(connections))), duration + timeout + 30)
+    result.duration_s = clock() - started
+    result.generator_cpu_s = time.process_time() - cpu_started
+    result.offered_rps = result.sent / result.duration_s
+    return result
+
+
+def run_closed_loop(
+    url: str, bodies: list[dict[str, Any]], duration: float, *, connections: int = 8, timeout: float = 5.0
+) -> RunResult:
+    """Each of ``connections`` sends its next request as soon as the previous is answered, for
+    ``duration`` seconds: the server's throughput at saturation with a bounded queue (its capacity, when
+    ``connections`` is within what the server admits at once). Latency here is from the write."""
+    host, port, path = _split(url)
+    raw = [json.dumps(b).encode() for b in bodies]
+    return _runner()(_run_closed(host, port, path, raw, duration, connections, timeout))
+
+
+def _split(url: str) -> tuple[str, int, str]:
+    rest = url.removeprefix("http://")
+    hostport, _, path = rest.partition("/")
+    host, _, port = hostport.partition(":")
+    return host, int(port), "/" + path
+
+
+def _runner() -> Any:
+    try:
+        import uvloop
+
+        return uvloop.run
+    except ImportError:  # pragma: no cover - uvicorn[standard] brings uvloop
+        return asyncio.run
+
+
 def run_open_loop(
     url: str,
     bodies: list[dict[str, Any]],
@@ -186,16 +246,9 @@ def run_open_loop(
     timeout: float = 5.0,
 ) -> RunResult:
     """Send ``rate`` requests per second for ``duration`` seconds to ``url`` (``http://host:port/path``)."""
-    rest = url.removeprefix("http://")
-    hostport, _, path = rest.partition("/")
-    host, _, port = hostport.partition(":")
+    host, port, path = _split(url)
     raw = [json.dumps(b).encode() for b in bodies]
-    try:
-        import uvloop
-
-        runner = uvloop.run
-    except ImportError:  # pragma: no cover - uvicorn[standard] brings uvloop
-        runner = asyncio.run
+    runner = _runner()
     # The generator shares its process with the benchmark's imports (~300k objects): one full cyclic
     # collection paused it ~160-200 ms, after which it wrote a second's worth of requests in one burst
     # and charged the server for it. Like timeit, pause the cyclic GC for the run; refcounting still frees.
@@ -203,7 +256,7 @@ def run_open_loop(
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return runner(_run(host, int(port), "/" + path, raw, rate, duration, connections, timeout))
+        return runner(_run(host, port, path, raw, rate, duration, connections, timeout))
     finally:
         if was_enabled:
             gc.enable()

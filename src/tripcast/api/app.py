@@ -335,14 +335,20 @@ def create_app(
         return Response(exposition(metrics.registry), media_type=EXPOSITION_CONTENT_TYPE)
 
     # One shedder per app: the overload middleware and, under `tripcast serve`, the HTTP protocol
-    # (tripcast.api.protocol, which finds it on app.state) refuse with the same counts and probe.
+    # (tripcast.api.protocol, which finds it on app.state) refuse with the same counts, probe and body
+    # limit (counted as the body streams in, so a chunked upload is cut off before it is buffered).
+    max_body_bytes = settings.max_batch_size * BYTES_PER_TRIP + 64 * 1024
     shedder = LoadShedder(
         SheddingPolicy(
             settings.max_in_flight,
             settings.max_loop_lag_ms / 1000 if settings.max_loop_lag_ms > 0 else None,
             settings.max_loop_busy if settings.max_loop_busy > 0 else None,
+            burst_in_flight=(
+                max(settings.max_burst_in_flight, settings.max_in_flight) if settings.max_burst_in_flight else None
+            ),
         ),
         on_refusal=refusal_counter(metrics),
+        max_body_bytes=max_body_bytes,
     )
     app.state.load_shedder = shedder
     # Outermost last: metrics see every answer, including the overload guard's 503s.
@@ -350,7 +356,7 @@ def create_app(
         OverloadMiddleware,
         max_in_flight=settings.max_in_flight,
         timeout_seconds=settings.request_timeout_seconds,
-        max_body_bytes=settings.max_batch_size * BYTES_PER_TRIP + 64 * 1024,
+        max_body_bytes=max_body_bytes,
         metrics=metrics,
         shedder=shedder,
     )

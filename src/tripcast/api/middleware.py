@@ -16,9 +16,11 @@ from typing import Any
 
 from tripcast.mlops.serving.real_time.load_shedding import (
     ADMITTED_SCOPE_KEY,
+    BODY_TOO_LARGE_SCOPE_KEY,
     LoadShedder,
     LoopLagMonitor,
     SheddingPolicy,
+    body_too_large,
 )
 from tripcast.mlops.serving.real_time.metrics import ServingMetrics
 
@@ -105,6 +107,9 @@ class OverloadMiddleware:
         )
         self.timeout_seconds = timeout_seconds
         self.max_body_bytes = max_body_bytes
+        if self.shedder.max_body_bytes is None:
+            # The HTTP protocol reads the limit from the shedder: one limit for both layers.
+            self.shedder.max_body_bytes = max_body_bytes
         self.metrics = metrics
         # Model reloads may legitimately take longer than a prediction; cutting them off would only hide
         # a load that still completes in its thread.
@@ -120,8 +125,11 @@ class OverloadMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         shedder = self.shedder
-        if scope["type"] != "http" or not shedder.guards(str(scope.get("path", ""))):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if not shedder.guards(str(scope.get("path", ""))):
+            await self._bounded(scope, receive, send, None)
             return
         if not scope.get(ADMITTED_SCOPE_KEY):
             refusal = shedder.refusal()
@@ -136,20 +144,25 @@ class OverloadMiddleware:
             shedder.in_flight -= 1
 
     async def _admitted(self, scope: Scope, receive: Receive, send: Send) -> None:
-        length = _content_length(scope)
-        if length is not None and length > self.max_body_bytes:
-            self.shedder.count_refusal("body_too_large")
-            await send_json(
-                send,
-                413,
-                {
-                    "detail": f"request body of {length} bytes exceeds {self.max_body_bytes}",
-                    "errors": [{"field": "body", "problem": f"larger than {self.max_body_bytes} bytes"}],
-                },
-            )
-            return
         if self.metrics is not None:
             self.metrics.in_flight.inc()
+        timeout = None if str(scope.get("path", "")).startswith(self.untimed_prefixes) else self.timeout_seconds
+        try:
+            await self._bounded(scope, receive, send, timeout)
+        finally:
+            if self.metrics is not None:
+                self.metrics.in_flight.dec()
+
+    async def _bounded(self, scope: Scope, receive: Receive, send: Send, timeout: float | None) -> None:
+        """Run the app with the body bound and, when ``timeout`` is set, the time bound."""
+        limit = self.max_body_bytes
+        declared, chunked = _body_framing(scope)
+        if declared is not None and declared > limit:
+            self.shedder.count_refusal("body_too_large")
+            await send_json(send, 413, body_too_large(limit, declared), CLOSE)
+            return
+        # A declared length is enforced by the server's framing; only a chunked body must be counted.
+        body = _BodyLimit(scope, receive, send, limit) if chunked else None
         started = False
 
         async def tracking_send(message: Message) -> None:
@@ -158,13 +171,15 @@ class OverloadMiddleware:
                 started = True
             await send(message)
 
-        timeout = None if str(scope.get("path", "")).startswith(self.untimed_prefixes) else self.timeout_seconds
         try:
             async with asyncio.timeout(timeout):
-                await self.app(scope, receive, tracking_send)
+                if body is None:
+                    await self.app(scope, receive, tracking_send)
+                else:
+                    await self.app(scope, body.receive, body.send)
         except TimeoutError:
             self.shedder.count_refusal("timeout")
-            if started:
+            if started or (body is not None and body.started):
                 raise
             await send_json(
                 send,
@@ -172,9 +187,52 @@ class OverloadMiddleware:
                 {"detail": f"request took longer than {self.timeout_seconds:g} s", "errors": []},
                 RETRY_AFTER,
             )
-        finally:
-            if self.metrics is not None:
-                self.metrics.in_flight.dec()
+            return
+        if body is not None and body.exceeded and not body.started:
+            self.shedder.count_refusal("body_too_large")
+            # Under SheddingHttpToolsProtocol these bytes were already written and the connection is
+            # closing; this send only reaches the metrics middleware.
+            await send_json(send, 413, body_too_large(limit), CLOSE)
+
+
+class _BodyLimit:
+    """Counts a streamed (chunked) request body as the app receives it and cuts it off past ``limit``.
+
+    Past the limit the app sees ``http.disconnect`` (so it stops reading and buffers nothing more) and
+    whatever it answers to that is dropped: the caller answers 413 instead. The HTTP protocol may have
+    cut the body off first (it marks the scope); that counts the same.
+    """
+
+    __slots__ = ("_receive", "_send", "exceeded", "limit", "received", "scope", "started")
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        self.scope = scope
+        self._receive = receive
+        self._send = send
+        self.limit = limit
+        self.received = 0
+        self.exceeded = False
+        self.started = False
+
+    async def receive(self) -> Message:
+        if self.exceeded:
+            return {"type": "http.disconnect"}
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            if self.received > self.limit:
+                self.exceeded = True
+                return {"type": "http.disconnect"}
+        elif message["type"] == "http.disconnect" and self.scope.get(BODY_TOO_LARGE_SCOPE_KEY):
+            self.exceeded = True
+        return message
+
+    async def send(self, message: Message) -> None:
+        if self.exceeded and not self.started:
+            return  # the app's answer to the cut-off body; the 413 replaces it
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)
 
 
 def refusal_counter(metrics: ServingMetrics | None) -> Callable[[str], None] | None:
@@ -182,17 +240,32 @@ def refusal_counter(metrics: ServingMetrics | None) -> Callable[[str], None] | N
     if metrics is None:
         return None
     rejected = metrics.rejected
-    return lambda reason: rejected.labels(reason).inc()
+    children: dict[str, Any] = {}  # labels() takes a lock per call; reasons are a handful
+
+    def count(reason: str) -> None:
+        child = children.get(reason)
+        if child is None:
+            child = children[reason] = rejected.labels(reason)
+        child.inc()
+
+    return count
 
 
 RETRY_AFTER = {"Retry-After": "1"}
+#: A refused body may still be streaming in: the connection cannot carry another request reliably.
+CLOSE = {"Connection": "close"}
 
 
-def _content_length(scope: Scope) -> int | None:
+def _body_framing(scope: Scope) -> tuple[int | None, bool]:
+    """(declared Content-Length or None, whether the body is chunked), from one pass over the headers."""
+    declared: int | None = None
+    chunked = False
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
             try:
-                return int(value)
+                declared = int(value)
             except ValueError:
-                return None
-    return None
+                declared = None
+        elif name == b"transfer-encoding":
+            chunked = b"chunked" in value.lower()
+    return declared, chunked

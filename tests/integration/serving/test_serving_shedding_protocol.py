@@ -7,7 +7,9 @@ bytes on the wire (one connection carries a refused request with a body and then
 from __future__ import annotations
 
 import json
+import select
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +20,7 @@ from fastapi import FastAPI
 from support.serving_fakes import FakeRegistry
 from support.uvicorn_thread import serve_in_thread
 from tripcast.api import create_app
-from tripcast.api.protocol import SheddingHttpToolsProtocol, find_shedding_app
+from tripcast.api.protocol import LINGER_SECONDS, SheddingHttpToolsProtocol, find_shedding_app
 from tripcast.mlops.serving.real_time.load_shedding import LoadShedder, SheddingPolicy
 from tripcast.settings import Settings
 
@@ -53,7 +55,8 @@ def read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
 def served() -> Iterator[tuple[FastAPI, int]]:
     registry = FakeRegistry()
     registry.add("1", alias="champion")
-    app = create_app(Settings(max_in_flight=1, max_loop_lag_ms=0, max_loop_busy=0), registry, cache=None, poll=False)
+    settings = Settings(max_in_flight=1, max_burst_in_flight=0, max_loop_lag_ms=0, max_loop_busy=0)
+    app = create_app(settings, registry, cache=None, poll=False)
     with serve_in_thread(app, http=SheddingHttpToolsProtocol) as port:
         yield app, port
 
@@ -115,3 +118,40 @@ def test_the_shedder_is_found_through_uvicorn_wrappers() -> None:
 
     assert find_shedding_app(Wrapper(Wrapper(app))) is app
     assert find_shedding_app(Wrapper(FastAPI())) is None
+
+
+def test_chunked_body_over_the_limit_gets_413_mid_stream_and_the_connection_closes(
+    served: tuple[FastAPI, int],
+) -> None:
+    app, port = served
+    limit = app.state.load_shedder.max_body_bytes
+    chunk = b" " * 65536  # JSON whitespace: a body the endpoint would otherwise buffer and parse
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"POST /v1/predictions HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n")
+        sent = 0
+        while not select.select([sock], [], [], 0.01)[0]:  # until the server answers
+            sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            sent += len(chunk)
+            assert sent < 20 * limit, "no answer although the body is far over the limit"
+        status, headers, body = read_response(sock)
+        assert status == 413 and headers["connection"] == "close"
+        assert f"exceeds {limit} bytes" in json.loads(body)["detail"]
+        sock.settimeout(LINGER_SECONDS + 5)
+        assert sock.recv(1) == b""  # the server shut its side: no second request on this connection
+    deadline = time.monotonic() + 5  # the app's task sees the disconnect on the server's loop
+    while app.state.load_shedder.in_flight and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert app.state.load_shedder.in_flight == 0  # the cut-off request was released
+    metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    assert 'tripcast_http_requests_rejected_total{reason="body_too_large"} 1.0' in metrics
+    assert 'tripcast_http_requests_total{method="POST",route="/v1/predictions",status="413"} 1.0' in metrics
+
+
+def test_declared_body_over_the_limit_gets_413_before_it_is_sent(served: tuple[FastAPI, int]) -> None:
+    app, port = served
+    limit = app.state.load_shedder.max_body_bytes
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"POST /v1/predictions HTTP/1.1\r\nHost: test\r\nContent-Length: %d\r\n\r\n" % (limit + 1))
+        status, headers, body = read_response(sock)  # not one byte of the body was sent
+        assert status == 413 and headers["connection"] == "close"
+        assert f"request body of {limit + 1} bytes exceeds {limit} bytes" in json.loads(body)["detail"]

@@ -315,3 +315,41 @@ def test_shedder_names_the_reason_and_counts_it() -> None:
     assert refusal is not None and "2 requests in flight (max 2)" in refusal.detail
     assert reasons == ["loop_busy", "overload"]
     assert shedder.guards("/v1/predictions") and not shedder.guards("/health/live")
+
+
+@pytest.mark.parametrize(
+    ("in_flight", "lag", "busy", "expected"),
+    [
+        (8, 0.0, 0.70, Verdict.ADMIT),  # a burst at moderate load: beyond the bound, admitted
+        (40, 0.0, 0.80, Verdict.ADMIT),
+        (64, 0.0, 0.10, Verdict.TOO_MANY_IN_FLIGHT),  # the burst allowance is a bound too
+        (8, 0.0, 0.90, Verdict.TOO_MANY_IN_FLIGHT),  # under pressure (busy) the bound is strict
+        (8, 0.003, 0.50, Verdict.TOO_MANY_IN_FLIGHT),  # under pressure (standing lag) as well
+        (7, 0.003, 0.90, Verdict.ADMIT),  # within the bound, pressure alone refuses nothing
+    ],
+)
+def test_burst_allowance_holds_only_while_the_loop_keeps_up(
+    in_flight: int, lag: float, busy: float, expected: Verdict
+) -> None:
+    policy = SheddingPolicy(max_in_flight=8, max_loop_lag_seconds=0.010, max_loop_busy=0.95, burst_in_flight=64)
+    assert policy.decide(in_flight, lag, busy) is expected
+
+
+def test_burst_allowance_cannot_be_below_the_bound() -> None:
+    with pytest.raises(ValueError, match="burst_in_flight"):
+        SheddingPolicy(max_in_flight=8, burst_in_flight=4)
+
+
+def test_shedder_reads_the_loop_for_a_burst_even_with_its_checks_off() -> None:
+    calm, pressed = StuckMonitor(lag=0.0, busy=0.5), StuckMonitor(lag=0.0, busy=0.99)
+    for monitor, admitted in ((calm, True), (pressed, False)):
+        shedder = LoadShedder(SheddingPolicy(max_in_flight=2, burst_in_flight=16), lag_monitor=monitor)
+        shedder.in_flight = 5
+        refusal = shedder.refusal()
+        assert (refusal is None) is admitted
+        if refusal is not None:
+            assert "5 requests in flight (max 2)" in refusal.detail  # the bound that applied
+    shedder = LoadShedder(SheddingPolicy(max_in_flight=2, burst_in_flight=16), lag_monitor=calm)
+    shedder.in_flight = 16
+    refusal = shedder.refusal()
+    assert refusal is not None and "16 requests in flight (max 16)" in refusal.detail

@@ -99,3 +99,46 @@ def test_slow_model_reload_is_not_cut_off_by_the_request_timeout(fake_registry: 
         fake_registry.add("2", alias="champion")
         response = client.post("/v1/models/reload", headers=operator)
         assert response.status_code == 200 and response.json()["model_version"] == "2"
+
+
+def test_chunked_body_over_the_limit_is_cut_off_as_it_streams_and_answered_413() -> None:
+    """No Content-Length (chunked): the bytes are counted as the app receives them; past the limit the
+    app sees a disconnect, so it stops reading, and the client gets a 413 instead of the app's answer."""
+    chunk = b"x" * 400
+    delivered = 0
+    read_by_app = 0
+
+    async def reading_app(scope: Any, receive: Any, send: Any) -> None:
+        nonlocal read_by_app
+        while True:  # buffers the whole body, like Starlette's Request.body()
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            read_by_app += len(message["body"])
+            if not message.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def receive() -> dict[str, Any]:
+        nonlocal delivered
+        delivered += len(chunk)
+        return {"type": "http.request", "body": chunk, "more_body": delivered < 100 * len(chunk)}
+
+    metrics = ServingMetrics()
+    guarded = OverloadMiddleware(reading_app, max_in_flight=8, timeout_seconds=10, max_body_bytes=1000, metrics=metrics)
+    for path in ("/v1/predictions", "/other"):  # the body bound holds on every path, guarded or not
+        sent: list[dict[str, Any]] = []
+        delivered = read_by_app = 0
+
+        async def send(message: dict[str, Any], sent: list[dict[str, Any]] = sent) -> None:
+            sent.append(message)
+
+        headers = [(b"transfer-encoding", b"chunked")]
+        asyncio.run(guarded({"type": "http", "method": "POST", "path": path, "headers": headers}, receive, send))
+        assert [m.get("status") for m in sent if m["type"] == "http.response.start"] == [413], path
+        assert delivered == 3 * len(chunk) and read_by_app == 2 * len(chunk)  # cut off at the crossing chunk
+        assert dict(sent[0]["headers"])[b"connection"] == b"close"
+        assert "exceeds 1000 bytes" in json.loads(sent[1]["body"])["detail"]
+    assert metrics.rejected.labels("body_too_large")._value.get() == 2
+    assert guarded.in_flight == 0

@@ -32,6 +32,23 @@ DEFAULT_BUSY_WINDOW_SECONDS = 0.100
 #: ASGI scope key set by a layer that already admitted the request and counted it in flight (the HTTP
 #: protocol admits at header time, before the request's task runs): the middleware must not decide again.
 ADMITTED_SCOPE_KEY = "tripcast.admitted"
+#: Above this busy share (or with any standing loop lag) the loop is under pressure, and the in-flight
+#: bound holds strictly; below it a burst may go up to ``burst_in_flight``.
+DEFAULT_PRESSURE_BUSY = 0.85
+#: Standing loop lag that counts as pressure (a few ticks' worth: the loop is not keeping up).
+PRESSURE_LAG_SECONDS = 0.002
+#: ASGI scope key set by the HTTP protocol when it refused the request's body as too large while the body
+#: streamed in (chunked): it already answered 413 on the wire, the app only sees a disconnect.
+BODY_TOO_LARGE_SCOPE_KEY = "tripcast.body_too_large"
+
+
+def body_too_large(limit: int, declared: int | None = None) -> dict[str, object]:
+    """The 413 body for a request body over ``limit`` bytes (``declared``: its Content-Length, if any)."""
+    size = f"request body of {declared} bytes" if declared is not None else "request body"
+    return {
+        "detail": f"{size} exceeds {limit} bytes",
+        "errors": [{"field": "body", "problem": f"larger than {limit} bytes"}],
+    }
 
 
 class LoopLagMonitor:
@@ -64,6 +81,7 @@ class LoopLagMonitor:
         # (when, CPU seconds of the loop's thread): the probe runs on the loop, so its thread is the loop's.
         self._cpu: deque[tuple[float, float]] = deque()
         self._due: float | None = None
+        self._busy = 0.0
         self._task: asyncio.Task[None] | None = None
 
     def tick(self, now: float) -> None:
@@ -79,14 +97,19 @@ class LoopLagMonitor:
         # Keep one sample at or before the start of the busy window, so the span always covers it.
         while len(self._cpu) > 2 and self._cpu[1][0] <= now - self.busy_window:
             self._cpu.popleft()
+        self._busy = self._busy_share()
         self._due = now + self.interval
 
     def busy(self) -> float:
         """Share of wall time the loop's thread spent on the CPU over the last ``busy_window`` (0 to 1).
 
         Above ~0.9 every new request adds to a queue the loop cannot see: requests wait in socket
-        buffers while it works. Measured at the probe's ticks, so a request pays no clock read for it.
+        buffers while it works. Measured at the probe's ticks (and computed there: it only changes at a
+        tick), so a request pays one attribute read for it.
         """
+        return self._busy
+
+    def _busy_share(self) -> float:
         if len(self._cpu) < 2:
             return 0.0
         (start, cpu_start), (end, cpu_end) = self._cpu[0], self._cpu[-1]
@@ -128,6 +151,7 @@ class LoopLagMonitor:
         self.last_lag = 0.0
         self._samples.clear()
         self._cpu.clear()
+        self._busy = 0.0
         self.tick(self.clock())
         self._task = loop.create_task(self._probe(), name="tripcast-loop-lag-probe")
 
@@ -163,12 +187,16 @@ class SheddingPolicy:
 
     ``max_in_flight`` bounds the queue the server controls: with ``S`` seconds of CPU per request on
     one event loop, the last admitted request waits about ``max_in_flight * S`` (Little's law), so the
-    bound should be the latency budget divided by the service time.
+    bound should be the latency budget divided by the service time. ``burst_in_flight`` (``None``: off)
+    lets a burst go beyond it, up to that many, while the loop is not under pressure (busy share at most
+    ``pressure_busy`` and no standing lag): the bound is for overload, not for bursts at moderate load.
     """
 
     max_in_flight: int
     max_loop_lag_seconds: float | None = None
     max_loop_busy: float | None = None
+    burst_in_flight: int | None = None
+    pressure_busy: float = DEFAULT_PRESSURE_BUSY
 
     def __post_init__(self) -> None:
         if self.max_in_flight < 1:
@@ -177,11 +205,34 @@ class SheddingPolicy:
             raise ValueError(f"max_loop_lag_seconds must be positive or None, got {self.max_loop_lag_seconds}")
         if self.max_loop_busy is not None and not 0 < self.max_loop_busy <= 1:
             raise ValueError(f"max_loop_busy must be in (0, 1] or None, got {self.max_loop_busy}")
+        if self.burst_in_flight is not None and self.burst_in_flight < self.max_in_flight:
+            raise ValueError(
+                f"burst_in_flight must be at least max_in_flight ({self.max_in_flight}), got {self.burst_in_flight}"
+            )
+
+    @property
+    def uses_loop_signals(self) -> bool:
+        """Whether any decision needs the loop's lag or busy share (else the probe need not run)."""
+        return (
+            self.max_loop_lag_seconds is not None or self.max_loop_busy is not None or self.burst_in_flight is not None
+        )
+
+    def under_pressure(self, loop_lag: float, loop_busy: float) -> bool:
+        """The loop is not keeping up: busy beyond ``pressure_busy`` or any standing lag."""
+        return loop_busy > self.pressure_busy or loop_lag > PRESSURE_LAG_SECONDS
 
     def decide(self, in_flight: int, loop_lag: float, loop_busy: float = 0.0) -> Verdict:
-        """The verdict for one more request, given what is in flight and the loop's lag and busy share."""
+        """The verdict for one more request, given what is in flight and the loop's lag and busy share.
+
+        With ``burst_in_flight``, the ``max_in_flight`` bound holds only while the loop is under pressure:
+        requests are counted in flight from their headers, so after any short stall (a collection, the
+        process descheduled) one loop iteration reads a burst of them at once. At moderate load that
+        burst drains within milliseconds, and refusing it would turn every hiccup into 503s.
+        """
         if in_flight >= self.max_in_flight:
-            return Verdict.TOO_MANY_IN_FLIGHT
+            burst = self.burst_in_flight
+            if burst is None or in_flight >= burst or self.under_pressure(loop_lag, loop_busy):
+                return Verdict.TOO_MANY_IN_FLIGHT
         # No "idle server admits" exception: requests answered on the loop finish within one loop step,
         # so nothing is ever counted in flight while a backlog of them waits. A lone stall (GC, a model
         # swap) does not get here because the monitor reports *standing* lag, and refusing lets the
@@ -214,6 +265,7 @@ class LoadShedder:
     The HTTP protocol (before an ASGI task exists) and the ASGI middleware (for servers without that
     protocol) ask the same object, so the in-flight count, the lag probe and the counters are one.
     ``prefix`` selects the guarded paths; everything else (health, metrics, docs) is never refused.
+    ``max_body_bytes`` bounds every request body, counted as it arrives (chunked uploads included).
     """
 
     def __init__(
@@ -223,8 +275,12 @@ class LoadShedder:
         lag_monitor: LoopLagMonitor | None = None,
         prefix: str = "/v1/",
         on_refusal: Callable[[str], None] | None = None,
+        max_body_bytes: int | None = None,
     ) -> None:
+        if max_body_bytes is not None and max_body_bytes < 0:
+            raise ValueError(f"max_body_bytes must be at least 0, got {max_body_bytes}")
         self.policy = policy
+        self.max_body_bytes = max_body_bytes
         # Started lazily on the first guarded request: the shedder is built before the server's loop.
         self.lag_monitor = lag_monitor if lag_monitor is not None else LoopLagMonitor()
         self.prefix = prefix
@@ -239,24 +295,32 @@ class LoadShedder:
         """``None`` to admit one more guarded request, else why it must be refused (and it is counted)."""
         lag = busy = 0.0
         policy = self.policy
-        if policy.max_loop_lag_seconds is not None or policy.max_loop_busy is not None:
+        if policy.uses_loop_signals:
             self.lag_monitor.ensure_started()
-            if policy.max_loop_lag_seconds is not None:
+            bursting = policy.burst_in_flight is not None and self.in_flight >= policy.max_in_flight
+            if policy.max_loop_lag_seconds is not None or bursting:
                 lag = self.lag_monitor.lag()
-            if policy.max_loop_busy is not None:
+            if policy.max_loop_busy is not None or bursting:
                 busy = self.lag_monitor.busy()
         verdict = policy.decide(self.in_flight, lag, busy)
         if verdict is Verdict.ADMIT:
             return None
         self.count_refusal(verdict.value)
         if verdict is Verdict.TOO_MANY_IN_FLIGHT:
-            detail = f"server busy: {self.in_flight} requests in flight (max {self.policy.max_in_flight})"
+            detail = f"server busy: {self.in_flight} requests in flight (max {self._bound(lag, busy)})"
         elif verdict is Verdict.LOOP_BUSY:
             detail = f"server busy: event loop {busy:.0%} busy (budget {policy.max_loop_busy:.0%})"
         else:
             budget_ms = (self.policy.max_loop_lag_seconds or 0.0) * 1000
             detail = f"server busy: event loop {lag * 1000:.0f} ms behind (budget {budget_ms:g} ms)"
         return Refusal(verdict, detail)
+
+    def _bound(self, lag: float, busy: float) -> int:
+        """The in-flight bound that applied: the burst allowance unless the loop is under pressure."""
+        policy = self.policy
+        if policy.burst_in_flight is None or policy.under_pressure(lag, busy):
+            return policy.max_in_flight
+        return policy.burst_in_flight
 
     def count_refusal(self, reason: str) -> None:
         if self.on_refusal is not None:
