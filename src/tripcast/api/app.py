@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal, Protocol
 
 import numpy as np
-from fastapi import BackgroundTasks, Body, Depends, FastAPI, HTTPException, Request, Response, status
+from fastapi import BackgroundTasks, Body, Depends, FastAPI, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from tripcast.api.errors import install_error_handlers
@@ -24,10 +24,10 @@ from tripcast.api.schemas import (
     ErrorOut,
     ModelOut,
     PredictionOut,
-    PredictionPayload,
     ReloadOut,
     TripBatchIn,
     TripIn,
+    prediction_payload,
 )
 from tripcast.api.security import (
     AccessPolicy,
@@ -237,25 +237,9 @@ def create_app(
     policy = AccessPolicy(authenticator or authenticator_from_settings(settings), anonymous_permissions(settings))
     app.state.access_policy = policy
 
-    @app.post(
-        "/v1/predictions",
-        response_model=PredictionOut | BatchPredictionOut,
-        responses=ERROR_RESPONSES,
-        summary="Predict trip duration for one trip or a batch",
-        tags=["predictions"],
-        dependencies=[Depends(Requires(policy, Permission.PREDICT))],
-    )
-    async def predict(
-        payload: Annotated[PredictionPayload, Body(openapi_examples=PAYLOAD_EXAMPLES)],
-        background: BackgroundTasks,
-    ) -> Response:
+    async def predict(payload: Any, background: BackgroundTasks) -> Response:
         batch = isinstance(payload, TripBatchIn)
         trips: list[TripIn] = payload.trips if isinstance(payload, TripBatchIn) else [payload]
-        if len(trips) > settings.max_batch_size:
-            raise HTTPException(
-                status.HTTP_413_CONTENT_TOO_LARGE,
-                f"trips: batch of {len(trips)} exceeds max_batch_size {settings.max_batch_size}",
-            )
         requests = to_requests(trips, batch=batch)
         inline = service.answers_inline(len(requests))
         served = service.predict(requests) if inline else await run_in_threadpool(service.predict, requests)
@@ -281,6 +265,19 @@ def create_app(
         # Built from our own typed model, so FastAPI's re-validation against response_model (declared
         # above for the docs) would only repeat work: a returned Response skips it.
         return Response(body.model_dump_json(), media_type="application/json")
+
+    # The body type carries this server's max_batch_size, so it is set here rather than in the signature.
+    predict.__annotations__["payload"] = Annotated[
+        prediction_payload(settings.max_batch_size), Body(openapi_examples=PAYLOAD_EXAMPLES)
+    ]
+    app.post(
+        "/v1/predictions",
+        response_model=PredictionOut | BatchPredictionOut,
+        responses=ERROR_RESPONSES,
+        summary="Predict trip duration for one trip or a batch",
+        tags=["predictions"],
+        dependencies=[Depends(Requires(policy, Permission.PREDICT))],
+    )(predict)
 
     @app.get(
         "/v1/models/current",

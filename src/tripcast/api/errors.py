@@ -53,11 +53,24 @@ def _validation_problems(exc: RequestValidationError) -> list[FieldProblem]:
     return problems
 
 
+def _oversized_batch(exc: RequestValidationError) -> str | None:
+    """The refusal of a batch longer than the server's ``max_batch_size`` (a schema rule on ``trips``), if any."""
+    for error in exc.errors():
+        loc = error.get("loc", ())
+        if error.get("type") == "too_long" and loc and loc[-1] == "trips":
+            ctx = error.get("ctx") or {}
+            return f"trips: batch of {ctx.get('actual_length')} exceeds max_batch_size {ctx.get('max_length')}"
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map domain and framework errors to the API's error body."""
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        oversized = _oversized_batch(exc)
+        if oversized is not None:
+            return JSONResponse(problems_body(oversized, [FieldProblem("trips", oversized)]), status_code=413)
         problems = _validation_problems(exc)
         return JSONResponse(problems_body("request does not match the schema", problems), status_code=422)
 

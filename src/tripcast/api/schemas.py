@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Strict, Tag, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Strict, Tag, create_model, field_validator
 
 from tripcast.core.domain.evaluation import ModelVersion
 
@@ -63,10 +63,26 @@ def _payload_kind(value: Any) -> str:
     return "trip"
 
 
-PredictionPayload = Annotated[
-    Annotated[TripIn, Tag("trip")] | Annotated[TripBatchIn, Tag("batch")],
-    Discriminator(_payload_kind),
-]
+def prediction_payload(max_batch_size: int) -> Any:
+    """The body type of ``POST /v1/predictions`` on a server answering at most ``max_batch_size`` trips.
+
+    The batch's length is a schema rule, so a longer batch is refused by its length before any of its trips
+    is validated (the API answers 413, see ``api.errors``); the JSON text itself is bounded by the body limit.
+    """
+    bounded = create_model(
+        "TripBatchIn",
+        __base__=TripBatchIn,
+        __doc__=TripBatchIn.__doc__,
+        trips=(
+            list[TripIn],
+            Field(min_length=1, max_length=max_batch_size, description="Trips to predict, answered in the same order"),
+        ),
+    )
+    return Annotated[
+        Annotated[TripIn, Tag("trip")] | Annotated[bounded, Tag("batch")],
+        Discriminator(_payload_kind),
+    ]
+
 
 PAYLOAD_EXAMPLES: dict[str, Any] = {
     "single": {"summary": "One trip", "value": TRIP_EXAMPLE},

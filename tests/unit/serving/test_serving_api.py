@@ -57,6 +57,17 @@ def test_batch_over_the_limit_is_413(client: TestClient, trip: dict[str, Any]) -
     assert "max_batch_size 5" in response.json()["detail"]
 
 
+def test_batch_length_is_refused_before_any_trip_is_validated(fake_registry: Any) -> None:
+    # 5,000 broken trips fit in the body limit of a 1,000-trip server: the answer is the length, not 5,000
+    # field errors (which is what validating every trip first would give).
+    broken = {"pickup_datetime": "2021-02-14T08:30:00", "pickup_zone": "x", "dropoff_zone": 1, "trip_distance": 1}
+    with make_client(fake_registry, max_batch_size=1000) as c:
+        response = c.post("/v1/predictions", json={"trips": [broken] * 5000})
+    assert response.status_code == 413, response.text[:300]
+    assert response.json()["detail"] == "trips: batch of 5000 exceeds max_batch_size 1000"
+    assert [e["field"] for e in response.json()["errors"]] == ["trips"]
+
+
 def test_oversized_body_is_refused_before_parsing(client: TestClient) -> None:
     response = client.post("/v1/predictions", content=b"x" * 200_000, headers={"content-type": "application/json"})
     assert response.status_code == 413
