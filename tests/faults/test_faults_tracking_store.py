@@ -24,5 +24,5 @@ def test_processes_opening_a_fresh_tracking_store_together_all_succeed_without_a
     results = [(racer.wait(timeout=300), *racer.communicate()) for racer in racers]
     for code, _out, err in results:
         assert "Traceback" not in err and "alembic" not in err.lower(), err
-        assert code == results[0][0], results
-    assert results[0][0] == 0, results[0]
+        # Each one reached the (empty) registry and says so in its one line.
+        assert (code, err.strip()) == (1, "error: no model named 'trip-duration' yet: run `tripcast train`"), err
