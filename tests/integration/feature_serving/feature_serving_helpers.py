@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from support.serving_settings import functional_settings
 from tripcast.core.domain.month import Month
 from tripcast.core.ports.data import RawDataset
 from tripcast.core.ports.learning import FeatureBuilder, TrainingSet
@@ -28,8 +29,10 @@ def january_trips(shared_data_dir: Path) -> pd.DataFrame:
 
 
 def settings_for(data_dir: Path, **overrides: object) -> Settings:
-    """Settings of a product instance living entirely under ``data_dir`` (SQLite MLflow, no cache)."""
-    return Settings(
+    """Settings of a product instance living entirely under ``data_dir`` (SQLite MLflow, no cache); shedding
+    counts requests in flight only (loop lag and busy share measure the host, and refused a request here on
+    a loaded CI machine)."""
+    return functional_settings(
         data_dir=data_dir,
         mlflow_tracking_uri=f"sqlite:///{data_dir / 'mlflow.db'}",
         mlflow_artifact_location=(data_dir / "mlartifacts").as_uri(),
