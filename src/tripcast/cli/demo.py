@@ -92,7 +92,9 @@ def demo(
     Real TLC months are taken from TRIPCAST_RAW_DIR / --source or downloaded; with no
     network and no files, the demo says so and falls back to synthetic trips.
     """
-    from tripcast.cli.app import _ensure_processed, _promote, _train, print_validation
+    from tripcast.cli.data import ensure_month_processed
+    from tripcast.cli.models import promote_version, train_model
+    from tripcast.cli.options import print_validation
 
     settings = load_settings()
     plan = TrainingPlan.consecutive(Month.parse(settings.train_month, "train_month"), settings.model_name)
@@ -117,7 +119,7 @@ def demo(
     reports: list[ValidationReport] = []
     with timer.step("2. validate"):
         for month in (plan.train_month, plan.valid_month, plan.test_month):
-            report = _ensure_processed(ctx, month)
+            report = ensure_month_processed(ctx, month)
             if report is None:
                 console.print(f"{month}: already processed")
             else:
@@ -125,11 +127,11 @@ def demo(
                 reports.append(report)
 
     with timer.step("3. train + register"):
-        training = _train(ctx, str(plan.train_month))
+        training = train_model(ctx, str(plan.train_month))
 
     with timer.step("4. promote"):
         outcome = _attempt(
-            lambda: _promote(
+            lambda: promote_version(
                 ctx, training.version.version, force=False, reason="tripcast demo", actor=getpass.getuser()
             )
         )

@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from tripcast.cli.console import console, err_console, fail, user_errors
+from tripcast.cli.console import console, fail, user_errors
 from tripcast.mlops.serving.real_time.metrics import MULTIPROCESS_DIR_ENV
 
 app = typer.Typer(no_args_is_help=True, help="Serve, score and stream trip-duration predictions.")
@@ -106,46 +106,6 @@ def shared_metrics_dir(workers: int) -> Iterator[str | None]:
 
 @app.command()
 @user_errors
-def score(
-    input_path: Annotated[Path, typer.Option("--input", help="A parquet/CSV trip file or a directory of them")],
-    output: Annotated[Path, typer.Option(help="Parquet file for scored rows")],
-    quarantine: Annotated[Path | None, typer.Option(help="Parquet file for refused rows (with reasons)")] = None,
-    ref: Annotated[str, typer.Option(help="Model version number or alias")] = "champion",
-    chunk_rows: Annotated[int, typer.Option(min=1, help="Rows per chunk held in memory")] = 50_000,
-) -> None:
-    """Score trip files in chunks; every input row is either scored or quarantined with its reasons.
-
-    An output that is an input (or inside an input folder) is refused. Outputs appear under their names
-    only when complete: an interrupted run leaves the previous files, and the inputs, untouched.
-    """
-    from tripcast.bootstrap import bootstrap
-    from tripcast.data_engineering.tlc.schema import TLC_TO_CANONICAL
-    from tripcast.mlops.serving.batch import score_file
-    from tripcast.mlops.serving.batch.scoring import plan_outputs
-
-    plan_outputs(input_path, output, quarantine)  # refuse bad paths before loading a model
-    ctx = bootstrap()
-    predictor = ctx.registry.load_predictor(ctx.settings.model_name, ref)
-    report = score_file(
-        input_path,
-        output,
-        predictor,
-        quarantine=quarantine,
-        column_aliases=TLC_TO_CANONICAL,
-        chunk_rows=chunk_rows,
-        console=err_console,
-    )
-    console.print(
-        f"[bold]{report.input_rows:,}[/] rows in: [green]{report.scored_rows:,} scored[/] -> {report.output}, "
-        f"[yellow]{report.quarantined_rows:,} quarantined[/] -> {report.quarantine} "
-        f"({report.model_name} v{report.model_version}, {report.rows_per_second:,.0f} rows/s)"
-    )
-    for field, count in sorted(report.reasons.items(), key=lambda kv: -kv[1]):
-        console.print(f"  [yellow]{count:,}[/] rows: bad {field}")
-
-
-@app.command()
-@user_errors
 def stream(
     input_stream: Annotated[str, typer.Option("--input", help="Redis stream of trip events")] = "tripcast:trips",
     output_stream: Annotated[
@@ -203,33 +163,6 @@ def stream(
         console.print(f"scored {total.scored:,}, dead-lettered {total.dead_lettered:,}, reclaimed {total.reclaimed:,}")
         for reason, count in sorted(total.reasons.items(), key=lambda kv: -kv[1]):
             console.print(f"  [yellow]{count:,}[/] dead-lettered: {reason}")
-
-
-@app.command()
-@user_errors
-def optimize(
-    version: Annotated[str, typer.Option(help="Version number or alias to compile")] = "champion",
-    level: Annotated[
-        str, typer.Option(help="gcc optimisation: Os (fastest predictions), O1 (~3x faster build), O0, O2")
-    ] = "Os",
-) -> None:
-    """Compile a registered LightGBM version to native code; the server then uses it automatically."""
-    from tripcast.bootstrap import bootstrap
-    from tripcast.mlops.serving.optimization import optimize_model_version
-
-    if level not in {"Os", "O0", "O1", "O2", "O3"}:
-        raise fail(f"--level must be one of Os, O0, O1, O2, O3; got {level!r}")
-    ctx = bootstrap()
-    number = ctx.registry.get(ctx.settings.model_name, version).version
-    with console.status(f"compiling {ctx.settings.model_name} v{number} (treelite + tl2cgen)"):
-        result = optimize_model_version(
-            ctx.settings.tracking_uri, ctx.settings.model_name, number, compiler_options=(f"-{level}",)
-        )
-    console.print(
-        f"[green]compiled[/] {result.name} v{result.version} in {result.compile_seconds:.1f}s "
-        f"-> {result.artifact_path} "
-        f"(max |compiled - native| = {result.max_abs_diff:.2e} on {result.check_rows} rows)"
-    )
 
 
 @app.command()

@@ -9,7 +9,7 @@ import pytest
 from serving_champion import MODEL_NAME, Champion
 from typer.testing import CliRunner
 
-from tripcast.cli.serving import app
+from tripcast.cli.app import app
 
 runner = CliRunner()
 
