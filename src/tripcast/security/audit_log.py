@@ -71,6 +71,17 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 60.0
 #: Serialises schema creation between processes starting together on PostgreSQL (any fixed int64).
 _PG_SCHEMA_LOCK = 7_301_146_102_118_001
 
+
+def _pg_trigger_once(name: str, table: str, when: str) -> str:
+    """A PostgreSQL statement creating trigger ``name`` on ``table`` unless it exists already."""
+    return (
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger "
+        f"WHERE tgname = '{name}' AND tgrelid = '{table}'::regclass) THEN "
+        f"CREATE TRIGGER {name} {when} FOR EACH ROW EXECUTE FUNCTION audit_append_only(); "
+        "END IF; END $$"
+    )
+
+
 _GUARDS = {
     "sqlite": [
         "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit_events "
@@ -83,12 +94,10 @@ _GUARDS = {
     "postgresql": [
         "CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$ "
         "BEGIN RAISE EXCEPTION 'audit_events is append-only'; END; $$ LANGUAGE plpgsql",
-        "DROP TRIGGER IF EXISTS audit_append_only ON audit_events",
-        "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit_events "
-        "FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
-        "DROP TRIGGER IF EXISTS audit_head_no_delete ON audit_head",
-        "CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head "
-        "FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
+        # Created only when missing: DROP/CREATE TRIGGER takes an ACCESS EXCLUSIVE lock on the table, which
+        # deadlocks with another process already reading or appending to the trail.
+        _pg_trigger_once("audit_append_only", "audit_events", "BEFORE UPDATE OR DELETE ON audit_events"),
+        _pg_trigger_once("audit_head_no_delete", "audit_head", "BEFORE DELETE ON audit_head"),
     ],
 }
 

@@ -13,6 +13,7 @@ core does none of that. At 1 GB, two queries at once with one thread each wrote 
 from __future__ import annotations
 
 import queue
+import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any
@@ -46,13 +47,19 @@ def run_statements(connection: Any, statements: Iterable[str], concurrency: int)
 
     connection.execute(f"SET threads = {max(1, int(threads) // concurrency)}")
     futures: list[Future[None]] = []
+    # At most ``concurrency`` statements are submitted and not yet finished: the feeder then sees a
+    # failure before it submits the next one, so the queue stops there instead of running to the end.
+    slots = threading.BoundedSemaphore(concurrency)
     try:
         with ThreadPoolExecutor(concurrency, thread_name_prefix="tripcast-copy") as pool:
             try:
                 for statement in statements:
+                    slots.acquire()
                     if any(f.done() and f.exception() is not None for f in futures):
                         break  # stop feeding the queue; the failure is raised below
-                    futures.append(pool.submit(run, statement))
+                    future = pool.submit(run, statement)
+                    future.add_done_callback(lambda _: slots.release())  # runs once the outcome is visible
+                    futures.append(future)
                 done, _ = wait(futures, return_when=FIRST_EXCEPTION)
                 failure = next((f.exception() for f in futures if f in done and f.exception() is not None), None)
                 if failure is not None:
