@@ -17,6 +17,7 @@ from tripcast.core.ports.tracking import RegistrationHook
 from tripcast.settings import Settings
 
 if TYPE_CHECKING:
+    from tripcast.core.services.audit import AuditTrailService
     from tripcast.data_engineering.features.store_features import StoreBackedTripFeatureBuilder
     from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
     from tripcast.data_engineering.tlc.source import TlcFileSource
@@ -141,6 +142,13 @@ class Tripcast:
 
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         return SqlAuditLog(self.settings.audit_database_url, key=self.settings.audit_key.get_secret_value().encode())
+
+    @cached_property
+    def audit_trail(self) -> AuditTrailService:
+        """Reading, verifying and adopting the audit trail (``tripcast audit``)."""
+        from tripcast.core.services.audit import AuditTrailService
+
+        return AuditTrailService(self.audit, self.clock)
 
     @cached_property
     def locks(self) -> FileLocks:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from tripcast.bootstrap import Tripcast
 from tripcast.cli.console import console, fail, user_errors
 from tripcast.cli.options import context
+from tripcast.core.domain.audit import AuditChainBrokenError
+from tripcast.core.services.audit import AuditTrailService
 
 app = typer.Typer()
 
@@ -28,14 +30,14 @@ def audit(
     ] = False,
 ) -> None:
     """Show the audit trail of model and data changes (newest first)."""
-    ctx = context(None)
+    trail = context(None).audit_trail
     if adopt_legacy:
-        adopted = ctx.audit.adopt_legacy()
+        adopted = trail.adopt_legacy(actor=getpass.getuser())
         console.print(f"[green]adopted[/] {adopted:,} legacy rows; new events are chained with TRIPCAST_AUDIT_KEY")
     if verify:
-        _verify_audit(ctx)
+        _verify_audit(trail)
     table = Table("at", "actor", "action", "subject", "details", title="audit trail")
-    for event in ctx.audit.events(subject, limit):
+    for event in trail.recent(subject, limit):
         shown = {k: v for k, v in event.details.items() if k.startswith(("promotion.gate", "rows_", "val_rmse"))}
         table.add_row(f"{event.at:%Y-%m-%d %H:%M:%S}", event.actor, event.action, event.subject, json.dumps(shown))
     console.print(table)
@@ -45,11 +47,9 @@ def audit(
 AUDIT_BROKEN_EXIT_CODE = 3
 
 
-def _verify_audit(ctx: Tripcast) -> None:
-    from tripcast.security.audit_log import AuditChainBrokenError
-
+def _verify_audit(service: AuditTrailService) -> None:
     try:
-        trail = ctx.audit.verify()
+        trail = service.verify()
     except AuditChainBrokenError as exc:
         raise fail(f"audit trail broken: {exc}", code=AUDIT_BROKEN_EXIT_CODE) from None
     legacy = f", {trail.legacy_events:,} of them legacy (unkeyed)" if trail.legacy_events else ""
@@ -58,7 +58,3 @@ def _verify_audit(ctx: Tripcast) -> None:
         f"signed head: row {trail.last_id}, hash {trail.head_hash[:16]}",
         highlight=False,
     )
-
-
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"

@@ -28,7 +28,6 @@ import hmac
 import json
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -36,9 +35,19 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, Text, create_en
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from tripcast.core.domain.audit import AuditEvent
+from tripcast.core.domain.audit import AuditChainBrokenError, AuditEvent, VerifiedTrail
 from tripcast.core.domain.errors import TripcastError
-from tripcast.core.ports.audit import AuditLog
+from tripcast.core.ports.audit import VerifiableAuditLog
+
+# Defined in the core (callers catch and read them through the port); re-exported for existing imports.
+__all__ = [
+    "AuditChainBrokenError",
+    "AuditUnavailableError",
+    "AuditWriteError",
+    "LegacyAuditTrailError",
+    "SqlAuditLog",
+    "VerifiedTrail",
+]
 from tripcast.security.urls import mask_url
 
 _metadata = MetaData()
@@ -102,10 +111,6 @@ _GUARDS = {
 }
 
 
-class AuditChainBrokenError(TripcastError):
-    """A stored row or the signed head no longer matches: the trail was tampered with (or the key changed)."""
-
-
 class LegacyAuditTrailError(TripcastError):
     """The trail predates the keyed chain and has not been adopted (``tripcast audit --adopt-legacy``)."""
 
@@ -116,16 +121,6 @@ class AuditWriteError(TripcastError):
 
 class AuditUnavailableError(TripcastError):
     """The audit database cannot be opened or read (unreachable server, unreadable file)."""
-
-
-@dataclass(frozen=True, slots=True)
-class VerifiedTrail:
-    """What :meth:`SqlAuditLog.verify` checked: rows, how many are legacy (unkeyed), and the signed head."""
-
-    events: int
-    legacy_events: int
-    last_id: int
-    head_hash: str
 
 
 def _canonical(event: AuditEvent) -> bytes:
@@ -139,7 +134,7 @@ def _legacy_digest(previous: str, event: AuditEvent) -> str:
     return hashlib.sha256(previous.encode() + _canonical(event)).hexdigest()
 
 
-class SqlAuditLog(AuditLog):
+class SqlAuditLog(VerifiableAuditLog):
     """Audit trail in the database at ``url`` (created on first use), chained with HMAC under ``key``."""
 
     def __init__(self, url: str, *, key: bytes) -> None:

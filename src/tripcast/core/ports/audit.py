@@ -1,11 +1,14 @@
-"""The audit trail port: an append-only record of model and data changes."""
+"""The audit trail ports: an append-only record of model and data changes, and one that proves it intact."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Collection
 
-from tripcast.core.domain.audit import AuditEvent
+from tripcast.core.domain.audit import AuditChainBrokenError, AuditEvent, VerifiedTrail
+
+# AuditChainBrokenError is named in the port's contract (verify raises it).
+__all__ = ["AuditChainBrokenError", "AuditLog", "VerifiableAuditLog", "VerifiedTrail"]
 
 
 class AuditLog(ABC):
@@ -21,3 +24,15 @@ class AuditLog(ABC):
     ) -> list[AuditEvent]:
         """Newest events first, optionally only subjects starting with ``subject_prefix``
         and only the given ``actions``."""
+
+
+class VerifiableAuditLog(AuditLog):
+    """An audit trail that can prove it was not changed: each row chained and signed with a key."""
+
+    @abstractmethod
+    def verify(self) -> VerifiedTrail:
+        """Check every row and the signed head; raises :class:`AuditChainBrokenError` naming the first bad row."""
+
+    @abstractmethod
+    def adopt_legacy(self) -> int:
+        """Check a trail written before the chain was keyed and sign it as a legacy segment; rows adopted."""

@@ -1,0 +1,130 @@
+"""The guide's four learning levels as layers: one declared map from code and folders to a level.
+
+The MLOps structure guide teaches a project in four levels; each adds folders to the one below:
+
+- **beginner**: the hexagonal core, tests, data, deployment, educational resources (train, register,
+  predict from the CLI, batch scoring);
+- **intermediate**: + frontend, infrastructure, environments, MLOps feature store and drift, API contracts
+  (the HTTP API, the dashboard);
+- **advanced**: + data engineering, observability, performance, security, integrations;
+- **expert**: everything, including lifecycle automation, experiments and backup.
+
+A module's level is the level of the longest prefix in :data:`PACKAGE_LEVELS` that names it or one of its
+parents, so a new submodule inherits its package's tag; a more specific entry overrides its parent (the
+beginner ``tripcast.mlops.training`` inside the intermediate ``tripcast.mlops``). The import-linter contract
+``tests/architecture/levels_contract.py`` reads this map and fails when a lower level imports a higher one
+or when a module has no tag.
+
+The composition root (:data:`ASSEMBLERS`) is the one exception: it names every level's wiring, and may import
+a higher level only inside a function (lazily), so that a project cut at a lower level (the generator,
+a later issue) keeps running once the cut levels' wiring modules and the properties that name them are gone.
+
+This module is plain data and the standard library, so the generator can read it without Tripcast's
+dependencies installed.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class Level(IntEnum):
+    """A learning level; a higher value includes everything below it."""
+
+    BEGINNER = 1
+    INTERMEDIATE = 2
+    ADVANCED = 3
+    EXPERT = 4
+
+
+#: Every tripcast package or module prefix -> its level (longest matching prefix wins).
+PACKAGE_LEVELS: dict[str, Level] = {
+    # The project itself: the core hexagon, settings and the composition root run at every level.
+    "tripcast": Level.BEGINNER,
+    "tripcast.core": Level.BEGINNER,
+    "tripcast.settings": Level.BEGINNER,
+    "tripcast.levels": Level.BEGINNER,
+    "tripcast.durable_files": Level.BEGINNER,
+    "tripcast.bootstrap": Level.BEGINNER,
+    # Driving adapters: the CLI is the beginner's entry point; HTTP API and dashboard come with
+    # "api contracts" and "frontend" at the intermediate level.
+    "tripcast.cli": Level.BEGINNER,
+    "tripcast.cli.monitoring": Level.INTERMEDIATE,
+    "tripcast.cli.serving": Level.INTERMEDIATE,
+    "tripcast.cli.tokens": Level.INTERMEDIATE,
+    "tripcast.cli.pipeline": Level.ADVANCED,
+    "tripcast.cli.optimize": Level.ADVANCED,
+    "tripcast.api": Level.INTERMEDIATE,
+    "tripcast.dashboard": Level.INTERMEDIATE,
+    # "data": reading, validating and storing TLC files and the trip features a first model trains on.
+    "tripcast.data_engineering": Level.ADVANCED,
+    "tripcast.data_engineering.tlc": Level.BEGINNER,
+    "tripcast.data_engineering.features": Level.BEGINNER,
+    "tripcast.data_engineering.features.store_features": Level.INTERMEDIATE,
+    # The zone aggregates the feature store materialises are computed by the pipeline's transform.
+    "tripcast.data_engineering.transformation": Level.INTERMEDIATE,
+    # MLOps: training, tracking, registry and serving are the ML basics a beginner project runs; the guide's
+    # intermediate "mlops/" adds the feature store and drift detection.
+    "tripcast.mlops": Level.INTERMEDIATE,
+    "tripcast.mlops.training": Level.BEGINNER,
+    "tripcast.mlops.tracking": Level.BEGINNER,
+    "tripcast.mlops.model_registry": Level.BEGINNER,
+    "tripcast.mlops.serving": Level.BEGINNER,
+    "tripcast.mlops.feature_store": Level.INTERMEDIATE,
+    "tripcast.mlops.drift_detection": Level.INTERMEDIATE,
+    "tripcast.observability": Level.ADVANCED,
+    # Security (compliance) is advanced, except what lower levels cannot run without: the audit trail every
+    # use case writes and the locks around registry writes (beginner), and the API's keys and roles (with the API).
+    "tripcast.security": Level.ADVANCED,
+    "tripcast.security.audit_log": Level.BEGINNER,
+    "tripcast.security.locks": Level.BEGINNER,
+    "tripcast.security.urls": Level.BEGINNER,
+    "tripcast.security.api_keys": Level.INTERMEDIATE,
+    "tripcast.security.roles": Level.INTERMEDIATE,
+    # Outbound HTTP guard of integrations (REST ingestion, alert webhooks).
+    "tripcast.egress": Level.ADVANCED,
+}
+
+#: Every folder at the repository root -> its level (hidden tool caches and generated output excluded).
+FOLDER_LEVELS: dict[str, Level] = {
+    "src": Level.BEGINNER,
+    "tests": Level.BEGINNER,
+    "data": Level.BEGINNER,
+    "deployment": Level.BEGINNER,
+    "DOCS": Level.BEGINNER,  # the guide's educational resources
+    "environments": Level.INTERMEDIATE,
+    ".ci": Level.INTERMEDIATE,  # infrastructure: the CI job definition
+    "data_engineering": Level.ADVANCED,
+    "observability": Level.ADVANCED,
+    "performance": Level.ADVANCED,
+}
+
+#: Modules that wire every level together: they may import a higher level, but only inside a function.
+ASSEMBLERS: tuple[str, ...] = ("tripcast.bootstrap", "tripcast.cli.app")
+
+
+def _covers(prefix: str, module: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
+
+
+def level_of(module: str) -> Level | None:
+    """The level of ``module`` (a dotted name): its longest tagged prefix's, or None when untagged."""
+    matches = [prefix for prefix in PACKAGE_LEVELS if _covers(prefix, module)]
+    if not matches:
+        return None
+    return PACKAGE_LEVELS[max(matches, key=len)]
+
+
+def is_assembler(module: str) -> bool:
+    """Whether ``module`` belongs to the composition root (allowed to import higher levels lazily)."""
+    return any(_covers(prefix, module) for prefix in ASSEMBLERS)
+
+
+def packages_at(level: Level) -> list[str]:
+    """The tagged package prefixes a project cut at ``level`` keeps (its own and every lower level's)."""
+    return sorted(prefix for prefix, tagged in PACKAGE_LEVELS.items() if tagged <= level)
+
+
+def folders_at(level: Level) -> list[str]:
+    """The root folders a project cut at ``level`` keeps (its own and every lower level's)."""
+    return sorted(folder for folder, tagged in FOLDER_LEVELS.items() if tagged <= level)
