@@ -20,8 +20,8 @@ demo: setup
 	$(RUN) tripcast demo
 
 lint: setup
-	$(RUN) ruff check src tests performance data_engineering mlops observability
-	$(RUN) ruff format --check src tests performance data_engineering mlops observability
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
 
 typecheck: setup
 	$(RUN) mypy

@@ -37,10 +37,13 @@ class Level(IntEnum):
     EXPERT = 4
 
 
+#: The root package: its ``__init__`` is at every level, but it tags none of its subpackages, so a new
+#: subpackage without its own entry in PACKAGE_LEVELS breaks the levels contract.
+ROOT_PACKAGE = "tripcast"
+
 #: Every tripcast package or module prefix -> its level (longest matching prefix wins).
 PACKAGE_LEVELS: dict[str, Level] = {
-    # The project itself: the core hexagon, settings and the composition root run at every level.
-    "tripcast": Level.BEGINNER,
+    # The core hexagon, settings and the composition root run at every level.
     "tripcast.core": Level.BEGINNER,
     "tripcast.settings": Level.BEGINNER,
     "tripcast.levels": Level.BEGINNER,
@@ -109,6 +112,8 @@ def _covers(prefix: str, module: str) -> bool:
 
 def level_of(module: str) -> Level | None:
     """The level of ``module`` (a dotted name): its longest tagged prefix's, or None when untagged."""
+    if module == ROOT_PACKAGE:
+        return Level.BEGINNER
     matches = [prefix for prefix in PACKAGE_LEVELS if _covers(prefix, module)]
     if not matches:
         return None
@@ -121,7 +126,11 @@ def is_assembler(module: str) -> bool:
 
 
 def packages_at(level: Level) -> list[str]:
-    """The tagged package prefixes a project cut at ``level`` keeps (its own and every lower level's)."""
+    """The tagged package prefixes a project cut at ``level`` keeps (its own and every lower level's).
+
+    A kept prefix keeps its parent packages' ``__init__`` modules too (``tripcast.mlops.training`` at
+    beginner needs ``tripcast.mlops/__init__.py``), not their other submodules.
+    """
     return sorted(prefix for prefix, tagged in PACKAGE_LEVELS.items() if tagged <= level)
 
 

@@ -26,8 +26,13 @@ def _register_command_groups(root: typer.Typer) -> None:
     CLI's assembler, and a project cut at a lower level drops the lines of the levels it leaves out.
     Command modules import their heavy libraries inside the commands, so this stays fast for ``--help``.
     """
+    # One line per level: keep them apart (isort would merge them).
     from tripcast.cli import audit, data, demo, ingest, models, predict, scoring  # beginner
+
+    # isort: split
     from tripcast.cli import monitoring, serving, tokens  # intermediate
+
+    # isort: split
     from tripcast.cli import optimize, pipeline  # advanced
 
     root.command()(demo.demo)

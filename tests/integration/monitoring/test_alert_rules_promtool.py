@@ -13,6 +13,8 @@ from tripcast.observability.alerting.prometheus_rules import render_prometheus_r
 
 ROOT = Path(__file__).resolve().parents[3]
 ALERTING = ROOT / "observability" / "alerting"
+#: promtool unit tests of the rules: tests live under tests/, the rules they test under observability/.
+PROMTOOL_TESTS = Path(__file__).resolve().parent / "promtool"
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(
     PROMTOOL is None, reason="promtool not installed (apt-get install -y prometheus); CI installs it"
@@ -37,7 +39,7 @@ def test_promtool_check_rules() -> None:
 
 @needs_promtool
 def test_promtool_unit_tests() -> None:
-    files = sorted(str(p) for p in (ALERTING / "tests").glob("*.yml"))
+    files = sorted(str(p) for p in PROMTOOL_TESTS.glob("*.yml"))
     assert files
     result = subprocess.run([PROMTOOL, "test", "rules", *files], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr

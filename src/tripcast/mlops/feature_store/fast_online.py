@@ -1,6 +1,6 @@
 """Direct reads of Feast's online store for the serving hot path.
 
-Measured on this machine (``mlops/feature_store/LATENCY.md``), Feast's ``get_online_features``
+Measured on this machine (``performance/reports/feature_store_latency.md``), Feast's ``get_online_features``
 already meets the 3 ms per-request budget once warm (p99 ~0.45 ms, SQLite or Redis); its
 cold first calls (registry load) and its per-call validation/response building are the
 slow parts. These readers go straight to the rows Feast materialized, using Feast's own key

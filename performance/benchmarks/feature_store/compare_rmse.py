@@ -3,9 +3,10 @@
 Both models use the project's LightGBMTrainer with the same parameters; the second spec adds the
 five store features, joined point-in-time by Feast (each trip sees only trips that ended before its
 pickup). Offline tables come from 2021-01 + 2021-02 trips so February's features use the days
-before each trip, exactly as they would be available online. Run by hand; results in RESULTS.md.
+before each trip, exactly as they would be available online. Run by hand; results in
+performance/reports/feature_store_rmse.md.
 
-    .venv/bin/python mlops/feature_store/compare_rmse.py
+    .venv/bin/python performance/benchmarks/feature_store/compare_rmse.py
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from tripcast.mlops.feature_store.offline import build_tables_from_trips
 from tripcast.mlops.feature_store.store import FeatureStoreSettings, ZoneFeatureStore
 from tripcast.mlops.training.lightgbm_trainer import LightGBMTrainer
 
-DATA = Path(os.environ.get("TRIPCAST_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared/data/nyc-taxi"))
+DATA = Path(os.environ.get("TRIPCAST_SHARED_DATA", Path(__file__).resolve().parents[4] / "shared/data/nyc-taxi"))
 STORE_FEATURES = (*ZONE_HOUR_FEATURES, *ZONE_PAIR_FEATURES)
 EXTENDED_SPEC = ModelSpec(
     name="trip-duration-store",

@@ -3,9 +3,9 @@
 Builds the zone tables from real 2021-01 green trips, materializes them into a fresh SQLite
 online store (and Redis with ``--redis redis://127.0.0.1:6379/0``), then times single-request
 reads for random (pickup, dropoff) pairs seen in the data. Not a test: run by hand and record
-the numbers in LATENCY.md.
+the numbers in performance/reports/feature_store_latency.md.
 
-    .venv/bin/python mlops/feature_store/bench_online_latency.py --requests 3000 [--redis URL]
+    .venv/bin/python performance/benchmarks/feature_store/bench_online_latency.py --requests 3000 [--redis URL]
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from tripcast.data_engineering.tlc.validation import PanderaTripValidator
 from tripcast.mlops.feature_store.offline import build_tables_from_trips
 from tripcast.mlops.feature_store.store import FeatureStoreSettings, ZoneFeatureStore
 
-DATA = Path(os.environ.get("TRIPCAST_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared/data/nyc-taxi"))
+DATA = Path(os.environ.get("TRIPCAST_SHARED_DATA", Path(__file__).resolve().parents[4] / "shared/data/nyc-taxi"))
 
 
 def percentiles(samples: list[float]) -> str:
