@@ -9,8 +9,10 @@ in-process cache), so nothing needs a server. Real services are a setting away:
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,6 +48,10 @@ class Settings(BaseSettings):
     )
 
     env: Environment = Environment.LOCAL
+
+    # Where relative paths point: TRIPCAST_HOME when set (its .env is read too), else the directory current
+    # when the settings load. Resolved once, here; no other code reads a path against the current directory.
+    home: Path | None = Field(default=None, description="base of every relative path and of .env")
 
     # Data locations
     data_dir: Path = Path("data")
@@ -133,6 +139,13 @@ class Settings(BaseSettings):
     # A REST API's Retry-After is honoured up to this many seconds, never longer
     rest_max_retry_after_seconds: float = Field(default=60.0, ge=0)
 
+    def __init__(self, **values: Any) -> None:
+        # TRIPCAST_HOME moves .env with it, so a command run from any directory reads the project's file.
+        home = os.environ.get("TRIPCAST_HOME")
+        if home and "_env_file" not in values:
+            values["_env_file"] = Path(home).expanduser() / ".env"
+        super().__init__(**values)
+
     @model_validator(mode="after")
     def _refuse_missing_secrets(self) -> Settings:
         if self.env not in RELAXED_ENVIRONMENTS:
@@ -152,22 +165,26 @@ class Settings(BaseSettings):
     def _resolve_paths(self) -> Settings:
         """Make every configured location absolute once, at load time.
 
-        Relative values (``TRIPCAST_DATA_DIR=data``, ``sqlite:///data/mlflow.db``) are read against the
-        directory the process starts in; nothing downstream (Feast, MLflow, DuckDB) may re-read them
+        Relative values (``TRIPCAST_DATA_DIR=data``, ``sqlite:///data/mlflow.db``) are read against
+        ``TRIPCAST_HOME`` when set, else the directory current at load; nothing downstream (Feast, MLflow, DuckDB) may re-read them
         against a directory of its own, which is how ``data/feature_store/repo`` once became
         ``data/feature_store/repo/data/feature_store/repo``.
         """
-        self.data_dir = _absolute(self.data_dir)
+        self.home = _absolute(self.home or Path(os.curdir), Path.cwd())
+        base = self.home
+        self.data_dir = _absolute(self.data_dir, base)
         if self.raw_dir is not None:
-            self.raw_dir = _absolute(self.raw_dir)
+            self.raw_dir = _absolute(self.raw_dir, base)
         if self.feature_store_dir is not None:
-            self.feature_store_dir = _absolute(self.feature_store_dir)
+            self.feature_store_dir = _absolute(self.feature_store_dir, base)
         if self.mlflow_tracking_uri:
-            self.mlflow_tracking_uri = _absolute_sqlite_url(self.mlflow_tracking_uri)
+            self.mlflow_tracking_uri = _absolute_sqlite_url(self.mlflow_tracking_uri, base)
         if self.audit_url:
-            self.audit_url = _absolute_sqlite_url(self.audit_url)
+            self.audit_url = _absolute_sqlite_url(self.audit_url, base)
+        if self.auth_url:
+            self.auth_url = _absolute_sqlite_url(self.auth_url, base)
         if self.mlflow_artifact_location and "://" not in self.mlflow_artifact_location:
-            self.mlflow_artifact_location = str(_absolute(Path(self.mlflow_artifact_location)))
+            self.mlflow_artifact_location = str(_absolute(Path(self.mlflow_artifact_location), base))
         return self
 
     @model_validator(mode="after")
@@ -240,18 +257,18 @@ class Settings(BaseSettings):
         return (self.data_dir / "mlartifacts").as_uri()
 
 
-def _absolute(path: Path) -> Path:
-    """``path`` with ``~`` expanded, made absolute against the current directory and normalised."""
-    return path.expanduser().resolve()
+def _absolute(path: Path, base: Path) -> Path:
+    """``path`` with ``~`` expanded, made absolute against ``base`` (an absolute path stays) and normalised."""
+    return (base / path.expanduser()).resolve()
 
 
-def _absolute_sqlite_url(url: str) -> str:
+def _absolute_sqlite_url(url: str, base: Path) -> str:
     """A SQLite URL whose file path is relative (``sqlite:///data/x.db``) made absolute; other URLs as given."""
     prefix, _, rest = url.partition(":///")
     if not prefix.startswith("sqlite") or not rest or rest.startswith("/") or rest.startswith(":memory:"):
         return url
     database, separator, query = rest.partition("?")
-    return f"{prefix}:///{_absolute(Path(database))}{separator}{query}"
+    return f"{prefix}:///{_absolute(Path(database), base)}{separator}{query}"
 
 
 def load_settings() -> Settings:
