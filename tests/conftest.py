@@ -23,15 +23,30 @@ def _shared_data_dir() -> Path | None:
 SHARED_DATA = _shared_data_dir()
 
 
+def _ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def _fail_skip_under_ci(report: pytest.TestReport | pytest.CollectReport) -> None:
+    if _ci() and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, which needs every prerequisite: {report.longrepr}"
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """Under ``CI=true`` a skip is a failure: a missing prerequisite (data, promtool, a server) must not
     turn a red build green by skipping the tests that needed it."""
     outcome = yield
-    report = outcome.get_result()  # type: ignore[attr-defined]
-    if os.environ.get("CI", "").lower() == "true" and report.skipped and not hasattr(report, "wasxfail"):
-        report.outcome = "failed"
-        report.longrepr = f"skipped under CI=true, which needs every prerequisite: {report.longrepr}"
+    _fail_skip_under_ci(outcome.get_result())  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
+    """The same for a whole module skipped while collected (``pytest.importorskip("pyspark")`` or
+    ``pytest.skip(..., allow_module_level=True)`` at module level), which never reaches a test report."""
+    outcome = yield
+    _fail_skip_under_ci(outcome.get_result())  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")
