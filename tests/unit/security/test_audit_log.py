@@ -175,3 +175,23 @@ def test_a_broken_legacy_trail_is_not_adopted(tmp_path):
         log.adopt_legacy()
     with pytest.raises(LegacyAuditTrailError):
         log.verify()
+
+
+def test_the_audit_trail_service_adopts_a_legacy_trail_and_the_adoption_is_the_first_keyed_row(tmp_path):
+    """The core service over the real adapter: the adoption event is chained under the key and verifies."""
+    from tripcast.core.ports.clock import Clock
+    from tripcast.core.services.audit import LEGACY_ADOPTED_ACTION, AuditTrailService
+
+    class Fixed(Clock):
+        def now(self) -> datetime:
+            return datetime(2026, 2, 1, tzinfo=UTC)
+
+    path = tmp_path / "old.db"
+    write_legacy_trail(path, 3)
+    service = AuditTrailService(SqlAuditLog(f"sqlite:///{path}", key=KEY), Fixed())
+
+    assert service.adopt_legacy(actor="alice") == 3
+    newest = service.recent(limit=1)[0]
+    assert (newest.action, newest.actor, newest.details) == (LEGACY_ADOPTED_ACTION, "alice", {"rows_adopted": "3"})
+    verified = service.verify()
+    assert (verified.events, verified.legacy_events, verified.last_id) == (4, 3, 4)
