@@ -44,3 +44,13 @@ def test_promtool_unit_tests() -> None:
     result = subprocess.run([PROMTOOL, "test", "rules", *files], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout + result.stderr
+
+
+def test_promtool_unit_tests_point_at_the_checked_in_rules() -> None:
+    """promtool reads ``rule_files`` relative to the test file: they must name the rules under observability/."""
+    import yaml
+
+    for test_file in PROMTOOL_TESTS.glob("*.yml"):
+        rule_files = yaml.safe_load(test_file.read_text())["rule_files"]
+        resolved = [(test_file.parent / name).resolve() for name in rule_files]
+        assert resolved == [(ALERTING / "rules" / "tripcast.rules.yml").resolve()], test_file
