@@ -12,6 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tripcast.core.ports.audit import VerifiableAuditLog
 from tripcast.core.ports.clock import Clock
 from tripcast.core.ports.tracking import RegistrationHook
 from tripcast.settings import Settings
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     from tripcast.mlops.training.baseline import LinearBaselineTrainer
     from tripcast.mlops.training.lightgbm_trainer import LightGBMTrainer
     from tripcast.mlops.training.metrics import RegressionMetrics
-    from tripcast.security.audit_log import SqlAuditLog
     from tripcast.security.locks import FileLocks, PostgresAdvisoryLocks
 
 
@@ -137,7 +137,7 @@ class Tripcast:
         )
 
     @cached_property
-    def audit(self) -> SqlAuditLog:
+    def audit(self) -> VerifiableAuditLog:
         from tripcast.security.audit_log import SqlAuditLog
 
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
