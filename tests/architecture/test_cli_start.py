@@ -23,6 +23,7 @@ HEAVY = (
     "matplotlib",
     "lightgbm",
     "fastapi",
+    "redis",  # imports opentelemetry's SDK on import: ~0.35 s here
 )
 
 #: heavy library -> the command module that still imports it at module level (its helper is fixing it).
@@ -32,6 +33,7 @@ TEMPORARY: dict[str, str] = {
     "pandas": "tripcast.cli.monitoring",
     "pyarrow": "tripcast.cli.monitoring",
     "prometheus_client": "tripcast.cli.serving",
+    "redis": "tripcast.cli.serving",
     "sqlalchemy": "tripcast.cli.tokens",
     # <<< TEMPORARY
 }
