@@ -166,8 +166,8 @@ class Settings(BaseSettings):
         """Make every configured location absolute once, at load time.
 
         Relative values (``TRIPCAST_DATA_DIR=data``, ``sqlite:///data/mlflow.db``) are read against
-        ``TRIPCAST_HOME`` when set, else the directory current at load; nothing downstream (Feast, MLflow, DuckDB) may re-read them
-        against a directory of its own, which is how ``data/feature_store/repo`` once became
+        ``TRIPCAST_HOME`` when set, else the directory current at load; nothing downstream (Feast, MLflow,
+        DuckDB) may re-read them against a directory of its own, which is how ``data/feature_store/repo`` once became
         ``data/feature_store/repo/data/feature_store/repo``.
         """
         self.home = _absolute(self.home or Path(os.curdir), Path.cwd())
