@@ -33,7 +33,8 @@ def tripcast_modules_named(source: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and " " not in node.value:
-            names.add(node.value)  # a dotted module name for importlib; filtered to tripcast.* below
+            if node.value.startswith("tripcast."):  # a dotted module name for importlib, not the DAG id
+                names.add(node.value)
     return {name for name in names if name == "tripcast" or name.startswith("tripcast.")}
 
 
