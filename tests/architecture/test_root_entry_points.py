@@ -32,9 +32,8 @@ def tripcast_modules_named(source: str) -> set[str]:
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and " " not in node.value:
-            if node.value.startswith("tripcast."):  # a dotted module name for importlib, not the DAG id
-                names.add(node.value)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("tripcast."):
+            names.add(node.value)  # a dotted module name for importlib (not the DAG id "tripcast...")
     return {name for name in names if name == "tripcast" or name.startswith("tripcast.")}
 
 
