@@ -133,3 +133,28 @@ def test_a_beginner_cut_keeps_what_training_and_predicting_need():
         assert needed in beginner
     assert "tripcast.mlops.drift_detection" not in beginner and "tripcast.observability" not in beginner
     assert folders_at(Level.BEGINNER) == sorted(["src", "tests", "data", "deployment", "DOCS"])
+
+
+def test_every_tagged_prefix_names_an_existing_module():
+    """No stale entries: a moved or deleted package takes its line in the map with it."""
+    src = REPO / "src"
+    missing = [
+        prefix
+        for prefix in PACKAGE_LEVELS
+        if not (src / prefix.replace(".", "/")).is_dir() and not (src / f"{prefix.replace('.', '/')}.py").is_file()
+    ]
+    assert not missing
+
+
+def test_the_level_map_needs_only_the_standard_library():
+    """The generator reads tripcast/levels.py before any dependency is installed."""
+    import ast
+
+    tree = ast.parse((REPO / "src" / "tripcast" / "levels.py").read_text(encoding="utf-8"))
+    imported = {
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert imported <= {"__future__", "enum"}
