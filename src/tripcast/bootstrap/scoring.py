@@ -1,0 +1,37 @@
+"""Wiring of batch scoring (``tripcast score``): file source, Arrow checks, features, parquet outputs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tripcast.core.ports.batch_scoring import ColumnFeatureBuilder
+from tripcast.core.services.batch_scoring import BatchScoring
+
+if TYPE_CHECKING:
+    from tripcast.bootstrap import Tripcast
+
+
+def column_features(tc: Tripcast) -> ColumnFeatureBuilder:
+    """The spine builder builds batch features from columns; the feature-store builder needs requests."""
+    from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
+
+    builder = tc.features
+    if isinstance(builder, TripFeatureBuilder):
+        return builder
+    from tripcast.mlops.serving.batch.features import RequestColumnFeatures
+
+    return RequestColumnFeatures(builder)
+
+
+def build_batch_scoring(tc: Tripcast) -> BatchScoring:
+    """The ``tripcast score`` use case over the registry, the audit trail and TLC column names."""
+    from tripcast.data_engineering.tlc.schema import TLC_TO_CANONICAL
+    from tripcast.mlops.serving.batch.scoring import batch_scorer
+
+    return BatchScoring(
+        scorer=batch_scorer(TLC_TO_CANONICAL, column_features(tc)),
+        predictors=tc.registry,
+        audit=tc.audit,
+        clock=tc.clock,
+        model_name=tc.settings.model_name,
+    )
