@@ -40,9 +40,9 @@ from tripcast.mlops.serving.batch.schema import (
 _INT32_LIMIT = 2**31
 
 
-def request_problems(row: dict[str, Any]) -> list[FieldProblem]:
+def request_problems(row: dict[str, Any], latest_pickup: datetime | None = None) -> list[FieldProblem]:
     """The core's trip rules for one row (the same rules the HTTP API applies)."""
-    return trip_problems(**{name: row.get(name) for name in REQUEST_FIELDS})
+    return trip_problems(**{name: row.get(name) for name in REQUEST_FIELDS}, latest_pickup=latest_pickup)
 
 
 def _normalise(value: Any) -> Any:
@@ -71,29 +71,32 @@ class ArrowBatchChecker:
             for name in REQUEST_FIELDS
         }
         pickup = _wall_clock(columns["pickup_datetime"])
+        latest = self.latest_pickup()  # one bound for the whole batch, in both passes
         missing = [name for name in REQUIRED_FIELDS if name not in table.column_names]
-        surely_valid = np.zeros(n, dtype=bool) if missing else self._surely_valid(columns, pickup)
+        surely_valid = np.zeros(n, dtype=bool) if missing else _surely_valid(columns, pickup, latest)
         suspects = np.flatnonzero(~surely_valid)
-        rescued, refused, reasons, counts = _row_checks(columns, suspects, missing)
+        rescued, refused, reasons, counts = _row_checks(columns, suspects, missing, latest)
         valid_mask = surely_valid
         valid_mask[rescued] = True
         valid = _valid_table(columns, pickup, valid_mask, batch)
         bad = _refused_table(columns, refused, reasons, batch)
         return CheckedBatch(valid, valid.num_rows, bad, bad.num_rows, counts)
 
-    def _surely_valid(self, columns: dict[str, pa.Array], pickup: pa.Array) -> np.ndarray:
-        checks = [
-            _pickup_in_range(pickup, self.latest_pickup()),
-            _integers_in(columns["pickup_zone"], MIN_ZONE_ID, MAX_ZONE_ID),
-            _integers_in(columns["dropoff_zone"], MIN_ZONE_ID, MAX_ZONE_ID),
-            _numbers_in(columns["trip_distance"], 0.0, MAX_PLAUSIBLE_DISTANCE_MILES),
-            _absent_or(columns["vendor_id"], _integers_in(columns["vendor_id"], 1, _INT32_LIMIT - 1)),
-            _absent_or(columns["passenger_count"], _integers_in(columns["passenger_count"], 0, MAX_PASSENGERS)),
-        ]
-        surely = checks[0]
-        for check in checks[1:]:
-            surely = pc.and_(surely, check)
-        return np.asarray(pc.fill_null(surely, False).to_numpy(zero_copy_only=False), dtype=bool).copy()
+
+def _surely_valid(columns: dict[str, pa.Array], pickup: pa.Array, latest: datetime) -> np.ndarray:
+    """True where a row surely passes every trip rule; False where the per-row rules must decide."""
+    checks = [
+        _pickup_in_range(pickup, latest),
+        _integers_in(columns["pickup_zone"], MIN_ZONE_ID, MAX_ZONE_ID),
+        _integers_in(columns["dropoff_zone"], MIN_ZONE_ID, MAX_ZONE_ID),
+        _numbers_in(columns["trip_distance"], 0.0, MAX_PLAUSIBLE_DISTANCE_MILES),
+        _absent_or(columns["vendor_id"], _integers_in(columns["vendor_id"], 1, _INT32_LIMIT - 1)),
+        _absent_or(columns["passenger_count"], _integers_in(columns["passenger_count"], 0, MAX_PASSENGERS)),
+    ]
+    surely = checks[0]
+    for check in checks[1:]:
+        surely = pc.and_(surely, check)
+    return np.asarray(pc.fill_null(surely, False).to_numpy(zero_copy_only=False), dtype=bool).copy()
 
 
 def _wall_clock(pickup: pa.Array) -> pa.Array:
@@ -134,7 +137,7 @@ def _absent_or(values: pa.Array, check: pa.Array) -> pa.Array:
 
 
 def _row_checks(
-    columns: dict[str, pa.Array], suspects: np.ndarray, missing: list[str]
+    columns: dict[str, pa.Array], suspects: np.ndarray, missing: list[str], latest: datetime
 ) -> tuple[list[int], list[int], list[str], dict[str, int]]:
     """The core's per-row rules on the suspect rows: (passing rows, refused rows, their reasons, per-field counts)."""
     rescued: list[int] = []
@@ -149,7 +152,7 @@ def _row_checks(
         row = {name: _normalise(column[k]) for name, column in values.items()}
         if isinstance(row["pickup_datetime"], datetime) and row["pickup_datetime"].tzinfo is not None:
             row["pickup_datetime"] = row["pickup_datetime"].replace(tzinfo=None)
-        problems = request_problems(row)
+        problems = request_problems(row, latest)
         if not problems:
             rescued.append(i)
             continue
