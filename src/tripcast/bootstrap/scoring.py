@@ -29,7 +29,7 @@ def build_batch_scoring(tc: Tripcast) -> BatchScoring:
     from tripcast.mlops.serving.batch.scoring import batch_scorer
 
     return BatchScoring(
-        scorer=batch_scorer(TLC_TO_CANONICAL, column_features(tc)),
+        scorer=batch_scorer(column_features(tc), TLC_TO_CANONICAL),
         predictors=tc.registry,
         audit=tc.audit,
         clock=tc.clock,

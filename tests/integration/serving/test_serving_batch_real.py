@@ -11,8 +11,17 @@ import pytest
 from serving_champion import MODEL_NAME, Champion
 
 from tripcast.core.domain.errors import NotFoundError
+from tripcast.core.services.batch_scoring import ScoreReport
+from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
 from tripcast.data_engineering.tlc.schema import TLC_TO_CANONICAL
-from tripcast.mlops.serving.batch import score_file
+from tripcast.mlops.serving.batch import score_file as score_with_features
+
+FEATURES = TripFeatureBuilder()
+
+
+def score_file(*args, **kwargs) -> ScoreReport:  # type: ignore[no-untyped-def]
+    """``score_file`` with the spine features the champion was trained on."""
+    return score_with_features(*args, features=FEATURES, **kwargs)
 
 
 @pytest.fixture(scope="module")

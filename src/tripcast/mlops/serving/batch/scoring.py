@@ -40,17 +40,12 @@ __all__ = [
 ]
 
 
-def batch_scorer(
-    column_aliases: Mapping[str, str] | None = None, features: ColumnFeatureBuilder | None = None
-) -> BatchScorer:
+def batch_scorer(features: ColumnFeatureBuilder, column_aliases: Mapping[str, str] | None = None) -> BatchScorer:
     """The core's batch scorer over parquet/CSV files, Arrow checks and parquet outputs.
 
-    ``features`` defaults to the spine builder (the features of ``TRIP_DURATION_SPEC``).
+    ``features`` must build the inputs of the predictors it will serve (the spine builder
+    ``TripFeatureBuilder`` for ``TRIP_DURATION_SPEC`` models).
     """
-    if features is None:
-        from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
-
-        features = TripFeatureBuilder()
     return BatchScorer(
         source=FileScoringSource(column_aliases),
         checker=ArrowBatchChecker(),
@@ -73,20 +68,21 @@ def score_file(
     output: str | Path,
     predictor: Predictor,
     *,
+    features: ColumnFeatureBuilder,
     quarantine: str | Path | None = None,
     column_aliases: Mapping[str, str] | None = None,
-    features: ColumnFeatureBuilder | None = None,
     chunk_rows: int = 50_000,
     progress: ScoringProgress | None = None,
 ) -> ScoreReport:
     """Score a file or a directory of parquet/CSV trip files into ``output`` (parquet).
 
+    ``features`` builds the predictor's inputs from columns (see :func:`batch_scorer`);
     ``column_aliases`` renames source columns to request fields (e.g. ``PULocationID`` -> ``pickup_zone``).
     Rows breaking the trip rules go to ``quarantine`` (default ``<output stem>.quarantine.parquet``).
     Memory stays bounded by ``chunk_rows`` whatever the input size. Outputs that would overwrite an
     input are refused; both outputs appear under their names only when complete (see :mod:`.outputs`),
     so a crash leaves the previous files, and the inputs, as they were.
     """
-    scorer = batch_scorer(column_aliases, features)
+    scorer = batch_scorer(features, column_aliases)
     plan = scorer.source.plan(Path(input_path), Path(output), Path(quarantine) if quarantine is not None else None)
     return scorer.run(predictor, plan, chunk_rows, progress)
