@@ -249,3 +249,11 @@ def test_a_version_number_is_scored_with_that_version() -> None:
     report = world.service.score(ScoringJob(JOB.input, JOB.output, model_ref="3"))
     assert report.model_version == "3" and world.loader.loaded == [("trip-duration", "3")]
     assert world.audit.recorded[0].details["rows_scored"] == "1"
+
+
+def test_a_batch_without_valid_rows_is_not_sent_to_the_model() -> None:
+    predictor = FakePredictor("3")
+    world = World({"jan.parquet": trips([-1.0, -2.0, 1.0])}, predictor)
+    report = world.service.score(JOB)  # batches of 2: the first has no valid row
+    assert (report.scored_rows, report.quarantined_rows) == (1, 2)
+    assert predictor.calls == 1

@@ -101,7 +101,11 @@ class BatchScorer:
                         f"{batch.source_file} rows {batch.first_row}+{batch.num_rows}: "
                         f"{checked.valid_rows} valid + {checked.refused_rows} refused"
                     )
-                minutes = predictor.predict_features(self.features.features_for_columns(checked.valid))
+                minutes = (
+                    predictor.predict_features(self.features.features_for_columns(checked.valid))
+                    if checked.valid_rows
+                    else []  # a batch of refused rows only: nothing to ask the model
+                )
                 writer.write(checked, minutes)
                 counts["input"] += batch.num_rows
                 counts["scored"] += checked.valid_rows
