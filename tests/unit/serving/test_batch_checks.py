@@ -189,3 +189,19 @@ def test_features_for_columns_equal_the_request_features() -> None:
     builder = TripFeatureBuilder()
     requests = [TripRequest(*row.values()) for row in table.to_pylist()]
     assert np.array_equal(builder.features_for_columns(table), builder.feature_matrix(requests))
+
+
+def test_features_for_columns_take_numpy_columns_in_any_datetime_unit() -> None:
+    pickups = np.array(["2021-01-04T08:30:00.123456789", "1969-12-31T23:00:00"], dtype="datetime64[ns]")
+    columns = {
+        "pickup_datetime": pickups,
+        "pickup_zone": np.array([132, 74]),
+        "dropoff_zone": np.array([236, 74]),
+        "trip_distance": np.array([17.5, 0.4]),
+    }
+    builder = TripFeatureBuilder()
+    requests = [
+        TripRequest(datetime(2021, 1, 4, 8, 30, 0, 123456), 132, 236, 17.5),
+        TripRequest(datetime(1969, 12, 31, 23, 0), 74, 74, 0.4),
+    ]
+    assert np.array_equal(builder.features_for_columns(columns), builder.feature_matrix(requests))
