@@ -32,9 +32,7 @@ def predictor(champion: Champion):  # type: ignore[no-untyped-def]
 def test_scores_a_raw_tlc_month_in_chunks(shared_data_dir: Path, tmp_path: Path, predictor) -> None:  # type: ignore[no-untyped-def]
     source = shared_data_dir / "green_tripdata_2021-02.parquet"
     output = tmp_path / "scored.parquet"
-    report = score_file(
-        source, output, predictor, column_aliases=TLC_TO_CANONICAL, chunk_rows=20_000
-    )
+    report = score_file(source, output, predictor, column_aliases=TLC_TO_CANONICAL, chunk_rows=20_000)
     total = pq.ParquetFile(source).metadata.num_rows
     assert report.input_rows == total == report.scored_rows + report.quarantined_rows
     scored = pq.read_table(output)
