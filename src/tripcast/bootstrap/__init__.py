@@ -19,6 +19,7 @@ from tripcast.settings import Settings
 
 if TYPE_CHECKING:
     from tripcast.core.services.audit import AuditTrailService
+    from tripcast.core.services.batch_scoring import BatchScoring
     from tripcast.data_engineering.features.store_features import StoreBackedTripFeatureBuilder
     from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
     from tripcast.data_engineering.tlc.source import TlcFileSource
@@ -190,6 +191,13 @@ class Tripcast:
 
         tracking_uri = self.settings.tracking_uri
         return DeferredRegistry(lambda: self.registry, probe=lambda: probe_tracking_store(tracking_uri))
+
+    @cached_property
+    def scoring(self) -> BatchScoring:
+        """Batch scoring of trip files (``tripcast score``), wired in :mod:`tripcast.bootstrap.scoring`."""
+        from tripcast.bootstrap.scoring import build_batch_scoring
+
+        return build_batch_scoring(self)
 
 
 def bootstrap(

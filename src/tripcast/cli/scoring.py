@@ -1,15 +1,49 @@
-"""``tripcast score``: batch scoring of trip files."""
+"""``tripcast score``: batch scoring of trip files (bootstrap, then the core's ``BatchScoring``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from types import TracebackType
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from tripcast.cli.console import console, err_console, user_errors
 
 app = typer.Typer()
+
+
+class ScoringProgressBar:
+    """Rows done out of the input's rows (a counter when unknown, as for CSV), on stderr."""
+
+    def __init__(self) -> None:
+        self._progress = Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(bar_width=None),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+        )
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> ScoringProgressBar:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self._progress.stop()
+
+    def start(self, description: str, total_rows: int | None) -> None:
+        """Show a bar for a run of ``total_rows``."""
+        self._task = self._progress.add_task(description, total=total_rows)
+
+    def advance(self, rows: int) -> None:
+        """Move the bar by ``rows`` input rows."""
+        if self._task is not None:
+            self._progress.advance(self._task, rows)
 
 
 @app.command()
@@ -27,26 +61,18 @@ def score(
     only when complete: an interrupted run leaves the previous files, and the inputs, untouched.
     """
     from tripcast.bootstrap import bootstrap
-    from tripcast.data_engineering.tlc.schema import TLC_TO_CANONICAL
-    from tripcast.mlops.serving.batch import score_file
-    from tripcast.mlops.serving.batch.scoring import plan_outputs
+    from tripcast.core.services.batch_scoring import ScoringJob
 
-    plan_outputs(input_path, output, quarantine)  # refuse bad paths before loading a model
-    ctx = bootstrap()
-    predictor = ctx.registry.load_predictor(ctx.settings.model_name, ref)
-    report = score_file(
-        input_path,
-        output,
-        predictor,
-        quarantine=quarantine,
-        column_aliases=TLC_TO_CANONICAL,
-        chunk_rows=chunk_rows,
-        console=err_console,
-    )
+    job = ScoringJob(input_path, output, quarantine, model_ref=ref, chunk_rows=chunk_rows)
+    scoring = bootstrap().scoring
+    scoring.plan(job)  # refuse bad paths before loading a model
+    with ScoringProgressBar() as progress:
+        report = scoring.score(job, progress)
     console.print(
         f"[bold]{report.input_rows:,}[/] rows in: [green]{report.scored_rows:,} scored[/] -> {report.output}, "
         f"[yellow]{report.quarantined_rows:,} quarantined[/] -> {report.quarantine} "
-        f"({report.model_name} v{report.model_version}, {report.rows_per_second:,.0f} rows/s)"
+        f"({report.model_name} v{report.model_version}, {report.rows_per_second:,.0f} rows/s, "
+        f"{report.rows_per_cpu_second:,.0f} rows per CPU-second)"
     )
     for field, count in sorted(report.reasons.items(), key=lambda kv: -kv[1]):
         console.print(f"  [yellow]{count:,}[/] rows: bad {field}")

@@ -11,8 +11,17 @@ import pytest
 from serving_champion import MODEL_NAME, Champion
 
 from tripcast.core.domain.errors import NotFoundError
+from tripcast.core.services.batch_scoring import ScoreReport
+from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
 from tripcast.data_engineering.tlc.schema import TLC_TO_CANONICAL
-from tripcast.mlops.serving.batch import score_file
+from tripcast.mlops.serving.batch import score_file as score_with_features
+
+FEATURES = TripFeatureBuilder()
+
+
+def score_file(*args, **kwargs) -> ScoreReport:  # type: ignore[no-untyped-def]
+    """``score_file`` with the spine features the champion was trained on."""
+    return score_with_features(*args, features=FEATURES, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +32,7 @@ def predictor(champion: Champion):  # type: ignore[no-untyped-def]
 def test_scores_a_raw_tlc_month_in_chunks(shared_data_dir: Path, tmp_path: Path, predictor) -> None:  # type: ignore[no-untyped-def]
     source = shared_data_dir / "green_tripdata_2021-02.parquet"
     output = tmp_path / "scored.parquet"
-    report = score_file(
-        source, output, predictor, column_aliases=TLC_TO_CANONICAL, chunk_rows=20_000, show_progress=False
-    )
+    report = score_file(source, output, predictor, column_aliases=TLC_TO_CANONICAL, chunk_rows=20_000)
     total = pq.ParquetFile(source).metadata.num_rows
     assert report.input_rows == total == report.scored_rows + report.quarantined_rows
     scored = pq.read_table(output)
@@ -54,7 +61,7 @@ def test_csv_with_bad_rows_quarantines_them_with_reasons(tmp_path: Path, predict
         ),
         source,
     )
-    report = score_file(source, tmp_path / "out.parquet", predictor, chunk_rows=2, show_progress=False)
+    report = score_file(source, tmp_path / "out.parquet", predictor, chunk_rows=2)
     assert (report.input_rows, report.scored_rows, report.quarantined_rows) == (4, 1, 3)
     reasons = pq.read_table(report.quarantine).to_pydict()
     assert reasons["source_row"] == [1, 2, 3]
@@ -79,11 +86,11 @@ def test_directory_input_and_missing_input(tmp_path: Path, predictor) -> None:  
             ),
             folder / f"part{i}.parquet",
         )
-    report = score_file(folder, tmp_path / "o.parquet", predictor, show_progress=False)
+    report = score_file(folder, tmp_path / "o.parquet", predictor)
     assert report.input_rows == 2 and report.quarantined_rows == 2
     assert set(pq.read_table(report.quarantine).column("source_file").to_pylist()) == {"part0.parquet", "part1.parquet"}
     with pytest.raises(NotFoundError):
-        score_file(tmp_path / "nope", tmp_path / "x.parquet", predictor, show_progress=False)
+        score_file(tmp_path / "nope", tmp_path / "x.parquet", predictor)
 
 
 def _digest(path: Path) -> str:
@@ -108,13 +115,13 @@ def test_output_that_is_the_input_is_refused_and_the_input_kept(
         (tmp_path / "out.parquet", source),  # the quarantine onto the input
     ]:
         with pytest.raises(InvalidInputError, match="is an input file"):
-            score_file(source, output, predictor, quarantine=quarantine, show_progress=False)
+            score_file(source, output, predictor, quarantine=quarantine)
     assert _digest(source) == before
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "a.parquet").write_bytes(source.read_bytes())
     with pytest.raises(InvalidInputError, match="inside the input folder"):
-        score_file(folder, folder / "scored.parquet", predictor, show_progress=False)
+        score_file(folder, folder / "scored.parquet", predictor)
     assert sorted(p.name for p in folder.iterdir()) == ["a.parquet"]
 
 
@@ -123,22 +130,21 @@ def test_a_failed_run_leaves_the_previous_outputs_and_no_partial_file(
 ) -> None:  # type: ignore[no-untyped-def]
     source = shared_data_dir / "green_tripdata_2021-02.parquet"
     output = tmp_path / "scored.parquet"
-    first = score_file(source, output, predictor, column_aliases=TLC_TO_CANONICAL, show_progress=False)
+    first = score_file(source, output, predictor, column_aliases=TLC_TO_CANONICAL)
     before = {path.name: _digest(path) for path in (output, first.quarantine)}
 
     class FailsOnTheThirdChunk:
         model_name, model_version, calls = predictor.model_name, "broken", 0
 
-        def predict_trips(self, requests):  # type: ignore[no-untyped-def]
+        def predict_features(self, features):  # type: ignore[no-untyped-def]
             self.calls += 1
             if self.calls == 3:
                 raise RuntimeError("model crashed mid-run")
-            return predictor.predict_trips(requests)
+            return predictor.predict_features(features)
 
     with pytest.raises(RuntimeError, match="mid-run"):
         score_file(
-            source, output, FailsOnTheThirdChunk(), column_aliases=TLC_TO_CANONICAL, chunk_rows=5_000,
-            show_progress=False,
+            source, output, FailsOnTheThirdChunk(), column_aliases=TLC_TO_CANONICAL, chunk_rows=5_000
         )  # fmt: skip
     assert {path.name: _digest(path) for path in (output, first.quarantine)} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(before)
@@ -151,5 +157,5 @@ def test_a_truncated_parquet_is_one_error_naming_the_file(shared_data_dir: Path,
     truncated = tmp_path / "cut.parquet"
     truncated.write_bytes(data[: len(data) // 2])
     with pytest.raises(UnreadableInputError, match=r"cut.parquet: not a readable parquet file \(truncated or corrupt"):
-        score_file(truncated, tmp_path / "o.parquet", predictor, show_progress=False)
+        score_file(truncated, tmp_path / "o.parquet", predictor)
     assert not (tmp_path / "o.parquet").exists()

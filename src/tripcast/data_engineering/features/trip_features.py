@@ -6,6 +6,8 @@ Two paths produce the same numbers:
   DataFrame in ``TRIP_DURATION_SPEC`` column order, for training, evaluation and logging.
 * :meth:`TripFeatureBuilder.feature_matrix` returns a float64 numpy matrix without touching
   pandas, for the serving hot path.
+* :meth:`TripFeatureBuilder.features_for_columns` returns the same matrix from columns of valid
+  trips (numpy or Arrow arrays), with no per-row Python object, for batch scoring.
 
 Every feature is a plain int64 or float64 column, never a pandas ``category``: MLflow's
 signature records categoricals as ``long`` and would then reject every served request
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -42,6 +44,10 @@ UNKNOWN_CODE: Final = -1
 
 _INT = np.int64
 _FLOAT = np.float64
+_MICROS_PER_HOUR: Final = 3_600_000_000
+_MICROS_PER_DAY: Final = 24 * _MICROS_PER_HOUR
+#: 1970-01-01, day 0 of the epoch, was a Thursday (Monday = 0, as ``datetime.weekday``).
+_EPOCH_WEEKDAY: Final = 3
 
 
 class TripFeatureBuilder(FeatureBuilder):
@@ -99,6 +105,26 @@ class TripFeatureBuilder(FeatureBuilder):
         """
         columns = self._request_columns(requests)
         matrix = np.empty((len(requests), len(self._columns)), dtype=_FLOAT)
+        for j, name in enumerate(self._columns):
+            matrix[:, j] = columns[name]
+        return matrix
+
+    def features_for_columns(self, trips: Any) -> np.ndarray:
+        """Features of valid trips given as columns, as a float64 ``(n, n_features)`` matrix in spec order.
+
+        ``trips[name]`` must give an array-like (numpy, Arrow array or chunked array) for each of
+        ``SOURCE_COLUMNS``; ``pickup_datetime`` is naive wall-clock time (any ``datetime64`` unit).
+        The values equal :meth:`feature_matrix` for the same trips as requests; no row object is made.
+        """
+        pickup = np.asarray(trips["pickup_datetime"]).astype("datetime64[us]").astype(_INT)
+        columns = self._assemble(
+            pickup_zone=np.asarray(trips["pickup_zone"], dtype=_INT),
+            dropoff_zone=np.asarray(trips["dropoff_zone"], dtype=_INT),
+            trip_distance=np.asarray(trips["trip_distance"], dtype=_FLOAT),
+            pickup_hour=(pickup // _MICROS_PER_HOUR) % 24,
+            pickup_weekday=(pickup // _MICROS_PER_DAY + _EPOCH_WEEKDAY) % 7,
+        )
+        matrix = np.empty((len(pickup), len(self._columns)), dtype=_FLOAT)
         for j, name in enumerate(self._columns):
             matrix[:, j] = columns[name]
         return matrix

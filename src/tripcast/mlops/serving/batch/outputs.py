@@ -13,12 +13,16 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError, TripcastError
+from tripcast.core.ports.batch_scoring import CheckedBatch, ScoringPlan
 from tripcast.durable_files import describe_os_error, fsync_directory, fsync_file
+from tripcast.mlops.serving.batch.schema import QUARANTINE_SCHEMA, SCORED_SCHEMA
 
 #: Suffix of the temporary files; not one of the input suffixes, so a directory scan never reads one.
 PARTIAL_SUFFIX = ".partial"
@@ -110,3 +114,42 @@ def atomic_parquet_writer(path: Path, schema: pa.Schema) -> Iterator[AtomicParqu
         writer.commit()
     finally:
         writer.discard()
+
+
+class ParquetScoredWriter:
+    """Appends checked batches to the scored and quarantine parquet files of one run."""
+
+    def __init__(
+        self, scored: AtomicParquetWriter, quarantine: AtomicParquetWriter, model_name: str, model_version: str
+    ) -> None:
+        self.scored = scored
+        self.quarantine = quarantine
+        self.model_name = model_name
+        self.model_version = model_version
+
+    def write(self, checked: CheckedBatch, minutes: Any) -> None:
+        """The valid rows with their predicted minutes and the model version; the refused rows as they are."""
+        rows = checked.valid_rows
+        predicted = pa.array(np.asarray(minutes, dtype=np.float64).reshape(-1), pa.float64())
+        if len(predicted) != rows:
+            raise ValueError(f"{len(predicted)} predictions for {rows} rows")
+        scored = (
+            checked.valid.append_column("predicted_minutes", predicted)
+            .append_column("model_name", pa.repeat(self.model_name, rows))
+            .append_column("model_version", pa.repeat(self.model_version, rows))
+        )
+        self.scored.write_table(scored.cast(SCORED_SCHEMA))
+        self.quarantine.write_table(checked.refused)
+
+
+class ParquetScoredSink:
+    """Scored rows and refused rows as two parquet files, each written atomically (see the module doc)."""
+
+    @contextmanager
+    def open(self, plan: ScoringPlan, model_name: str, model_version: str) -> Iterator[ParquetScoredWriter]:
+        """Both files appear under their names only when the block completes; a failure leaves the old ones."""
+        with (
+            atomic_parquet_writer(plan.output, SCORED_SCHEMA) as scored,
+            atomic_parquet_writer(plan.quarantine, QUARANTINE_SCHEMA) as quarantine,
+        ):
+            yield ParquetScoredWriter(scored, quarantine, model_name, model_version)

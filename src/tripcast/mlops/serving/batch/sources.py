@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -10,6 +10,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError, NotFoundError, TripcastError
+from tripcast.core.ports.batch_scoring import ScoringPlan, TripBatch
+from tripcast.mlops.serving.batch.outputs import refuse_overwriting_inputs
+from tripcast.mlops.serving.batch.schema import REQUEST_FIELDS
 
 SUFFIXES = (".parquet", ".csv", ".csv.gz")
 
@@ -97,3 +100,34 @@ def _chunks(path: Path, wanted: list[str], aliases: Mapping[str, str], chunk_row
 
 def _renamed(table: pa.Table, aliases: Mapping[str, str]) -> pa.Table:
     return table.rename_columns([aliases.get(c, c) for c in table.column_names])
+
+
+class FileScoringSource:
+    """Parquet/CSV trip files (one file or a folder of them), source columns renamed through ``aliases``."""
+
+    def __init__(self, aliases: Mapping[str, str] | None = None, wanted: Sequence[str] = REQUEST_FIELDS) -> None:
+        self.aliases = dict(aliases or {})
+        self.wanted = list(wanted)
+
+    def plan(self, input_path: Path, output: Path, quarantine: Path | None) -> ScoringPlan:
+        """The input files and both outputs (quarantine defaults to ``<output stem>.quarantine.parquet``).
+
+        Refuses outputs that would overwrite an input and parquet inputs whose footer cannot be read;
+        cheap (footers only), so a command checks its arguments before loading a model.
+        """
+        files = input_files(input_path)
+        output = Path(output)
+        quarantine = Path(quarantine) if quarantine else output.with_name(f"{output.stem}.quarantine.parquet")
+        refuse_overwriting_inputs(Path(input_path), files, [output, quarantine])
+        totals = [count_rows(path) for path in files]
+        known = [t for t in totals if t is not None]
+        total = sum(known) if len(known) == len(totals) else None
+        return ScoringPlan(Path(input_path), tuple(files), output, quarantine, total)
+
+    def batches(self, plan: ScoringPlan, chunk_rows: int) -> Iterator[TripBatch]:
+        """Each file's rows in order, at most ``chunk_rows`` per batch, numbered from 0 per file."""
+        for path in plan.files:
+            first_row = 0
+            for chunk in iter_chunks(path, self.wanted, self.aliases, chunk_rows):
+                yield TripBatch(path.name, first_row, chunk.num_rows, chunk)
+                first_row += chunk.num_rows
