@@ -52,7 +52,7 @@ class RetryPolicy:
     def wait_seconds(self, attempt_number: int, retry_after: float | None = None) -> float:
         """How long to wait after failed attempt ``attempt_number`` (1-based)."""
         backoff = min(self.max_backoff_seconds, self.backoff_seconds * 2 ** (attempt_number - 1))
-        backoff *= 1.0 + random.uniform(0.0, self.jitter)  # noqa: S311 - jitter, not cryptography
+        backoff *= 1.0 + random.uniform(0.0, self.jitter)  # jitter spreads clients apart; not cryptography
         if retry_after is not None:
             backoff = max(backoff, min(retry_after, self.max_retry_after_seconds))
         return backoff
