@@ -108,7 +108,8 @@ def _print_report(report: IngestReport, month: Month | None) -> None:
         highlight=False,
     )
     for landed in report.files:
-        console.print(f"  {landed.month}: {landed.rows:,} trips -> {landed.path}", highlight=False)
+        total = f" ({landed.total_rows:,} in the file)" if landed.total_rows != landed.rows else ""
+        console.print(f"  {landed.month}: {landed.rows:,} trips -> {landed.path}{total}", highlight=False)
     if report.reasons:
         reasons = Table("rejection reason", "records", caption=f"kept in {report.rejected_path}")
         for reason, count in report.reasons.items():

@@ -35,11 +35,12 @@ class SourceBatch:
 
 @dataclass(frozen=True, slots=True)
 class LandedFile:
-    """One raw month file the landing store wrote."""
+    """One raw month file the landing store wrote: ``rows`` added by this run, ``total_rows`` in the file."""
 
     month: Month
     path: str
     rows: int
+    total_rows: int
 
 
 class IngestSource(Protocol):

@@ -91,6 +91,7 @@ class Ingestion:
                     "source": source,
                     "month": str(landed_file.month),
                     "rows": str(landed_file.rows),
+                    "rows_in_file": str(landed_file.total_rows),
                     "rows_read": str(rows_read),
                     "rows_rejected": str(len(rejected)),
                     "rejected": rejected_path,

@@ -42,6 +42,7 @@ class _OpenMonth:
     tmp: Path
     writer: pq.ParquetWriter | None = None
     rows: int = 0
+    carried: int = 0  # rows copied from the month's file already landed (appending)
     schema: pa.Schema | None = field(default=None)
 
 
@@ -86,6 +87,7 @@ class ParquetLandingStore:
             opened = self._open_month(month)
             if not replace and opened.dest.is_file():  # a stream adds to what already landed for the month
                 self._write_rows(opened, read_tlc_file(opened.dest, self.service))
+                opened.carried = opened.rows
         self._write_rows(opened, trips)
 
     def _open_month(self, month: Month) -> _OpenMonth:
@@ -119,7 +121,7 @@ class ParquetLandingStore:
             os.replace(opened.tmp, opened.dest)
             fsync_directory(opened.dest.parent)
             write_sidecar(opened.dest, digest)  # a stale sidecar from a downloaded file would fail validation
-            landed.append(LandedFile(month, str(opened.dest), opened.rows))
+            landed.append(LandedFile(month, str(opened.dest), opened.rows - opened.carried, opened.rows))
         self._open.clear()
         return landed
 
