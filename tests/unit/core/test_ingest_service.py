@@ -12,7 +12,7 @@ from tripcast.core.domain.month import Month
 from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.clock import Clock
 from tripcast.core.ports.ingest import LandedFile, RejectedRecord, SourceBatch
-from tripcast.core.services.ingest_sources import IngestRowsUnaccountedError, Ingestion
+from tripcast.core.services.ingest_sources import Ingestion, IngestRowsUnaccountedError
 
 JAN, FEB = Month(2021, 1), Month(2021, 2)
 NOW = datetime(2026, 12, 7, 4, 0, tzinfo=UTC)
