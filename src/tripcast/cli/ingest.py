@@ -106,12 +106,16 @@ def _print_report(report: IngestReport, month: Month | None) -> None:
         f"{where}[bold]{report.rows_read:,}[/] records read from {report.source}: "
         f"[green]{report.rows_landed:,} landed[/], [yellow]{report.rows_rejected:,} rejected[/]",
         highlight=False,
+        soft_wrap=True,
     )
     for landed in report.files:
         total = f" ({landed.total_rows:,} in the file)" if landed.total_rows != landed.rows else ""
-        console.print(f"  {landed.month}: {landed.rows:,} trips -> {landed.path}{total}", highlight=False)
+        console.print(
+            f"  {landed.month}: {landed.rows:,} trips -> {landed.path}{total}", highlight=False, soft_wrap=True
+        )
     if report.reasons:
-        reasons = Table("rejection reason", "records", caption=f"kept in {report.rejected_path}")
+        reasons = Table("rejection reason", "records")
         for reason, count in report.reasons.items():
             reasons.add_row(reason, f"{count:,}")
         console.print(reasons)
+        console.print(f"  rejected records kept in {report.rejected_path}", highlight=False, soft_wrap=True)

@@ -8,7 +8,7 @@ acknowledged only by :meth:`acknowledge`, after the landing files are in place.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -33,12 +33,13 @@ def _month_required(month: Month | None, source: str) -> Month:
     return month
 
 
-#: Failures of the connection, not of the data: the source is down, unreachable or refuses us.
+#: Failures to read the source, not of its data: it is down, unreachable, refuses us, or has no such table.
 _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     redis.ConnectionError,
     redis.TimeoutError,
     sqlalchemy.exc.OperationalError,
     sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.ProgrammingError,  # no such table or column, a query that does not parse
     nats.errors.NoServersError,
     nats.errors.ConnectionClosedError,
     ConnectionError,
@@ -201,18 +202,19 @@ class NatsIngestSource(_Source):
         self._connected = False
         self._delivered: list[MicroBatch] = []
 
-    def _run(self, step: Coroutine[Any, Any, Any]) -> Any:
-        """Run one step of the async client on this source's event loop, connecting on first use."""
+    def _run(self, step: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+        """Run one step of the async client on this source's event loop, connecting on first use (the step's
+        coroutine is created only once connected: a failed connect leaves none un-awaited)."""
         if self._runner is None:
             self._runner = asyncio.Runner()
         if not self._connected:
             self._runner.run(self.stream.__aenter__())
             self._connected = True
-        return self._runner.run(step)
+        return self._runner.run(step())
 
     def _batches(self, month: Month | None) -> Iterator[SourceBatch]:
         while True:
-            micro = self._run(self.stream.read_batch())
+            micro = self._run(self.stream.read_batch)
             if not len(micro) and not micro.rejected:
                 return
             self._delivered.append(micro)
@@ -220,7 +222,7 @@ class NatsIngestSource(_Source):
 
     def _acknowledge(self) -> None:
         for micro in self._delivered:
-            self._run(self.stream.ack(micro))
+            self._run(lambda batch=micro: self.stream.ack(batch))
         self._delivered.clear()
 
     def close(self) -> None:
