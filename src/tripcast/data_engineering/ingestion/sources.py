@@ -8,6 +8,7 @@ acknowledged only by :meth:`acknowledge`, after the landing files are in place.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -222,7 +223,7 @@ class NatsIngestSource(_Source):
 
     def _acknowledge(self) -> None:
         for micro in self._delivered:
-            self._run(lambda batch=micro: self.stream.ack(batch))
+            self._run(functools.partial(self.stream.ack, micro))
         self._delivered.clear()
 
     def close(self) -> None:
