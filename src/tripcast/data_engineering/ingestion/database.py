@@ -28,7 +28,8 @@ import sqlalchemy as sa
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError
 from tripcast.core.domain.month import Month
 from tripcast.core.ports.data import RawDataset, TripDataSource
-from tripcast.data_engineering.ingestion.records import frame_digest, records_to_trips
+from tripcast.data_engineering.ingestion.records import frame_digest
+from tripcast.data_engineering.tlc.casting import conform
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
@@ -247,6 +248,6 @@ class SqlTripSource(TripDataSource):
 
 
 def _trips(frame: pd.DataFrame, service: str) -> pd.DataFrame:
-    """Query rows (TLC or canonical column names) in the canonical schema."""
-    records = [{str(k): v for k, v in row.items()} for row in frame.to_dict(orient="records")]
-    return records_to_trips(records, service)
+    """Query rows (TLC or canonical column names) in the canonical schema, cast column by column (no per-row
+    Python objects: a month of rows stays vectorised)."""
+    return conform(frame.rename(columns=str), service=service)
