@@ -152,11 +152,12 @@ class Settings(BaseSettings):
     ingest_rest_page_size: int = Field(default=1_000, ge=1, le=100_000)
     ingest_rest_requests_per_second: float = Field(default=10.0, gt=0)
     ingest_nats_url: str = "nats://127.0.0.1:4222"
-    ingest_nats_stream: str = "TRIPCAST_TRIPS"
-    ingest_nats_subject: str = "tripcast.trips"
+    # trip records to land; not the trip requests `tripcast stream` scores (tripcast:trips)
+    ingest_nats_stream: str = "TRIPCAST_INGEST"
+    ingest_nats_subject: str = "tripcast.ingest.trips"
     ingest_nats_durable: str = "tripcast-ingest"
     ingest_redis_url: str = "redis://127.0.0.1:6379/0"
-    ingest_redis_stream: str = "tripcast:trips"
+    ingest_redis_stream: str = "tripcast:ingest:trips"
     ingest_redis_group: str = "tripcast-ingest"
 
     @model_validator(mode="after")

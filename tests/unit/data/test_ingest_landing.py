@@ -87,3 +87,18 @@ def test_rejected_records_are_kept_as_json_lines(landing, tmp_path):
         "record_id": "1-0",
         "reason": "JSONDecodeError: x",
     }
+
+
+def test_a_month_file_it_did_not_land_is_never_replaced_or_appended_to(landing, tmp_path):
+    from tripcast.data_engineering.ingestion.landing import LandingRefusedError
+
+    tlc_file = tmp_path / "raw" / "green_tripdata_2021-01.parquet"
+    tlc_file.parent.mkdir(parents=True)
+    pd.DataFrame({"lpep_pickup_datetime": [pd.Timestamp("2021-01-05")]}).to_parquet(tlc_file)
+    before = tlc_file.read_bytes()
+    for month in (JAN, None):
+        with pytest.raises(LandingRefusedError, match="was not landed by `tripcast ingest"):
+            landing.write(month, _trips(["2021-01-05 08:00"]))
+        landing.abort()
+    assert tlc_file.read_bytes() == before
+    assert sorted(p.name for p in tlc_file.parent.iterdir()) == [tlc_file.name]

@@ -25,13 +25,20 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tripcast.core.domain.errors import InvalidInputError
+from tripcast.core.domain.errors import InvalidInputError, TripcastError
 from tripcast.core.domain.month import Month
 from tripcast.core.ports.ingest import LandedFile, RejectedRecord
 from tripcast.data_engineering.tlc.casting import CAST_FAILURES_ATTR
 from tripcast.data_engineering.tlc.download import file_sha256, write_sidecar
 from tripcast.data_engineering.tlc.files import check_supported_month, read_tlc_file, tlc_file_name
 from tripcast.durable_files import fsync_directory, fsync_file
+
+#: Parquet schema metadata key marking a file this store landed (and may therefore replace or append to).
+LANDED_MARK = b"tripcast.landed"
+
+
+class LandingRefusedError(TripcastError):
+    """The month's file in the raw folder is not one the landing store wrote; it is left alone."""
 
 
 @dataclass
@@ -92,6 +99,7 @@ class ParquetLandingStore:
 
     def _open_month(self, month: Month) -> _OpenMonth:
         dest = self.raw_dir / tlc_file_name(self.service, month)
+        _refuse_foreign_file(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         handle, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".landing", dir=dest.parent)
         os.close(handle)
@@ -103,8 +111,9 @@ class ParquetLandingStore:
     def _write_rows(opened: _OpenMonth, trips: pd.DataFrame) -> None:
         table = pa.Table.from_pandas(trips.reset_index(drop=True), schema=opened.schema, preserve_index=False)
         if opened.writer is None:
-            opened.schema = table.schema
-            opened.writer = pq.ParquetWriter(opened.tmp, table.schema)
+            opened.schema = table.schema.with_metadata({**(table.schema.metadata or {}), LANDED_MARK: b"1"})
+            opened.writer = pq.ParquetWriter(opened.tmp, opened.schema)
+            table = table.replace_schema_metadata(opened.schema.metadata)
         opened.writer.write_table(table)
         opened.rows += len(trips)
 
@@ -144,6 +153,21 @@ class ParquetLandingStore:
         fsync_file(tmp)
         os.replace(tmp, path)
         return str(path)
+
+
+def _refuse_foreign_file(dest: Path) -> None:
+    """Refuse to replace or append to a month file this store did not land (a TLC download, shared data)."""
+    if not dest.exists():
+        return
+    try:
+        metadata = pq.read_schema(dest).metadata or {}
+    except (pa.ArrowException, OSError):
+        metadata = {}
+    if LANDED_MARK not in metadata:
+        raise LandingRefusedError(
+            f"{dest} exists and was not landed by `tripcast ingest --from ...` (a TLC file?): refusing to replace "
+            "or append to it. Move it away, or point TRIPCAST_RAW_DIR at a folder of your own."
+        )
 
 
 def _castable_rows(table: pd.DataFrame, first: int) -> tuple[pd.Series, list[RejectedRecord]]:
