@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
@@ -71,11 +72,16 @@ def test_postgres_month_lands_where_validate_finds_it_and_is_audited(postgres_ur
     engine.dispose()
     january = _in_month(raw_sample, "2021-01")
 
-    result = _ingest("--from", "postgres", "--url", postgres_url, "--table", "green_trips", "--month", "2021-01")
+    result = _ingest(
+        "--from", "postgres", "--url", postgres_url, "--table", "green_trips", "--month", "2021-01",
+        "--batch-size", "100",
+    )  # fmt: skip
 
     assert result.exit_code == 0, result.output
     assert f"{len(january):,} landed" in result.output and "0 rejected" in result.output
     landed = _landed(data_dir, "2021-01")
+    # read from a server-side cursor 100 rows at a time, each batch one row group: memory held one batch
+    assert pq.ParquetFile(data_dir / "raw" / "green_tripdata_2021-01.parquet").num_row_groups == -(-len(january) // 100)
     assert sorted(landed.pickup_zone.tolist()) == sorted(january.PULocationID.tolist())  # ordered by pickup time
     assert "postgres_password" not in result.output
     (event,) = _ingested_events(data_dir)

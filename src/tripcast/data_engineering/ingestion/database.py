@@ -18,6 +18,7 @@ import math
 import os
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,13 +160,26 @@ class SqlTripSource(TripDataSource):
 
     def load(self, month: Month) -> RawDataset:
         """Rows whose timestamp falls in the month, ordered by it, in the canonical schema."""
-        sql = sa.text(
-            f"SELECT * FROM {self.relation} WHERE {self.timestamp_column} >= :start "
-            f"AND {self.timestamp_column} < :end ORDER BY {self.timestamp_column}"
-        )
+        sql = self._month_query()
         frame = self._read(sql, {"start": month.start, "end": month.end})
         trips = _trips(frame, self.service)
         return RawDataset(trips, month, self.fetch(month), frame_digest(trips))
+
+    def _month_query(self) -> sa.TextClause:
+        return sa.text(
+            f"SELECT * FROM {self.relation} WHERE {self.timestamp_column} >= :start "
+            f"AND {self.timestamp_column} < :end ORDER BY {self.timestamp_column}"
+        )
+
+    def load_batches(self, month: Month, batch_size: int) -> Iterator[pd.DataFrame]:
+        """The month's rows, ``batch_size`` at a time in the canonical schema, from a server-side cursor:
+        memory holds one batch, whatever the month's size."""
+        sql = self._month_query()
+        with self.engine.connect() as conn:
+            streaming = conn.execution_options(stream_results=True, max_row_buffer=batch_size)
+            params = {"start": month.start, "end": month.end}
+            for frame in pd.read_sql(sql, streaming, params=params, chunksize=batch_size):
+                yield _trips(frame, self.service)
 
     def load_incremental(
         self,

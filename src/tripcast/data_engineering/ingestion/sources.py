@@ -132,8 +132,9 @@ class PostgresIngestSource(_Source):
 
     def _batches(self, month: Month | None) -> Iterator[SourceBatch]:
         if self.watermark_column is None:
-            trips = self.source.load(_month_required(month, "postgres without --watermark-column")).table
-            yield SourceBatch(trips, len(trips))
+            wanted = _month_required(month, "postgres without --watermark-column")
+            for trips in self.source.load_batches(wanted, self.batch_size):
+                yield SourceBatch(trips, len(trips))
             return
         while True:
             batch = self.source.load_incremental(
