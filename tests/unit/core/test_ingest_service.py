@@ -209,3 +209,16 @@ def test_fetch_and_synthetic_months_are_audited():
         ("dataset.ingested", {"source": "file", "month": "2021-01"}),
         ("dataset.ingested", {"source": "synthetic", "month": "2021-02", "rows": "500"}),
     ]
+
+
+def test_a_failed_acknowledgement_still_leaves_the_landed_files_audited(parts):
+    landing, audit, ingestion = parts
+
+    class AckFails(FakeSource):
+        def acknowledge(self) -> None:
+            raise ConnectionError("stream server went away before the ack")
+
+    with pytest.raises(ConnectionError):
+        ingestion.pull(AckFails([_batch(_rows(JAN, 2))]))
+    assert JAN in landing.landed  # landed: the source redelivers on the next run (at least once)
+    assert [e.subject for e in audit.recorded] == ["dataset:/raw/green_tripdata_2021-01.parquet"]

@@ -71,8 +71,11 @@ class Ingestion:
         except BaseException:
             self.landing.abort()
             raise
+        # Audited as soon as the files are in place; acknowledged after, so a failed ack means redelivery
+        # (at least once), never a landed file without its audit event.
+        report = self._report(source.describe(), rows_read, files, rejected)
         source.acknowledge()
-        return self._report(source.describe(), rows_read, files, rejected)
+        return report
 
     def _report(
         self, source: str, rows_read: int, files: list[LandedFile], rejected: list[RejectedRecord]
