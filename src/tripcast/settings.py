@@ -139,6 +139,33 @@ class Settings(BaseSettings):
     # A REST API's Retry-After is honoured up to this many seconds, never longer
     rest_max_retry_after_seconds: float = Field(default=60.0, ge=0)
 
+    # Ingestion sources (`tripcast ingest --from file|postgres|rest|nats|redis`; area: ingest). CLI options
+    # override these; trips land in raw_path as TLC-named parquet files, rejected records under
+    # <quarantine>/ingest.
+    ingest_batch_size: int = Field(default=5_000, ge=1, le=1_000_000, description="rows per read from a source")
+    ingest_retries: int = Field(default=4, ge=0, le=10, description="REST ingestion: retries per page")
+    ingest_postgres_url: str | None = Field(default=None, description="SQLAlchemy URL of the trips database")
+    ingest_postgres_table: str | None = Field(default=None, description="table (or schema.table) of trips")
+    ingest_postgres_query: str | None = Field(default=None, description="a SELECT instead of a table")
+    ingest_postgres_timestamp_column: str | None = Field(
+        default=None, description="column that picks a month; default lpep_/tpep_pickup_datetime by service"
+    )
+    ingest_postgres_watermark_column: str | None = Field(
+        default=None, description="pull only rows after the last one pulled, ordered by this column"
+    )
+    ingest_postgres_key_column: str | None = Field(default=None, description="unique column paging ties")
+    ingest_rest_url: str | None = Field(default=None, description="paginated JSON API of trips")
+    ingest_rest_page_size: int = Field(default=1_000, ge=1, le=100_000)
+    ingest_rest_requests_per_second: float = Field(default=10.0, gt=0)
+    ingest_nats_url: str = "nats://127.0.0.1:4222"
+    # trip records to land; not the trip requests `tripcast stream` scores (tripcast:trips)
+    ingest_nats_stream: str = "TRIPCAST_INGEST"
+    ingest_nats_subject: str = "tripcast.ingest.trips"
+    ingest_nats_durable: str = "tripcast-ingest"
+    ingest_redis_url: str = "redis://127.0.0.1:6379/0"
+    ingest_redis_stream: str = "tripcast:ingest:trips"
+    ingest_redis_group: str = "tripcast-ingest"
+
     def __init__(self, **values: Any) -> None:
         # TRIPCAST_HOME moves .env with it, so a command run from any directory reads the project's file.
         home = os.environ.get("TRIPCAST_HOME")

@@ -20,6 +20,7 @@ from tripcast.settings import Settings
 if TYPE_CHECKING:
     from tripcast.core.services.audit import AuditTrailService
     from tripcast.core.services.batch_scoring import BatchScoring
+    from tripcast.bootstrap.ingestion import IngestionServices
     from tripcast.data_engineering.features.store_features import StoreBackedTripFeatureBuilder
     from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
     from tripcast.data_engineering.tlc.source import TlcFileSource
@@ -198,6 +199,11 @@ class Tripcast:
         from tripcast.bootstrap.scoring import build_batch_scoring
 
         return build_batch_scoring(self)
+    def ingestion(self) -> IngestionServices:
+        """Ingestion (area: ingest): the service and the source behind each ``tripcast ingest --from``."""
+        from tripcast.bootstrap.ingestion import IngestionServices
+
+        return IngestionServices(self)
 
 
 def bootstrap(

@@ -41,6 +41,12 @@ NOT_RUN: dict[str, str] = {
     "make demo": "the module fixture runs what it runs, `uv run tripcast demo`; its `setup` step (uv sync) "
     "made the environment this test runs in",
     "make test": "the whole test suite, of which this test is a part",
+    "uv run tripcast ingest --from postgres --url postgresql+psycopg://postgres@127.0.0.1:5432/trips --table "
+    "green_trips --month 2021-04": "needs a database of trips; the same command runs against a table of "
+    "real trips in the real PostgreSQL in tests/integration/data/test_ingest_sources_cli.py",
+    "uv run tripcast ingest --from rest --url https://trips.example/v1/trips --month 2021-04": "needs a trips API "
+    "(and the network); the same command runs against a local one in "
+    "tests/integration/data/test_ingest_sources_cli.py",
     'curl --fail-with-body -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" -d '
     '\'{"pickup_datetime": "2021-02-01T08:30", "pickup_zone": 74, "dropoff_zone": 75, "trip_distance": 1.2}\' '
     "localhost:8000/v1/predictions": "KNOWN FAILURE under investigation: in a fresh-clone CI run the server "

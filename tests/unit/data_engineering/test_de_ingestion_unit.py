@@ -1,32 +1,9 @@
-"""Pure ingestion helpers: TLC page scraping (on a fixture with the page's real link structure), rate limiting."""
+"""Pure ingestion helpers: rate limiting, stream event decoding, Retry-After, egress policy."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from tripcast.core.domain.month import Month
-from tripcast.data_engineering.ingestion import RateLimiter, available_months, parse_tlc_links
+from tripcast.data_engineering.ingestion.rest import RateLimiter
 from tripcast.data_engineering.streaming import decode_batch, encode_event
-
-PAGE = Path(__file__).parent / "fixtures" / "tlc_trip_record_page.html"
-
-
-def test_tlc_page_links_become_service_months():
-    links = parse_tlc_links(PAGE.read_text())
-    services = {link.service for link in links}
-    assert services == {"yellow", "green", "fhv", "fhvhv"}
-    green = [link for link in links if link.service == "green"]
-    assert len(green) == 25  # 2020 + 2021 + 2019-12, the repeated 2021-01 link counted once
-    assert green[0].month == Month(2019, 12)
-    jan = next(link for link in green if link.month == Month(2021, 1))
-    assert jan.url == "https://d37ci6vzurychx.cloudfront.net/trip-data/green_tripdata_2021-01.parquet"
-    assert not any("taxi_zone" in link.url or link.url.endswith(".pdf") for link in links)
-
-
-def test_available_months_for_one_service():
-    months = available_months(PAGE.read_text(), "yellow")
-    assert months[0] == Month(2020, 1) and months[-1] == Month(2021, 12)
-    assert months == sorted(months) and len(months) == 24
 
 
 def test_rate_limiter_spaces_requests():
@@ -71,7 +48,7 @@ def test_retry_after_is_capped_and_understands_http_dates():
 
     import httpx
 
-    from tripcast.data_engineering.ingestion.rest import _retry_after
+    from tripcast.data_engineering.ingestion.retry import retry_after_seconds as _retry_after
 
     def answer(value: str) -> httpx.Response:
         return httpx.Response(429, headers={"Retry-After": value})

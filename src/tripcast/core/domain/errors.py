@@ -34,3 +34,7 @@ class NotFoundError(TripcastError, LookupError):
 
 class PromotionRefusedError(TripcastError):
     """The promotion gate refused the candidate."""
+
+
+class SourceUnavailableError(TripcastError):
+    """An ingestion source (database, API, stream server) could not be reached or read; nothing was landed."""

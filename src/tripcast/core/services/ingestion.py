@@ -29,11 +29,6 @@ class RowsUnaccountedError(RuntimeError):
     """The validator lost or invented rows; this is a bug, never a data problem."""
 
 
-def ingest_month(source: TripDataSource, month: Month) -> str:
-    """Make a month's raw file available locally; return its location."""
-    return source.fetch(month)
-
-
 def validate_month(
     source: TripDataSource,
     validator: TripValidator,

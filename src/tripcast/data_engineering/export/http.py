@@ -1,4 +1,4 @@
-"""Deliver rows to an HTTP endpoint as JSON batches (POST), retrying transient failures with backoff."""
+"""Deliver rows to an HTTP endpoint as JSON batches (POST), retrying transient failures (the shared RetryPolicy)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import httpx
 import pandas as pd
 
 from tripcast.core.domain.errors import TripcastError
-
-RETRYABLE = {429, 500, 502, 503, 504}
+from tripcast.data_engineering.ingestion.retry import RetryableError, RetryPolicy, check_response, transport_error
 
 
 class DeliveryError(TripcastError):
@@ -33,10 +32,8 @@ class HttpExporter:
     ) -> None:
         self.url = url
         self.batch_size = batch_size
-        self.retries = retries
-        self.backoff_seconds = backoff_seconds
+        self.retry = RetryPolicy(attempts=retries + 1, backoff_seconds=backoff_seconds, sleep=sleep)
         self.client = httpx.Client(timeout=timeout, headers=headers or {})
-        self.sleep = sleep
 
     def send(self, table: str, frame: pd.DataFrame) -> int:
         """Send every row of ``frame`` in batches; return the number of batches delivered."""
@@ -48,20 +45,21 @@ class HttpExporter:
         return batches
 
     def _post(self, payload: dict) -> None:
-        for attempt in range(self.retries + 1):
+        """One batch under the retry policy: 429/5xx and network errors retried, other 4xx refused at once."""
+
+        def attempt() -> None:
             try:
                 response = self.client.post(self.url, json=payload)
             except httpx.TransportError as exc:
-                error = f"{type(exc).__name__}: {exc}"
-            else:
-                if response.status_code < 300:
-                    return
-                error = f"HTTP {response.status_code}: {response.text[:200]}"
-                if response.status_code not in RETRYABLE:
-                    raise DeliveryError(f"{self.url} refused a batch: {error}")
-            if attempt < self.retries:
-                self.sleep(self.backoff_seconds * 2**attempt)
-        raise DeliveryError(f"{self.url} failed after {self.retries + 1} attempts: {error}")
+                raise transport_error(exc) from exc
+            check_response(response, self.retry.max_retry_after_seconds)
+            if response.status_code >= 300:
+                raise DeliveryError(f"{self.url} refused a batch: HTTP {response.status_code}: {response.text[:200]}")
+
+        def give_up(error: RetryableError, attempts: int) -> DeliveryError:
+            return DeliveryError(f"{self.url} failed after {attempts} attempts: {error}")
+
+        self.retry.call(attempt, give_up)
 
     def close(self) -> None:
         self.client.close()

@@ -18,6 +18,7 @@ import math
 import os
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,8 @@ import sqlalchemy as sa
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError
 from tripcast.core.domain.month import Month
 from tripcast.core.ports.data import RawDataset, TripDataSource
-from tripcast.data_engineering.ingestion.records import frame_digest, records_to_trips
+from tripcast.data_engineering.ingestion.records import frame_digest
+from tripcast.data_engineering.tlc.casting import conform
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
@@ -158,13 +160,26 @@ class SqlTripSource(TripDataSource):
 
     def load(self, month: Month) -> RawDataset:
         """Rows whose timestamp falls in the month, ordered by it, in the canonical schema."""
-        sql = sa.text(
-            f"SELECT * FROM {self.relation} WHERE {self.timestamp_column} >= :start "
-            f"AND {self.timestamp_column} < :end ORDER BY {self.timestamp_column}"
-        )
+        sql = self._month_query()
         frame = self._read(sql, {"start": month.start, "end": month.end})
         trips = _trips(frame, self.service)
         return RawDataset(trips, month, self.fetch(month), frame_digest(trips))
+
+    def _month_query(self) -> sa.TextClause:
+        return sa.text(
+            f"SELECT * FROM {self.relation} WHERE {self.timestamp_column} >= :start "
+            f"AND {self.timestamp_column} < :end ORDER BY {self.timestamp_column}"
+        )
+
+    def load_batches(self, month: Month, batch_size: int) -> Iterator[pd.DataFrame]:
+        """The month's rows, ``batch_size`` at a time in the canonical schema, from a server-side cursor:
+        memory holds one batch, whatever the month's size."""
+        sql = self._month_query()
+        with self.engine.connect() as conn:
+            streaming = conn.execution_options(stream_results=True, max_row_buffer=batch_size)
+            params = {"start": month.start, "end": month.end}
+            for frame in pd.read_sql(sql, streaming, params=params, chunksize=batch_size):
+                yield _trips(frame, self.service)
 
     def load_incremental(
         self,
@@ -247,6 +262,6 @@ class SqlTripSource(TripDataSource):
 
 
 def _trips(frame: pd.DataFrame, service: str) -> pd.DataFrame:
-    """Query rows (TLC or canonical column names) in the canonical schema."""
-    records = [{str(k): v for k, v in row.items()} for row in frame.to_dict(orient="records")]
-    return records_to_trips(records, service)
+    """Query rows (TLC or canonical column names) in the canonical schema, cast column by column (no per-row
+    Python objects: a month of rows stays vectorised)."""
+    return conform(frame.rename(columns=str), service=service)

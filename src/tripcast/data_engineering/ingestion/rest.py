@@ -12,11 +12,8 @@ the settings allow it, and a ``next`` link may not leave the API's scheme, host 
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -26,9 +23,8 @@ from tripcast.core.domain.errors import TripcastError
 from tripcast.core.domain.month import Month
 from tripcast.core.ports.data import RawDataset, TripDataSource
 from tripcast.data_engineering.ingestion.records import frame_digest, records_to_trips
+from tripcast.data_engineering.ingestion.retry import RetryableError, RetryPolicy, check_response, transport_error
 from tripcast.egress import EgressPolicy, guarded_client
-
-RETRYABLE = frozenset({429, 500, 502, 503, 504})
 
 
 class ApiSourceError(TripcastError):
@@ -82,10 +78,6 @@ class RestTripSource(TripDataSource):
         self.url = url
         self.service = service
         self.page_size = page_size
-        self.retries = retries
-        self.backoff_seconds = backoff_seconds
-        self.max_backoff_seconds = max_backoff_seconds
-        self.sleep = sleep
         self.limiter = RateLimiter(requests_per_second, sleep=sleep)
         if egress is None or max_retry_after_seconds is None:  # the deployment's settings decide
             from tripcast.settings import load_settings
@@ -94,7 +86,13 @@ class RestTripSource(TripDataSource):
             egress = egress if egress is not None else EgressPolicy.from_settings(settings)
             if max_retry_after_seconds is None:
                 max_retry_after_seconds = settings.rest_max_retry_after_seconds
-        self.max_retry_after_seconds = max_retry_after_seconds
+        self.retry = RetryPolicy(
+            attempts=retries + 1,
+            backoff_seconds=backoff_seconds,
+            max_backoff_seconds=max_backoff_seconds,
+            max_retry_after_seconds=max_retry_after_seconds,
+            sleep=sleep,
+        )
         self.egress = egress
         self.egress.check_url(url)
         self.client = guarded_client(self.egress, timeout=timeout, headers=headers)
@@ -142,47 +140,28 @@ class RestTripSource(TripDataSource):
         return target
 
     def _get_json(self, url: str, params: dict[str, Any] | None) -> dict[str, Any]:
-        error = ""
-        for attempt in range(self.retries + 1):
+        """One page under the retry policy: 429/5xx and network errors retried, other 4xx refused at once."""
+
+        def attempt() -> dict[str, Any]:
             self.limiter.wait()
-            retry_after: float | None = None
             try:
                 response = self.client.get(url, params=params)
             except httpx.TransportError as exc:
                 self.attempts.append(0)
-                error = f"{type(exc).__name__}: {exc}"
-            else:
-                self.attempts.append(response.status_code)
-                if response.status_code < 300:
-                    try:
-                        return dict(response.json())
-                    except ValueError as exc:
-                        raise ApiSourceError(f"{url}: answer is not JSON: {exc}") from exc
-                error = f"HTTP {response.status_code}: {response.text[:200]}"
-                if response.status_code not in RETRYABLE:
-                    raise ApiSourceError(f"{url} refused the request: {error}")
-                retry_after = _retry_after(response, self.max_retry_after_seconds)
-            if attempt < self.retries:
-                backoff = min(self.max_backoff_seconds, self.backoff_seconds * 2**attempt)
-                self.sleep(max(backoff, retry_after or 0.0))
-        raise ApiSourceError(f"{url} failed after {self.retries + 1} attempts: {error}")
+                raise transport_error(exc) from exc
+            self.attempts.append(response.status_code)
+            check_response(response, self.retry.max_retry_after_seconds)
+            if response.status_code >= 300:
+                raise ApiSourceError(f"{url} refused the request: HTTP {response.status_code}: {response.text[:200]}")
+            try:
+                return dict(response.json())
+            except ValueError as exc:
+                raise ApiSourceError(f"{url}: answer is not JSON: {exc}") from exc
+
+        def give_up(error: RetryableError, attempts: int) -> ApiSourceError:
+            return ApiSourceError(f"{url} failed after {attempts} attempts: {error}")
+
+        return self.retry.call(attempt, give_up)
 
     def close(self) -> None:
         self.client.close()
-
-
-def _retry_after(response: httpx.Response, cap: float) -> float | None:
-    """Seconds the server asks to wait (a number or an HTTP date), never more than ``cap``."""
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            seconds = (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds()
-        except (TypeError, ValueError):
-            return None
-    if math.isnan(seconds):
-        return None
-    return min(max(seconds, 0.0), cap)

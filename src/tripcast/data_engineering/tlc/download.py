@@ -6,7 +6,6 @@ import fcntl
 import hashlib
 import os
 import socket
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +22,7 @@ from rich.progress import (
 )
 
 from tripcast.core.domain.month import Month
+from tripcast.data_engineering.ingestion.retry import RetryableError, RetryPolicy
 from tripcast.data_engineering.tlc.errors import DataUnavailableError, where_to_get_it
 from tripcast.data_engineering.tlc.files import tlc_file_name
 from tripcast.durable_files import describe_os_error, fsync_directory, fsync_file
@@ -32,14 +32,6 @@ __all__ = ["DataUnavailableError", "TlcDownloader", "file_sha256", "read_sidecar
 _CHUNK_BYTES = 1 << 16
 #: CloudFront answers 403 (not 404) for keys that were never published.
 _NOT_PUBLISHED = frozenset({403, 404})
-
-
-class _RetryableError(Exception):
-    """A failure worth another attempt: network trouble, a 5xx, a truncated body."""
-
-
-class _GiveUpError(_RetryableError):
-    """A network failure that another attempt cannot fix."""
 
 
 def file_sha256(path: Path) -> str:
@@ -97,10 +89,9 @@ class TlcDownloader:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.dest_dir = Path(dest_dir)
-        self.retries = retries
+        self.retry = RetryPolicy(attempts=retries + 1, backoff_seconds=backoff_seconds)
         self.timeout = timeout
         self.show_progress = show_progress
-        self.backoff_seconds = backoff_seconds
         self._console = console or Console(stderr=True)
 
     def url_for(self, service: str, month: Month) -> str:
@@ -127,21 +118,17 @@ class TlcDownloader:
 
     def _download_locked(self, url: str, dest: Path, month: Month) -> Path:
         part = dest.with_name(dest.name + ".part")
-        attempts = 0
-        while True:
-            attempts += 1
-            try:
-                self._fetch_into(url, part, month)
-                break
-            except _RetryableError as exc:
-                if isinstance(exc, _GiveUpError) or attempts > self.retries:
-                    raise self._unavailable(url, dest, exc, attempts) from exc
-                time.sleep(self.backoff_seconds * 2 ** (attempts - 1))
-            except OSError as exc:  # our side: a full disk or a read-only folder; retrying cannot help
-                reason = describe_os_error(exc)
-                raise DataUnavailableError(
-                    f"cannot write {part}: {reason}; the bytes received so far stay there and the next run resumes"
-                ) from exc
+
+        def give_up(error: RetryableError, attempts: int) -> DataUnavailableError:
+            return self._unavailable(url, dest, error, attempts)
+
+        try:
+            self.retry.call(lambda: self._fetch_into(url, part, month), give_up)
+        except OSError as exc:  # our side: a full disk or a read-only folder; retrying cannot help
+            reason = describe_os_error(exc)
+            raise DataUnavailableError(
+                f"cannot write {part}: {reason}; the bytes received so far stay there and the next run resumes"
+            ) from exc
         if not _looks_like_parquet(part):
             part.unlink(missing_ok=True)
             raise DataUnavailableError(
@@ -156,7 +143,7 @@ class TlcDownloader:
         return dest
 
     def _fetch_into(self, url: str, part: Path, month: Month) -> None:
-        """One attempt: append to ``part`` from where it ends; raise _RetryableError on transient failure."""
+        """One attempt: append to ``part`` from where it ends; raise :class:`RetryableError` on transient failure."""
         offset = part.stat().st_size if part.is_file() else 0
         headers = {"Range": f"bytes={offset}-"} if offset else {}
         try:
@@ -169,9 +156,9 @@ class TlcDownloader:
                 if response.status_code == 416:
                     # Our .part is not a prefix the server recognises; start over.
                     part.unlink(missing_ok=True)
-                    raise _RetryableError(f"range {offset}- not satisfiable, restarting from byte 0")
+                    raise RetryableError(f"range {offset}- not satisfiable, restarting from byte 0")
                 if response.status_code >= 500:
-                    raise _RetryableError(f"server error HTTP {response.status_code}")
+                    raise RetryableError(f"server error HTTP {response.status_code}")
                 if response.status_code not in (200, 206):
                     raise DataUnavailableError(
                         f"{url}: unexpected HTTP {response.status_code}; cannot download {month}"
@@ -179,18 +166,18 @@ class TlcDownloader:
                 resumed = response.status_code == 206
                 if resumed and not _range_starts_at(response, offset):
                     part.unlink(missing_ok=True)
-                    raise _RetryableError("server resumed at the wrong byte, restarting")
+                    raise RetryableError("server resumed at the wrong byte, restarting")
                 start = offset if resumed else 0
                 length = response.headers.get("Content-Length")
                 total = start + int(length) if length is not None else None
                 written = self._stream(response, part, append=resumed, start=start, total=total)
                 if total is not None and start + written < total:
-                    raise _RetryableError(f"body ended after {start + written} of {total} bytes")
+                    raise RetryableError(f"body ended after {start + written} of {total} bytes")
         except httpx.TransportError as exc:
             if _host_unknown(exc):
                 # DNS says the host does not exist (offline, no resolver): retrying cannot help.
-                raise _GiveUpError(f"{type(exc).__name__}: {exc}") from exc
-            raise _RetryableError(f"{type(exc).__name__}: {exc}") from exc
+                raise RetryableError(f"{type(exc).__name__}: {exc}", final=True) from exc
+            raise RetryableError(f"{type(exc).__name__}: {exc}") from exc
 
     def _stream(self, response: httpx.Response, part: Path, *, append: bool, start: int, total: int | None) -> int:
         written = 0
