@@ -199,6 +199,8 @@ class Tripcast:
         from tripcast.bootstrap.scoring import build_batch_scoring
 
         return build_batch_scoring(self)
+
+    @cached_property
     def ingestion(self) -> IngestionServices:
         """Ingestion (area: ingest): the service and the source behind each ``tripcast ingest --from``."""
         from tripcast.bootstrap.ingestion import IngestionServices
