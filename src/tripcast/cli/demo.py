@@ -13,9 +13,10 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from tripcast.bootstrap import Tripcast, bootstrap
+from tripcast.bootstrap import Settings, Tripcast, bootstrap, load_settings, mask_url
+from tripcast.bootstrap.ml import synthetic_bootstrap
 from tripcast.cli.console import console, user_errors
-from tripcast.cli.guards import load_settings, refuse_when_locked
+from tripcast.cli.guards import refuse_when_locked
 from tripcast.core.domain.errors import PromotionRefusedError, TripcastError
 from tripcast.core.domain.month import Month
 from tripcast.core.domain.trip import TripRequest
@@ -23,8 +24,6 @@ from tripcast.core.services.ingestion import ValidationReport
 from tripcast.core.services.prediction import predict_trips
 from tripcast.core.services.promotion import CHAMPION
 from tripcast.core.services.training import TrainingPlan
-from tripcast.security.urls import mask_url
-from tripcast.settings import Settings
 
 T = TypeVar("T")
 
@@ -47,16 +46,11 @@ def _fetch_all(ctx: Tripcast, plan: TrainingPlan) -> None:
 
 
 def _synthetic_context(settings: Settings, plan: TrainingPlan, rows: int) -> Tripcast:
-    from tripcast.data_engineering.tlc.synthetic import write_synthetic_month
-
-    synthetic_dir = settings.data_dir / "synthetic"
-    synthetic_settings = settings.model_copy(update={"data_dir": synthetic_dir, "raw_dir": synthetic_dir / "raw"})
-    for month in (plan.train_month, plan.valid_month, plan.test_month):
-        path = write_synthetic_month(
-            synthetic_settings.raw_path, month, rows, seed=month.month, service=settings.service
-        )
+    months = (plan.train_month, plan.valid_month, plan.test_month)
+    ctx, written = synthetic_bootstrap(settings, months, rows)
+    for month, path in zip(months, written, strict=True):
         console.print(f"{month}: [cyan]synthetic[/] {rows:,} trips -> {path}")
-    return bootstrap(synthetic_settings, allow_download=False)
+    return ctx
 
 
 def _sample_trip(ctx: Tripcast, month: Month) -> tuple[TripRequest, float]:

@@ -48,6 +48,14 @@ class TrainedModel(ABC):
 
     flavor: str
     params: dict[str, Any]
+    #: The spec it was fitted for (its feature columns and target).
+    spec: ModelSpec
+    #: The library's own fitted object (LightGBM booster, sklearn pipeline), which trackers store.
+    native: Any
+
+    def feature_importance(self) -> dict[str, float]:
+        """How much each feature matters, by name; empty when the model does not rank its inputs."""
+        return {}
 
     @abstractmethod
     def predict(self, features: Table) -> Any:

@@ -27,7 +27,7 @@ from tripcast.core.domain.model_spec import ModelSpec
 from tripcast.core.ports.learning import TrainedModel, TrainingSet
 from tripcast.core.ports.tracking import ExperimentTracker, TrackedRun
 from tripcast.mlops.tracking import plots
-from tripcast.mlops.tracking.mlflow_uris import pinned_mlflow_uris
+from tripcast.mlops.tracking.client import mlflow_client, pinned_mlflow_uris
 
 #: Artifact name of the logged model inside its run / logged-model record.
 MODEL_NAME: Final = "model"
@@ -65,7 +65,7 @@ def _log_lightgbm(model: TrainedModel, **kwargs: Any) -> Any:
     import mlflow.lightgbm
 
     return mlflow.lightgbm.log_model(
-        model.native,  # type: ignore[attr-defined]
+        model.native,
         name=MODEL_NAME,
         pip_requirements=_requirements("lightgbm", "numpy", "pandas", "scikit-learn"),
         **kwargs,
@@ -76,7 +76,7 @@ def _log_sklearn(model: TrainedModel, **kwargs: Any) -> Any:
     import mlflow.sklearn
 
     return mlflow.sklearn.log_model(
-        model.native,  # type: ignore[attr-defined]
+        model.native,
         name=MODEL_NAME,
         pip_requirements=_requirements("scikit-learn", "numpy", "pandas", "tripcast"),
         # skops refuses to load functions it was not told to trust; the model names its own.
@@ -123,22 +123,21 @@ class MlflowRun(TrackedRun):
 
     def log_diagnostics(self, model: TrainedModel, data: TrainingSet) -> None:
         """Log the residual plot and, when the model ranks its inputs, the feature-importance plot."""
-        spec: ModelSpec | None = getattr(model, "spec", None)
-        features = data.features[spec.feature_names] if spec is not None else data.features
-        predicted = np.asarray(model.predict(features), dtype=np.float64)
+        spec = model.spec
+        predicted = np.asarray(model.predict(data.features[spec.feature_names]), dtype=np.float64)
         figure = plots.residual_figure(
             np.asarray(data.target, dtype=np.float64),
             predicted,
-            unit=spec.target_unit if spec is not None else "",
+            unit=spec.target_unit,
             title=f"{model.flavor} on {data.name}",
         )
         try:
             self._client.log_figure(self.run_id, figure, plots.RESIDUALS_FILE)
         finally:
             plots.close(figure)
-        importance = getattr(model, "feature_importance", None)
-        if callable(importance):
-            figure = plots.importance_figure(importance(), title=f"{model.flavor} feature importance")
+        importance = model.feature_importance()
+        if importance:
+            figure = plots.importance_figure(importance, title=f"{model.flavor} feature importance")
             try:
                 self._client.log_figure(self.run_id, figure, plots.IMPORTANCE_FILE)
             finally:
@@ -178,7 +177,7 @@ class MlflowTracker(ExperimentTracker):
         self.tracking_uri = tracking_uri
         self.experiment_name = experiment_name
         self.artifact_location = artifact_location
-        self._client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        self._client = mlflow_client(tracking_uri)
         self._experiment_id: str | None = None
 
     @property

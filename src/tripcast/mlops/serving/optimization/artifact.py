@@ -8,7 +8,6 @@ import logging
 import os
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +15,9 @@ import mlflow.artifacts
 import mlflow.lightgbm
 import numpy as np
 from mlflow.models import Model
-from mlflow.tracking import MlflowClient
 
 from tripcast.core.domain.errors import TripcastError
+from tripcast.core.ports.tracking import CompiledForm
 from tripcast.mlops.model_registry.mlflow_registry import input_example_matrix
 from tripcast.mlops.serving.optimization.compiled import (
     DEFAULT_COMPILER_OPTIONS,
@@ -26,6 +25,7 @@ from tripcast.mlops.serving.optimization.compiled import (
     compile_lightgbm,
     platform_tag,
 )
+from tripcast.mlops.tracking.client import mlflow_client
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +40,8 @@ FORMAT = "tl2cgen-shared-library"
 TOLERANCE = 1e-4
 
 
-@dataclass(frozen=True, slots=True)
-class OptimizationResult:
-    """Where the compiled model went, how long it took, and how far it is from the native one."""
-
-    name: str
-    version: str
-    artifact_path: str
-    compile_seconds: float
-    max_abs_diff: float
-    check_rows: int
-    sha256: str = ""
+#: What a compilation produced (the core's port type, under the name this module has always used).
+OptimizationResult = CompiledForm
 
 
 class ChecksumMismatchError(TripcastError):
@@ -78,7 +69,7 @@ def optimize_model_version(
     library's sha256 is recorded as the :data:`SHA256_TAG` version tag: servers load only a library
     that hashes to it.
     """
-    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    client = mlflow_client(tracking_uri)
     described = client.get_model_version(name, str(version))
     if not described.run_id:
         raise TripcastError(f"{name} v{version} has no run to store the compiled model with")
@@ -135,7 +126,7 @@ def optimize_model_version(
     client.set_model_version_tag(name, str(version), FORMAT_TAG, FORMAT)
     # Last: a version carries a checksum only once everything it describes is in place.
     client.set_model_version_tag(name, str(version), SHA256_TAG, checksum)
-    return OptimizationResult(name, str(version), artifact, seconds, diff, len(rows), checksum)
+    return CompiledForm(name, str(version), artifact, seconds, diff, len(rows), checksum, tuple(compiler_options))
 
 
 def file_sha256(path: str | Path) -> str:
