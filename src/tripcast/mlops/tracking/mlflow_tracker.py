@@ -9,6 +9,7 @@ signature and a few-row input example taken from the spec's feature columns.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -61,13 +62,24 @@ def _requirements(*distributions: str) -> list[str]:
     return pins
 
 
+def _conda_env(*distributions: str) -> dict[str, Any]:
+    """The model's environment, written out in full: given only pip requirements, MLflow looks up the
+    installed pip to pin it in conda.yaml and warns on every model when (as in a uv venv) there is none."""
+    python = ".".join(map(str, sys.version_info[:3]))
+    return {
+        "name": "mlflow-env",
+        "channels": ["conda-forge"],
+        "dependencies": [f"python={python}", "pip", {"pip": _requirements("mlflow", *distributions)}],
+    }
+
+
 def _log_lightgbm(model: TrainedModel, **kwargs: Any) -> Any:
     import mlflow.lightgbm
 
     return mlflow.lightgbm.log_model(
         model.native,
         name=MODEL_NAME,
-        pip_requirements=_requirements("lightgbm", "numpy", "pandas", "scikit-learn"),
+        conda_env=_conda_env("lightgbm", "numpy", "pandas", "scikit-learn"),
         **kwargs,
     )
 
@@ -78,7 +90,7 @@ def _log_sklearn(model: TrainedModel, **kwargs: Any) -> Any:
     return mlflow.sklearn.log_model(
         model.native,
         name=MODEL_NAME,
-        pip_requirements=_requirements("scikit-learn", "numpy", "pandas", "tripcast"),
+        conda_env=_conda_env("scikit-learn", "numpy", "pandas", "tripcast"),
         # skops refuses to load functions it was not told to trust; the model names its own.
         serialization_format="skops",
         skops_trusted_types=list(getattr(model, "skops_trusted_types", ())),
