@@ -42,6 +42,14 @@ class FeatureBuilder(ABC):
     def features_for_requests(self, requests: Sequence[TripRequest]) -> Table:
         """Features for trip requests, in ``spec`` column order."""
 
+    def feature_matrix(self, requests: Sequence[TripRequest]) -> Any:
+        """Features for trip requests as a float matrix in ``spec`` order, for predictors answering few rows.
+
+        Builders with a leaner path than a table (no DataFrame for one row) override it; this default gives
+        the table, which every predictor also accepts.
+        """
+        return self.features_for_requests(requests)
+
 
 class TrainedModel(ABC):
     """A fitted model, before or after registration."""
