@@ -1,4 +1,5 @@
-"""Time ``CompileOnRegistrationHook`` on the default 400-tree champion, as the training path runs it.
+"""Time compiling at registration (``TreeliteModelCompiler.compile`` from the fitted model) on the
+default 400-tree champion, as the training path runs it.
 
     .venv/bin/python performance/optimization/measure_registration_compile.py --options=-O1
     .venv/bin/python performance/optimization/measure_registration_compile.py --model model.txt --options=-Os
@@ -49,7 +50,7 @@ def month(data: Path, name: str):  # type: ignore[no-untyped-def]
 def main() -> None:
     from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
     from tripcast.mlops.model_registry.mlflow_registry import MlflowModelRegistry
-    from tripcast.mlops.serving.optimization import CompileOnRegistrationHook, OptimizedPredictorLoader
+    from tripcast.mlops.serving.optimization import OptimizedPredictorLoader, TreeliteModelCompiler
     from tripcast.mlops.tracking.mlflow_tracker import MlflowTracker
     from tripcast.mlops.training.lightgbm_trainer import DEFAULT_PARAMS, LightGBMModel, LightGBMTrainer
 
@@ -76,10 +77,10 @@ def main() -> None:
             model_uri = run.log_model(model, features.spec, train)
         registry = MlflowModelRegistry(uri, features)
         version = registry.register(model_uri, "trip-duration")
-        hook = CompileOnRegistrationHook(uri, compiler_options=tuple(args.options.split(",")))
+        compiler = TreeliteModelCompiler(uri, compiler_options=tuple(args.options.split(",")))
         started = time.perf_counter()
-        summary = hook.after_registration(version, model, train)
-        print(f"hook wall time {time.perf_counter() - started:.1f} s ({booster.num_trees()} trees): {summary}")
+        form = compiler.compile(version, fitted=model, check=train)
+        print(f"hook wall time {time.perf_counter() - started:.1f} s ({booster.num_trees()} trees): {form}")
         predictor = OptimizedPredictorLoader(registry, uri, features)("trip-duration", version.version)
         same, varied = single_row_us(predictor.forms["tl2cgen-compiled"], rows, args.calls)
         print(f"single row: {same:.1f} us same row, {varied:.1f} us a different real row each call")

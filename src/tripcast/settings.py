@@ -73,8 +73,10 @@ class Settings(BaseSettings):
     # HMAC-SHA256 key of the audit hash chain: whoever can write the database but lacks it cannot re-hash the trail
     audit_key: SecretStr = SecretStr(DEVELOPMENT_AUDIT_KEY)
 
-    # Compile each registered LightGBM version to native code (tl2cgen) for the server; ~1.5 min per version.
-    compile_on_register: bool = True
+    # Compile each registered LightGBM version to native code (tl2cgen) for the server: ~1 min per version,
+    # and servers pick the faster of it and LightGBM's single-row API, which often wins; so off by default
+    # (`tripcast optimize` compiles on demand).
+    compile_on_register: bool = False
 
     # Serving
     # An admin credential from the environment (bootstraps a fresh deployment before any API key exists).

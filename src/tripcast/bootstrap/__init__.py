@@ -15,12 +15,18 @@ from typing import TYPE_CHECKING
 from tripcast.core.ports.audit import VerifiableAuditLog
 from tripcast.core.ports.clock import Clock
 from tripcast.core.ports.tracking import RegistrationHook
-from tripcast.settings import Settings
+from tripcast.security.urls import mask_url
+from tripcast.settings import Settings, load_settings
+
+#: ``load_settings``, ``Settings`` and ``mask_url`` are re-exported for driving adapters, which import no
+#: adapter module.
+__all__ = ["Settings", "SystemClock", "Tripcast", "bootstrap", "load_settings", "mask_url"]
 
 if TYPE_CHECKING:
     from tripcast.core.services.audit import AuditTrailService
     from tripcast.core.services.batch_scoring import BatchScoring
     from tripcast.bootstrap.ingestion import IngestionServices
+    from tripcast.bootstrap.ml import MlServices
     from tripcast.data_engineering.features.store_features import StoreBackedTripFeatureBuilder
     from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
     from tripcast.data_engineering.tlc.source import TlcFileSource
@@ -170,14 +176,11 @@ class Tripcast:
 
     @cached_property
     def registration_hooks(self) -> list[RegistrationHook]:
-        """Run after each registration: the drift reference profile, the compiled inference form."""
+        """Run after each registration: the drift reference profile (``ml.registration_hooks`` adds the
+        compiled inference form when ``compile_on_register`` is on)."""
         from tripcast.mlops.drift_detection.registration_hook import ReferenceProfileHook
-        from tripcast.mlops.serving.optimization.hook import CompileOnRegistrationHook
 
-        hooks: list[RegistrationHook] = [ReferenceProfileHook(self.settings.tracking_uri, self.features.spec)]
-        if self.settings.compile_on_register:
-            hooks.append(CompileOnRegistrationHook(self.settings.tracking_uri))
-        return hooks
+        return [ReferenceProfileHook(self.settings.tracking_uri, self.features.spec)]
 
     @cached_property
     def registry(self) -> MlflowModelRegistry:
@@ -206,6 +209,13 @@ class Tripcast:
         from tripcast.bootstrap.ingestion import IngestionServices
 
         return IngestionServices(self)
+
+    @cached_property
+    def ml(self) -> MlServices:
+        """The model-lifecycle use cases: ``ml.training``, ``ml.promotion``, ``ml.optimization``."""
+        from tripcast.bootstrap.ml import MlServices
+
+        return MlServices(self)
 
 
 def bootstrap(

@@ -6,9 +6,9 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from tripcast.bootstrap import load_settings
 from tripcast.cli.console import fail
 from tripcast.core.ports.locks import LockHeldError
-from tripcast.settings import load_settings
 
 __all__ = ["load_settings", "refuse_when_locked"]
 

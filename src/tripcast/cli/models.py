@@ -16,32 +16,20 @@ from tripcast.cli.guards import refuse_when_locked
 from tripcast.cli.options import ModelOption, SourceOption, context
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError, NotFoundError
 from tripcast.core.domain.month import Month
-from tripcast.core.services.promotion import CHAMPION, evaluate_version, promote
-from tripcast.core.services.training import TrainingPlan, TrainingReport, train_and_register
+from tripcast.core.services.promotion import CHAMPION
+from tripcast.core.services.training import TrainingPlan, TrainingReport
 
 app = typer.Typer()
 
 
 def train_model(ctx: Tripcast, train_month: str | None) -> TrainingReport:
+    """Prepare the plan's months, then train and register through ``tc.ml.training``; print the metrics."""
     plan = TrainingPlan.consecutive(
         Month.parse(train_month or ctx.settings.train_month, "train_month"), ctx.settings.model_name
     )
     prepare_plan(ctx, plan)
     with step(f"training on {plan.train_month}, validating on {plan.valid_month}, testing on {plan.test_month}"):
-        report = train_and_register(
-            plan,
-            store=ctx.store,
-            features=ctx.features,
-            trainer=ctx.trainer,
-            baseline_trainer=ctx.baseline_trainer,
-            metrics=ctx.metrics,
-            tracker=ctx.tracker,
-            registry=ctx.registry,
-            clock=ctx.clock,
-            audit=ctx.audit,
-            actor=getpass.getuser(),
-            hooks=ctx.registration_hooks,
-        )
+        report = ctx.ml.training.train_and_register(plan, actor=getpass.getuser())
     table = Table(
         "model",
         "val rmse",
@@ -101,8 +89,9 @@ def _evaluation_payload(ctx: Tripcast, model: str, month: str | None, source: Pa
     outcome = ctx.validator.split(raw)
     if outcome.n_valid == 0:
         raise InvalidInputError([FieldProblem(str(raw.source), f"no valid trips to evaluate on ({outcome.reasons})")])
-    data = ctx.features.training_set(outcome.valid, f"{raw.source}")
-    evaluation = evaluate_version(ctx.registry, ctx.metrics, ctx.settings.model_name, version.version, data)
+    evaluation, data = ctx.ml.promotion.evaluate(
+        ctx.settings.model_name, version.version, outcome.valid, f"{raw.source}"
+    )
     return {
         "model": ctx.settings.model_name,
         "ref": model,
@@ -157,30 +146,14 @@ def promote_command(
 
 
 def promote_version(ctx: Tripcast, version: str | None, *, force: bool, reason: str, actor: str) -> str:
-    name = ctx.settings.model_name
-    versions = ctx.registry.list_versions(name)
-    if not versions:
-        raise NotFoundError(f"no versions of {name!r} registered yet: run `tripcast train` first")
-    candidate = ctx.registry.get(name, version) if version else versions[0]
-    valid_month = Month.parse(candidate.tags.get("valid_month", ""), "valid_month tag")
+    """Gate a candidate (default: the newest version) against the champion through ``tc.ml.promotion``."""
+    promotion = ctx.ml.promotion
+    candidate = promotion.candidate(ctx.settings.model_name, version)
+    valid_month = promotion.validation_month(candidate)
     ensure_month_processed(ctx, valid_month)
-    with step(f"gating {name} v{candidate.version} against the champion on {valid_month}"):
-        result = promote(
-            ctx.registry,
-            ctx.features,
-            ctx.metrics,
-            ctx.clock,
-            name=name,
-            candidate_ref=candidate.version,
-            validation_trips=ctx.store.load_processed(valid_month),
-            validation_name=str(valid_month),
-            actor=actor,
-            reason=reason,
-            force=force,
-            audit=ctx.audit,
-            locks=ctx.registry_locks,
-        )
-    console.print(f"[green]champion[/] -> {name} v{result.version}: {result.decision.reason}")
+    with step(f"gating {candidate.name} v{candidate.version} against the champion on {valid_month}"):
+        result = promotion.promote(candidate, actor=actor, reason=reason, force=force)
+    console.print(f"[green]champion[/] -> {result.name} v{result.version}: {result.decision.reason}")
     return result.version
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tripcast.cli.console import console, fail, user_errors
+from tripcast.cli.console import console, user_errors
 
 app = typer.Typer()
 
@@ -20,17 +20,13 @@ def optimize(
     ] = "Os",
 ) -> None:
     """Compile a registered LightGBM version to native code; the server then uses it automatically."""
-    from tripcast.bootstrap import bootstrap
-    from tripcast.mlops.serving.optimization import optimize_model_version
+    import getpass
 
-    if level not in {"Os", "O0", "O1", "O2", "O3"}:
-        raise fail(f"--level must be one of Os, O0, O1, O2, O3; got {level!r}")
+    from tripcast.bootstrap import bootstrap
+
     ctx = bootstrap()
-    number = ctx.registry.get(ctx.settings.model_name, version).version
-    with console.status(f"compiling {ctx.settings.model_name} v{number} (treelite + tl2cgen)"):
-        result = optimize_model_version(
-            ctx.settings.tracking_uri, ctx.settings.model_name, number, compiler_options=(f"-{level}",)
-        )
+    with console.status(f"compiling {ctx.settings.model_name} {version} (treelite + tl2cgen)"):
+        result = ctx.ml.optimization.compile(ctx.settings.model_name, version, actor=getpass.getuser(), level=level)
     console.print(
         f"[green]compiled[/] {result.name} v{result.version} in {result.compile_seconds:.1f}s "
         f"-> {result.artifact_path} "

@@ -15,8 +15,8 @@ from ml_fakes import FixedClock, MemoryDatasetStore
 from tripcast.core.domain.errors import NotFoundError, PromotionRefusedError
 from tripcast.core.domain.month import Month
 from tripcast.core.domain.trip import TripRequest
-from tripcast.core.services.promotion import CHALLENGER, CHAMPION, promote
-from tripcast.core.services.training import TrainingPlan, TrainingReport, train_and_register
+from tripcast.core.services.promotion import CHALLENGER, CHAMPION, Promotion, PromotionResult
+from tripcast.core.services.training import Training, TrainingPlan, TrainingReport
 from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
 from tripcast.mlops.model_registry.mlflow_registry import MlflowModelRegistry
 from tripcast.mlops.model_registry.predictor import MlflowPredictor
@@ -65,9 +65,18 @@ def test_train_register_promote_refuse_force(
     audit = SqlAuditLog(f"sqlite:///{tmp_path / 'audit.db'}", key=b"registry-flow-audit-key")
     locks = FileLocks(tmp_path / "locks")
 
+    promotion = Promotion(
+        registry=registry,
+        store=store,
+        features=feature_builder,
+        metrics=metrics,
+        clock=clock,
+        audit=audit,
+        locks=locks,
+    )
+
     def train(rounds: int) -> TrainingReport:
-        return train_and_register(
-            PLAN,
+        training = Training(
             store=store,
             features=feature_builder,
             trainer=LightGBMTrainer(spec, num_boost_round=rounds),
@@ -76,25 +85,14 @@ def test_train_register_promote_refuse_force(
             tracker=tracker,
             registry=registry,
             clock=clock,
-        )
-
-    def gate(ref: str, *, force: bool = False):  # type: ignore[no-untyped-def]
-        clock.moment += timedelta(minutes=1)
-        return promote(
-            registry,
-            feature_builder,
-            metrics,
-            clock,
-            name=NAME,
-            candidate_ref=ref,
-            validation_trips=validation_trips,
-            validation_name=str(PLAN.valid_month),
-            actor="pytest",
-            reason="integration test",
-            force=force,
             audit=audit,
-            locks=locks,
         )
+        return training.train_and_register(PLAN, actor="pytest")
+
+    def gate(ref: str, *, force: bool = False) -> PromotionResult:
+        clock.moment += timedelta(minutes=1)
+        candidate = promotion.candidate(NAME, ref)
+        return promotion.promote(candidate, actor="pytest", reason="integration test", force=force)
 
     with pytest.raises(NotFoundError, match="no model named 'trip-duration' yet: run `tripcast train`"):
         registry.get(NAME, CHAMPION)
@@ -135,15 +133,16 @@ def test_train_register_promote_refuse_force(
     forced = registry.get(NAME, CHAMPION)
     assert forced.version == "2" and forced.tags["promotion.forced"] == "true"
 
-    # every alias move has its intent and outcome in the audit trail, in order, and the trail verifies
+    # every registration and every alias move (intent and outcome) is in the audit trail, in order; it verifies
     trail = [(e.action, e.subject.rsplit("/", 1)[1]) for e in reversed(audit.events(limit=100))]
     assert trail == [
-        ("model.alias_move_started", "1"), ("model.promoted", "1"),
-        ("model.alias_move_started", "2"), ("model.promotion_refused", "2"),
-        ("model.alias_move_started", "3"), ("model.promoted", "3"),
+        ("model.registered", "1"), ("model.alias_move_started", "1"), ("model.promoted", "1"),
+        ("model.registered", "2"), ("model.alias_move_started", "2"), ("model.promotion_refused", "2"),
+        ("model.registered", "3"), ("model.alias_move_started", "3"), ("model.promoted", "3"),
         ("model.alias_move_started", "2"), ("model.promoted", "2"),
     ]  # fmt: skip
-    assert audit.verify().events == 8
+    assert all(e.actor == "pytest" for e in audit.events(limit=100))
+    assert audit.verify().events == 11
 
     # listing: newest first, aliases and run metrics attached
     versions = registry.list_versions(NAME)

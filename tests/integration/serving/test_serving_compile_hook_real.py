@@ -1,5 +1,6 @@
-"""CompileOnRegistrationHook on a small real model: compiles at registration, verifies against the fitted
-model on training rows, publishes the library, and the optimized loader then serves it."""
+"""The compile-on-registration hook (core CompileOnRegistration on the TreeliteModelCompiler adapter) on a small
+real model: compiles at registration, verifies against the fitted model on training rows, publishes the library
+and audits ``model.optimized``, and the optimized loader then serves it."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ import pytest
 from mlflow.tracking import MlflowClient
 from serving_champion import MODEL_NAME, processed
 
+from support.fakes_ml import FakeAudit, FakeClock
 from tripcast.core.domain.evaluation import ModelVersion
 from tripcast.core.ports.learning import TrainedModel, TrainingSet
+from tripcast.core.services.optimization import OPTIMIZED, CompileOnRegistration, Optimization
 from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
 from tripcast.mlops.model_registry.mlflow_registry import MlflowModelRegistry
-from tripcast.mlops.serving.optimization import CompileOnRegistrationHook, OptimizedPredictor, OptimizedPredictorLoader
+from tripcast.mlops.serving.optimization import OptimizedPredictor, OptimizedPredictorLoader, TreeliteModelCompiler
 from tripcast.mlops.serving.optimization.artifact import ARTIFACT_TAG
 from tripcast.mlops.tracking.mlflow_tracker import MlflowTracker
 from tripcast.mlops.training.lightgbm_trainer import LightGBMTrainer
@@ -43,10 +46,17 @@ def registered(shared_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     }
 
 
+def compile_hook(registered: dict[str, Any], audit: FakeAudit, **options: Any) -> CompileOnRegistration:
+    compiler = TreeliteModelCompiler(registered["uri"], **options)
+    optimization = Optimization(registry=registered["registry"], compiler=compiler, clock=FakeClock(), audit=audit)
+    return CompileOnRegistration(optimization, actor="pytest")
+
+
 def test_hook_compiles_verifies_and_publishes(registered: dict[str, Any]) -> None:
     version: ModelVersion = registered["v"]
     train: TrainingSet = registered["train"]
-    hook = CompileOnRegistrationHook(registered["uri"], compiler_options=("-O0",), check_rows=500)
+    audit = FakeAudit()
+    hook = compile_hook(registered, audit, compiler_options=("-O0",), check_rows=500)
 
     summary = hook.after_registration(version, registered["model"], train)
 
@@ -55,6 +65,8 @@ def test_hook_compiles_verifies_and_publishes(registered: dict[str, Any]) -> Non
     assert "\n" not in summary
     tags = MlflowClient(registered["uri"], registered["uri"]).get_model_version(MODEL_NAME, version.version).tags
     assert tags[ARTIFACT_TAG] == f"optimized/v{version.version}/{MODEL_NAME}-v{version.version}.so"
+    [event] = audit.rows
+    assert (event.action, event.actor, event.details["artifact"]) == (OPTIMIZED, "pytest", tags[ARTIFACT_TAG])
 
     predictor = OptimizedPredictorLoader(registered["registry"], registered["uri"], registered["features"])(
         MODEL_NAME, version.version
@@ -66,9 +78,11 @@ def test_hook_compiles_verifies_and_publishes(registered: dict[str, Any]) -> Non
 
 
 def test_failed_build_is_reported_not_raised(registered: dict[str, Any]) -> None:
-    hook = CompileOnRegistrationHook(registered["uri"], compiler_options=("-fno-such-gcc-option",), check_rows=10)
+    audit = FakeAudit()
+    hook = compile_hook(registered, audit, compiler_options=("-fno-such-gcc-option",), check_rows=10)
     summary = hook.after_registration(registered["v"], registered["model"], registered["train"])
     assert summary.startswith(f"compiled form NOT published for v{registered['v'].version}")
+    assert audit.rows == []
 
 
 class NotATreeModel(TrainedModel):
@@ -82,7 +96,7 @@ class NotATreeModel(TrainedModel):
 
 
 def test_other_flavors_are_skipped(registered: dict[str, Any]) -> None:
-    summary = CompileOnRegistrationHook(registered["uri"]).after_registration(
+    summary = compile_hook(registered, FakeAudit()).after_registration(
         registered["v"], NotATreeModel(), registered["train"]
     )
     assert "skipped" in summary and "sklearn" in summary
@@ -90,4 +104,4 @@ def test_other_flavors_are_skipped(registered: dict[str, Any]) -> None:
 
 def test_check_rows_must_be_positive() -> None:
     with pytest.raises(ValueError, match="check_rows"):
-        CompileOnRegistrationHook("sqlite:///unused.db", check_rows=0)
+        TreeliteModelCompiler("sqlite:///unused.db", check_rows=0)

@@ -42,12 +42,28 @@ class FeatureBuilder(ABC):
     def features_for_requests(self, requests: Sequence[TripRequest]) -> Table:
         """Features for trip requests, in ``spec`` column order."""
 
+    def feature_matrix(self, requests: Sequence[TripRequest]) -> Any:
+        """Features for trip requests as a float matrix in ``spec`` order, for predictors answering few rows.
+
+        Builders with a leaner path than a table (no DataFrame for one row) override it; this default gives
+        the table, which every predictor also accepts.
+        """
+        return self.features_for_requests(requests)
+
 
 class TrainedModel(ABC):
     """A fitted model, before or after registration."""
 
     flavor: str
     params: dict[str, Any]
+    #: The spec it was fitted for (its feature columns and target).
+    spec: ModelSpec
+    #: The library's own fitted object (LightGBM booster, sklearn pipeline), which trackers store.
+    native: Any
+
+    def feature_importance(self) -> dict[str, float]:
+        """How much each feature matters, by name; empty when the model does not rank its inputs."""
+        return {}
 
     @abstractmethod
     def predict(self, features: Table) -> Any:

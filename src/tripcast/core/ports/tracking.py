@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any
 
 from tripcast.core.domain.evaluation import ModelVersion
@@ -101,3 +102,40 @@ class RegistrationHook(ABC):
     @abstractmethod
     def after_registration(self, version: ModelVersion, model: TrainedModel, train: TrainingSet) -> str:
         """Do the work for ``version``; return a one-line summary for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledForm:
+    """A registered version compiled to native code: where it is stored, how long it took, how exact it is."""
+
+    name: str
+    version: str
+    artifact_path: str
+    compile_seconds: float
+    max_abs_diff: float
+    check_rows: int
+    sha256: str = ""
+    compiler_options: tuple[str, ...] = ()
+
+
+class ModelCompiler(ABC):
+    """Compiles a registered version to a faster inference form and publishes it with the version."""
+
+    #: Options used when the caller names none (the fastest predictions).
+    default_options: tuple[str, ...] = ()
+
+    @abstractmethod
+    def supports(self, flavor: str) -> bool:
+        """Whether models of ``flavor`` compile."""
+
+    @abstractmethod
+    def compile(
+        self,
+        version: ModelVersion,
+        *,
+        options: tuple[str, ...] | None = None,
+        fitted: TrainedModel | None = None,
+        check: TrainingSet | None = None,
+    ) -> CompiledForm:
+        """Compile ``version``, verify it against the native model (on ``check`` rows too, when given) and
+        publish it; ``fitted`` spares loading the model back. Nothing is published when verification fails."""

@@ -22,10 +22,12 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 
 from tripcast.core.domain.audit import AuditEvent
-from tripcast.core.domain.errors import PromotionRefusedError
-from tripcast.core.domain.evaluation import Evaluation, PromotionDecision, decide_promotion
+from tripcast.core.domain.errors import NotFoundError, PromotionRefusedError
+from tripcast.core.domain.evaluation import Evaluation, ModelVersion, PromotionDecision, decide_promotion
+from tripcast.core.domain.month import Month
 from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.clock import Clock
+from tripcast.core.ports.data import DatasetStore
 from tripcast.core.ports.learning import FeatureBuilder, MetricsCalculator, TrainingSet
 from tripcast.core.ports.locks import Locks, promotion_lock
 from tripcast.core.ports.table import Table
@@ -49,6 +51,84 @@ class PromotionResult:
     name: str
     version: str
     previous_champion: str | None
+
+
+class Promotion:
+    """The model-lifecycle use cases around aliases: evaluate, promote through the gate, recover a move.
+
+    Collaborators come from the composition root (``tc.ml.promotion``); every alias move is audited
+    and taken under the model's promotion lock.
+    """
+
+    def __init__(
+        self,
+        *,
+        registry: ModelRegistry,
+        store: DatasetStore,
+        features: FeatureBuilder,
+        metrics: MetricsCalculator,
+        clock: Clock,
+        audit: AuditLog,
+        locks: Locks,
+    ) -> None:
+        self.registry = registry
+        self.store = store
+        self.features = features
+        self.metrics = metrics
+        self.clock = clock
+        self.audit = audit
+        self.locks = locks
+
+    def candidate(self, name: str, ref: str | None = None) -> ModelVersion:
+        """The version ``ref`` names (number or alias), or the newest; NotFoundError when there is none."""
+        versions = self.registry.list_versions(name)
+        if not versions:
+            raise NotFoundError(f"no versions of {name!r} registered yet: run `tripcast train` first")
+        return self.registry.get(name, ref) if ref else versions[0]
+
+    def evaluate(self, name: str, ref: str, trips: Table, dataset_name: str) -> tuple[Evaluation, TrainingSet]:
+        """Metrics of a registered version (number or alias) on valid trips, and the dataset they came from."""
+        data = self.features.training_set(trips, dataset_name)
+        return evaluate_version(self.registry, self.metrics, name, ref, data), data
+
+    def promote(self, candidate: ModelVersion, *, actor: str, reason: str, force: bool = False) -> PromotionResult:
+        """Gate ``candidate`` against the champion on its validation month (processed already).
+
+        Raises :class:`PromotionRefusedError` when the gate says no; see :func:`promote`.
+        """
+        valid_month = self.validation_month(candidate)
+        return promote(
+            self.registry,
+            self.features,
+            self.metrics,
+            self.clock,
+            name=candidate.name,
+            candidate_ref=candidate.version,
+            validation_trips=self.store.load_processed(valid_month),
+            validation_name=str(valid_month),
+            actor=actor,
+            reason=reason,
+            force=force,
+            audit=self.audit,
+            locks=self.locks,
+        )
+
+    @staticmethod
+    def validation_month(version: ModelVersion) -> Month:
+        """The month a version was validated on (its ``valid_month`` tag): the gate's data."""
+        return Month.parse(version.tags.get("valid_month", ""), "valid_month tag")
+
+    def move_alias(self, *, alias: str, version: str, outcome: AuditEvent) -> None:
+        """Point ``alias`` at ``version`` and record ``outcome`` under the promotion lock (see the module docstring)."""
+        name = outcome.subject.removeprefix("model:").rsplit("/", 1)[0]
+        with self.locks.hold(promotion_lock(name), f"tripcast move {alias} of {name} to v{version}"):
+            recover_interrupted_move(self.registry, self.audit, self.clock, name=name, actor=outcome.actor)
+            move_alias_audited(self.registry, self.audit, self.clock, alias=alias, version=version, outcome=outcome)
+
+    def recover_interrupted_move(self, name: str, *, actor: str) -> str:
+        """Finish an alias move a dead process left open, under the promotion lock; say what was done."""
+        with self.locks.hold(promotion_lock(name), f"tripcast recover {name}"):
+            return recover_interrupted_move(self.registry, self.audit, self.clock, name=name, actor=actor)
 
 
 def evaluate_version(

@@ -11,8 +11,11 @@ from tripcast.core.domain.month import Month
 from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.clock import Clock
 from tripcast.core.ports.data import DatasetStore
-from tripcast.core.ports.learning import FeatureBuilder, MetricsCalculator, ModelTrainer
+from tripcast.core.ports.learning import FeatureBuilder, MetricsCalculator, ModelTrainer, TrainingSet
 from tripcast.core.ports.tracking import ExperimentTracker, ModelRegistry, RegistrationHook
+
+#: Audit action of a newly registered model version.
+REGISTERED = "model.registered"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,74 +46,105 @@ class TrainingReport:
     notes: list[str] = field(default_factory=list)
 
 
-def train_and_register(
-    plan: TrainingPlan,
-    *,
-    store: DatasetStore,
-    features: FeatureBuilder,
-    trainer: ModelTrainer,
-    baseline_trainer: ModelTrainer,
-    metrics: MetricsCalculator,
-    tracker: ExperimentTracker,
-    registry: ModelRegistry,
-    clock: Clock,
-    audit: AuditLog | None = None,
-    actor: str = "tripcast",
-    hooks: Sequence[RegistrationHook] = (),
-) -> TrainingReport:
-    """Fit the model and a baseline on processed months, log both, register the model, run ``hooks``."""
-    train = features.training_set(store.load_processed(plan.train_month), f"{plan.train_month}")
-    valid = features.training_set(store.load_processed(plan.valid_month), f"{plan.valid_month}")
-    test = features.training_set(store.load_processed(plan.test_month), f"{plan.test_month}")
+class Training:
+    """The training use case: fit, track, register, audit and run the registration hooks.
 
-    baseline = baseline_trainer.fit(train, valid)
-    baseline_validation = metrics.evaluate(baseline, valid)
-    with tracker.start_run(f"baseline-{plan.train_month}", tags={"role": "baseline"}) as run:
-        run.log_params({"flavor": baseline.flavor, **baseline.params})
-        run.log_dataset(train, "training")
-        run.log_dataset(valid, "validation")
-        run.log_metrics(baseline_validation.metrics, prefix="val_")
+    Collaborators come from the composition root (``tc.ml.training``), so callers pass only the plan
+    and who asked.
+    """
 
-    model = trainer.fit(train, valid)
-    validation = metrics.evaluate(model, valid)
-    test_evaluation = metrics.evaluate(model, test)
-    with tracker.start_run(f"{model.flavor}-{plan.train_month}", tags={"role": "candidate"}) as run:
-        run.log_params({"flavor": model.flavor, "train_month": str(plan.train_month), **model.params})
-        for data, context in ((train, "training"), (valid, "validation"), (test, "testing")):
-            run.log_dataset(data, context)
-        run.log_metrics(validation.metrics, prefix="val_")
-        run.log_metrics(test_evaluation.metrics, prefix="test_")
-        run.log_metrics({"baseline_rmse": baseline_validation.metric("rmse")}, prefix="val_")
-        run.log_diagnostics(model, valid)
-        model_uri = run.log_model(model, features.spec, valid)
-        run_id = run.run_id
+    def __init__(
+        self,
+        *,
+        store: DatasetStore,
+        features: FeatureBuilder,
+        trainer: ModelTrainer,
+        baseline_trainer: ModelTrainer,
+        metrics: MetricsCalculator,
+        tracker: ExperimentTracker,
+        registry: ModelRegistry,
+        clock: Clock,
+        audit: AuditLog,
+        hooks: Sequence[RegistrationHook] = (),
+    ) -> None:
+        self.store = store
+        self.features = features
+        self.trainer = trainer
+        self.baseline_trainer = baseline_trainer
+        self.metrics = metrics
+        self.tracker = tracker
+        self.registry = registry
+        self.clock = clock
+        self.audit = audit
+        self.hooks = tuple(hooks)
 
-    tags = {
-        "train_month": str(plan.train_month),
-        "valid_month": str(plan.valid_month),
-        "valid_digest": valid.digest,
-        "registered_at": clock.now().isoformat(timespec="seconds"),
-        **{f"val_{k}": f"{v:.6g}" for k, v in validation.metrics.items()},
-        **{f"test_{k}": f"{v:.6g}" for k, v in test_evaluation.metrics.items()},
-    }
-    version = registry.register(model_uri, plan.model_name, tags=tags)
-    if audit is not None:
-        audit.record(
+    def train_and_register(self, plan: TrainingPlan, *, actor: str) -> TrainingReport:
+        """Fit the model and a baseline on processed months, log both, register the model (audited
+        as ``model.registered``), then run the registration hooks."""
+        train, valid, test = (
+            self.features.training_set(self.store.load_processed(month), f"{month}")
+            for month in (plan.train_month, plan.valid_month, plan.test_month)
+        )
+        baseline_validation = self._track_baseline(plan, train, valid)
+        model = self.trainer.fit(train, valid)
+        validation = self.metrics.evaluate(model, valid)
+        test_evaluation = self.metrics.evaluate(model, test)
+        with self.tracker.start_run(f"{model.flavor}-{plan.train_month}", tags={"role": "candidate"}) as run:
+            run.log_params({"flavor": model.flavor, "train_month": str(plan.train_month), **model.params})
+            for data, context in ((train, "training"), (valid, "validation"), (test, "testing")):
+                run.log_dataset(data, context)
+            run.log_metrics(validation.metrics, prefix="val_")
+            run.log_metrics(test_evaluation.metrics, prefix="test_")
+            run.log_metrics({"baseline_rmse": baseline_validation.metric("rmse")}, prefix="val_")
+            run.log_diagnostics(model, valid)
+            model_uri = run.log_model(model, self.features.spec, valid)
+            run_id = run.run_id
+        tags = self._version_tags(plan, valid, validation, test_evaluation)
+        version = self._register(plan.model_name, model_uri, run_id, tags, actor)
+        notes = [hook.after_registration(version, model, train) for hook in self.hooks]
+        return TrainingReport(
+            version=version,
+            run_id=run_id,
+            validation=validation,
+            test=test_evaluation,
+            baseline_validation=baseline_validation,
+            n_train=len(train),
+            notes=notes,
+        )
+
+    def _track_baseline(self, plan: TrainingPlan, train: TrainingSet, valid: TrainingSet) -> Evaluation:
+        """Fit and log the baseline the candidate must beat; its validation metrics."""
+        baseline = self.baseline_trainer.fit(train, valid)
+        evaluation = self.metrics.evaluate(baseline, valid)
+        with self.tracker.start_run(f"baseline-{plan.train_month}", tags={"role": "baseline"}) as run:
+            run.log_params({"flavor": baseline.flavor, **baseline.params})
+            run.log_dataset(train, "training")
+            run.log_dataset(valid, "validation")
+            run.log_metrics(evaluation.metrics, prefix="val_")
+        return evaluation
+
+    def _version_tags(
+        self, plan: TrainingPlan, valid: TrainingSet, validation: Evaluation, test: Evaluation
+    ) -> dict[str, str]:
+        """What the registry keeps on the version: its months, validation digest and metrics."""
+        return {
+            "train_month": str(plan.train_month),
+            "valid_month": str(plan.valid_month),
+            "valid_digest": valid.digest,
+            "registered_at": self.clock.now().isoformat(timespec="seconds"),
+            **{f"val_{k}": f"{v:.6g}" for k, v in validation.metrics.items()},
+            **{f"test_{k}": f"{v:.6g}" for k, v in test.metrics.items()},
+        }
+
+    def _register(self, name: str, model_uri: str, run_id: str, tags: dict[str, str], actor: str) -> ModelVersion:
+        version = self.registry.register(model_uri, name, tags=tags)
+        self.audit.record(
             AuditEvent(
-                at=clock.now(),
+                at=self.clock.now(),
                 actor=actor,
-                action="model.registered",
-                subject=f"model:{plan.model_name}/{version.version}",
+                action=REGISTERED,
+                subject=f"model:{name}/{version.version}",
                 details={"run_id": run_id, "model_uri": model_uri, **tags},
             )
         )
-    notes = [hook.after_registration(version, model, train) for hook in hooks]
-    return TrainingReport(
-        version=version,
-        run_id=run_id,
-        validation=validation,
-        test=test_evaluation,
-        baseline_validation=baseline_validation,
-        n_train=len(train),
-        notes=notes,
-    )
+        return version

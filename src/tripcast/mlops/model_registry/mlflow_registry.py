@@ -23,14 +23,13 @@ from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models import Model
 from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, RESOURCE_DOES_NOT_EXIST, ErrorCode
-from mlflow.tracking import MlflowClient
 
 from tripcast.core.domain.errors import NotFoundError, TripcastError
 from tripcast.core.domain.evaluation import ModelVersion
 from tripcast.core.ports.learning import FeatureBuilder
 from tripcast.core.ports.tracking import ModelRegistry
 from tripcast.mlops.model_registry.predictor import MlflowPredictor
-from tripcast.mlops.tracking.mlflow_uris import pinned_mlflow_uris
+from tripcast.mlops.tracking.client import mlflow_client, pinned_mlflow_uris
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +86,7 @@ class MlflowModelRegistry(ModelRegistry):
         self.tracking_uri = tracking_uri
         self.feature_builder = feature_builder
         self.spec = feature_builder.spec
-        self._client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        self._client = mlflow_client(tracking_uri)
 
     # ------------------------------------------------------------------ writing
     def register(self, model_uri: str, name: str, tags: dict[str, str] | None = None) -> ModelVersion:

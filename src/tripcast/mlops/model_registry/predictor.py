@@ -3,14 +3,14 @@
 Loading the native model (LightGBM booster, sklearn pipeline) instead of the MLflow
 pyfunc wrapper skips pyfunc's per-call schema enforcement and DataFrame conversion,
 which dominates latency for single-row requests. Trip requests go through the
-injected feature builder's lean ``feature_matrix`` path when it has one.
+injected feature builder's ``feature_matrix`` path (a float matrix when the builder has a lean one).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -21,15 +21,6 @@ from tripcast.core.ports.learning import FeatureBuilder, Predictor
 
 #: Below this many rows a LightGBM booster predicts on one thread (see ``predict_features``).
 SINGLE_THREAD_MAX_ROWS: Final = 5000
-
-
-@runtime_checkable
-class MatrixFeatureBuilder(Protocol):
-    """A feature builder with a pandas-free path producing a float matrix in spec order."""
-
-    def feature_matrix(self, requests: Sequence[TripRequest]) -> np.ndarray:
-        """Features for requests as an ``(n, n_features)`` float64 matrix."""
-        ...
 
 
 class MlflowPredictor(Predictor):
@@ -82,13 +73,7 @@ class MlflowPredictor(Predictor):
         """Predicted target for each request, in order."""
         if not requests:
             return []
-        builder = self.feature_builder
-        table = (
-            builder.feature_matrix(requests)
-            if isinstance(builder, MatrixFeatureBuilder)
-            else builder.features_for_requests(requests)
-        )
-        return [float(v) for v in self.predict_features(table)]
+        return [float(v) for v in self.predict_features(self.feature_builder.feature_matrix(requests))]
 
     def __repr__(self) -> str:
         return f"MlflowPredictor({self.model_name} v{self.model_version}, {self.flavor})"

@@ -9,6 +9,7 @@ signature and a few-row input example taken from the spec's feature columns.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ from tripcast.core.domain.model_spec import ModelSpec
 from tripcast.core.ports.learning import TrainedModel, TrainingSet
 from tripcast.core.ports.tracking import ExperimentTracker, TrackedRun
 from tripcast.mlops.tracking import plots
-from tripcast.mlops.tracking.mlflow_uris import pinned_mlflow_uris
+from tripcast.mlops.tracking.client import mlflow_client, pinned_mlflow_uris
 
 #: Artifact name of the logged model inside its run / logged-model record.
 MODEL_NAME: Final = "model"
@@ -61,13 +62,24 @@ def _requirements(*distributions: str) -> list[str]:
     return pins
 
 
+def _conda_env(*distributions: str) -> dict[str, Any]:
+    """The model's environment, written out in full: given only pip requirements, MLflow looks up the
+    installed pip to pin it in conda.yaml and warns on every model when (as in a uv venv) there is none."""
+    python = ".".join(map(str, sys.version_info[:3]))
+    return {
+        "name": "mlflow-env",
+        "channels": ["conda-forge"],
+        "dependencies": [f"python={python}", "pip", {"pip": _requirements("mlflow", *distributions)}],
+    }
+
+
 def _log_lightgbm(model: TrainedModel, **kwargs: Any) -> Any:
     import mlflow.lightgbm
 
     return mlflow.lightgbm.log_model(
-        model.native,  # type: ignore[attr-defined]
+        model.native,
         name=MODEL_NAME,
-        pip_requirements=_requirements("lightgbm", "numpy", "pandas", "scikit-learn"),
+        conda_env=_conda_env("lightgbm", "numpy", "pandas", "scikit-learn"),
         **kwargs,
     )
 
@@ -76,9 +88,9 @@ def _log_sklearn(model: TrainedModel, **kwargs: Any) -> Any:
     import mlflow.sklearn
 
     return mlflow.sklearn.log_model(
-        model.native,  # type: ignore[attr-defined]
+        model.native,
         name=MODEL_NAME,
-        pip_requirements=_requirements("scikit-learn", "numpy", "pandas", "tripcast"),
+        conda_env=_conda_env("scikit-learn", "numpy", "pandas", "tripcast"),
         # skops refuses to load functions it was not told to trust; the model names its own.
         serialization_format="skops",
         skops_trusted_types=list(getattr(model, "skops_trusted_types", ())),
@@ -123,22 +135,21 @@ class MlflowRun(TrackedRun):
 
     def log_diagnostics(self, model: TrainedModel, data: TrainingSet) -> None:
         """Log the residual plot and, when the model ranks its inputs, the feature-importance plot."""
-        spec: ModelSpec | None = getattr(model, "spec", None)
-        features = data.features[spec.feature_names] if spec is not None else data.features
-        predicted = np.asarray(model.predict(features), dtype=np.float64)
+        spec = model.spec
+        predicted = np.asarray(model.predict(data.features[spec.feature_names]), dtype=np.float64)
         figure = plots.residual_figure(
             np.asarray(data.target, dtype=np.float64),
             predicted,
-            unit=spec.target_unit if spec is not None else "",
+            unit=spec.target_unit,
             title=f"{model.flavor} on {data.name}",
         )
         try:
             self._client.log_figure(self.run_id, figure, plots.RESIDUALS_FILE)
         finally:
             plots.close(figure)
-        importance = getattr(model, "feature_importance", None)
-        if callable(importance):
-            figure = plots.importance_figure(importance(), title=f"{model.flavor} feature importance")
+        importance = model.feature_importance()
+        if importance:
+            figure = plots.importance_figure(importance, title=f"{model.flavor} feature importance")
             try:
                 self._client.log_figure(self.run_id, figure, plots.IMPORTANCE_FILE)
             finally:
@@ -178,7 +189,7 @@ class MlflowTracker(ExperimentTracker):
         self.tracking_uri = tracking_uri
         self.experiment_name = experiment_name
         self.artifact_location = artifact_location
-        self._client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        self._client = mlflow_client(tracking_uri)
         self._experiment_id: str | None = None
 
     @property

@@ -9,17 +9,17 @@ answers large batches and is the answer whenever no other form is usable.
 
 from tripcast.mlops.serving.optimization.artifact import OptimizationResult, optimize_model_version
 from tripcast.mlops.serving.optimization.compiled import CompiledTreeModel, compile_lightgbm
-from tripcast.mlops.serving.optimization.hook import CompileOnRegistrationHook
+from tripcast.mlops.serving.optimization.hook import TreeliteModelCompiler
 from tripcast.mlops.serving.optimization.loader import OptimizedPredictor, OptimizedPredictorLoader
 from tripcast.mlops.serving.optimization.single_row import LightGBMSingleRow, fastest_row_model
 
 __all__ = [
-    "CompileOnRegistrationHook",
     "CompiledTreeModel",
     "LightGBMSingleRow",
     "OptimizationResult",
     "OptimizedPredictor",
     "OptimizedPredictorLoader",
+    "TreeliteModelCompiler",
     "compile_lightgbm",
     "fastest_row_model",
     "optimize_model_version",

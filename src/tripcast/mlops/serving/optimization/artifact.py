@@ -8,7 +8,6 @@ import logging
 import os
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +15,9 @@ import mlflow.artifacts
 import mlflow.lightgbm
 import numpy as np
 from mlflow.models import Model
-from mlflow.tracking import MlflowClient
 
 from tripcast.core.domain.errors import TripcastError
+from tripcast.core.ports.tracking import CompiledForm
 from tripcast.mlops.model_registry.mlflow_registry import input_example_matrix
 from tripcast.mlops.serving.optimization.compiled import (
     DEFAULT_COMPILER_OPTIONS,
@@ -26,6 +25,7 @@ from tripcast.mlops.serving.optimization.compiled import (
     compile_lightgbm,
     platform_tag,
 )
+from tripcast.mlops.tracking.client import mlflow_client
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +40,8 @@ FORMAT = "tl2cgen-shared-library"
 TOLERANCE = 1e-4
 
 
-@dataclass(frozen=True, slots=True)
-class OptimizationResult:
-    """Where the compiled model went, how long it took, and how far it is from the native one."""
-
-    name: str
-    version: str
-    artifact_path: str
-    compile_seconds: float
-    max_abs_diff: float
-    check_rows: int
-    sha256: str = ""
+#: What a compilation produced (the core's port type, under the name this module has always used).
+OptimizationResult = CompiledForm
 
 
 class ChecksumMismatchError(TripcastError):
@@ -78,23 +69,15 @@ def optimize_model_version(
     library's sha256 is recorded as the :data:`SHA256_TAG` version tag: servers load only a library
     that hashes to it.
     """
-    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    client = mlflow_client(tracking_uri)
     described = client.get_model_version(name, str(version))
     if not described.run_id:
         raise TripcastError(f"{name} v{version} has no run to store the compiled model with")
     with tempfile.TemporaryDirectory(prefix="tripcast-optimize-") as scratch:
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=client.get_model_version_download_uri(name, str(version)),
-            dst_path=str(Path(scratch) / "model"),
-            tracking_uri=tracking_uri,
-        )
-        mlmodel = Model.load(Path(local))
-        if "lightgbm" not in mlmodel.flavors:
-            raise TripcastError(f"{name} v{version} has flavors {sorted(mlmodel.flavors)}; only lightgbm compiles")
-
+        local, mlmodel = _lightgbm_model(client, tracking_uri, name, str(version), Path(scratch) / "model")
         if booster is None:
             booster = mlflow.lightgbm.load_model(local)
-        booster = getattr(booster, "booster_", booster)
+        booster = getattr(booster, "booster_", booster)  # LGBMRegressor -> Booster
         if check_features is not None and hasattr(check_features, "columns"):
             check_features = check_features[booster.feature_name()].to_numpy(dtype=np.float64)
         rows = _check_rows(mlmodel, local, booster.feature_name(), check_features)
@@ -107,35 +90,52 @@ def optimize_model_version(
             jobs=jobs,
         )
         seconds = time.perf_counter() - started
-        compiled = CompiledTreeModel(library)
-        diff = float(np.max(np.abs(compiled.predict(rows) - booster.predict(rows)))) if len(rows) else 0.0
+        diff = (
+            float(np.max(np.abs(CompiledTreeModel(library).predict(rows) - booster.predict(rows))))
+            if len(rows)
+            else 0.0
+        )
         if not diff <= TOLERANCE:
             raise TripcastError(f"compiled {name} v{version} differs from native by {diff:.3g} (> {TOLERANCE})")
-        meta = Path(scratch) / "out" / "optimized.json"
-        meta.write_text(
-            json.dumps(
-                {
-                    "format": FORMAT,
-                    "platform": platform_tag(),
-                    "compile_seconds": seconds,
-                    "compiler_options": list(compiler_options),
-                    "max_abs_diff": diff,
-                    "check_rows": len(rows),
-                    "sha256": (checksum := file_sha256(library)),
-                },
-                indent=2,
-            )
-        )
-        folder = f"optimized/v{version}"
-        client.log_artifact(described.run_id, str(library), artifact_path=folder)
-        client.log_artifact(described.run_id, str(meta), artifact_path=folder)
-    artifact = f"{folder}/{library.name}"
-    client.set_model_version_tag(name, str(version), ARTIFACT_TAG, artifact)
-    client.set_model_version_tag(name, str(version), PLATFORM_TAG, platform_tag())
-    client.set_model_version_tag(name, str(version), FORMAT_TAG, FORMAT)
+        artifact = f"optimized/v{version}/{library.name}"
+        checksum, options = file_sha256(library), tuple(compiler_options)
+        form = CompiledForm(name, str(version), artifact, seconds, diff, len(rows), checksum, options)
+        _publish(client, described.run_id, library, form)
+    return form
+
+
+def _lightgbm_model(client: Any, tracking_uri: str, name: str, version: str, into: Path) -> tuple[str, Model]:
+    """A local copy of the version's MLflow model; TripcastError unless it has the LightGBM flavor."""
+    local = mlflow.artifacts.download_artifacts(
+        artifact_uri=client.get_model_version_download_uri(name, version), dst_path=str(into), tracking_uri=tracking_uri
+    )
+    mlmodel = Model.load(Path(local))
+    if "lightgbm" not in mlmodel.flavors:
+        raise TripcastError(f"{name} v{version} has flavors {sorted(mlmodel.flavors)}; only lightgbm compiles")
+    return str(local), mlmodel
+
+
+def _publish(client: Any, run_id: str, library: Path, form: CompiledForm) -> None:
+    """Log the library and its description to the version's run, then tag the version to point at it."""
+    meta = library.parent / "optimized.json"
+    description = {
+        "format": FORMAT,
+        "platform": platform_tag(),
+        "compile_seconds": form.compile_seconds,
+        "compiler_options": list(form.compiler_options),
+        "max_abs_diff": form.max_abs_diff,
+        "check_rows": form.check_rows,
+        "sha256": form.sha256,
+    }
+    meta.write_text(json.dumps(description, indent=2))
+    folder = form.artifact_path.rsplit("/", 1)[0]
+    client.log_artifact(run_id, str(library), artifact_path=folder)
+    client.log_artifact(run_id, str(meta), artifact_path=folder)
+    client.set_model_version_tag(form.name, form.version, ARTIFACT_TAG, form.artifact_path)
+    client.set_model_version_tag(form.name, form.version, PLATFORM_TAG, platform_tag())
+    client.set_model_version_tag(form.name, form.version, FORMAT_TAG, FORMAT)
     # Last: a version carries a checksum only once everything it describes is in place.
-    client.set_model_version_tag(name, str(version), SHA256_TAG, checksum)
-    return OptimizationResult(name, str(version), artifact, seconds, diff, len(rows), checksum)
+    client.set_model_version_tag(form.name, form.version, SHA256_TAG, form.sha256)
 
 
 def file_sha256(path: str | Path) -> str:

@@ -8,7 +8,9 @@ See ``performance/optimization/README.md`` for the measurements behind this choi
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import io
 import logging
 import platform
 import shutil
@@ -72,14 +74,21 @@ def compile_lightgbm(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tripcast-tl2cgen-") as scratch:
         built = Path(scratch) / out_path.name
-        tl2cgen.export_lib(
-            model,
-            toolchain="gcc",
-            libpath=str(built),
-            params={"parallel_comp": parallel_units},
-            options=list(options),
-            nthread=jobs,
-        )
+        # tl2cgen's native logger prints progress lines ("Parallel compilation enabled...") on stdout, which
+        # is the command's output (`tripcast optimize --json` one day); they go to our log at DEBUG instead.
+        # redirect_stdout is process-wide: compiling happens in commands, never in a serving process.
+        chatter = io.StringIO()
+        with contextlib.redirect_stdout(chatter):
+            tl2cgen.export_lib(
+                model,
+                toolchain="gcc",
+                libpath=str(built),
+                params={"parallel_comp": parallel_units},
+                options=list(options),
+                nthread=jobs,
+            )
+        for line in chatter.getvalue().splitlines():
+            log.debug("tl2cgen: %s", line)
         shutil.copyfile(built, out_path)
     return out_path
 

@@ -1,4 +1,7 @@
-"""Compile every newly registered LightGBM version to native code, on the training path.
+"""The compiler adapter (treelite + tl2cgen + gcc) behind the core's ``ModelCompiler`` port.
+
+The core's registration hook (:class:`tripcast.core.services.optimization.CompileOnRegistration`) compiles
+every newly registered LightGBM version through it when ``compile_on_register`` is on.
 
 The compiled library is verified against the fitted model on a sample of the training rows and stored
 with the version's MLflow run (:func:`optimize_model_version`), so servers pick it up the moment the
@@ -7,31 +10,27 @@ version becomes champion, without a separate ``tripcast optimize`` step.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import numpy as np
 
 from tripcast.core.domain.evaluation import ModelVersion
 from tripcast.core.ports.learning import TrainedModel, TrainingSet
-from tripcast.core.ports.tracking import RegistrationHook
+from tripcast.core.ports.tracking import CompiledForm, ModelCompiler
 from tripcast.mlops.serving.optimization.artifact import optimize_model_version
 from tripcast.mlops.serving.optimization.compiled import DEFAULT_COMPILER_OPTIONS
 
-log = logging.getLogger(__name__)
+__all__ = ["TreeliteModelCompiler"]
 
 
-class CompileOnRegistrationHook(RegistrationHook):
-    """Compiles the registered version (tl2cgen + gcc), verifies it within 1e-4, logs it to the version.
+class TreeliteModelCompiler(ModelCompiler):
+    """Compiles LightGBM versions to a shared library (tl2cgen + gcc), verified within 1e-4, logged to the version.
 
-    ``compiler_options`` default to ``-Os`` (fastest single-row calls); with one translation unit per
-    10 trees and 2 jobs the default 100-tree model builds in ~20 s (400 trees: ~1 min). ``("-O1",)``
+    ``default_options`` are ``-Os`` (fastest single-row calls); with one translation unit per 10 trees and
+    2 jobs the default 100-tree model builds in ~20 s (400 trees: ~1 min). ``("-O1",)``
     (:data:`FAST_BUILD_COMPILER_OPTIONS`) builds ~2x faster for ~1.5x slower calls
-    (performance/optimization/README.md). ``check_rows`` training rows, drawn with a fixed seed, are compared with
-    the native model's predictions. Models of another flavor are skipped with a summary saying so.
-
-    A failed build or verification never fails the training run: the version is registered already and
-    servers fall back to the native model, so the summary says what went wrong and nothing is published.
+    (performance/optimization/README.md). Up to ``check_rows`` training rows, drawn with a fixed seed, are
+    compared with the native model's predictions.
     """
 
     def __init__(
@@ -47,34 +46,32 @@ class CompileOnRegistrationHook(RegistrationHook):
         if check_rows < 1:
             raise ValueError(f"check_rows must be at least 1, got {check_rows}")
         self.tracking_uri = tracking_uri
-        self.compiler_options = compiler_options
+        self.default_options = compiler_options
         self.parallel_units = parallel_units
         self.jobs = jobs
         self.check_rows = check_rows
         self.seed = seed
 
-    def after_registration(self, version: ModelVersion, model: TrainedModel, train: TrainingSet) -> str:
-        if model.flavor != "lightgbm":
-            return f"compiled form skipped: {model.flavor} models do not compile (LightGBM only)"
-        try:
-            result = optimize_model_version(
-                self.tracking_uri,
-                version.name,
-                version.version,
-                check_features=self._sample(train.features),
-                compiler_options=self.compiler_options,
-                parallel_units=self.parallel_units,
-                jobs=self.jobs,
-                booster=getattr(model, "native", None),
-            )
-        except Exception as exc:  # an optional speed-up must not undo a registration
-            log.exception("compiling %s v%s failed", version.name, version.version)
-            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-            return f"compiled form NOT published for v{version.version} (serving stays native): {first_line}"
-        return (
-            f"compiled inference form ({' '.join(self.compiler_options)}) in {result.compile_seconds:.1f} s, "
-            f"max |compiled - native| {result.max_abs_diff:.1e} on {result.check_rows:,} rows -> "
-            f"{result.artifact_path}"
+    def supports(self, flavor: str) -> bool:
+        return flavor == "lightgbm"
+
+    def compile(
+        self,
+        version: ModelVersion,
+        *,
+        options: tuple[str, ...] | None = None,
+        fitted: TrainedModel | None = None,
+        check: TrainingSet | None = None,
+    ) -> CompiledForm:
+        return optimize_model_version(
+            self.tracking_uri,
+            version.name,
+            version.version,
+            check_features=self._sample(check.features) if check is not None else None,
+            compiler_options=options or self.default_options,
+            parallel_units=self.parallel_units,
+            jobs=self.jobs,
+            booster=fitted.native if fitted is not None else None,
         )
 
     def _sample(self, features: Any) -> Any:

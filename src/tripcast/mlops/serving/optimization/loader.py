@@ -19,6 +19,7 @@ import numpy as np
 from tripcast.core.domain.trip import TripRequest
 from tripcast.core.ports.learning import FeatureBuilder, Predictor
 from tripcast.core.ports.tracking import ModelRegistry
+from tripcast.mlops.model_registry.predictor import MlflowPredictor
 from tripcast.mlops.serving.optimization.artifact import (
     ARTIFACT_TAG,
     PLATFORM_TAG,
@@ -56,7 +57,6 @@ class OptimizedPredictor(Predictor):
         self.model_name = native.model_name
         self.model_version = native.model_version
         self.feature_names = feature_builder.spec.feature_names
-        self._matrix = getattr(feature_builder, "feature_matrix", None)
         self.cpu_only = not feature_builder.performs_io
         #: Why this form: the load-time timings when there was a choice.
         self.choice = choice
@@ -79,11 +79,7 @@ class OptimizedPredictor(Predictor):
     def predict_trips(self, requests: Sequence[TripRequest]) -> list[float]:
         if not requests:
             return []
-        if self._matrix is not None:
-            matrix = self._matrix(requests)
-        else:
-            matrix = self.feature_builder.features_for_requests(requests)[self.feature_names].to_numpy(np.float64)
-        return [float(v) for v in self.predict_features(matrix)]
+        return [float(v) for v in self.predict_features(self.feature_builder.feature_matrix(requests))]
 
     def __repr__(self) -> str:
         return f"OptimizedPredictor({self.model_name} v{self.model_version}, {self.form})"
@@ -111,11 +107,12 @@ class OptimizedPredictorLoader:
 
     def __call__(self, name: str, version: str) -> Predictor:
         native = self.registry.load_predictor(name, version)
+        if not isinstance(native, MlflowPredictor):
+            return native  # row forms are built from a natively loaded model (booster, input example)
         candidates: list[RowModel] = []
-        booster = getattr(native, "native", None)
-        if getattr(native, "flavor", None) == "lightgbm" and booster is not None:
+        if native.flavor == "lightgbm":
             try:
-                candidates.append(LightGBMSingleRow(booster))
+                candidates.append(LightGBMSingleRow(native.native))
             except Exception as exc:  # noqa: BLE001 - Booster.predict still answers
                 log.warning("%s v%s: LightGBM single-row API unusable (%s)", name, version, exc)
         compiled = self._compiled(name, version)
@@ -123,7 +120,7 @@ class OptimizedPredictorLoader:
             candidates.append(compiled)
         if not candidates:
             return native
-        example = getattr(native, "input_example", None)
+        example = native.input_example
         if len(candidates) == 1 or example is None or len(example) == 0:
             # Without real rows to time on, a published compiled form is what the operator asked for.
             chosen, choice = candidates[-1], "only usable form" if len(candidates) == 1 else "no rows to time on"
