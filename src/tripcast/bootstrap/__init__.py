@@ -23,10 +23,10 @@ from tripcast.settings import Settings, load_settings
 __all__ = ["Settings", "SystemClock", "Tripcast", "bootstrap", "load_settings", "mask_url"]
 
 if TYPE_CHECKING:
-    from tripcast.core.services.audit import AuditTrailService
-    from tripcast.core.services.batch_scoring import BatchScoring
     from tripcast.bootstrap.ingestion import IngestionServices
     from tripcast.bootstrap.ml import MlServices
+    from tripcast.core.services.audit import AuditTrailService
+    from tripcast.core.services.batch_scoring import BatchScoring
     from tripcast.data_engineering.features.store_features import StoreBackedTripFeatureBuilder
     from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
     from tripcast.data_engineering.tlc.source import TlcFileSource
