@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from tripcast.data_engineering.tlc.source import TlcFileSource
     from tripcast.data_engineering.tlc.store import ParquetDatasetStore
     from tripcast.data_engineering.tlc.validation import PanderaTripValidator
+    from tripcast.core.services.drift import DriftMonitoring
     from tripcast.mlops.model_registry.mlflow_registry import MlflowModelRegistry
     from tripcast.mlops.serving.real_time.deferred_registry import DeferredRegistry
     from tripcast.mlops.tracking.mlflow_tracker import MlflowTracker
@@ -182,6 +183,13 @@ class Tripcast:
 
         tracking_uri = self.settings.tracking_uri
         return DeferredRegistry(lambda: self.registry, probe=lambda: probe_tracking_store(tracking_uri))
+
+    @cached_property
+    def drift(self) -> DriftMonitoring:
+        """Drift monitoring (area: monitoring): reference profiles, drift checks, model decay."""
+        from tripcast.bootstrap.monitoring import drift_monitoring
+
+        return drift_monitoring(self)
 
 
 def bootstrap(
