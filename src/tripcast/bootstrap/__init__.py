@@ -17,12 +17,12 @@ from tripcast.core.ports.tracking import RegistrationHook
 from tripcast.settings import Settings
 
 if TYPE_CHECKING:
+    from tripcast.core.services.drift import DriftMonitoring
     from tripcast.data_engineering.features.store_features import StoreBackedTripFeatureBuilder
     from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
     from tripcast.data_engineering.tlc.source import TlcFileSource
     from tripcast.data_engineering.tlc.store import ParquetDatasetStore
     from tripcast.data_engineering.tlc.validation import PanderaTripValidator
-    from tripcast.core.services.drift import DriftMonitoring
     from tripcast.mlops.model_registry.mlflow_registry import MlflowModelRegistry
     from tripcast.mlops.serving.real_time.deferred_registry import DeferredRegistry
     from tripcast.mlops.tracking.mlflow_tracker import MlflowTracker

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from tripcast.core.domain.audit import AuditEvent
 from tripcast.core.ports.audit import AuditLog
 from tripcast.core.services.drift import DriftMonitoring
+from tripcast.core.services.features import FeatureStoreService
 
 if TYPE_CHECKING:
     from tripcast.bootstrap import Tripcast
@@ -91,3 +92,50 @@ def zone_feature_store(tc: Tripcast, online_url: str | None = None) -> Any:
     return ZoneFeatureStore(
         store_settings_from(settings.feature_store_path, online_url or settings.feature_store_online_url)
     )
+
+
+def alert_manager(tc: Tripcast, config: Path, state: Path | None = None) -> Any:
+    """The alert manager for the rules and channels of ``config`` (YAML), over the alert store."""
+    from tripcast.observability.alerting import AlertManager, load_config
+    from tripcast.observability.alerting.clock import UtcClock
+
+    return AlertManager(load_config(config), alert_store(tc, state), UtcClock())
+
+
+def metric_samples(text: str) -> Any:
+    """Samples of a Prometheus exposition page, as the alert manager reads them."""
+    from tripcast.observability.alerting import samples_from_text
+
+    return samples_from_text(text)
+
+
+def prometheus_rules(config: Path) -> str:
+    """The Prometheus alerting rules for the rules of ``config``."""
+    from tripcast.observability.alerting import load_config
+    from tripcast.observability.alerting.prometheus_rules import render_prometheus_rules
+
+    return render_prometheus_rules(load_config(config))
+
+
+def feature_store_service(tc: Tripcast, online_url: str | None = None) -> FeatureStoreService:
+    """Materializing the zone feature store, raw TLC files validated by the root's validator."""
+    from tripcast.core.domain.errors import FieldProblem, InvalidInputError
+    from tripcast.core.ports.data import RawDataset
+    from tripcast.data_engineering.tlc.files import month_from_file_name, read_tlc_file
+    from tripcast.mlops.feature_store.maintenance import FeastZoneMaintenance
+
+    def validated_tlc(path: Path) -> Any:
+        month = month_from_file_name(path)
+        if month is None:
+            raise InvalidInputError([FieldProblem("tlc", f"{path.name}: file name states no month")])
+        return tc.validator.split(RawDataset(read_tlc_file(path), month, str(path))).valid
+
+    settings = tc.settings
+    maintenance = FeastZoneMaintenance(
+        zone_feature_store(tc, online_url),
+        data_dir=settings.data_dir,
+        processed_path=settings.processed_path,
+        service=settings.service,
+        validated_tlc=validated_tlc,
+    )
+    return FeatureStoreService(maintenance, DeferredAuditLog(lambda: tc.audit), tc.clock)

@@ -13,7 +13,8 @@ from mlflow.tracking import MlflowClient
 from sklearn.linear_model import LinearRegression
 from typer.testing import CliRunner
 
-from tripcast.cli.monitoring import app, load_trip_features, trip_spec
+from support.drift_features import load_trip_features, trip_spec
+from tripcast.cli.monitoring import app
 from tripcast.mlops.drift_detection import DriftDetector, ReferenceProfile
 from tripcast.mlops.drift_detection.profile_store import load_reference_profile, log_reference_profile
 

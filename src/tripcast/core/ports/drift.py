@@ -184,6 +184,13 @@ class DecayEvaluator(ABC):
 
     @abstractmethod
     def evaluate(
-        self, predictions: Table, actuals: Table, *, validation_rmse: float, key: str, tolerance: float, window_rows: int
+        self,
+        predictions: Table,
+        actuals: Table,
+        *,
+        validation_rmse: float,
+        key: str,
+        tolerance: float,
+        window_rows: int,
     ) -> DecayVerdict:
-        """Decay of ``predictions`` (column ``prediction``) against ``actuals`` (column ``actual``) joined on ``key``."""
+        """Decay of ``predictions`` (column ``prediction``) vs ``actuals`` (column ``actual``), joined on ``key``."""

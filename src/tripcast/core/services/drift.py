@@ -136,7 +136,8 @@ class DriftMonitoring:
         if request.run_id is None and request.model_ref is None and request.output is None:
             raise InvalidInputError([FieldProblem("run_id", "give --run-id, --model or --output to keep the profile")])
         sample = self.load_features(request.train, request.month, request.min_rows)
-        run_id, predictions, warnings = request.run_id, None, []
+        run_id, predictions = request.run_id, None
+        warnings: list[str] = []
         if request.model_ref is not None:
             version, version_run = self.profiles.run_of(self.model_name, request.model_ref)
             run_id = run_id or version_run
@@ -192,7 +193,9 @@ class DriftMonitoring:
         ``reference``. The API's monitoring loop calls this with in-memory tables.
         """
         rmse = request.validation_rmse if request.validation_rmse is not None else self._validation_rmse(request)
-        predictions = self.decay.read(request.predictions) if isinstance(request.predictions, str) else request.predictions
+        predictions = (
+            self.decay.read(request.predictions) if isinstance(request.predictions, str) else request.predictions
+        )
         actuals = self.decay.read(request.actuals) if isinstance(request.actuals, str) else request.actuals
         return self.decay.evaluate(
             predictions,
@@ -223,4 +226,6 @@ class DriftMonitoring:
             return None
 
     def _record(self, action: str, subject: str, details: dict[str, str]) -> None:
-        self.audit.record(AuditEvent(at=self.clock.now(), actor=self.actor, action=action, subject=subject, details=details))
+        self.audit.record(
+            AuditEvent(at=self.clock.now(), actor=self.actor, action=action, subject=subject, details=details)
+        )

@@ -38,9 +38,7 @@ _MONTH = re.compile(r"^\d{4}-\d{2}$")
 class TlcFeatureSource(FeatureSource):
     """Valid trips of TLC files (by path or by month of ``raw_path``) as ``features.spec`` features."""
 
-    def __init__(
-        self, raw_path: Path, service: str, validator: PanderaTripValidator, features: FeatureBuilder
-    ) -> None:
+    def __init__(self, raw_path: Path, service: str, validator: PanderaTripValidator, features: FeatureBuilder) -> None:
         self.raw_path = raw_path
         self.service = service
         self.validator = validator

@@ -19,8 +19,8 @@ from tripcast.core.ports.drift import (
     PredictionSource,
     ReferenceProfileStore,
 )
-from tripcast.core.ports.tracking import ModelRegistry
 from tripcast.core.ports.table import Table
+from tripcast.core.ports.tracking import ModelRegistry
 from tripcast.mlops.drift_detection.detector import DriftConfig, DriftDetector, DriftReport
 from tripcast.mlops.drift_detection.profile import ReferenceProfile
 from tripcast.mlops.drift_detection.profile_store import MlflowProfileStore
@@ -41,7 +41,9 @@ class StatisticalDriftDetection(DriftDetection):
         settings: DriftSettings,
         metadata: dict[str, str],
     ) -> DriftVerdict:
-        config = DriftConfig(drift_share=settings.drift_share, thresholds=settings.thresholds, min_rows=settings.min_rows)
+        config = DriftConfig(
+            drift_share=settings.drift_share, thresholds=settings.thresholds, min_rows=settings.min_rows
+        )
         detector = DriftDetector(spec, cast(ReferenceProfile, profile), config)
         return detector.check(features, predictions, metadata=metadata)
 
@@ -103,7 +105,14 @@ class TableDecayEvaluator(DecayEvaluator):
         return read_table(location)
 
     def evaluate(
-        self, predictions: Table, actuals: Table, *, validation_rmse: float, key: str, tolerance: float, window_rows: int
+        self,
+        predictions: Table,
+        actuals: Table,
+        *,
+        validation_rmse: float,
+        key: str,
+        tolerance: float,
+        window_rows: int,
     ) -> DecayVerdict:
         from tripcast.mlops.drift_detection.decay import ModelDecayMonitor
 
