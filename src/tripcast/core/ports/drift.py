@@ -89,7 +89,8 @@ class FeatureSample:
 
     @property
     def n_quarantined(self) -> int:
-        return sum(self.quarantined.values())
+        """Rows set aside (a row breaking several rules counts once here, once per reason in ``quarantined``)."""
+        return self.n_input - self.n_valid
 
 
 @dataclass(frozen=True, slots=True)
