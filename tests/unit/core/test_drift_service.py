@@ -237,7 +237,7 @@ def test_profile_reference_saves_to_the_version_run_and_records_the_audit_event(
     assert result.profile.prediction == [2.0] * 150  # the version's predictions were profiled too
     (event,) = parts["audit"].recorded
     assert event.action == "drift.reference_profiled" and event.at == NOW
-    assert event.subject == "model:trip-duration@champion"
+    assert event.subject == "model:trip-duration/3"  # the version the alias pointed at, as promotions name it
     assert event.details == {"source": "jan.parquet", "rows": "150", "run": result.run_uri, "output": ""}
 
 
@@ -245,7 +245,7 @@ def test_profile_to_a_file_only_writes_the_json_and_still_audits(parts: dict[str
     result = service(parts).profile_reference(ProfileRequest(train="jan", output="/tmp/p.json"))
     assert parts["reports"].written["/tmp/p.json"] == '{"n_rows": 150}'
     assert result.run_uri is None and parts["profiles"].saved == {} and parts["predictions"].calls == []
-    assert [e.details["output"] for e in parts["audit"].recorded] == ["/tmp/p.json"]
+    assert [(e.subject, e.details["output"]) for e in parts["audit"].recorded] == [("file:/tmp/p.json", "/tmp/p.json")]
 
 
 def test_profile_with_nowhere_to_keep_it_is_refused_before_any_work(parts: dict[str, Any]) -> None:

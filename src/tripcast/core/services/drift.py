@@ -136,18 +136,18 @@ class DriftMonitoring:
         if request.run_id is None and request.model_ref is None and request.output is None:
             raise InvalidInputError([FieldProblem("run_id", "give --run-id, --model or --output to keep the profile")])
         sample = self.load_features(request.train, request.month, request.min_rows)
-        run_id, predictions = request.run_id, None
+        run_id, predictions, subject = request.run_id, None, f"run:{request.run_id}"
         warnings: list[str] = []
         if request.model_ref is not None:
             version, version_run = self.profiles.run_of(self.model_name, request.model_ref)
-            run_id = run_id or version_run
+            run_id, subject = run_id or version_run, f"model:{self.model_name}/{version}"
             predictions = self._predict(version, sample, warnings)
         profile = self.detection.profile(self.features.spec, sample.features, predictions, {"source": sample.source})
         output = self.reports.write_text(profile.to_json(), request.output) if request.output else None
         run_uri = self.profiles.save(run_id, profile) if run_id is not None else None
         self._record(
             "drift.reference_profiled",
-            f"model:{self.model_name}" + (f"@{request.model_ref}" if request.model_ref else ""),
+            subject if run_id is not None else f"file:{output}",
             {"source": sample.source, "rows": str(profile.n_rows), "run": run_uri or "", "output": output or ""},
         )
         return ProfileResult(profile=profile, sample=sample, run_uri=run_uri, output=output, warnings=warnings)
