@@ -317,3 +317,9 @@ def test_check_decay_with_in_memory_tables_and_a_given_rmse_flags_decay(parts: d
 def test_check_decay_without_a_registry_needs_the_rmse(parts: dict[str, Any]) -> None:
     with pytest.raises(InvalidInputError, match="validation_rmse"):
         service(parts, registry=None).check_decay(DecayRequest(predictions="p.parquet", actuals="a.parquet"))
+
+
+def test_profile_attached_to_a_given_run_names_that_run(parts: dict[str, Any]) -> None:
+    result = service(parts).profile_reference(ProfileRequest(train="jan", run_id="abc"))
+    assert result.run_uri == "runs:/abc/reference_profile.json" and parts["predictions"].calls == []
+    assert [e.subject for e in parts["audit"].recorded] == ["run:abc"]
