@@ -139,3 +139,20 @@ def feature_store_service(tc: Tripcast, online_url: str | None = None) -> Featur
         validated_tlc=validated_tlc,
     )
     return FeatureStoreService(maintenance, DeferredAuditLog(lambda: tc.audit), tc.clock)
+
+
+def served_drift_monitor(tc: Tripcast, metrics_registry: Any) -> Any:
+    """The API's online drift monitor: follows the served version, gauges in ``metrics_registry``.
+
+    None when ``drift_monitoring_enabled`` is off. Profiles come from the same sha256-keyed cache as
+    ``tripcast drift check``, so a server restart or a worker start does not download them again.
+    """
+    if not tc.settings.drift_monitoring_enabled:
+        return None
+    from tripcast.mlops.drift_detection.online import ServedModelDriftMonitor
+    from tripcast.mlops.drift_detection.profile_store import MlflowProfileStore
+
+    store = MlflowProfileStore(tc.settings.tracking_uri, cache_dir=tc.settings.data_dir / PROFILE_CACHE_DIR)
+    return ServedModelDriftMonitor(
+        tc.features.spec, store.load, metrics_registry, window_size=tc.settings.drift_window_size
+    )
