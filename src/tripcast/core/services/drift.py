@@ -7,6 +7,7 @@ collaborators from the composition root; it knows trips only through the :class:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 from tripcast.core.domain.audit import AuditEvent
@@ -156,7 +157,7 @@ class DriftMonitoring:
     def check(self, request: CheckRequest) -> CheckResult:
         """Current data against the reference: the report, written as files; raises on too few rows."""
         if request.profile_file is not None:
-            profile, label = self.profiles.load_file(request.profile_file), request.profile_file.rsplit("/", 1)[-1]
+            profile, label = self.profiles.load_file(request.profile_file), PurePath(request.profile_file).name
         else:
             profile, label = self.profiles.load(self.model_name, request.reference), request.reference
         sample = self.load_features(request.current, request.month, request.settings.min_rows)
@@ -169,7 +170,7 @@ class DriftMonitoring:
             self.features.spec, profile, sample.features, predictions, request.settings, metadata
         )
         stamp = self.clock.now().strftime("%Y%m%dT%H%M%SZ")
-        stem = f"drift_{self.features.spec.name}_{sample.source.split('.')[0]}_{stamp}"
+        stem = f"drift_{self.features.spec.name}_{sample.source.split('.', 1)[0]}_{stamp}"
         locations = self.reports.write(report, profile, stem, request.out_dir)
         return CheckResult(report=report, sample=sample, locations=locations, warnings=warnings)
 
