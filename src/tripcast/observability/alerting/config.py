@@ -43,9 +43,6 @@ CONDITIONS: dict[str, Callable[[float, float], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
 }
-_DURATION = re.compile(r"^(\d+)([smhd])$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: Where an email channel's SMTP password comes from unless ``password_env`` or ``password_file`` says otherwise.
 DEFAULT_SMTP_PASSWORD_ENV = "TRIPCAST_SMTP_PASSWORD"
 
@@ -116,16 +113,6 @@ class AlertingConfig:
 
     def channels_for(self, severity: Severity) -> list[str]:
         return list(self.routes.get(severity, []))
-
-
-def parse_duration(value: Any, field_name: str) -> int:
-    """``90``, ``"30s"``, ``"10m"``, ``"2h"``, ``"1d"`` -> seconds."""
-    if isinstance(value, int | float) and value >= 0:
-        return int(value)
-    match = _DURATION.match(str(value).strip())
-    if not match:
-        raise InvalidInputError([FieldProblem(field_name, f"{value!r} is not a duration like 30s, 10m, 2h, 1d")])
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
 def load_config(path: str | Path) -> AlertingConfig:
