@@ -269,7 +269,7 @@ def test_disk_full_during_validate_is_one_line_and_leaves_no_partial_file(
 def test_drift_check_on_a_file_with_zero_valid_rows_exits_non_zero_with_the_reasons(
     january: Path, tmp_path: Path
 ) -> None:
-    from tripcast.cli.monitoring import load_trip_features, trip_spec
+    from support.drift_features import load_trip_features, trip_spec
     from tripcast.mlops.drift_detection import ReferenceProfile
 
     rows = pq.read_table(january)

@@ -18,10 +18,19 @@ from pathlib import Path
 
 import numpy as np
 
-from tripcast.cli.monitoring import load_trip_features, trip_spec
+from tripcast.core.domain.trip_duration import TRIP_DURATION_SPEC
+from tripcast.data_engineering.features.trip_feature_source import TlcFeatureSource
+from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
+from tripcast.data_engineering.tlc.validation import PanderaTripValidator
 from tripcast.mlops.drift_detection import DriftDetector, ReferenceProfile
 
 DATA = Path(os.environ.get("TRIPCAST_SHARED_DATA", Path(__file__).resolve().parents[4] / "shared/data/nyc-taxi"))
+
+
+def load_trip_features(path: Path) -> tuple:
+    """Valid trips of a TLC file as TRIP_DURATION_SPEC features (the drift commands' source)."""
+    source = TlcFeatureSource(path.parent, "green", PanderaTripValidator(), TripFeatureBuilder())
+    return source.load(str(path)).features, None, None
 
 
 def main() -> None:
@@ -31,7 +40,7 @@ def main() -> None:
     parser.add_argument("--skip-evidently", action="store_true")
     args = parser.parse_args()
 
-    spec = trip_spec()
+    spec = TRIP_DURATION_SPEC
     reference, _, _ = load_trip_features(DATA / "green_tripdata_2021-01.parquet")
     march, _, _ = load_trip_features(DATA / "green_tripdata_2021-03.parquet")
     rng = np.random.default_rng(0)

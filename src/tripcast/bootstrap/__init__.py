@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from tripcast.bootstrap.ml import MlServices
     from tripcast.core.services.audit import AuditTrailService
     from tripcast.core.services.batch_scoring import BatchScoring
+    from tripcast.core.services.drift import DriftMonitoring
     from tripcast.data_engineering.features.store_features import StoreBackedTripFeatureBuilder
     from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
     from tripcast.data_engineering.tlc.source import TlcFileSource
@@ -216,6 +217,13 @@ class Tripcast:
         from tripcast.bootstrap.ml import MlServices
 
         return MlServices(self)
+
+    @cached_property
+    def drift(self) -> DriftMonitoring:
+        """Drift monitoring (area: monitoring): reference profiles, drift checks, model decay."""
+        from tripcast.bootstrap.monitoring import drift_monitoring
+
+        return drift_monitoring(self)
 
 
 def bootstrap(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -13,7 +14,8 @@ from mlflow.tracking import MlflowClient
 from sklearn.linear_model import LinearRegression
 from typer.testing import CliRunner
 
-from tripcast.cli.monitoring import app, load_trip_features, trip_spec
+from support.drift_features import load_trip_features, trip_spec
+from tripcast.cli.monitoring import app
 from tripcast.mlops.drift_detection import DriftDetector, ReferenceProfile
 from tripcast.mlops.drift_detection.profile_store import load_reference_profile, log_reference_profile
 
@@ -99,8 +101,11 @@ def test_cli_check_against_champion_profile_in_mlflow(
     assert payload["prediction"] is not None and payload["prediction"]["method"] == "wasserstein"
     assert payload["n_current"] > 70_000
     page = html_file.read_text()
-    assert page.count("data:image/png;base64,") == len(spec.features) + 1
+    assert page.count("<svg ") == len(spec.features) + 1  # one inline chart per feature and the prediction
     assert "DRIFT" in page or "no drift" in page
+    # The profile was cached under the data folder, keyed by version and the sha256 the run carries.
+    (cached,) = (tmp_path / "data" / "cache" / "reference_profiles" / "trip-duration").glob("v1-*.json")
+    assert hashlib.sha256(cached.read_bytes()).hexdigest() == cached.stem.split("-", 1)[1]
 
 
 def test_cli_reports_missing_alias_as_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -43,9 +43,6 @@ CONDITIONS: dict[str, Callable[[float, float], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
 }
-_DURATION = re.compile(r"^(\d+)([smhd])$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: Where an email channel's SMTP password comes from unless ``password_env`` or ``password_file`` says otherwise.
 DEFAULT_SMTP_PASSWORD_ENV = "TRIPCAST_SMTP_PASSWORD"
 
@@ -118,16 +115,6 @@ class AlertingConfig:
         return list(self.routes.get(severity, []))
 
 
-def parse_duration(value: Any, field_name: str) -> int:
-    """``90``, ``"30s"``, ``"10m"``, ``"2h"``, ``"1d"`` -> seconds."""
-    if isinstance(value, int | float) and value >= 0:
-        return int(value)
-    match = _DURATION.match(str(value).strip())
-    if not match:
-        raise InvalidInputError([FieldProblem(field_name, f"{value!r} is not a duration like 30s, 10m, 2h, 1d")])
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-
-
 def load_config(path: str | Path) -> AlertingConfig:
     """Read and validate an alerting YAML file."""
     path = Path(path)
@@ -141,104 +128,75 @@ def load_config(path: str | Path) -> AlertingConfig:
 
 
 def parse_config(data: Mapping[str, Any]) -> AlertingConfig:
-    """Validate a config mapping; every problem names its field."""
-    problems: list[FieldProblem] = []
+    """Validate a config mapping (the pydantic models of :mod:`.schema`); every problem names its field."""
+    from tripcast.observability.alerting.schema import AlertingFile, ChannelModel, RuleModel, Settings, validated
+
+    # A key with nothing under it (``rules:``) or an empty mapping means "the default", as before.
+    present = {key: value for key, value in data.items() if value not in (None, {}, [])}
+    problems = [FieldProblem(str(k), "unknown setting") for k in present if k not in AlertingFile.model_fields]
     channels: dict[str, ChannelConfig] = {}
-    for name, item in (data.get("channels") or {"log": {"type": "log"}}).items():
-        kind = (item or {}).get("type")
-        if kind not in {"log", "webhook", "email"}:
-            problems.append(FieldProblem(f"channels.{name}.type", f"{kind!r} is not log, webhook or email"))
-            continue
-        options = {k: v for k, v in item.items() if k != "type"}
-        if kind == "webhook" and not options.get("url"):
-            problems.append(FieldProblem(f"channels.{name}.url", "a webhook channel needs a url"))
-        if kind == "email" and (not options.get("host") or not options.get("recipients")):
-            problems.append(FieldProblem(f"channels.{name}", "an email channel needs host and recipients"))
-        if kind == "email" and "password" in options:
-            problems.append(
-                FieldProblem(
-                    f"channels.{name}.password",
-                    f"a password does not belong in the alerting YAML (it is shared and logged): remove it and "
-                    f"set ${DEFAULT_SMTP_PASSWORD_ENV} (or password_env: OTHER_VARIABLE), or password_file: "
-                    "/run/secrets/smtp-password",
-                )
-            )
-        channels[name] = ChannelConfig(name, kind, options)
+    for name, item in _section(present, "channels", {"log": {"type": "log"}}, problems).items():
+        channel, found = validated(ChannelModel, item or {}, f"channels.{name}")
+        problems.extend(found if channel is None else channel.problems(str(name)))
+        # A channel with problems still counts as declared, so routes naming it are not reported twice.
+        channels[str(name)] = ChannelConfig(str(name), channel.type, channel.options()) if channel else None  # type: ignore[assignment]
+    rules: list[AlertRule] = []
+    for i, item in enumerate(_section(present, "rules", [], problems)):
+        rule, found = validated(RuleModel, item or {}, f"rules[{i}]")
+        problems.extend(found)
+        if rule is not None:
+            if rule.name in {r.name for r in rules}:
+                problems.append(FieldProblem(f"rules[{i}].name", f"duplicate rule name {rule.name!r}"))
+            rules.append(_rule(rule))
+    settings, found = validated(Settings, {k: present[k] for k in Settings.model_fields if k in present}, "")
+    problems.extend(found)
+    routes = _routes(settings.routes if settings else {}, channels, problems)
+    if problems or settings is None:
+        raise InvalidInputError(problems)
+    after = settings.escalation.after_minutes
+    return AlertingConfig(
+        rules=rules,
+        channels=channels,
+        routes=routes or {s: list(channels) for s in Severity},
+        escalate_after_seconds=None if after is None else int(after * 60),
+        repeat_interval_seconds=int(settings.repeat_interval_minutes * 60),
+    )
+
+
+def _section(present: Mapping[str, Any], key: str, default: Any, problems: list[FieldProblem]) -> Any:
+    value = present.get(key, default)
+    if not isinstance(value, type(default)):
+        problems.append(FieldProblem(key, f"must be a {'list' if isinstance(default, list) else 'mapping'}"))
+        return default
+    return value
+
+
+def _routes(
+    declared: Mapping[str, list[str]], channels: Mapping[str, Any], problems: list[FieldProblem]
+) -> dict[Severity, list[str]]:
     routes: dict[Severity, list[str]] = {}
-    for severity_name, names in (data.get("routes") or {}).items():
+    for severity_name, names in declared.items():
         try:
             severity = Severity.parse(severity_name, f"routes.{severity_name}")
         except InvalidInputError as exc:
             problems.extend(exc.problems)
             continue
-        names = list(names or [])
         problems.extend(
             FieldProblem(f"routes.{severity_name}", f"unknown channel {n!r}") for n in names if n not in channels
         )
-        routes[severity] = names
-    rules: list[AlertRule] = []
-    seen: set[str] = set()
-    for i, item in enumerate(data.get("rules") or []):
-        where = f"rules[{i}]"
-        try:
-            rule = _parse_rule(item or {}, where)
-        except InvalidInputError as exc:
-            problems.extend(exc.problems)
-            continue
-        if rule.name in seen:
-            problems.append(FieldProblem(f"{where}.name", f"duplicate rule name {rule.name!r}"))
-        seen.add(rule.name)
-        rules.append(rule)
-    escalation = data.get("escalation") or {}
-    escalate_after = escalation.get("after_minutes", 30)
-    try:
-        repeat = parse_duration(f"{data.get('repeat_interval_minutes', 240)}m", "repeat_interval_minutes")
-    except InvalidInputError as exc:
-        problems.extend(exc.problems)
-        repeat = 0
-    if problems:
-        raise InvalidInputError(problems)
-    return AlertingConfig(
-        rules=rules,
-        channels=channels,
-        routes=routes or {s: list(channels) for s in Severity},
-        escalate_after_seconds=None if escalate_after is None else int(float(escalate_after) * 60),
-        repeat_interval_seconds=repeat,
-    )
+        routes[severity] = list(names)
+    return routes
 
 
-def _parse_rule(item: Mapping[str, Any], where: str) -> AlertRule:
-    problems = []
-    name, metric = str(item.get("name", "")), str(item.get("metric", ""))
-    if not _NAME.match(name):
-        problems.append(FieldProblem(f"{where}.name", f"{name!r} must be a letter/underscore identifier"))
-    if not _NAME.match(metric):
-        problems.append(FieldProblem(f"{where}.metric", f"{metric!r} is not a metric name"))
-    condition = str(item.get("condition", ""))
-    if condition not in CONDITIONS:
-        problems.append(FieldProblem(f"{where}.condition", f"{condition!r} is not one of {' '.join(CONDITIONS)}"))
-    try:
-        threshold = float(item["threshold"])
-    except (KeyError, TypeError, ValueError):
-        problems.append(FieldProblem(f"{where}.threshold", "a number is required"))
-        threshold = 0.0
-    severity = Severity.WARNING
-    for_seconds = 0
-    try:
-        severity = Severity.parse(item.get("severity", "warning"), f"{where}.severity")
-        for_seconds = parse_duration(item.get("for", 0), f"{where}.for")
-    except InvalidInputError as exc:
-        problems.extend(exc.problems)
-    if problems:
-        raise InvalidInputError(problems)
+def _rule(item: Any) -> AlertRule:
     return AlertRule(
-        name=name,
-        metric=metric,
-        condition=condition,
-        threshold=threshold,
-        severity=severity,
-        for_seconds=for_seconds,
-        match={str(k): str(v) for k, v in (item.get("match") or {}).items()},
-        labels={str(k): str(v) for k, v in (item.get("labels") or {}).items()},
-        summary=str(item.get("summary", "")),
+        name=item.name,
+        metric=item.metric,
+        condition=item.condition,
+        threshold=item.threshold,
+        severity=Severity[item.severity.upper()],
+        for_seconds=item.for_seconds,
+        match=dict(item.match),
+        labels=dict(item.labels),
+        summary=item.summary,
     )

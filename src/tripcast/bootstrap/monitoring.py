@@ -1,0 +1,158 @@
+"""Wiring of the monitoring area: the drift service, the alert store and the zone feature store.
+
+Everything slow to import or connect (MLflow, the audit database, the model) is built on first
+use, so ``tripcast drift check`` with a cached reference profile and ``--no-predictions`` never
+imports mlflow or sqlalchemy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tripcast.core.domain.audit import AuditEvent
+from tripcast.core.ports.audit import AuditLog
+from tripcast.core.services.drift import DriftMonitoring
+from tripcast.core.services.features import FeatureStoreService
+
+if TYPE_CHECKING:
+    from tripcast.bootstrap import Tripcast
+
+#: Reference profiles downloaded from the registry, keyed by model version and sha256, under the data folder.
+PROFILE_CACHE_DIR = Path("cache") / "reference_profiles"
+
+
+class DeferredAuditLog(AuditLog):
+    """The audit log built on the first event: read-only use cases never open the audit database."""
+
+    def __init__(self, build: Callable[[], AuditLog]) -> None:
+        self._build = build
+        self._log: AuditLog | None = None
+
+    @property
+    def log(self) -> AuditLog:
+        if self._log is None:
+            self._log = self._build()
+        return self._log
+
+    def record(self, event: AuditEvent) -> None:
+        self.log.record(event)
+
+    def events(
+        self, subject_prefix: str = "", limit: int = 100, actions: Collection[str] | None = None
+    ) -> list[AuditEvent]:
+        return self.log.events(subject_prefix, limit, actions)
+
+
+def drift_monitoring(tc: Tripcast) -> DriftMonitoring:
+    """The drift service over the root's feature builder (zone-store features when enabled) and registry."""
+    from tripcast.data_engineering.features.trip_feature_source import TlcFeatureSource
+    from tripcast.mlops.drift_detection.adapters import (
+        FileReportWriter,
+        RegistryPredictions,
+        RegistryProfileStore,
+        StatisticalDriftDetection,
+        TableDecayEvaluator,
+    )
+    from tripcast.mlops.drift_detection.profile_store import MlflowProfileStore
+    from tripcast.mlops.serving.real_time.deferred_registry import DeferredRegistry
+
+    settings = tc.settings
+    registry = DeferredRegistry(lambda: tc.registry)
+    return DriftMonitoring(
+        model_name=settings.model_name,
+        features=TlcFeatureSource(settings.raw_path, settings.service, tc.validator, tc.features),
+        profiles=RegistryProfileStore(
+            MlflowProfileStore(settings.tracking_uri, cache_dir=settings.data_dir / PROFILE_CACHE_DIR)
+        ),
+        detection=StatisticalDriftDetection(),
+        reports=FileReportWriter(settings.reports_path),
+        predictions=RegistryPredictions(registry),
+        decay=TableDecayEvaluator(),
+        registry=registry,
+        audit=DeferredAuditLog(lambda: tc.audit),
+        clock=tc.clock,
+    )
+
+
+def alert_store(tc: Tripcast, state: Path | None = None) -> Any:
+    """The alert state store (SQLite), by default ``<data_dir>/alerts.db``."""
+    from tripcast.observability.alerting import AlertStore
+
+    return AlertStore(state or tc.settings.data_dir / "alerts.db")
+
+
+def zone_feature_store(tc: Tripcast, online_url: str | None = None) -> Any:
+    """The zone feature store under ``settings.feature_store_path`` (default ``<data_dir>/feature_store``)."""
+    from tripcast.data_engineering.features.store_features import store_settings_from
+    from tripcast.mlops.feature_store.store import ZoneFeatureStore
+
+    settings = tc.settings
+    return ZoneFeatureStore(
+        store_settings_from(settings.feature_store_path, online_url or settings.feature_store_online_url)
+    )
+
+
+def alert_manager(tc: Tripcast, config: Path, state: Path | None = None) -> Any:
+    """The alert manager for the rules and channels of ``config`` (YAML), over the alert store."""
+    from tripcast.observability.alerting import AlertManager, load_config
+    from tripcast.observability.alerting.clock import UtcClock
+
+    return AlertManager(load_config(config), alert_store(tc, state), UtcClock())
+
+
+def metric_samples(text: str) -> Any:
+    """Samples of a Prometheus exposition page, as the alert manager reads them."""
+    from tripcast.observability.alerting import samples_from_text
+
+    return samples_from_text(text)
+
+
+def prometheus_rules(config: Path) -> str:
+    """The Prometheus alerting rules for the rules of ``config``."""
+    from tripcast.observability.alerting import load_config
+    from tripcast.observability.alerting.prometheus_rules import render_prometheus_rules
+
+    return render_prometheus_rules(load_config(config))
+
+
+def feature_store_service(tc: Tripcast, online_url: str | None = None) -> FeatureStoreService:
+    """Materializing the zone feature store, raw TLC files validated by the root's validator."""
+    from tripcast.core.domain.errors import FieldProblem, InvalidInputError
+    from tripcast.core.ports.data import RawDataset
+    from tripcast.data_engineering.tlc.files import month_from_file_name, read_tlc_file
+    from tripcast.mlops.feature_store.maintenance import FeastZoneMaintenance
+
+    def validated_tlc(path: Path) -> Any:
+        month = month_from_file_name(path)
+        if month is None:
+            raise InvalidInputError([FieldProblem("tlc", f"{path.name}: file name states no month")])
+        return tc.validator.split(RawDataset(read_tlc_file(path), month, str(path))).valid
+
+    settings = tc.settings
+    maintenance = FeastZoneMaintenance(
+        zone_feature_store(tc, online_url),
+        data_dir=settings.data_dir,
+        processed_path=settings.processed_path,
+        service=settings.service,
+        validated_tlc=validated_tlc,
+    )
+    return FeatureStoreService(maintenance, DeferredAuditLog(lambda: tc.audit), tc.clock)
+
+
+def served_drift_monitor(tc: Tripcast, metrics_registry: Any) -> Any:
+    """The API's online drift monitor: follows the served version, gauges in ``metrics_registry``.
+
+    None when ``drift_monitoring_enabled`` is off. Profiles come from the same sha256-keyed cache as
+    ``tripcast drift check``, so a server restart or a worker start does not download them again.
+    """
+    if not tc.settings.drift_monitoring_enabled:
+        return None
+    from tripcast.mlops.drift_detection.online import ServedModelDriftMonitor
+    from tripcast.mlops.drift_detection.profile_store import MlflowProfileStore
+
+    store = MlflowProfileStore(tc.settings.tracking_uri, cache_dir=tc.settings.data_dir / PROFILE_CACHE_DIR)
+    return ServedModelDriftMonitor(
+        tc.features.spec, store.load, metrics_registry, window_size=tc.settings.drift_window_size
+    )
