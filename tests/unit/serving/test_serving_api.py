@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from support.api_keys import authenticator, bearer, key_store
 from support.serving_settings import functional_settings
 from tripcast.api import create_app
+from tripcast.bootstrap.serving import serving_parts
 from tripcast.security.api_keys import SqlApiKeyStore
 
 TOKEN = "a-very-secret-token-123"
@@ -26,7 +27,7 @@ def make_client(registry: Any, keys: SqlApiKeyStore | None = None, **settings: A
     built = functional_settings(**settings)
     token = built.api_token.get_secret_value() if built.api_token else None
     auth = {"authenticator": authenticator(keys, admin_token=token)} if keys is not None else {}
-    app = create_app(built, registry, cache=None, poll=False, **auth)
+    app = create_app(serving_parts(built, registry, cache=None, poll=False, **auth))
     return TestClient(app)
 
 
@@ -275,7 +276,7 @@ def test_openapi_documents_examples_and_errors(client: TestClient) -> None:
 def test_cache_answers_repeats_and_is_counted(fake_registry: Any, trip: dict[str, Any]) -> None:
     from tripcast.mlops.serving.caching import LruPredictionCache
 
-    app = create_app(functional_settings(), fake_registry, cache=LruPredictionCache(100), poll=False)
+    app = create_app(serving_parts(functional_settings(), fake_registry, cache=LruPredictionCache(100), poll=False))
     with TestClient(app) as client:
         first = client.post("/v1/predictions", json=trip).json()
         # Same trip spelt differently (int distance, reordered keys) must hit the same entry.

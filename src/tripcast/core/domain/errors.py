@@ -34,3 +34,7 @@ class NotFoundError(TripcastError, LookupError):
 
 class PromotionRefusedError(TripcastError):
     """The promotion gate refused the candidate."""
+
+
+class ModelNotLoadedError(TripcastError):
+    """No model version is served yet (the alias is unset or every load so far failed)."""
