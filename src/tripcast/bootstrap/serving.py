@@ -37,6 +37,7 @@ from tripcast.mlops.serving.real_time.load_shedding import (
 )
 from tripcast.mlops.serving.real_time.metrics import (
     EXPOSITION_CONTENT_TYPE,
+    MULTIPROCESS_DIR_ENV,
     ServingMetrics,
     exposition,
     forget_this_worker,
@@ -47,11 +48,13 @@ from tripcast.settings import Settings
 if TYPE_CHECKING:
     from tripcast.bootstrap import Tripcast
     from tripcast.core.domain.model_spec import ModelSpec
+    from tripcast.mlops.serving.streaming import StreamScorer
 
 __all__ = [
     "ADMITTED_SCOPE_KEY",
     "BODY_TOO_LARGE_SCOPE_KEY",
     "EXPOSITION_CONTENT_TYPE",
+    "MULTIPROCESS_DIR_ENV",
     "TRIP_EXAMPLE",
     "LoadShedder",
     "LoopLagMonitor",
@@ -61,6 +64,7 @@ __all__ = [
     "ServingServices",
     "Settings",
     "SheddingPolicy",
+    "StreamSettings",
     "TripBatchIn",
     "TripIn",
     "body_too_large",
@@ -71,6 +75,7 @@ __all__ = [
     "serving_parts",
     "serving_parts_from_env",
     "trip_requests",
+    "zone_names",
 ]
 
 FROM_SETTINGS: Literal["from-settings"] = "from-settings"
@@ -208,6 +213,14 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
     )
 
 
+def zone_names() -> dict[int, str]:
+    """TLC zone id -> zone name, from the zone table bundled with the package (for pickers and labels)."""
+    from tripcast.data_engineering.tlc.zones import ZoneLookup
+
+    zones = ZoneLookup.bundled()
+    return {zone_id: zones.name(zone_id) for zone_id in zones.zone_ids}
+
+
 class ServingServices:
     """The prediction use case for the command line, the dashboard and the stream consumer."""
 
@@ -224,6 +237,38 @@ class ServingServices:
         tc = self.tripcast
         holder = ModelHolder(tc.registry, tc.settings.model_name, poll_seconds=tc.settings.registry_poll_seconds)
         return Prediction(holder), holder
+
+    def stream_consumer(self, streams: StreamSettings) -> tuple[StreamScorer, ModelSource]:
+        """A Redis Streams consumer scoring with the champion (the returned source: start and stop it)."""
+        import redis
+
+        from tripcast.mlops.serving.streaming import StreamNames, StreamScorer
+
+        prediction, models = self.following_prediction()
+        url = streams.redis_url or self.tripcast.settings.cache_url or "redis://127.0.0.1:6379/0"
+        scorer = StreamScorer(
+            redis.Redis.from_url(url),
+            StreamNames(streams.input, streams.output, streams.dead_letter, streams.group),
+            prediction,
+            consumer=streams.consumer,
+            claim_idle_ms=streams.claim_idle_ms,
+            max_deliveries=streams.max_deliveries,
+        )
+        return scorer, models
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """What ``tripcast stream`` was asked to consume and where it writes."""
+
+    input: str
+    output: str
+    dead_letter: str
+    group: str
+    consumer: str
+    redis_url: str | None = None
+    claim_idle_ms: int = 30_000
+    max_deliveries: int = 5
 
 
 class PinnedModel:

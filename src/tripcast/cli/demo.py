@@ -20,7 +20,6 @@ from tripcast.core.domain.errors import PromotionRefusedError, TripcastError
 from tripcast.core.domain.month import Month
 from tripcast.core.domain.trip import TripRequest
 from tripcast.core.services.ingestion import ValidationReport
-from tripcast.core.services.prediction import predict_trips
 from tripcast.core.services.promotion import CHAMPION
 from tripcast.core.services.training import TrainingPlan
 from tripcast.security.urls import mask_url
@@ -141,10 +140,8 @@ def demo(
             raise outcome
 
     with timer.step("5. predict"):
-        champion = ctx.registry.get(settings.model_name, CHAMPION)
-        predictor = ctx.registry.load_predictor(settings.model_name, CHAMPION)
         request, actual = _sample_trip(ctx, plan.valid_month)
-        [prediction] = predict_trips(predictor, [request])
+        prediction = ctx.serving.prediction(CHAMPION).predict_one(request)
         console.print(
             f"trip {request.pickup_zone} -> {request.dropoff_zone}, {request.trip_distance} mi at "
             f"{request.pickup_datetime:%Y-%m-%d %H:%M}: predicted [bold]{prediction.minutes:.1f} min[/] "
@@ -163,7 +160,7 @@ def demo(
     summary.add_row(f"validation RMSE ({plan.valid_month})", f"{training.validation.metric('rmse'):.3f} min")
     summary.add_row(f"test RMSE ({plan.test_month})", f"{training.test.metric('rmse'):.3f} min")
     summary.add_row("linear baseline val RMSE", f"{training.baseline_validation.metric('rmse'):.3f} min")
-    summary.add_row("champion", f"v{champion.version}")
+    summary.add_row("champion", f"v{prediction.model_version}")
     summary.add_row("tracking", mask_url(ctx.settings.tracking_uri))
     summary.add_row("timings", ", ".join(f"{k.split('. ')[1]} {v:.1f}s" for k, v in timer.steps.items()))
     console.print(summary)

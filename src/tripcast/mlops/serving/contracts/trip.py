@@ -143,7 +143,7 @@ def _problems_of(exc: ValidationError, whole: str) -> list[FieldProblem]:
         location = ".".join(str(part) for part in error.get("loc", ()))
         message = str(error.get("msg", "invalid"))
         if error.get("type") == "json_invalid":
-            message = f"not valid JSON: {(error.get('ctx') or {}).get('error', message)}"
+            message = f"malformed JSON: {(error.get('ctx') or {}).get('error', message)}"
         elif error.get("type") == "model_type":
             message = "must be a JSON object"
         elif error.get("type") == "missing":
