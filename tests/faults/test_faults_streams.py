@@ -156,7 +156,7 @@ def test_poison_event_in_ingestion_consumer_is_dead_lettered_alone_and_the_rest_
 
 STREAM_COMMAND = textwrap.dedent(
     """
-    import sys, types
+    import sys
     sys.path.insert(0, sys.argv[1])  # tests/, for support.serving_fakes
     from support.serving_fakes import FakeRegistry
     import tripcast.bootstrap
@@ -165,7 +165,14 @@ STREAM_COMMAND = textwrap.dedent(
     registry = FakeRegistry()
     registry.add("1", alias="champion")
     # The real command, with the registry swapped for an in-memory one (no MLflow, no trained model needed).
-    tripcast.bootstrap.bootstrap = lambda *a, **k: types.SimpleNamespace(settings=Settings(), registry=registry)
+    real_bootstrap = tripcast.bootstrap.bootstrap
+
+    def bootstrap_with_fake_registry(*args, **kwargs):
+        wired = real_bootstrap(Settings())
+        wired.__dict__["registry"] = registry  # overrides the cached property
+        return wired
+
+    tripcast.bootstrap.bootstrap = bootstrap_with_fake_registry
     from tripcast.cli.app import app
     sys.argv = ["tripcast", "stream", *sys.argv[2:]]
     app()

@@ -10,9 +10,9 @@ from fastapi import FastAPI
 from tripcast.api.errors import install_error_handlers
 from tripcast.api.lifespan import lifespan_of
 from tripcast.api.middleware import MetricsMiddleware, OverloadMiddleware, refusal_counter
-from tripcast.api.routes.health import health_router
-from tripcast.api.routes.models import models_router
-from tripcast.api.routes.predictions import predictions_router
+from tripcast.api.routes.health import add_health_routes
+from tripcast.api.routes.models import add_model_routes
+from tripcast.api.routes.predictions import add_prediction_routes
 from tripcast.api.security import AccessPolicy
 from tripcast.bootstrap.serving import LoadShedder, ServingParts, SheddingPolicy
 
@@ -35,9 +35,10 @@ def create_app(parts: ServingParts) -> FastAPI:
     app.state.drift_monitor = parts.prediction.drift
     app.state.access_policy = policy
     install_error_handlers(app)
-    app.include_router(predictions_router(parts, policy))
-    app.include_router(models_router(parts.models, policy))
-    app.include_router(health_router(parts.models, parts.metrics))
+    # Routes go on the app's own router: an included APIRouter would add a routing level to every request.
+    add_prediction_routes(app.router, parts, policy)
+    add_model_routes(app.router, parts.models, policy)
+    add_health_routes(app.router, parts.models, parts.metrics)
     install_overload_protection(app, parts)
     return app
 

@@ -1,1 +1,1 @@
-"""The API's routers, one per resource: predictions, models, health (liveness, readiness, metrics)."""
+"""The API's routes, one module per resource: predictions, models, health (liveness, readiness, metrics)."""

@@ -10,16 +10,15 @@ from tripcast.bootstrap.serving import EXPOSITION_CONTENT_TYPE, ServingMetrics, 
 from tripcast.core.ports.serving import ModelSource
 
 
-def health_router(models: ModelSource, metrics: ServingMetrics) -> APIRouter:
+def add_health_routes(router: APIRouter, models: ModelSource, metrics: ServingMetrics) -> None:
     """``/health/live``, ``/health/ready`` and ``/metrics``."""
-    router = APIRouter(tags=["health"])
 
-    @router.get("/health/live")
+    @router.get("/health/live", tags=["health"])
     async def live() -> dict[str, str]:
         """The process answers."""
         return {"status": "alive"}
 
-    @router.get("/health/ready", responses={503: {"description": "No model loaded yet"}})
+    @router.get("/health/ready", tags=["health"], responses={503: {"description": "No model loaded yet"}})
     async def ready(response: Response) -> dict[str, Any]:
         """Ready once a model version is loaded; the reason otherwise is a fixed sentence, never an error's text."""
         loaded = models.current
@@ -28,9 +27,7 @@ def health_router(models: ModelSource, metrics: ServingMetrics) -> APIRouter:
             return {"status": "not ready", "reason": models.not_ready_reason}
         return {"status": "ready", "model_name": loaded.name, "model_version": loaded.number}
 
-    @router.get("/metrics", response_class=Response)
+    @router.get("/metrics", tags=["health"], response_class=Response)
     async def prometheus_metrics() -> Response:
         """Prometheus exposition: this process's metrics, or all workers' under `tripcast serve --workers N`."""
         return Response(exposition(metrics.registry), media_type=EXPOSITION_CONTENT_TYPE)
-
-    return router

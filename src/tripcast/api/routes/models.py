@@ -12,12 +12,12 @@ from tripcast.core.domain.access import Permission
 from tripcast.core.ports.serving import ModelSource
 
 
-def models_router(models: ModelSource, policy: AccessPolicy) -> APIRouter:
+def add_model_routes(router: APIRouter, models: ModelSource, policy: AccessPolicy) -> None:
     """The routes describing and reloading the served model version."""
-    router = APIRouter(tags=["models"])
 
     @router.get(
         "/v1/models/current",
+        tags=["models"],
         response_model=ModelOut,
         response_model_exclude_unset=True,
         responses={401: ERROR_RESPONSES[401], 503: ERROR_RESPONSES[503]},
@@ -32,6 +32,7 @@ def models_router(models: ModelSource, policy: AccessPolicy) -> APIRouter:
 
     @router.post(
         "/v1/models/reload",
+        tags=["models"],
         response_model=ReloadOut,
         dependencies=[Depends(Requires(policy, Permission.OPERATE))],
         responses={401: ERROR_RESPONSES[401], 403: ERROR_RESPONSES[403], 503: {"model": ErrorOut}},
@@ -43,5 +44,3 @@ def models_router(models: ModelSource, policy: AccessPolicy) -> APIRouter:
         if outcome.error and outcome.version is None:
             return Response(body.model_dump_json(), status_code=503, media_type="application/json")
         return body
-
-    return router

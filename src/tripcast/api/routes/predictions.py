@@ -29,9 +29,8 @@ def _body(served: ServedPredictions, *, batch: bool) -> Response:
     return Response(result.model_dump_json(), media_type="application/json")
 
 
-def predictions_router(parts: ServingParts, policy: AccessPolicy) -> APIRouter:
+def add_prediction_routes(router: APIRouter, parts: ServingParts, policy: AccessPolicy) -> None:
     """The prediction route; its body type carries this server's ``max_batch_size``."""
-    router = APIRouter(tags=["predictions"])
     prediction = parts.prediction
 
     async def predict(payload: Any, background: BackgroundTasks) -> Response:
@@ -53,9 +52,9 @@ def predictions_router(parts: ServingParts, policy: AccessPolicy) -> APIRouter:
     ]
     router.post(
         "/v1/predictions",
+        tags=["predictions"],
         response_model=PredictionOut | BatchPredictionOut,
         responses=ERROR_RESPONSES,
         summary="Predict trip duration for one trip or a batch",
         dependencies=[Depends(Requires(policy, Permission.PREDICT))],
     )(predict)
-    return router
