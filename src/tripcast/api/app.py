@@ -37,7 +37,7 @@ def create_app(parts: ServingParts) -> FastAPI:
     install_error_handlers(app)
     # Routes go on the app's own router: an included APIRouter would add a routing level to every request.
     add_prediction_routes(app.router, parts, policy)
-    add_model_routes(app.router, parts.models, policy)
+    add_model_routes(app.router, parts.models, parts.reload, policy)
     add_health_routes(app.router, parts.models, parts.metrics)
     install_overload_protection(app, parts)
     return app

@@ -8,16 +8,20 @@ are re-exported here, so ``tripcast.api`` imports only the core, the bootstrap p
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from tripcast.bootstrap.access import anonymous_permissions, authenticator_from_settings
 from tripcast.core.domain.access import Permission
+from tripcast.core.domain.audit import AuditEvent
 from tripcast.core.ports.access import Authenticator
+from tripcast.core.ports.audit import AuditLog
+from tripcast.core.ports.clock import Clock
 from tripcast.core.ports.learning import FeatureBuilder
 from tripcast.core.ports.serving import DriftWindow, ModelSource, PredictionCache
 from tripcast.core.ports.tracking import ModelRegistry
-from tripcast.core.services.prediction import Prediction
+from tripcast.core.services.prediction import ModelReload, Prediction
 from tripcast.mlops.serving.contracts.trip import (
     TRIP_EXAMPLE,
     TripBatchIn,
@@ -88,6 +92,7 @@ class ServingParts:
     settings: Settings
     prediction: Prediction
     models: ModelSource
+    reload: ModelReload
     metrics: ServingMetrics
     authenticator: Authenticator
     anonymous: frozenset[Permission]
@@ -135,12 +140,15 @@ def serving_parts(
     drift_monitor: DriftWindow | None = None,
     drift_evaluation_seconds: float | None = None,
     authenticator: Authenticator | None = None,
+    audit: AuditLog | None = None,
+    clock: Clock | None = None,
 ) -> ServingParts:
     """The API's parts for ``model_name`` (default ``settings.model_name``) at ``alias``.
 
     ``loader`` loads a version (default: the optimised loader when ``feature_builder`` is given); ``cache``
     defaults to what the settings describe; ``drift_monitor`` needs ``feature_builder``; ``authenticator``
-    defaults to ``TRIPCAST_API_TOKEN`` and the API keys in ``settings.auth_database_url``.
+    defaults to ``TRIPCAST_API_TOKEN`` and the API keys in ``settings.auth_database_url``; reloads that
+    change the served version are recorded in ``audit`` when given.
     """
     metrics = metrics or ServingMetrics()
     if loader is None and feature_builder is not None:
@@ -168,6 +176,7 @@ def serving_parts(
         settings=settings,
         prediction=prediction,
         models=holder,
+        reload=ModelReload(holder, audit, clock or _system_clock()),
         metrics=metrics,
         authenticator=authenticator or authenticator_from_settings(settings),
         anonymous=anonymous_permissions(settings),
@@ -210,7 +219,30 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
         feature_builder=tripcast.features,
         metrics=metrics,
         drift_monitor=drift_window_for(tripcast.settings, tripcast.features.spec, metrics),
+        audit=LazyAuditLog(lambda: tripcast.audit),  # opened on the first audited reload, not at start-up
+        clock=tripcast.clock,
     )
+
+
+def _system_clock() -> Clock:
+    from tripcast.bootstrap import SystemClock
+
+    return SystemClock()
+
+
+class LazyAuditLog(AuditLog):
+    """The audit trail, opened on first use: a server starts (and serves) while the audit database is down."""
+
+    def __init__(self, open_log: Callable[[], AuditLog]) -> None:
+        self._open = open_log
+
+    def record(self, event: AuditEvent) -> None:
+        self._open().record(event)
+
+    def events(
+        self, subject_prefix: str = "", limit: int = 100, actions: Collection[str] | None = None
+    ) -> list[AuditEvent]:
+        return self._open().events(subject_prefix, limit, actions)
 
 
 def zone_names() -> dict[int, str]:

@@ -1,14 +1,15 @@
 """The prediction use case over in-memory fakes of its ports (tripcast.core.ports.serving).
 
-Predicting changes no data and no model, so the use case writes no audit event: these tests check the
-answers, the metrics, the cache and the drift window it drives.
+Predicting changes no data and no model, so it writes no audit event: these tests check the answers, the
+metrics, the cache and the drift window it drives. Reloading the served model does change what answers,
+and is audited (the last tests).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,12 +18,14 @@ from support.fakes_serving import (
     CountingFeatures,
     DictCache,
     FactoryModelSource,
+    FakeRefresh,
     RecordingDriftWindow,
     RecordingMetrics,
 )
+from tripcast.core.domain.audit import AuditEvent
 from tripcast.core.domain.errors import ModelNotLoadedError
 from tripcast.core.domain.trip import TripRequest
-from tripcast.core.services.prediction import Prediction
+from tripcast.core.services.prediction import MODEL_RELOADED, ModelReload, Prediction
 
 
 class DistanceModel:
@@ -159,3 +162,69 @@ def test_non_finite_minutes_pass_through_for_the_caller_to_judge(model: Distance
     model.predict_trips = lambda requests: [math.nan for _ in requests]  # type: ignore[method-assign]
     served = Prediction(FactoryModelSource(lambda: model)).predict([trip(1)])
     assert math.isnan(served.minutes[0])
+
+
+# ------------------------------------------------------------------------------------------ reloading, audited
+class RecordingAudit:
+    """The audit port in memory."""
+
+    def __init__(self) -> None:
+        self.recorded: list[AuditEvent] = []
+
+    def record(self, event: AuditEvent) -> None:
+        self.recorded.append(event)
+
+    def events(self, subject_prefix: str = "", limit: int = 100, actions: Any = None) -> list[AuditEvent]:
+        return [e for e in self.recorded if e.subject.startswith(subject_prefix)][:limit]
+
+
+class FixedClock:
+    def now(self) -> datetime:
+        return datetime(2026, 12, 7, 4, 30, tzinfo=UTC)
+
+
+class AliasSource(FactoryModelSource):
+    """Serves version ``alias``; a refresh picks up a new value of it (as a moved registry alias)."""
+
+    def __init__(self, version: str | None) -> None:
+        super().__init__(None)
+        self.alias, self.loaded = version, None
+        self.sync()
+
+    def sync(self) -> None:
+        if self.alias is None:
+            return
+        model = DistanceModel()
+        model.model_version = self.alias
+        self.loaded = model  # type: ignore[assignment]
+        self.factory = lambda: model
+
+    def refresh(self, *, force: bool = False) -> Any:
+        before = self.loaded.model_version if self.loaded is not None else None
+        self.sync()
+        after = self.loaded.model_version if self.loaded is not None else None
+        return FakeRefresh(changed=force or before != after, version=after)
+
+
+def test_a_reload_that_swaps_the_version_is_audited_with_who_asked() -> None:
+    source, audit = AliasSource("3"), RecordingAudit()
+    control = ModelReload(source, audit, FixedClock())
+    source.alias = "4"
+    outcome = control.reload(actor="ops-alice")
+    assert outcome.changed and outcome.version == "4"
+    [event] = audit.recorded
+    assert (event.action, event.actor, event.subject) == (MODEL_RELOADED, "ops-alice", "model:trip-duration")
+    assert event.details == {"version": "4", "forced": "false", "previous_version": "3"}
+    assert event.at == FixedClock().now()
+
+
+def test_a_reload_that_changes_nothing_records_nothing() -> None:
+    source, audit = AliasSource("3"), RecordingAudit()
+    outcome = ModelReload(source, audit, FixedClock()).reload(actor="ops-alice")
+    assert not outcome.changed and audit.recorded == []
+
+
+def test_a_forced_reload_is_audited_even_on_the_same_version() -> None:
+    source, audit = AliasSource("3"), RecordingAudit()
+    ModelReload(source, audit, FixedClock()).reload(force=True, actor="env:TRIPCAST_API_TOKEN")
+    assert [(e.action, e.details["forced"]) for e in audit.recorded] == [(MODEL_RELOADED, "true")]

@@ -294,3 +294,33 @@ def test_json_body_nan_literal_in_batch_names_field(client: TestClient, trip: di
     response = client.post("/v1/predictions", content=raw, headers={"content-type": "application/json"})
     assert response.status_code == 422
     assert "trips[1].trip_distance" in fields(response)
+
+
+def test_a_reload_that_swaps_the_version_is_audited_with_the_callers_key(
+    fake_registry: Any, keys: SqlApiKeyStore
+) -> None:
+    from tripcast.core.domain.audit import AuditEvent
+    from tripcast.core.services.prediction import MODEL_RELOADED
+
+    class MemoryAudit:
+        def __init__(self) -> None:
+            self.recorded: list[AuditEvent] = []
+
+        def record(self, event: AuditEvent) -> None:
+            self.recorded.append(event)
+
+        def events(self, *args: Any, **kwargs: Any) -> list[AuditEvent]:
+            return list(self.recorded)
+
+    audit = MemoryAudit()
+    operator = bearer(keys, name="ops-alice")
+    built = functional_settings()
+    parts = serving_parts(built, fake_registry, cache=None, poll=False, authenticator=authenticator(keys), audit=audit)
+    with TestClient(create_app(parts)) as client:
+        assert client.post("/v1/models/reload", headers=operator).json()["changed"] is False
+        assert audit.recorded == []  # nothing changed, nothing recorded
+        fake_registry.add("2", alias="champion")
+        assert client.post("/v1/models/reload", headers=operator).json()["model_version"] == "2"
+    [event] = audit.recorded
+    assert (event.action, event.actor, event.subject) == (MODEL_RELOADED, "ops-alice", "model:trip-duration")
+    assert event.details == {"version": "2", "forced": "false", "previous_version": "1"}

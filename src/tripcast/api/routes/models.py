@@ -10,9 +10,10 @@ from tripcast.api.schemas import ErrorOut, ModelOut, ReloadOut
 from tripcast.api.security import AccessPolicy, Requires, identity_of
 from tripcast.core.domain.access import Permission
 from tripcast.core.ports.serving import ModelSource
+from tripcast.core.services.prediction import ModelReload
 
 
-def add_model_routes(router: APIRouter, models: ModelSource, policy: AccessPolicy) -> None:
+def add_model_routes(router: APIRouter, models: ModelSource, reload: ModelReload, policy: AccessPolicy) -> None:
     """The routes describing and reloading the served model version."""
 
     @router.get(
@@ -37,9 +38,11 @@ def add_model_routes(router: APIRouter, models: ModelSource, policy: AccessPolic
         dependencies=[Depends(Requires(policy, Permission.OPERATE))],
         responses={401: ERROR_RESPONSES[401], 403: ERROR_RESPONSES[403], 503: {"model": ErrorOut}},
     )
-    async def reload_model(force: bool = False) -> ReloadOut | Response:
+    async def reload_model(request: Request, force: bool = False) -> ReloadOut | Response:
         """Look at the registry alias now (``force`` reloads even when the version is unchanged)."""
-        outcome = await run_in_threadpool(models.refresh, force=force)
+        identity = identity_of(request)
+        actor = identity.name if identity is not None else "anonymous"
+        outcome = await run_in_threadpool(lambda: reload.reload(force=force, actor=actor))
         body = ReloadOut(changed=outcome.changed, model_version=outcome.version, error=outcome.error)
         if outcome.error and outcome.version is None:
             return Response(body.model_dump_json(), status_code=503, media_type="application/json")

@@ -13,13 +13,17 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tripcast.core.domain.audit import AuditEvent
 from tripcast.core.domain.prediction import Prediction as PredictedTrip
 from tripcast.core.domain.trip import TripRequest
+from tripcast.core.ports.audit import AuditLog
+from tripcast.core.ports.clock import Clock
 from tripcast.core.ports.serving import (
     DriftWindow,
     ModelSource,
     PredictionCache,
     PredictionMetrics,
+    RefreshResult,
     RequestFeatures,
     ServedModel,
 )
@@ -167,3 +171,32 @@ class Prediction:
         if self.metrics is not None:
             self.metrics.cache_failed()
         log.warning("prediction cache %s failed, serving without cache: %s", action, exc)
+
+
+#: The audit action of a reload that changed the served version.
+MODEL_RELOADED = "model.reloaded"
+
+
+class ModelReload:
+    """Reloading the served model from the registry alias (``POST /v1/models/reload``), audited.
+
+    A reload that swaps the version (or a forced one) changes what answers predictions, so it is
+    recorded with who asked; a look that finds the same version changes nothing and records nothing.
+    """
+
+    def __init__(self, models: ModelSource, audit: AuditLog | None, clock: Clock) -> None:
+        self.models = models
+        self.audit = audit
+        self.clock = clock
+
+    def reload(self, *, force: bool = False, actor: str = "anonymous") -> RefreshResult:
+        """Look at the alias now (``force``: reload even when the version is unchanged)."""
+        before = self.models.current
+        outcome = self.models.refresh(force=force)
+        after = self.models.current
+        if outcome.changed and after is not None and self.audit is not None:
+            details = {"version": after.number, "forced": str(force).lower()}
+            if before is not None:
+                details["previous_version"] = before.number
+            self.audit.record(AuditEvent(self.clock.now(), actor, MODEL_RELOADED, f"model:{after.name}", details))
+        return outcome
