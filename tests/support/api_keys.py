@@ -16,7 +16,7 @@ def key_store(directory: Path) -> SqlApiKeyStore:
 
 
 def authenticator(store: SqlApiKeyStore, *, admin_token: str | None = None, ttl: float = 5.0) -> Authenticator:
-    """What ``serving_parts(authenticator=...)`` takes: the store's keys (and an environment admin token)."""
+    """What ``create_app(authenticator=...)`` takes: the store's keys (and an environment admin token)."""
     return Authenticator(store, admin_token=admin_token, ttl_seconds=ttl)
 
 
