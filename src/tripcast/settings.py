@@ -99,7 +99,7 @@ class Settings(BaseSettings):
     # more accepted requests (performance/README.md "Overload")
     max_in_flight: int = Field(default=8, ge=1)
     # Requests of at most this many trips are answered on the event loop when the model is compiled and
-    # nothing on the path does I/O (see PredictionService.answers_inline); 0 sends every one to a thread.
+    # nothing on the path does I/O (see Prediction.answers_inline); 0 sends every one to a thread.
     inline_max_trips: int = Field(default=8, ge=0)
     request_timeout_seconds: float = Field(default=5.0, gt=0)
     registry_poll_seconds: float = Field(default=10.0, gt=0)

@@ -21,6 +21,7 @@ from support.serving_fakes import FakeRegistry
 from support.serving_settings import functional_settings
 from support.uvicorn_thread import serve_in_thread
 from tripcast.api import create_app
+from tripcast.bootstrap.serving import serving_parts
 from tripcast.security.api_keys import KeyHasher, SqlApiKeyStore
 from tripcast.security.roles import Role
 
@@ -78,7 +79,7 @@ def served_app(auth_url: str, **overrides: object) -> Iterator[str]:
     settings = functional_settings(
         env="staging", api_token=ENV_TOKEN, api_key_secret=SECRET, auth_url=auth_url, **overrides
     )
-    with serve_in_thread(create_app(settings, registry, cache=None, poll=False)) as port:
+    with serve_in_thread(create_app(serving_parts(settings, registry, cache=None, poll=False))) as port:
         yield f"http://127.0.0.1:{port}"
 
 

@@ -22,6 +22,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from support.serve_process import free_port, stop_process, wait_until_serving
+
 TRIP = {"pickup_datetime": "2021-02-01T08:00:00", "pickup_zone": 74, "dropoff_zone": 75, "trip_distance": 2.0}
 BODY_BYTES = 51 * 1024 * 1024
 CHUNK_BYTES = 64 * 1024
@@ -29,12 +31,6 @@ CHUNK_BYTES = 64 * 1024
 MAX_RSS_GROWTH_KB = 10 * 1024
 #: /health/live must answer within this while the upload streams (the old code parsed the body for seconds).
 MAX_LIVE_SECONDS = 0.5
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def memory_kb(pid: int) -> dict[str, int]:
@@ -74,24 +70,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "tripcast serve did not answer within 120 s"
-            time.sleep(0.3)
+        # Ready when the process we started owns the port and answers (not a stray server on it).
+        def live() -> bool:
+            return httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=2).status_code == 200
+
+        wait_until_serving(process, port, live, log=tmp_path / "serve.log", seconds=120)
         yield port, process.pid
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop_process(process)
         log.close()
 
 

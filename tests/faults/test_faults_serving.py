@@ -14,7 +14,6 @@ import contextlib
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +28,7 @@ import httpx
 import pytest
 from mlflow.tracking import MlflowClient
 
+from support.serve_process import free_port, stop_process, wait_until_serving
 from tripcast.core.domain.month import Month
 from tripcast.core.ports.data import RawDataset
 from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
@@ -52,12 +52,6 @@ def _require(condition: bool, why: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"prerequisite missing: {why}")
     pytest.skip(why)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(predicate: Callable[[], Any], limit: float, what: str) -> Any:
@@ -194,17 +188,13 @@ def tripcast_serve(tracking_uri: str, data_dir: Path, *, wait_ready: bool = True
             assert server.alive(), server.died()
             return httpx.get(f"{server.base}{path}", timeout=2).status_code == 200
 
-        wait_for(lambda: up("/health/live"), 60, "the server to listen")
+        # Listening means this process owns the port: a stray server on it must not pass for ours.
+        wait_until_serving(process, port, lambda: up("/health/live"), log=stderr_path, seconds=60)
         if wait_ready:
             wait_for(lambda: up("/health/ready"), 60, "the server to load the champion")
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop_process(process)
 
 
 @dataclass

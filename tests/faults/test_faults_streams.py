@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 import redis
 
+from support.fakes_serving import predicting_with
 from tripcast.core.domain.trip import TripRequest
 from tripcast.core.ports.learning import Predictor
 from tripcast.data_engineering.streaming import RedisTripStream
@@ -73,7 +74,9 @@ def _python(script: str, *args: str) -> list[str]:
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    # The tests folder too: the consumers' scripts import their fakes from tests/support.
+    paths = [SRC, str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
 # ---------------------------------------------------------------------------------------------- poison events
@@ -84,7 +87,7 @@ def test_poison_event_in_scorer_is_dead_lettered_alone_with_its_reason_and_the_r
 ) -> None:
     client = redis.Redis.from_url(redis_url)
     streams = _names(redis_prefix)
-    scorer = StreamScorer(client, streams, DistancePredictor, consumer="a", block_ms=50)
+    scorer = StreamScorer(client, streams, predicting_with(DistancePredictor), consumer="a", block_ms=50)
     scorer.ensure_group()
     valid = [client.xadd(streams.input, _event(trip_distance=d)) for d in (1, 2)]
     poison = client.xadd(streams.input, {"trip": json.dumps(TRIP)[:-1] + f', "trip_distance": {HUGE}}}'})
@@ -106,7 +109,7 @@ def test_event_the_model_fails_on_is_dead_lettered_alone_and_the_batch_scored(
 ) -> None:
     client = redis.Redis.from_url(redis_url)
     streams = _names(redis_prefix)
-    scorer = StreamScorer(client, streams, DistancePredictor, consumer="a", block_ms=50)
+    scorer = StreamScorer(client, streams, predicting_with(DistancePredictor), consumer="a", block_ms=50)
     scorer.ensure_group()
     ids = [client.xadd(streams.input, _event(trip_distance=d)) for d in (1, 2, 3)]
     failing = client.xadd(streams.input, _event(pickup_zone=13))
@@ -153,7 +156,7 @@ def test_poison_event_in_ingestion_consumer_is_dead_lettered_alone_and_the_rest_
 
 STREAM_COMMAND = textwrap.dedent(
     """
-    import sys, types
+    import sys
     sys.path.insert(0, sys.argv[1])  # tests/, for support.serving_fakes
     from support.serving_fakes import FakeRegistry
     import tripcast.bootstrap
@@ -162,7 +165,14 @@ STREAM_COMMAND = textwrap.dedent(
     registry = FakeRegistry()
     registry.add("1", alias="champion")
     # The real command, with the registry swapped for an in-memory one (no MLflow, no trained model needed).
-    tripcast.bootstrap.bootstrap = lambda *a, **k: types.SimpleNamespace(settings=Settings(), registry=registry)
+    real_bootstrap = tripcast.bootstrap.bootstrap
+
+    def bootstrap_with_fake_registry(*args, **kwargs):
+        wired = real_bootstrap(Settings())
+        wired.__dict__["registry"] = registry  # overrides the cached property
+        return wired
+
+    tripcast.bootstrap.bootstrap = bootstrap_with_fake_registry
     from tripcast.cli.app import app
     sys.argv = ["tripcast", "stream", *sys.argv[2:]]
     app()
@@ -212,6 +222,7 @@ def test_tripcast_stream_command_keeps_running_past_a_poison_event_and_reports_i
 POISONED_CONSUMER = textwrap.dedent(
     """
     import os, signal, sys, threading, redis
+    from support.fakes_serving import predicting_with
     from tripcast.mlops.serving.streaming import StreamNames, StreamScorer
 
     class KillingPredictor:
@@ -224,7 +235,8 @@ POISONED_CONSUMER = textwrap.dedent(
 
     url, prefix, name = sys.argv[1:4]
     names = StreamNames(f"{prefix}in", f"{prefix}out", f"{prefix}dlq", "scorers")
-    scorer = StreamScorer(redis.Redis.from_url(url), names, KillingPredictor, consumer=name,
+    killing = predicting_with(KillingPredictor)
+    scorer = StreamScorer(redis.Redis.from_url(url), names, killing, consumer=name,
                           block_ms=50, claim_idle_ms=0, max_deliveries=2)
     scorer.run(threading.Event(), idle_rounds=2)
     """
@@ -234,7 +246,7 @@ POISONED_CONSUMER = textwrap.dedent(
 def test_event_that_kills_its_consumer_is_dead_lettered_alone_after_restarts(redis_url: str, redis_prefix: str) -> None:
     client = redis.Redis.from_url(redis_url)
     streams = _names(redis_prefix)
-    StreamScorer(client, streams, DistancePredictor, consumer="setup").ensure_group()
+    StreamScorer(client, streams, predicting_with(DistancePredictor), consumer="setup").ensure_group()
     valid = [client.xadd(streams.input, _event(trip_distance=d)) for d in (1, 2)]
     poison = client.xadd(streams.input, _event(trip_distance=66.6))
     valid += [client.xadd(streams.input, _event(trip_distance=d)) for d in (3, 4, 5)]
@@ -264,6 +276,7 @@ def test_event_that_kills_its_consumer_is_dead_lettered_alone_after_restarts(red
 HANGING_CONSUMER = textwrap.dedent(
     """
     import sys, time, redis
+    from support.fakes_serving import predicting_with
     from tripcast.mlops.serving.streaming import StreamNames, StreamScorer
 
     class HangingPredictor:
@@ -274,7 +287,8 @@ HANGING_CONSUMER = textwrap.dedent(
 
     url, prefix = sys.argv[1], sys.argv[2]
     names = StreamNames(f"{prefix}in", f"{prefix}out", f"{prefix}dlq", "scorers")
-    scorer = StreamScorer(redis.Redis.from_url(url), names, HangingPredictor, consumer="doomed", batch_size=60)
+    hanging = predicting_with(HangingPredictor)
+    scorer = StreamScorer(redis.Redis.from_url(url), names, hanging, consumer="doomed", batch_size=60)
     scorer.ensure_group()
     scorer.process_once(block_ms=100)
     """
@@ -286,7 +300,7 @@ def test_sigkilled_consumer_pending_entries_are_reclaimed_and_scored_exactly_onc
 ) -> None:
     client = redis.Redis.from_url(redis_url)
     streams = _names(redis_prefix)
-    StreamScorer(client, streams, DistancePredictor, consumer="setup").ensure_group()
+    StreamScorer(client, streams, predicting_with(DistancePredictor), consumer="setup").ensure_group()
     sent = [client.xadd(streams.input, _event(trip_distance=i / 10)) for i in range(200)]
     doomed = subprocess.Popen(
         _python(HANGING_CONSUMER, redis_url, redis_prefix), env=_env(), stdout=subprocess.PIPE, text=True
@@ -303,7 +317,9 @@ def test_sigkilled_consumer_pending_entries_are_reclaimed_and_scored_exactly_onc
 
     def rescue(name: str) -> None:
         own = redis.Redis.from_url(redis_url)
-        scorer = StreamScorer(own, streams, DistancePredictor, consumer=name, batch_size=7, block_ms=50)
+        scorer = StreamScorer(
+            own, streams, predicting_with(DistancePredictor), consumer=name, batch_size=7, block_ms=50
+        )
         scorer.claim_idle_ms = 100
         totals.append(scorer.run(threading.Event(), idle_rounds=4))
         own.close()
@@ -384,6 +400,7 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
 STEADY_CONSUMER = textwrap.dedent(
     """
     import logging, sys, threading, time, redis
+    from support.fakes_serving import predicting_with
     from tripcast.mlops.serving.streaming import StreamNames, StreamScorer
 
     class SlowPredictor:
@@ -395,7 +412,8 @@ STEADY_CONSUMER = textwrap.dedent(
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     url = sys.argv[1]
     names = StreamNames("trips", "predictions", "dead", "scorers")
-    scorer = StreamScorer(redis.Redis.from_url(url, socket_timeout=5), names, SlowPredictor, consumer="steady",
+    slow = predicting_with(SlowPredictor)
+    scorer = StreamScorer(redis.Redis.from_url(url, socket_timeout=5), names, slow, consumer="steady",
                           batch_size=25, block_ms=100, max_backoff_seconds=0.5)
     total = scorer.run(threading.Event(), idle_rounds=5)
     print("DONE", total.scored, total.dead_lettered, flush=True)

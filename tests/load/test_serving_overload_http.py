@@ -16,6 +16,7 @@ import pytest
 from support.serving_settings import functional_settings
 from support.uvicorn_thread import serve_in_thread
 from tripcast.api import create_app
+from tripcast.bootstrap.serving import serving_parts
 from tripcast.core.domain.evaluation import ModelVersion
 from tripcast.core.domain.trip import TripRequest
 from tripcast.core.ports.learning import Predictor
@@ -61,7 +62,7 @@ def base_url() -> Iterator[str]:
     # Only the in-flight bound, strict (no burst allowance: the slow model keeps the loop idle): every
     # refusal here must be counted as "overload", whatever the host's load.
     settings = functional_settings(max_in_flight=4, max_burst_in_flight=0)
-    app = create_app(settings, FakeOneVersionRegistry(), cache=None, poll=False)
+    app = create_app(serving_parts(settings, FakeOneVersionRegistry(), cache=None, poll=False))
     with serve_in_thread(app) as port:
         yield f"http://127.0.0.1:{port}"
 

@@ -325,6 +325,7 @@ def main() -> None:
         "--overload-max-loop-busy", type=float, default=Settings().max_loop_busy, help="share of a core; 0: off"
     )
     parser.add_argument("--no-overload", action="store_true")
+    parser.add_argument("--no-mlflow", action="store_true", help="Tripcast only: a quick before/after comparison")
     parser.add_argument("--overload-only", action="store_true", help="skip the rate table (needs --capacity)")
     parser.add_argument("--capacity", type=float, help="sustainable rps (default: Tripcast's best in the table)")
     parser.add_argument("--overload-connections", type=int, default=256)
@@ -369,6 +370,8 @@ def main() -> None:
             with tripcast_server(env, port, work, server_cpus) as _:
                 current = httpx.get(f"http://127.0.0.1:{port}/v1/models/current").json()
                 tripcast = drive("tripcast", f"http://127.0.0.1:{port}/v1/predictions", trips, rates, duration)
+            if args.no_mlflow:
+                return  # the per-rate lines printed by drive() are the result; no report to write
             port = free_port()
             with mlflow_server(env, port, args.model_name, work, server_cpus) as _:
                 mlflow = drive("mlflow", f"http://127.0.0.1:{port}/invocations", mlflow_bodies, rates, duration)

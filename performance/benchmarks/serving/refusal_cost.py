@@ -31,12 +31,13 @@ def serve(port: int) -> None:
     from support.serving_fakes import FakeRegistry
     from tripcast.api import create_app
     from tripcast.api.protocol import SheddingHttpToolsProtocol
+    from tripcast.bootstrap.serving import serving_parts
     from tripcast.settings import Settings
 
     os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})
     registry = FakeRegistry()
     registry.add("1", alias="champion")
-    app = create_app(Settings(max_loop_lag_ms=0, max_loop_busy=0), registry, cache=None, poll=False)
+    app = create_app(serving_parts(Settings(max_loop_lag_ms=0, max_loop_busy=0), registry, cache=None, poll=False))
     app.state.load_shedder.in_flight = 10**9  # every prediction is refused by the in-flight bound
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", loop="uvloop", http=SheddingHttpToolsProtocol

@@ -11,8 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tripcast.core.domain.errors import FieldProblem, InvalidInputError, NotFoundError
-from tripcast.mlops.serving.real_time.model_holder import ModelNotLoadedError
+from tripcast.core.domain.errors import FieldProblem, InvalidInputError, ModelNotLoadedError, NotFoundError
 
 log = logging.getLogger(__name__)
 

@@ -14,15 +14,15 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from tripcast.mlops.serving.real_time.load_shedding import (
+from tripcast.bootstrap.serving import (
     ADMITTED_SCOPE_KEY,
     BODY_TOO_LARGE_SCOPE_KEY,
     LoadShedder,
     LoopLagMonitor,
+    ServingMetrics,
     SheddingPolicy,
     body_too_large,
 )
-from tripcast.mlops.serving.real_time.metrics import ServingMetrics
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -29,7 +29,7 @@ from typing import Any
 import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from tripcast.mlops.serving.real_time.load_shedding import (
+from tripcast.bootstrap.serving import (
     ADMITTED_SCOPE_KEY,
     BODY_TOO_LARGE_SCOPE_KEY,
     LoadShedder,

@@ -17,9 +17,8 @@ from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.security.base import SecurityBase
 from starlette.concurrency import run_in_threadpool
 
-from tripcast.security.api_keys import Authenticator, KeyHasher, KeyStoreUnavailableError, SqlApiKeyStore
-from tripcast.security.roles import Identity, Permission, roles_with
-from tripcast.settings import Settings
+from tripcast.core.domain.access import Identity, KeyStoreUnavailableError, Permission, roles_with
+from tripcast.core.ports.access import Authenticator
 
 #: RFC 6750 challenges.
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
@@ -98,18 +97,3 @@ class Requires(SecurityBase):
 def identity_of(request: Request) -> Identity | None:
     """The identity a :class:`Requires` dependency found for ``request``; None when anonymous."""
     return getattr(request.state, "identity", None)
-
-
-def authenticator_from_settings(settings: Settings) -> Authenticator:
-    """The environment's admin token and the API keys in ``settings.auth_database_url``."""
-    store = SqlApiKeyStore(settings.auth_database_url, KeyHasher(settings.api_key_hash_secret))
-    token = settings.api_token.get_secret_value() if settings.api_token is not None else None
-    return Authenticator(store, admin_token=token or None, ttl_seconds=settings.api_key_cache_seconds)
-
-
-def anonymous_permissions(settings: Settings) -> frozenset[Permission]:
-    """What callers without a key may do: read which model serves, and predict when the settings allow."""
-    allowed = {Permission.READ_MODEL}
-    if settings.anonymous_predictions:
-        allowed.add(Permission.PREDICT)
-    return frozenset(allowed)

@@ -25,6 +25,7 @@ __all__ = ["Settings", "SystemClock", "Tripcast", "bootstrap", "load_settings", 
 if TYPE_CHECKING:
     from tripcast.bootstrap.ingestion import IngestionServices
     from tripcast.bootstrap.ml import MlServices
+    from tripcast.bootstrap.serving import ServingServices
     from tripcast.core.services.audit import AuditTrailService
     from tripcast.core.services.batch_scoring import BatchScoring
     from tripcast.core.services.drift import DriftMonitoring
@@ -224,6 +225,13 @@ class Tripcast:
         from tripcast.bootstrap.monitoring import drift_monitoring
 
         return drift_monitoring(self)
+
+    @cached_property
+    def serving(self) -> ServingServices:
+        """The prediction use case for ``tripcast predict``, the dashboard and the stream consumer."""
+        from tripcast.bootstrap.serving import ServingServices
+
+        return ServingServices(self)
 
 
 def bootstrap(

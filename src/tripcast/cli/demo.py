@@ -21,7 +21,6 @@ from tripcast.core.domain.errors import PromotionRefusedError, TripcastError
 from tripcast.core.domain.month import Month
 from tripcast.core.domain.trip import TripRequest
 from tripcast.core.services.ingestion import ValidationReport
-from tripcast.core.services.prediction import predict_trips
 from tripcast.core.services.promotion import CHAMPION
 from tripcast.core.services.training import TrainingPlan, TrainingReport
 
@@ -121,11 +120,8 @@ def _promote(ctx: Tripcast, training: TrainingReport) -> None:
 
 
 def _predict(ctx: Tripcast, plan: TrainingPlan) -> None:
-    name = ctx.settings.model_name
-    predictor = ctx.registry.load_predictor(name, CHAMPION)
     request, actual = _sample_trip(ctx, plan.valid_month)
-    # The serving area replaces this call by the one prediction use case (tc.serving).
-    [prediction] = predict_trips(predictor, [request])
+    prediction = ctx.serving.prediction(CHAMPION).predict_one(request)
     console.print(
         f"trip {request.pickup_zone} -> {request.dropoff_zone}, {request.trip_distance} mi at "
         f"{request.pickup_datetime:%Y-%m-%d %H:%M}: predicted [bold]{prediction.minutes:.1f} min[/] "

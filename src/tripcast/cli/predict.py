@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -13,41 +11,9 @@ from tripcast.cli import scoring
 from tripcast.cli.console import fail, print_json, user_errors
 from tripcast.cli.options import ModelOption, context
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError
-from tripcast.core.domain.trip import TripRequest
-from tripcast.core.services.prediction import predict_trips
 from tripcast.core.services.promotion import CHAMPION
 
 app = typer.Typer()
-
-
-def _parse_trip(text: str) -> TripRequest:
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError([FieldProblem("--trip", f"not valid JSON: {exc.msg} at char {exc.pos}")]) from None
-    except ValueError:  # an integer beyond Python's 4,300-digit conversion limit
-        raise InvalidInputError([FieldProblem("--trip", "a number in it is too long")]) from None
-    if not isinstance(payload, dict):
-        raise InvalidInputError([FieldProblem("--trip", "must be a JSON object")])
-    allowed = {"pickup_datetime", "pickup_zone", "dropoff_zone", "trip_distance", "vendor_id", "passenger_count"}
-    unknown = sorted(set(payload) - allowed)
-    missing = sorted({"pickup_datetime", "pickup_zone", "dropoff_zone", "trip_distance"} - set(payload))
-    problems = [FieldProblem(f, "unknown field") for f in unknown] + [FieldProblem(f, "required") for f in missing]
-    if problems:
-        raise InvalidInputError(problems)
-    when = payload["pickup_datetime"]
-    try:
-        pickup = datetime.fromisoformat(when) if isinstance(when, str) else when
-    except ValueError:
-        raise InvalidInputError([FieldProblem("pickup_datetime", f"{when!r} is not an ISO 8601 datetime")]) from None
-    return TripRequest.create(
-        pickup_datetime=pickup,
-        pickup_zone=payload["pickup_zone"],
-        dropoff_zone=payload["dropoff_zone"],
-        trip_distance=payload["trip_distance"],
-        vendor_id=payload.get("vendor_id"),
-        passenger_count=payload.get("passenger_count"),
-    )
 
 
 @app.command()
@@ -74,9 +40,10 @@ def predict(
         scoring.score(input_path=input_path, output=output_path, quarantine=None, ref=model, chunk_rows=50_000)
         return
     assert trip is not None
-    request = _parse_trip(trip)
-    predictor = ctx.registry.load_predictor(ctx.settings.model_name, model)
-    [prediction] = predict_trips(predictor, [request])
+    from tripcast.bootstrap.serving import parse_trip_json  # pydantic: loaded by this command only
+
+    request = parse_trip_json(trip, whole="--trip")
+    prediction = ctx.serving.prediction(model).predict_one(request)
     print_json(
         {
             "minutes": round(prediction.minutes, 3),

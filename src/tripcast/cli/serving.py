@@ -18,7 +18,6 @@ from typing import Annotated
 import typer
 
 from tripcast.cli.console import console, fail, user_errors
-from tripcast.mlops.serving.real_time.metrics import MULTIPROCESS_DIR_ENV
 
 app = typer.Typer(no_args_is_help=True, help="Serve, score and stream trip-duration predictions.")
 
@@ -51,7 +50,7 @@ def serve(
     """
     import uvicorn
 
-    from tripcast.settings import Settings
+    from tripcast.bootstrap.serving import Settings
 
     if loop not in {"uvloop", "asyncio"}:
         raise fail(f"--loop must be uvloop or asyncio; got {loop!r}")
@@ -89,6 +88,8 @@ def shared_metrics_dir(workers: int) -> Iterator[str | None]:
     Set in the environment before uvicorn spawns the workers, which import prometheus_client afresh
     and so start in multiprocess mode; /metrics on any worker then reports all of them.
     """
+    from tripcast.bootstrap.serving import MULTIPROCESS_DIR_ENV
+
     if workers < 2:
         yield None
         return
@@ -127,26 +128,16 @@ def stream(
     An event that cannot be scored is dead-lettered alone, with its reason; the rest are scored. Redis
     going away is retried with backoff.
     """
-    import redis
-
     from tripcast.bootstrap import bootstrap
-    from tripcast.mlops.serving.real_time import ModelHolder
-    from tripcast.mlops.serving.streaming import StreamNames, StreamScorer
+    from tripcast.bootstrap.serving import StreamSettings
 
-    ctx = bootstrap()
-    url = redis_url or ctx.settings.cache_url or "redis://127.0.0.1:6379/0"
-    holder = ModelHolder(ctx.registry, ctx.settings.model_name, poll_seconds=ctx.settings.registry_poll_seconds)
+    name = consumer or f"{os.uname().nodename}-{os.getpid()}"
+    wanted = StreamSettings(
+        input_stream, output_stream, dead_letter, group, name, redis_url, claim_idle_ms, max_deliveries
+    )
+    scorer, holder = bootstrap().serving.stream_consumer(wanted)
     holder.start()
     holder.require()  # refuse to start consuming without a model
-    name = consumer or f"{os.uname().nodename}-{os.getpid()}"
-    scorer = StreamScorer(
-        redis.Redis.from_url(url),
-        StreamNames(input_stream, output_stream, dead_letter, group),
-        lambda: holder.require().predictor,
-        consumer=name,
-        claim_idle_ms=claim_idle_ms,
-        max_deliveries=max_deliveries,
-    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     console.print(

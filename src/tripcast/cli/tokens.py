@@ -9,21 +9,21 @@ import typer
 from rich.table import Table
 
 from tripcast.bootstrap import bootstrap
+from tripcast.bootstrap.access import api_key_store
 from tripcast.cli.console import console, user_errors
-from tripcast.security.api_keys import KeyHasher, SqlApiKeyStore, parse_role
-from tripcast.security.roles import ROLE_PERMISSIONS, Role
-from tripcast.settings import load_settings
+from tripcast.cli.guards import load_settings
+from tripcast.core.domain.access import ROLE_PERMISSIONS, Role, parse_role
+from tripcast.core.ports.access import ApiKeyStore
 
 app = typer.Typer(no_args_is_help=True, help="API keys with roles: create (shown once), revoke, list.")
 
 ROLES_HELP = "; ".join(f"{role.value}: {', '.join(sorted(p.value for p in ROLE_PERMISSIONS[role]))}" for role in Role)
 
 
-def _store() -> SqlApiKeyStore:
+def _store() -> ApiKeyStore:
     settings = load_settings()
     # Key events go to the audit trail, wired by the composition root like every other audited change.
-    audit = bootstrap(settings).audit
-    return SqlApiKeyStore(settings.auth_database_url, KeyHasher(settings.api_key_hash_secret), audit=audit)
+    return api_key_store(settings, audit=bootstrap(settings).audit)
 
 
 @app.command()

@@ -7,33 +7,33 @@ Run with ``tripcast dashboard`` (or ``streamlit run src/tripcast/dashboard/app.p
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from tripcast.bootstrap import Tripcast
+from tripcast.bootstrap.serving import zone_names
 from tripcast.core.domain.errors import TripcastError
 from tripcast.core.domain.trip import TripRequest
-from tripcast.data_engineering.tlc.zones import ZoneLookup
+from tripcast.core.services.prediction import Prediction
 
 
 @st.cache_resource
-def _context() -> Any:
+def _context() -> Tripcast:
     from tripcast.bootstrap import bootstrap
 
     return bootstrap()
 
 
 @st.cache_resource(max_entries=4)
-def _predictor(model_name: str, version: str) -> Any:
+def _prediction(version: str) -> Prediction:
     # Keyed by version number: promoting a new champion loads it, re-runs reuse the loaded one.
-    return _context().registry.load_predictor(model_name, version)
+    return _context().serving.prediction(version)
 
 
 @st.cache_data
 def _zone_labels() -> dict[str, int]:
-    zones = ZoneLookup.bundled()
-    return {f"{zones.name(zone_id)} ({zone_id})": zone_id for zone_id in zones.zone_ids}
+    return {f"{name} ({zone_id})": zone_id for zone_id, name in zone_names().items()}
 
 
 def _versions_table(model_name: str) -> pd.DataFrame:
@@ -68,16 +68,16 @@ def main() -> None:
     if st.button("Predict", type="primary"):
         try:
             champion = ctx.registry.get(model_name, "champion")
-            predictor = _predictor(model_name, champion.version)
             request = TripRequest.create(
                 pickup_datetime=datetime.combine(day, moment),
                 pickup_zone=labels[pickup],
                 dropoff_zone=labels[dropoff],
                 trip_distance=float(distance),
             )
-            minutes = predictor.predict_trips([request])[0]
-            st.metric("Predicted duration", f"{minutes:.1f} min", help=f"{model_name} v{champion.version}")
-            st.caption(f"model {model_name} v{champion.version}")
+            prediction = _prediction(champion.version).predict_one(request)
+            label = f"{model_name} v{prediction.model_version}"
+            st.metric("Predicted duration", f"{prediction.minutes:.1f} min", help=label)
+            st.caption(f"model {label}")
         except TripcastError as exc:
             st.error(str(exc))
 

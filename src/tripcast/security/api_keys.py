@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,10 +23,16 @@ from sqlalchemy import Column, MetaData, String, Table, create_engine, delete, s
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from tripcast.core.domain.access import (  # noqa: F401 - re-exported: the key store's public names
+    ApiKeyRecord,
+    Identity,
+    KeyStoreUnavailableError,
+    Role,
+    parse_role,
+)
 from tripcast.core.domain.audit import AuditEvent
-from tripcast.core.domain.errors import FieldProblem, InvalidInputError, NotFoundError, TripcastError
+from tripcast.core.domain.errors import FieldProblem, InvalidInputError, NotFoundError
 from tripcast.core.ports.audit import AuditLog
-from tripcast.security.roles import Identity, Role
 
 #: Every key starts with this, so a leaked one is recognisable (secret scanners, logs).
 TOKEN_PREFIX = "tc_"
@@ -48,10 +53,6 @@ api_keys = Table(
 )
 
 
-class KeyStoreUnavailableError(TripcastError):
-    """The API-key database cannot be reached: callers must refuse (fail closed), never allow."""
-
-
 @contextmanager
 def _reachable(what: str) -> Iterator[None]:
     try:
@@ -62,17 +63,6 @@ def _reachable(what: str) -> Iterator[None]:
         # The driver's first line (e.g. "connection refused"), never the URL and its password.
         reason = str(getattr(exc, "orig", None) or type(exc).__name__).strip().splitlines()[0][:200]
         raise KeyStoreUnavailableError(f"{what}: API-key store unavailable: {reason}") from exc
-
-
-@dataclass(frozen=True, slots=True)
-class ApiKeyRecord:
-    """What is kept about a key: never the key itself."""
-
-    name: str
-    role: Role
-    created_at: datetime
-    created_by: str
-    revoked_at: datetime | None = None
 
 
 def new_token() -> str:
@@ -95,15 +85,6 @@ class KeyHasher:
 
     def __call__(self, token: str) -> str:
         return hmac.digest(self._secret, token.encode(), hashlib.sha256).hex()  # one-shot C HMAC: ~1 µs
-
-
-def parse_role(value: str) -> Role:
-    """The role named ``value``, or InvalidInputError listing the roles."""
-    try:
-        return Role(value.strip().lower())
-    except ValueError:
-        allowed = ", ".join(role.value for role in Role)
-        raise InvalidInputError([FieldProblem("--role", f"{value!r} is not a role; use one of {allowed}")]) from None
 
 
 class SqlApiKeyStore:

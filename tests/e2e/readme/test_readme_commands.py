@@ -30,6 +30,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from support.serve_process import wait_until_serving
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 README = REPO_ROOT / "README.md"
 BIN = Path(sys.executable).parent
@@ -47,11 +49,6 @@ NOT_RUN: dict[str, str] = {
     "uv run tripcast ingest --from rest --url https://trips.example/v1/trips --month 2021-04": "needs a trips API "
     "(and the network); the same command runs against a local one in "
     "tests/integration/data/test_ingest_sources_cli.py",
-    'curl --fail-with-body -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" -d '
-    '\'{"pickup_datetime": "2021-02-01T08:30", "pickup_zone": 74, "dropoff_zone": 75, "trip_distance": 1.2}\' '
-    "localhost:8000/v1/predictions": "KNOWN FAILURE under investigation: in a fresh-clone CI run the server "
-    "answered 401 to the key just created (passes locally); API-key auth itself is covered by "
-    "tests/integration/security/test_api_roles_http.py",
 }
 
 #: Commands rewritten before running: README text -> (text run, why).
@@ -237,7 +234,8 @@ class Session:
         """Start the README's own ``tripcast serve`` line in the background, once, and wait until ready."""
         if self.server is None or self.server.poll() is not None:
             self.server = start(self, SERVE, "background-serve")
-            wait_until(self.server, self.logs / "background-serve.log", lambda _: ready_and_predicts(8000))
+            log = self.logs / "background-serve.log"
+            wait_until(self.server, log, lambda _: ready_and_predicts(8000), port=PORTS[SERVE])
 
     def stop_server(self) -> None:
         if self.server is not None:
@@ -331,8 +329,23 @@ def stop(process: subprocess.Popen[bytes]) -> int:
     return process.returncode
 
 
-def wait_until(process: subprocess.Popen[bytes], log: Path, ready: Callable[[str], bool], seconds: float = 120) -> None:
-    """Poll ``ready(log text)`` until true; fail if the process exits first or time runs out."""
+def wait_until(
+    process: subprocess.Popen[bytes],
+    log: Path,
+    ready: Callable[[str], bool],
+    seconds: float = 120,
+    *,
+    port: int | None = None,
+) -> None:
+    """Poll ``ready(log text)`` until true; fail if the process exits first or time runs out.
+
+    With ``port``, ready also needs the listening socket on ``port`` to belong to ``process`` (or a child):
+    a server that another test or process left on the port must not pass for the one just started (it
+    answered a fresh API key with 401 once, its key store being another one).
+    """
+    if port is not None:
+        wait_until_serving(process, port, lambda: ready(log.read_text()), log=log, seconds=seconds)
+        return
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -390,12 +403,22 @@ LONG_RUNNING: dict[str, Callable[[str], bool]] = {
 }
 
 
+#: Long-running commands that listen -> their port: ready only once the process started listens there itself.
+PORTS: dict[str, int] = {
+    "uv run mlflow ui --backend-store-uri sqlite:///data/mlflow.db": 5000,
+    SERVE: 8000,
+    "uv run tripcast serve --workers 4": 8000,
+    "uv run tripcast dashboard": 8501,
+    "TRIPCAST_WORKER_1=127.0.0.1:8000 haproxy -db -f deployment/proxy/haproxy.cfg": 8080,
+}
+
+
 # --------------------------------------------------------------------------- the commands
 def run_long(session: Session, doc: Documented) -> None:
     name = re.sub(r"\W+", "-", doc.text)[:60]
     process = start(session, doc.text, name)
     try:
-        wait_until(process, session.logs / f"{name}.log", LONG_RUNNING[doc.text])
+        wait_until(process, session.logs / f"{name}.log", LONG_RUNNING[doc.text], port=PORTS.get(doc.text))
     finally:
         code = stop(process)
     output = (session.logs / f"{name}.log").read_text()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from support.serve_process import free_port, serve_process
+
 TOKEN = "e2e-token-0123456789abcdef"
 TRIP = {"pickup_datetime": "2021-02-14T08:30:00", "pickup_zone": 74, "dropoff_zone": 75, "trip_distance": 1.6}
 LONG_TRIP = {"pickup_datetime": "2021-02-14T17:30:00", "pickup_zone": 42, "dropoff_zone": 132, "trip_distance": 17.2}
@@ -23,12 +24,6 @@ def _when(trip: dict[str, Any]) -> Any:
     from datetime import datetime
 
     return datetime.fromisoformat(trip["pickup_datetime"])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(predicate: Any, limit: float, what: str) -> Any:
@@ -62,32 +57,10 @@ def running_server(served_registry: Any, tmp_path: Any, *extra: str) -> Iterator
         "TRIPCAST_MAX_LOOP_BUSY": "0",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    # Started the way an operator does: the `serve` command (uvicorn on the ASGI factory).
-    command = [
-        sys.executable, "-c", "from tripcast.cli.serving import app; app()",
-        "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", *extra,
-    ]  # fmt: skip
-    log = (tmp_path / "server.log").open("w")  # a file, not a pipe nobody drains
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-
-        def ready() -> bool:
-            if process.poll() is not None:
-                output = (tmp_path / "server.log").read_text()
-                raise AssertionError(f"server exited with {process.returncode}: {output[-2000:]}")
-            return httpx.get(f"{base}/health/ready", timeout=2).status_code == 200
-
-        wait_for(ready, 90, "server readiness")
+    # Started the way an operator does: the `serve` command (uvicorn on the ASGI factory); ready only once
+    # the process we started listens on the port and answers (support.serve_process).
+    with serve_process(env, tmp_path / "server.log", *extra, port=port) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        log.close()
 
 
 def create_key(served_registry: Any, role: str) -> str:

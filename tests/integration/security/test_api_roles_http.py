@@ -23,6 +23,7 @@ from support.serving_settings import functional_settings
 from support.uvicorn_thread import serve_in_thread
 from tripcast.api import create_app
 from tripcast.api.security import Requires
+from tripcast.bootstrap.serving import serving_parts
 from tripcast.core.domain.evaluation import ModelVersion
 from tripcast.security.api_keys import KeyHasher, SqlApiKeyStore
 from tripcast.security.roles import Permission, Role, roles_with
@@ -83,7 +84,7 @@ def serve(tmp_path: Path, auth_url: str | None = None, **overrides: Any) -> Iter
         data_dir=tmp_path, auth_url=auth_url, api_key_secret="integration-secret-0123456789", **overrides
     )
     # The app builds its authenticator from the settings, as `tripcast serve` does.
-    app = create_app(settings, registry_with_champion(), cache=None, poll=False)
+    app = create_app(serving_parts(settings, registry_with_champion(), cache=None, poll=False))
     keys = SqlApiKeyStore(settings.auth_database_url, KeyHasher(settings.api_key_hash_secret))
     with serve_in_thread(app) as port:
         yield Served(f"http://127.0.0.1:{port}", keys, settings, app)
@@ -101,7 +102,9 @@ def call(served: Served, method: str, path: str, headers: dict[str, str] | None 
 
 
 def test_every_mutating_route_requires_a_permission(tmp_path: Path) -> None:
-    app = create_app(functional_settings(data_dir=tmp_path), registry_with_champion(), cache=None, poll=False)
+    app = create_app(
+        serving_parts(functional_settings(data_dir=tmp_path), registry_with_champion(), cache=None, poll=False)
+    )
     routes = mutating_routes(app)
     assert routes, "the app has no mutating routes?"
     unguarded = [f"{method} {path}" for method, path, guard in routes if guard is None]

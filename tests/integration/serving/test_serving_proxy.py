@@ -23,6 +23,8 @@ import httpx
 import pytest
 from serving_champion import MODEL_NAME, Champion
 
+from support.serve_process import answers_ready, free_port, stop_process, wait_until_serving
+
 REPO = Path(__file__).resolve().parents[3]
 CONFIG = REPO / "deployment" / "proxy" / "haproxy.cfg"
 WORKER_ENV = REPO / "deployment" / "proxy" / "worker.env"
@@ -38,34 +40,6 @@ def haproxy_binary() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(url: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        assert process.poll() is None, log.read_text()[-2000:]
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, f"{url} not ready within {seconds:g} s: {log.read_text()[-2000:]}"
-        time.sleep(0.3)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -113,7 +87,7 @@ def proxied_worker(champion: Champion, tmp_path: Path) -> Iterator[tuple[str, st
             stderr=subprocess.STDOUT,
         )
     try:
-        wait_for(f"http://127.0.0.1:{worker_port}/health/ready", worker, worker_log)
+        wait_until_serving(worker, worker_port, answers_ready(f"http://127.0.0.1:{worker_port}"), log=worker_log)
         proxy_env = {
             **os.environ,
             "TRIPCAST_PROXY_BIND": f"127.0.0.1:{proxy_port}",
@@ -127,12 +101,13 @@ def proxied_worker(champion: Champion, tmp_path: Path) -> Iterator[tuple[str, st
                 [haproxy, "-db", "-f", str(CONFIG)], env=proxy_env, stdout=out, stderr=subprocess.STDOUT
             )
         try:
-            wait_for(f"http://127.0.0.1:{proxy_port}/health/ready", proxy, proxy_log, seconds=30)
+            proxy_ready = answers_ready(f"http://127.0.0.1:{proxy_port}")
+            wait_until_serving(proxy, proxy_port, proxy_ready, log=proxy_log, seconds=30)
             yield f"http://127.0.0.1:{proxy_port}", f"http://127.0.0.1:{worker_port}"
         finally:
-            stop(proxy)
+            stop_process(proxy)
     finally:
-        stop(worker)
+        stop_process(worker)
 
 
 def worker_counts(worker_url: str) -> tuple[float, dict[str, float]]:
@@ -212,4 +187,4 @@ def test_proxy_refuses_a_declared_oversized_body_at_the_headers_and_answers_503_
         assert answer.startswith(b"HTTP/1.1 413"), answer
         assert b'"field":"body"' in answer
     finally:
-        stop(proxy)
+        stop_process(proxy)

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from support.serving_settings import functional_settings
 from tripcast.api import create_app
+from tripcast.bootstrap.serving import serving_parts
 from tripcast.core.domain.trip import TripRequest
 from tripcast.mlops.serving.caching import RedisPredictionCache
 
@@ -61,13 +62,13 @@ def test_api_serves_from_redis_and_survives_redis_down(redis_url: str, redis_pre
         "trip_distance": 2,
     }
     cache = RedisPredictionCache(redis_url, prefix=redis_prefix)
-    with TestClient(create_app(functional_settings(), registry, cache=cache, poll=False)) as client:
+    with TestClient(create_app(serving_parts(functional_settings(), registry, cache=cache, poll=False))) as client:
         assert client.post("/v1/predictions", json=trip).json()["minutes"] == 106.0
         assert client.post("/v1/predictions", json=trip).json()["minutes"] == 106.0
         text = client.get("/metrics").text
         assert "tripcast_prediction_cache_hits_total 1.0" in text
     broken = RedisPredictionCache("redis://127.0.0.1:1/0", prefix=redis_prefix, socket_timeout=0.2)
-    with TestClient(create_app(functional_settings(), registry, cache=broken, poll=False)) as client:
+    with TestClient(create_app(serving_parts(functional_settings(), registry, cache=broken, poll=False))) as client:
         response = client.post("/v1/predictions", json=trip)
         assert response.status_code == 200 and response.json()["minutes"] == 106.0
         assert "tripcast_prediction_cache_errors_total 2.0" in client.get("/metrics").text

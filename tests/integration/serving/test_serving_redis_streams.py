@@ -15,11 +15,15 @@ from typing import Any
 
 import redis
 
+from support.fakes_serving import predicting_with
 from tripcast.core.domain.trip import TripRequest
 from tripcast.core.ports.learning import Predictor
 from tripcast.mlops.serving.streaming import StreamNames, StreamScorer
 
 TRIP = {"pickup_datetime": "2021-02-01T08:00:00", "pickup_zone": 74, "dropoff_zone": 75, "trip_distance": 2.0}
+
+
+TESTS = str(Path(__file__).resolve().parents[2])
 
 
 class DistancePredictor(Predictor):
@@ -42,7 +46,7 @@ def names(prefix: str) -> StreamNames:
 def test_scores_and_dead_letters_with_reasons(redis_url: str, redis_prefix: str) -> None:
     client = redis.Redis.from_url(redis_url)
     streams = names(redis_prefix)
-    scorer = StreamScorer(client, streams, DistancePredictor, consumer="a", block_ms=50)
+    scorer = StreamScorer(client, streams, predicting_with(DistancePredictor), consumer="a", block_ms=50)
     scorer.ensure_group()
     good = [client.xadd(streams.input, {"trip": json.dumps({**TRIP, "trip_distance": d})}) for d in (1, 2.5)]
     client.xadd(streams.input, {"trip": "{broken"})
@@ -63,6 +67,7 @@ def test_scores_and_dead_letters_with_reasons(redis_url: str, redis_prefix: str)
 CRASHING_CONSUMER = textwrap.dedent(
     """
     import sys, time, redis
+    from support.fakes_serving import predicting_with
     from tripcast.mlops.serving.streaming import StreamNames, StreamScorer
 
     class HangingPredictor:
@@ -73,7 +78,8 @@ CRASHING_CONSUMER = textwrap.dedent(
 
     url, prefix = sys.argv[1], sys.argv[2]
     names = StreamNames(f"{prefix}in", f"{prefix}out", f"{prefix}dlq", "scorers")
-    scorer = StreamScorer(redis.Redis.from_url(url), names, HangingPredictor, consumer="doomed", batch_size=30)
+    hanging = predicting_with(HangingPredictor)
+    scorer = StreamScorer(redis.Redis.from_url(url), names, hanging, consumer="doomed", batch_size=30)
     scorer.ensure_group()
     scorer.process_once(block_ms=100)
     """
@@ -83,12 +89,19 @@ CRASHING_CONSUMER = textwrap.dedent(
 def test_killed_consumer_loses_nothing(redis_url: str, redis_prefix: str, tmp_path: Path) -> None:
     client = redis.Redis.from_url(redis_url)
     streams = names(redis_prefix)
-    StreamScorer(client, streams, DistancePredictor, consumer="setup").ensure_group()
+    StreamScorer(client, streams, predicting_with(DistancePredictor), consumer="setup").ensure_group()
     sent = [client.xadd(streams.input, {"trip": json.dumps({**TRIP, "trip_distance": i / 10})}) for i in range(50)]
     script = tmp_path / "doomed.py"
     script.write_text(CRASHING_CONSUMER)
     doomed = subprocess.Popen(
         [sys.executable, str(script), redis_url, redis_prefix],
+        # The tests folder on the path: the script imports its fake from tests/support.
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                [str(Path(__file__).resolve().parents[2]), *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
+            ),
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -103,7 +116,9 @@ def test_killed_consumer_loses_nothing(redis_url: str, redis_prefix: str, tmp_pa
     assert pending["pending"] == 30 and {c["name"] for c in pending["consumers"]} == {b"doomed"}
     assert client.xlen(streams.output) == 0
 
-    rescuer = StreamScorer(client, streams, DistancePredictor, consumer="rescuer", block_ms=50, claim_idle_ms=0)
+    rescuer = StreamScorer(
+        client, streams, predicting_with(DistancePredictor), consumer="rescuer", block_ms=50, claim_idle_ms=0
+    )
     total = rescuer.run(threading.Event(), idle_rounds=2)
     assert total.reclaimed == 30 and total.scored == 50 and total.dead_lettered == 0
     scored_ids = sorted(f[b"source_id"] for _, f in client.xrange(streams.output))
@@ -116,7 +131,13 @@ def test_entry_that_keeps_failing_is_dead_lettered(redis_url: str, redis_prefix:
     client = redis.Redis.from_url(redis_url)
     streams = names(redis_prefix)
     scorer = StreamScorer(
-        client, streams, DistancePredictor, consumer="a", claim_idle_ms=0, max_deliveries=2, block_ms=50
+        client,
+        streams,
+        predicting_with(DistancePredictor),
+        consumer="a",
+        claim_idle_ms=0,
+        max_deliveries=2,
+        block_ms=50,
     )
     scorer.ensure_group()
     entry = client.xadd(streams.input, {"trip": json.dumps(TRIP)})

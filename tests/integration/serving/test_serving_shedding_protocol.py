@@ -21,6 +21,7 @@ from support.serving_fakes import FakeRegistry
 from support.uvicorn_thread import serve_in_thread
 from tripcast.api import create_app
 from tripcast.api.protocol import LINGER_SECONDS, SheddingHttpToolsProtocol, find_shedding_app
+from tripcast.bootstrap.serving import serving_parts
 from tripcast.mlops.serving.real_time.load_shedding import LoadShedder, SheddingPolicy
 from tripcast.settings import Settings
 
@@ -56,7 +57,7 @@ def served() -> Iterator[tuple[FastAPI, int]]:
     registry = FakeRegistry()
     registry.add("1", alias="champion")
     settings = Settings(max_in_flight=1, max_burst_in_flight=0, max_loop_lag_ms=0, max_loop_busy=0)
-    app = create_app(settings, registry, cache=None, poll=False)
+    app = create_app(serving_parts(settings, registry, cache=None, poll=False))
     with serve_in_thread(app, http=SheddingHttpToolsProtocol) as port:
         yield app, port
 

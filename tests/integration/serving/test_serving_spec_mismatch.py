@@ -14,6 +14,7 @@ from serving_champion import Champion
 
 from support.serving_settings import functional_settings
 from tripcast.api.app import create_app
+from tripcast.bootstrap.serving import serving_parts
 from tripcast.core.domain.model_spec import FeatureKind, FeatureSpec
 from tripcast.core.domain.trip_duration import TRIP_DURATION_SPEC
 from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
@@ -34,7 +35,7 @@ class WiderSpecBuilder(TripFeatureBuilder):
 def test_a_champion_trained_for_another_spec_gives_503_naming_the_mismatch(champion: Champion) -> None:
     builder = WiderSpecBuilder()
     registry = MlflowModelRegistry(champion.tracking_uri, builder)
-    app = create_app(functional_settings(), registry, feature_builder=builder, cache=None, poll=False)
+    app = create_app(serving_parts(functional_settings(), registry, feature_builder=builder, cache=None, poll=False))
     with TestClient(app, raise_server_exceptions=False) as client:
         assert client.get("/health/live").status_code == 200
         ready = client.get("/health/ready")
@@ -45,7 +46,9 @@ def test_a_champion_trained_for_another_spec_gives_503_naming_the_mismatch(champ
         assert client.get("/v1/models/current").status_code == 503
     # The same champion under the spec it was trained for is served.
     settings = functional_settings()
-    plain = create_app(settings, champion.registry, feature_builder=champion.features, cache=None, poll=False)
+    plain = create_app(
+        serving_parts(settings, champion.registry, feature_builder=champion.features, cache=None, poll=False)
+    )
     with TestClient(plain) as client:
         answer = client.post("/v1/predictions", json=TRIP)
         assert answer.status_code == 200 and answer.json()["model_version"] == champion.version

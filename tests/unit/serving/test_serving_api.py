@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from support.api_keys import authenticator, bearer, key_store
 from support.serving_settings import functional_settings
 from tripcast.api import create_app
+from tripcast.bootstrap.serving import serving_parts
 from tripcast.security.api_keys import SqlApiKeyStore
 
 TOKEN = "a-very-secret-token-123"
@@ -26,7 +27,7 @@ def make_client(registry: Any, keys: SqlApiKeyStore | None = None, **settings: A
     built = functional_settings(**settings)
     token = built.api_token.get_secret_value() if built.api_token else None
     auth = {"authenticator": authenticator(keys, admin_token=token)} if keys is not None else {}
-    app = create_app(built, registry, cache=None, poll=False, **auth)
+    app = create_app(serving_parts(built, registry, cache=None, poll=False, **auth))
     return TestClient(app)
 
 
@@ -275,7 +276,7 @@ def test_openapi_documents_examples_and_errors(client: TestClient) -> None:
 def test_cache_answers_repeats_and_is_counted(fake_registry: Any, trip: dict[str, Any]) -> None:
     from tripcast.mlops.serving.caching import LruPredictionCache
 
-    app = create_app(functional_settings(), fake_registry, cache=LruPredictionCache(100), poll=False)
+    app = create_app(serving_parts(functional_settings(), fake_registry, cache=LruPredictionCache(100), poll=False))
     with TestClient(app) as client:
         first = client.post("/v1/predictions", json=trip).json()
         # Same trip spelt differently (int distance, reordered keys) must hit the same entry.
@@ -293,3 +294,33 @@ def test_json_body_nan_literal_in_batch_names_field(client: TestClient, trip: di
     response = client.post("/v1/predictions", content=raw, headers={"content-type": "application/json"})
     assert response.status_code == 422
     assert "trips[1].trip_distance" in fields(response)
+
+
+def test_a_reload_that_swaps_the_version_is_audited_with_the_callers_key(
+    fake_registry: Any, keys: SqlApiKeyStore
+) -> None:
+    from tripcast.core.domain.audit import AuditEvent
+    from tripcast.core.services.prediction import MODEL_RELOADED
+
+    class MemoryAudit:
+        def __init__(self) -> None:
+            self.recorded: list[AuditEvent] = []
+
+        def record(self, event: AuditEvent) -> None:
+            self.recorded.append(event)
+
+        def events(self, *args: Any, **kwargs: Any) -> list[AuditEvent]:
+            return list(self.recorded)
+
+    audit = MemoryAudit()
+    operator = bearer(keys, name="ops-alice")
+    built = functional_settings()
+    parts = serving_parts(built, fake_registry, cache=None, poll=False, authenticator=authenticator(keys), audit=audit)
+    with TestClient(create_app(parts)) as client:
+        assert client.post("/v1/models/reload", headers=operator).json()["changed"] is False
+        assert audit.recorded == []  # nothing changed, nothing recorded
+        fake_registry.add("2", alias="champion")
+        assert client.post("/v1/models/reload", headers=operator).json()["model_version"] == "2"
+    [event] = audit.recorded
+    assert (event.action, event.actor, event.subject) == (MODEL_RELOADED, "ops-alice", "model:trip-duration")
+    assert event.details == {"version": "2", "forced": "false", "previous_version": "1"}

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from support.serving_settings import functional_settings
 from tripcast.api import create_app
+from tripcast.bootstrap.serving import serving_parts
 
 scalars = st.one_of(
     st.none(),
@@ -35,7 +36,9 @@ def client():
 
     registry = FakeRegistry()
     registry.add("1", alias="champion")
-    with TestClient(create_app(functional_settings(max_batch_size=3), registry, cache=None, poll=False)) as c:
+    with TestClient(
+        create_app(serving_parts(functional_settings(max_batch_size=3), registry, cache=None, poll=False))
+    ) as c:
         yield c
 
 

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from tripcast.core.domain.trip import TripRequest
+from tripcast.core.services.prediction import Prediction
 from tripcast.mlops.serving.caching import LruPredictionCache, PredictionCache, build_cache, cache_key
 from tripcast.mlops.serving.caching.redis_cache import RedisPredictionCache
-from tripcast.mlops.serving.real_time import ModelHolder, PredictionService, ServingMetrics
+from tripcast.mlops.serving.real_time import ModelHolder, ServingMetrics
 
 
 def req(distance: float = 1.0, when: datetime | None = None, **kw: Any) -> TripRequest:
@@ -70,7 +71,7 @@ def test_service_serves_through_a_broken_cache(fake_registry: Any) -> None:
     metrics = ServingMetrics()
     holder = ModelHolder(fake_registry, "trip-duration")
     holder.refresh()
-    service = PredictionService(holder, BrokenCache(), metrics)
+    service = Prediction(holder, cache=BrokenCache(), metrics=metrics)
     assert service.predict([req(1), req(2)]).minutes == [103.0, 106.0]
     assert metrics.cache_errors._value.get() == 2
 
@@ -80,6 +81,6 @@ def test_service_mixes_hits_and_misses_in_order(fake_registry: Any) -> None:
     holder.refresh()
     cache = LruPredictionCache(10)
     cache.put_many("trip-duration", "1", [req(2)], [42.0])  # a planted value proves the hit path
-    served = PredictionService(holder, cache).predict([req(1), req(2), req(3)])
+    served = Prediction(holder, cache=cache).predict([req(1), req(2), req(3)])
     assert served.minutes == [103.0, 42.0, 109.0] and served.cache_hits == 1
     assert cache.get_many("trip-duration", "1", [req(1), req(3)]) == [103.0, 109.0]

@@ -13,13 +13,15 @@ from fastapi.testclient import TestClient
 from support.serving_fakes import FakePredictor, FakeRegistry
 from support.serving_settings import functional_settings
 from tripcast.api import create_app
+from tripcast.bootstrap.serving import serving_parts
 from tripcast.core.domain.trip import TripRequest
+from tripcast.core.services.prediction import Prediction
 from tripcast.data_engineering.features.store_features import StoreBackedTripFeatureBuilder
 from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
 from tripcast.mlops.serving.caching import LruPredictionCache
 from tripcast.mlops.serving.caching.redis_cache import RedisPredictionCache
 from tripcast.mlops.serving.optimization.loader import OptimizedPredictor
-from tripcast.mlops.serving.real_time import ModelHolder, PredictionService
+from tripcast.mlops.serving.real_time import ModelHolder
 
 
 class LoopRecordingPredictor(FakePredictor):
@@ -52,10 +54,10 @@ class RecordingRegistry(FakeRegistry):
         return self.predictor
 
 
-def loaded_service(*, cpu_only: bool, limit: int = 8, cache: Any = None) -> PredictionService:
+def loaded_service(*, cpu_only: bool, limit: int = 8, cache: Any = None) -> Prediction:
     holder = ModelHolder(RecordingRegistry(cpu_only=cpu_only), "trip-duration")
     holder.refresh()
-    return PredictionService(holder, cache, inline_max_requests=limit)
+    return Prediction(holder, cache=cache, inline_max_requests=limit)
 
 
 def test_inline_only_for_a_loaded_cpu_only_model_within_the_limit() -> None:
@@ -64,7 +66,7 @@ def test_inline_only_for_a_loaded_cpu_only_model_within_the_limit() -> None:
     assert not service.answers_inline(9)
     assert not loaded_service(cpu_only=False).answers_inline(1)
     assert not loaded_service(cpu_only=True, limit=0).answers_inline(1)
-    unloaded = PredictionService(ModelHolder(FakeRegistry(), "trip-duration"), inline_max_requests=8)
+    unloaded = Prediction(ModelHolder(FakeRegistry(), "trip-duration"), inline_max_requests=8)
     assert not unloaded.answers_inline(1)
 
 
@@ -93,7 +95,9 @@ def test_the_api_answers_on_the_loop_or_in_a_thread(
     trip: dict[str, Any], cpu_only: bool, inline_max_trips: int, batch: int, expected_on_loop: bool
 ) -> None:
     registry = RecordingRegistry(cpu_only=cpu_only)
-    app = create_app(functional_settings(inline_max_trips=inline_max_trips), registry, cache=None, poll=False)
+    app = create_app(
+        serving_parts(functional_settings(inline_max_trips=inline_max_trips), registry, cache=None, poll=False)
+    )
     body: dict[str, Any] = trip if batch == 1 else {"trips": [trip] * batch}
     with TestClient(app) as client:
         response = client.post("/v1/predictions", json=body)

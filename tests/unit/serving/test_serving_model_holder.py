@@ -88,14 +88,14 @@ def test_poller_follows_alias_changes(fake_registry: Any) -> None:
 
 def test_a_request_in_progress_finishes_on_the_version_it_started_with(fake_registry: Any) -> None:
     """The swap replaces the reference; a reader holding the old snapshot is unaffected."""
-    from tripcast.mlops.serving.real_time import PredictionService
+    from tripcast.core.services.prediction import Prediction
 
     gate = threading.Event()
     fake_registry.delay = gate
     holder = ModelHolder(fake_registry, "trip-duration")
     holder.refresh()
     fake_registry.delay = None
-    service = PredictionService(holder)
+    service = Prediction(holder)
     request = TripRequest.create(
         pickup_datetime=__import__("datetime").datetime(2021, 2, 1), pickup_zone=1, dropoff_zone=2, trip_distance=1.0
     )

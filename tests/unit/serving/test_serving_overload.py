@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from support.serving_settings import functional_settings
 from tripcast.api import create_app
 from tripcast.api.middleware import OverloadMiddleware
+from tripcast.bootstrap.serving import serving_parts
 from tripcast.mlops.serving.real_time import ServingMetrics
 
 
@@ -66,7 +67,9 @@ def test_requests_beyond_max_in_flight_get_503_with_retry_after() -> None:
 
 def test_slow_prediction_times_out_with_503(fake_registry: Any, trip: dict[str, Any]) -> None:
     gate = threading.Event()
-    app = create_app(functional_settings(request_timeout_seconds=0.2), fake_registry, cache=None, poll=False)
+    app = create_app(
+        serving_parts(functional_settings(request_timeout_seconds=0.2), fake_registry, cache=None, poll=False)
+    )
     with TestClient(app) as client:
         app.state.holder.current.predictor.delay = gate
         try:
@@ -93,7 +96,9 @@ def test_slow_model_reload_is_not_cut_off_by_the_request_timeout(fake_registry: 
 
     settings = functional_settings(request_timeout_seconds=0.2)
     app = create_app(
-        settings, fake_registry, cache=None, poll=False, loader=slow_loader, authenticator=authenticator(keys)
+        serving_parts(
+            settings, fake_registry, cache=None, poll=False, loader=slow_loader, authenticator=authenticator(keys)
+        )
     )
     with TestClient(app) as client:
         fake_registry.add("2", alias="champion")

@@ -38,3 +38,7 @@ class PromotionRefusedError(TripcastError):
 
 class SourceUnavailableError(TripcastError):
     """An ingestion source (database, API, stream server) could not be reached or read; nothing was landed."""
+
+
+class ModelNotLoadedError(TripcastError):
+    """No model version is served yet (the alias is unset or every load so far failed)."""

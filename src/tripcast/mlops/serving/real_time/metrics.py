@@ -113,3 +113,22 @@ class ServingMetrics:
             registry=r,
             multiprocess_mode="liveall",
         )
+
+    # The prediction use case's metrics port (tripcast.core.ports.serving.PredictionMetrics).
+
+    def model_answered(self, model_name: str, model_version: str, count: int, seconds: float) -> None:
+        """One model call: its latency (cache misses only)."""
+        self.prediction_latency.labels(model_version).observe(seconds)
+
+    def served(self, model_name: str, model_version: str, count: int) -> None:
+        """Predictions answered by ``model_version`` (cache hits included)."""
+        self.predictions.labels(model_name, model_version).inc(count)
+
+    def cache_outcome(self, hits: int, misses: int) -> None:
+        """Cache hits and misses of one lookup."""
+        self.cache_hits.inc(hits)
+        self.cache_misses.inc(misses)
+
+    def cache_failed(self) -> None:
+        """A cache read or write failed (the request was served without the cache)."""
+        self.cache_errors.inc()

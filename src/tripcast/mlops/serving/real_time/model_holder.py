@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from tripcast.core.domain.errors import TripcastError
+from tripcast.core.domain.errors import ModelNotLoadedError, TripcastError
 from tripcast.core.domain.evaluation import ModelVersion
 from tripcast.core.ports.learning import Predictor
 from tripcast.core.ports.tracking import ModelRegistry
@@ -52,10 +52,6 @@ def describe_failure(exc: BaseException, limit: int = 1000) -> str:
     return _URL_CREDENTIALS.sub(r"\g<user>:***@", text)[:limit]
 
 
-class ModelNotLoadedError(TripcastError):
-    """No model version is loaded yet (the alias is unset or every load so far failed)."""
-
-
 @dataclass(frozen=True, slots=True)
 class LoadedModel:
     """A loaded predictor and the registry's description of its version."""
@@ -71,6 +67,17 @@ class LoadedModel:
     @property
     def number(self) -> str:
         return self.version.version
+
+    @property
+    def predictor_kind(self) -> str:
+        """The predictor's class name (native or an optimised form)."""
+        return type(self.predictor).__name__
+
+    @property
+    def inference_form(self) -> str | None:
+        """The row-at-a-time form of an optimised predictor; None for a native one."""
+        form = getattr(self.predictor, "form", None)  # only OptimizedPredictor has a choice of forms
+        return form if isinstance(form, str) else None
 
 
 @dataclass(frozen=True, slots=True)

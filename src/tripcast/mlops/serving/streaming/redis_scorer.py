@@ -22,15 +22,15 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis
 
-from tripcast.core.domain.errors import InvalidInputError
+from tripcast.core.domain.errors import InvalidInputError, ModelNotLoadedError
 from tripcast.core.domain.trip import TripRequest
-from tripcast.core.ports.learning import Predictor
+from tripcast.core.services.prediction import Prediction
 from tripcast.mlops.serving.streaming.events import parse_trip_event
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,7 @@ class _Outcome:
     request: TripRequest | None = None
     minutes: float | None = None
     reason: str | None = None
+    model: tuple[str, str] = ("", "")
 
 
 def _id(raw: Any) -> str:
@@ -119,7 +120,7 @@ class StreamScorer:
         self,
         client: redis.Redis,
         names: StreamNames,
-        model: Callable[[], Predictor],
+        prediction: Prediction,
         *,
         consumer: str,
         batch_size: int = 100,
@@ -131,7 +132,7 @@ class StreamScorer:
     ) -> None:
         self.client = client
         self.names = names
-        self.model = model
+        self.prediction = prediction
         self.consumer = consumer
         self.batch_size = batch_size
         self.block_ms = block_ms
@@ -140,7 +141,6 @@ class StreamScorer:
         self.output_maxlen = output_maxlen
         self.max_backoff_seconds = max_backoff_seconds
         self._commit = client.register_script(_COMMIT)
-        self._model_identity: tuple[str, str] = ("", "")
         self._check_own_pending = True  # a restarted consumer of the same name finishes its own work first
 
     def ensure_group(self) -> None:
@@ -240,34 +240,44 @@ class StreamScorer:
         return outcome
 
     def _predict(self, valid: list[_Outcome]) -> None:
-        """Minutes for each valid outcome; an event the model fails on is marked with the reason, alone."""
+        """Minutes for each valid outcome; an event the model fails on is marked with the reason, alone.
+
+        No model served yet is not the events' fault: that error propagates and nothing is dead-lettered.
+        """
         if not valid:
             return
-        predictor = self.model()
         try:
-            minutes = [float(m) for m in predictor.predict_trips([o.request for o in valid if o.request])]
-            if len(minutes) != len(valid):
-                raise ValueError(f"model returned {len(minutes)} predictions for {len(valid)} trips")
+            served = self.prediction.predict([o.request for o in valid if o.request])
+            if len(served.minutes) != len(valid):
+                raise ValueError(f"model returned {len(served.minutes)} predictions for {len(valid)} trips")
+        except ModelNotLoadedError:
+            raise
         except Exception as exc:  # noqa: BLE001 - find the event at fault by scoring each on its own
             log.warning("batch of %d failed to score (%s: %s); scoring one by one", len(valid), type(exc).__name__, exc)
-            minutes = [self._predict_one(predictor, o) for o in valid]
-        for outcome, value in zip(valid, minutes, strict=True):
-            if outcome.reason is not None:
-                continue
-            if not math.isfinite(value):
-                outcome.reason = f"prediction failed: model returned {value!r}"
-                continue
-            outcome.minutes = value
-        self._model_identity = (str(predictor.model_name), str(predictor.model_version))
+            for outcome in valid:
+                self._predict_one(outcome)
+            return
+        for outcome, value in zip(valid, served.minutes, strict=True):
+            self._settle(outcome, value, (served.model.name, served.model.number))
 
-    @staticmethod
-    def _predict_one(predictor: Predictor, outcome: _Outcome) -> float:
+    def _predict_one(self, outcome: _Outcome) -> None:
         assert outcome.request is not None
         try:
-            return float(predictor.predict_trips([outcome.request])[0])
+            served = self.prediction.predict([outcome.request])
+        except ModelNotLoadedError:
+            raise
         except Exception as exc:  # noqa: BLE001 - this event alone is dead-lettered with the reason
             outcome.reason = _reason(f"prediction failed: {type(exc).__name__}: {exc}")
-            return math.nan
+            return
+        self._settle(outcome, served.minutes[0], (served.model.name, served.model.number))
+
+    @staticmethod
+    def _settle(outcome: _Outcome, value: float, model: tuple[str, str]) -> None:
+        if not math.isfinite(value):
+            outcome.reason = f"prediction failed: model returned {value!r}"
+            return
+        outcome.minutes = value
+        outcome.model = model
 
     def _commit_outcomes(self, outcomes: list[_Outcome]) -> BatchOutcome:
         result = BatchOutcome()
@@ -290,7 +300,7 @@ class StreamScorer:
 
     def _record(self, outcome: _Outcome) -> dict[str, Any]:
         if outcome.reason is None:
-            model_name, model_version = self._model_identity
+            model_name, model_version = outcome.model
             fields: dict[str, str] = {
                 "source_id": outcome.entry_id,
                 "minutes": repr(outcome.minutes),

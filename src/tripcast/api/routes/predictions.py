@@ -1,0 +1,60 @@
+"""``POST /v1/predictions``: one trip or a batch, answered by the core's prediction use case."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Body, Depends, Response
+from starlette.concurrency import run_in_threadpool
+
+from tripcast.api.routes.common import ERROR_RESPONSES
+from tripcast.api.schemas import PAYLOAD_EXAMPLES, BatchPredictionOut, PredictionOut, TripBatchIn, TripIn
+from tripcast.api.security import AccessPolicy, Requires
+from tripcast.bootstrap.serving import ServingParts, prediction_payload, trip_requests
+from tripcast.core.domain.access import Permission
+from tripcast.core.services.prediction import ServedPredictions
+
+
+def _body(served: ServedPredictions, *, batch: bool) -> Response:
+    result: PredictionOut | BatchPredictionOut
+    model = served.model
+    if batch:
+        result = BatchPredictionOut(
+            predictions=served.minutes, model_name=model.name, model_version=model.number, count=len(served.minutes)
+        )
+    else:
+        result = PredictionOut(minutes=served.minutes[0], model_name=model.name, model_version=model.number)
+    # Built from our own typed model, so FastAPI's re-validation against response_model (declared for the
+    # docs) would only repeat work: a returned Response skips it.
+    return Response(result.model_dump_json(), media_type="application/json")
+
+
+def add_prediction_routes(router: APIRouter, parts: ServingParts, policy: AccessPolicy) -> None:
+    """The prediction route; its body type carries this server's ``max_batch_size``."""
+    prediction = parts.prediction
+
+    async def predict(payload: Any, background: BackgroundTasks) -> Response:
+        batch = isinstance(payload, TripBatchIn)
+        trips: list[TripIn] = payload.trips if isinstance(payload, TripBatchIn) else [payload]
+        requests = trip_requests(trips, batch=batch)
+        inline = prediction.answers_inline(len(requests))
+        served = prediction.predict(requests) if inline else await run_in_threadpool(prediction.predict, requests)
+        if served.feature_rows is not None:
+            if inline and prediction.drift_follows(served.model):
+                prediction.observe_drift(served)  # the same microseconds of numpy as the prediction
+            else:
+                # A threaded request stays off the loop; a new version's profile load too (sync: threadpool).
+                background.add_task(prediction.observe_drift, served)
+        return _body(served, batch=batch)
+
+    predict.__annotations__["payload"] = Annotated[
+        prediction_payload(parts.settings.max_batch_size), Body(openapi_examples=PAYLOAD_EXAMPLES)
+    ]
+    router.post(
+        "/v1/predictions",
+        tags=["predictions"],
+        response_model=PredictionOut | BatchPredictionOut,
+        responses=ERROR_RESPONSES,
+        summary="Predict trip duration for one trip or a batch",
+        dependencies=[Depends(Requires(policy, Permission.PREDICT))],
+    )(predict)

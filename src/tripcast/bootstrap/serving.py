@@ -1,0 +1,341 @@
+"""Wiring of serving: the prediction use case with its model source, cache, metrics and drift window.
+
+The HTTP API receives a :class:`ServingParts` (``create_app(serving_parts_from_env())``); ``tripcast predict``,
+the dashboard and the stream consumer take a :class:`~tripcast.core.services.prediction.Prediction` from
+:class:`ServingServices` (``bootstrap().serving``). The adapters the API's middleware and HTTP protocol use
+are re-exported here, so ``tripcast.api`` imports only the core, the bootstrap package and itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from tripcast.bootstrap.access import anonymous_permissions, authenticator_from_settings
+from tripcast.core.domain.access import Permission
+from tripcast.core.domain.audit import AuditEvent
+from tripcast.core.ports.access import Authenticator
+from tripcast.core.ports.audit import AuditLog
+from tripcast.core.ports.clock import Clock
+from tripcast.core.ports.learning import FeatureBuilder
+from tripcast.core.ports.serving import DriftWindow, ModelSource, PredictionCache
+from tripcast.core.ports.tracking import ModelRegistry
+from tripcast.core.services.prediction import ModelReload, Prediction
+from tripcast.mlops.serving.contracts.trip import (
+    TRIP_EXAMPLE,
+    TripBatchIn,
+    TripIn,
+    parse_trip_json,
+    prediction_payload,
+    trip_requests,
+)
+from tripcast.mlops.serving.real_time.load_shedding import (
+    ADMITTED_SCOPE_KEY,
+    BODY_TOO_LARGE_SCOPE_KEY,
+    LoadShedder,
+    LoopLagMonitor,
+    Refusal,
+    SheddingPolicy,
+    body_too_large,
+)
+from tripcast.mlops.serving.real_time.metrics import (
+    EXPOSITION_CONTENT_TYPE,
+    MULTIPROCESS_DIR_ENV,
+    ServingMetrics,
+    exposition,
+    forget_this_worker,
+)
+from tripcast.mlops.serving.real_time.model_holder import LoadedModel, ModelHolder, PredictorLoader, RefreshOutcome
+from tripcast.settings import Settings
+
+if TYPE_CHECKING:
+    from tripcast.bootstrap import Tripcast
+    from tripcast.core.domain.model_spec import ModelSpec
+    from tripcast.mlops.serving.streaming import StreamScorer
+
+__all__ = [
+    "ADMITTED_SCOPE_KEY",
+    "BODY_TOO_LARGE_SCOPE_KEY",
+    "EXPOSITION_CONTENT_TYPE",
+    "MULTIPROCESS_DIR_ENV",
+    "TRIP_EXAMPLE",
+    "LoadShedder",
+    "LoopLagMonitor",
+    "Refusal",
+    "ServingMetrics",
+    "ServingParts",
+    "ServingServices",
+    "Settings",
+    "SheddingPolicy",
+    "StreamSettings",
+    "TripBatchIn",
+    "TripIn",
+    "body_too_large",
+    "exposition",
+    "forget_this_worker",
+    "parse_trip_json",
+    "prediction_payload",
+    "serving_parts",
+    "serving_parts_from_env",
+    "trip_requests",
+    "zone_names",
+]
+
+FROM_SETTINGS: Literal["from-settings"] = "from-settings"
+
+
+@dataclass(frozen=True)
+class ServingParts:
+    """Everything the HTTP API is built from, wired by the composition root."""
+
+    settings: Settings
+    prediction: Prediction
+    models: ModelSource
+    reload: ModelReload
+    metrics: ServingMetrics
+    authenticator: Authenticator
+    anonymous: frozenset[Permission]
+    #: Follow the registry alias in the background (False: load at start-up and on reload only).
+    poll: bool = True
+    #: Seconds between drift evaluations, when the prediction use case has a drift window.
+    drift_interval_seconds: float = 60.0
+
+    def close(self) -> None:
+        """Release what the parts hold (the server's shutdown)."""
+        if self.prediction.cache is not None:
+            self.prediction.cache.close()
+        self.authenticator.close()
+
+
+class FeatureRows:
+    """Request feature rows (spec order) from a feature builder: its lean matrix path when it has one."""
+
+    def __init__(self, builder: FeatureBuilder) -> None:
+        self.builder = builder
+
+    def rows(self, requests: object) -> object:
+        import numpy as np
+
+        from tripcast.mlops.model_registry.predictor import MatrixFeatureBuilder
+
+        if isinstance(self.builder, MatrixFeatureBuilder):
+            return self.builder.feature_matrix(requests)  # type: ignore[arg-type]
+        table = self.builder.features_for_requests(requests)  # type: ignore[arg-type]
+        return table[self.builder.spec.feature_names].to_numpy(np.float64)
+
+
+def serving_parts(
+    settings: Settings,
+    registry: ModelRegistry,
+    *,
+    model_name: str | None = None,
+    alias: str = "champion",
+    feature_builder: FeatureBuilder | None = None,
+    cache: PredictionCache | Literal["from-settings"] | None = FROM_SETTINGS,
+    loader: PredictorLoader | None = None,
+    metrics: ServingMetrics | None = None,
+    holder: ModelSource | None = None,
+    poll: bool = True,
+    drift_monitor: DriftWindow | None = None,
+    drift_evaluation_seconds: float | None = None,
+    authenticator: Authenticator | None = None,
+    audit: AuditLog | None = None,
+    clock: Clock | None = None,
+) -> ServingParts:
+    """The API's parts for ``model_name`` (default ``settings.model_name``) at ``alias``.
+
+    ``loader`` loads a version (default: the optimised loader when ``feature_builder`` is given); ``cache``
+    defaults to what the settings describe; ``drift_monitor`` needs ``feature_builder``; ``authenticator``
+    defaults to ``TRIPCAST_API_TOKEN`` and the API keys in ``settings.auth_database_url``; reloads that
+    change the served version are recorded in ``audit`` when given.
+    """
+    metrics = metrics or ServingMetrics()
+    if loader is None and feature_builder is not None:
+        from tripcast.mlops.serving.optimization.loader import OptimizedPredictorLoader
+
+        loader = OptimizedPredictorLoader(registry, settings.tracking_uri, feature_builder)
+    if holder is None:
+        name = model_name or settings.model_name
+        poll_seconds = settings.registry_poll_seconds
+        holder = ModelHolder(registry, name, alias=alias, loader=loader, metrics=metrics, poll_seconds=poll_seconds)
+    if cache == FROM_SETTINGS:
+        from tripcast.mlops.serving.caching.factory import build_cache
+
+        cache = build_cache(settings.cache_url, settings.cache_size)
+    features = FeatureRows(feature_builder) if drift_monitor is not None and feature_builder is not None else None
+    prediction = Prediction(
+        holder,
+        cache=cache,
+        metrics=metrics,
+        drift=drift_monitor,
+        features=features,
+        inline_max_requests=settings.inline_max_trips,
+    )
+    return ServingParts(
+        settings=settings,
+        prediction=prediction,
+        models=holder,
+        reload=ModelReload(holder, audit, clock or _system_clock()),
+        metrics=metrics,
+        authenticator=authenticator or authenticator_from_settings(settings),
+        anonymous=anonymous_permissions(settings),
+        poll=poll,
+        drift_interval_seconds=drift_evaluation_seconds or settings.drift_evaluation_seconds,
+    )
+
+
+def drift_window_for(settings: Settings, spec: ModelSpec, metrics: ServingMetrics) -> DriftWindow | None:
+    """The online drift monitor of the served version (its registered reference profile), gauges in ``metrics``."""
+    if not settings.drift_monitoring_enabled:
+        return None
+    from tripcast.mlops.drift_detection.online import ServedModelDriftMonitor
+    from tripcast.mlops.drift_detection.profile import ReferenceProfile
+    from tripcast.mlops.drift_detection.profile_store import load_reference_profile
+
+    tracking_uri = settings.tracking_uri
+
+    def load(name: str, version: str) -> ReferenceProfile:
+        return load_reference_profile(tracking_uri, name, version)
+
+    return ServedModelDriftMonitor(spec, load, metrics.registry, window_size=settings.drift_window_size)
+
+
+def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
+    """The API's parts wired from ``TRIPCAST_*`` settings via :func:`tripcast.bootstrap.bootstrap`.
+
+    The registry connects on first use (:attr:`tripcast.bootstrap.Tripcast.serving_registry`): the
+    server listens, and reports not ready, while the registry database is down.
+    """
+    from tripcast.bootstrap import bootstrap
+    from tripcast.mlops.serving.real_time.deferred_registry import quiet_registry_outage_logs
+
+    quiet_registry_outage_logs()
+    tripcast = bootstrap(settings)
+    metrics = ServingMetrics()
+    return serving_parts(
+        tripcast.settings,
+        tripcast.serving_registry,
+        feature_builder=tripcast.features,
+        metrics=metrics,
+        drift_monitor=drift_window_for(tripcast.settings, tripcast.features.spec, metrics),
+        audit=LazyAuditLog(lambda: tripcast.audit),  # opened on the first audited reload, not at start-up
+        clock=tripcast.clock,
+    )
+
+
+def _system_clock() -> Clock:
+    from tripcast.bootstrap import SystemClock
+
+    return SystemClock()
+
+
+class LazyAuditLog(AuditLog):
+    """The audit trail, opened on first use: a server starts (and serves) while the audit database is down."""
+
+    def __init__(self, open_log: Callable[[], AuditLog]) -> None:
+        self._open = open_log
+
+    def record(self, event: AuditEvent) -> None:
+        self._open().record(event)
+
+    def events(
+        self, subject_prefix: str = "", limit: int = 100, actions: Collection[str] | None = None
+    ) -> list[AuditEvent]:
+        return self._open().events(subject_prefix, limit, actions)
+
+
+def zone_names() -> dict[int, str]:
+    """TLC zone id -> zone name, from the zone table bundled with the package (for pickers and labels)."""
+    from tripcast.data_engineering.tlc.zones import ZoneLookup
+
+    zones = ZoneLookup.bundled()
+    return {zone_id: zones.name(zone_id) for zone_id in zones.zone_ids}
+
+
+class ServingServices:
+    """The prediction use case for the command line, the dashboard and the stream consumer."""
+
+    def __init__(self, tripcast: Tripcast) -> None:
+        self.tripcast = tripcast
+
+    def prediction(self, ref: str = "champion") -> Prediction:
+        """Predictions by the version ``ref`` (alias or number) names, loaded once now."""
+        tc = self.tripcast
+        return Prediction(PinnedModel(tc.registry, tc.settings.model_name, ref))
+
+    def following_prediction(self) -> tuple[Prediction, ModelSource]:
+        """Predictions by the champion, swapped when the alias moves; start and stop the source around use."""
+        tc = self.tripcast
+        holder = ModelHolder(tc.registry, tc.settings.model_name, poll_seconds=tc.settings.registry_poll_seconds)
+        return Prediction(holder), holder
+
+    def stream_consumer(self, streams: StreamSettings) -> tuple[StreamScorer, ModelSource]:
+        """A Redis Streams consumer scoring with the champion (the returned source: start and stop it)."""
+        import redis
+
+        from tripcast.mlops.serving.streaming import StreamNames, StreamScorer
+
+        prediction, models = self.following_prediction()
+        url = streams.redis_url or self.tripcast.settings.cache_url or "redis://127.0.0.1:6379/0"
+        scorer = StreamScorer(
+            redis.Redis.from_url(url),
+            StreamNames(streams.input, streams.output, streams.dead_letter, streams.group),
+            prediction,
+            consumer=streams.consumer,
+            claim_idle_ms=streams.claim_idle_ms,
+            max_deliveries=streams.max_deliveries,
+        )
+        return scorer, models
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """What ``tripcast stream`` was asked to consume and where it writes."""
+
+    input: str
+    output: str
+    dead_letter: str
+    group: str
+    consumer: str
+    redis_url: str | None = None
+    claim_idle_ms: int = 30_000
+    max_deliveries: int = 5
+
+
+class PinnedModel:
+    """A model source serving one version, loaded on first use (``tripcast predict``, the dashboard)."""
+
+    def __init__(self, registry: ModelRegistry, model_name: str, ref: str) -> None:
+        self.registry = registry
+        self.model_name = model_name
+        self.ref = ref
+        self._loaded: LoadedModel | None = None
+
+    @property
+    def current(self) -> LoadedModel | None:
+        return self._loaded
+
+    @property
+    def not_ready_reason(self) -> str:
+        return "model not loaded yet"
+
+    def require(self) -> LoadedModel:
+        if self._loaded is None:
+            version = self.registry.get(self.model_name, self.ref)
+            predictor = self.registry.load_predictor(self.model_name, version.version)
+            self._loaded = LoadedModel(predictor, version)
+        return self._loaded
+
+    def refresh(self, *, force: bool = False) -> RefreshOutcome:
+        if force:
+            self._loaded = None
+        loaded = self.require()
+        return RefreshOutcome(changed=force, version=loaded.number)
+
+    def start(self, *, load_now: bool = True) -> None:
+        if load_now:
+            self.require()
+
+    def stop(self) -> None:
+        """Nothing runs in the background."""
