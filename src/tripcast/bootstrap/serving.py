@@ -116,13 +116,12 @@ class FeatureRows:
 
     def rows(self, requests: object) -> object:
         import numpy as np
+        import pandas as pd
 
-        from tripcast.mlops.model_registry.predictor import MatrixFeatureBuilder
-
-        if isinstance(self.builder, MatrixFeatureBuilder):
-            return self.builder.feature_matrix(requests)  # type: ignore[arg-type]
-        table = self.builder.features_for_requests(requests)  # type: ignore[arg-type]
-        return table[self.builder.spec.feature_names].to_numpy(np.float64)
+        features = self.builder.feature_matrix(requests)  # type: ignore[arg-type]
+        if isinstance(features, pd.DataFrame):  # the port's default: the feature table
+            return features[self.builder.spec.feature_names].to_numpy(np.float64)
+        return features
 
 
 def serving_parts(
