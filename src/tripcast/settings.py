@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -132,6 +132,19 @@ class Settings(BaseSettings):
     egress_allowed_hosts: str = Field(default="", description="e.g. localhost,127.0.0.1,10.0.0.0/8")
     # A REST API's Retry-After is honoured up to this many seconds, never longer
     rest_max_retry_after_seconds: float = Field(default=60.0, ge=0)
+
+    # --- data area (validation, pipeline, catalog) ---
+    # Rows per validation batch: memory holds one batch (about 200 MB per million canonical trips).
+    validation_batch_rows: int = Field(default=1_000_000, ge=1_000)
+    # Where `tripcast pipeline catalog` writes the JSON Schemas and data dictionary (relative: under the
+    # directory settings resolve against; the repository keeps its copy in data_engineering/catalog).
+    catalog_dir: Path = Path("data_engineering/catalog")
+
+    @field_validator("catalog_dir")
+    @classmethod
+    def _absolute_catalog_dir(cls, value: Path) -> Path:
+        """Resolved once at load time, like the other locations (see ``_resolve_paths``)."""
+        return _absolute(value)
 
     @model_validator(mode="after")
     def _refuse_missing_secrets(self) -> Settings:

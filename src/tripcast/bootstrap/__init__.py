@@ -17,6 +17,7 @@ from tripcast.core.ports.tracking import RegistrationHook
 from tripcast.settings import Settings
 
 if TYPE_CHECKING:
+    from tripcast.bootstrap.data import DataServices
     from tripcast.data_engineering.features.store_features import StoreBackedTripFeatureBuilder
     from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
     from tripcast.data_engineering.tlc.source import TlcFileSource
@@ -182,6 +183,13 @@ class Tripcast:
 
         tracking_uri = self.settings.tracking_uri
         return DeferredRegistry(lambda: self.registry, probe=lambda: probe_tracking_store(tracking_uri))
+
+    @cached_property
+    def data(self) -> DataServices:
+        """Data use cases: validation (batch-wise, audited) and the monthly pipeline."""
+        from tripcast.bootstrap.data import DataServices
+
+        return DataServices(self)
 
 
 def bootstrap(

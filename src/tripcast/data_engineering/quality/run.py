@@ -12,12 +12,12 @@ import pyarrow.parquet as pq
 
 from tripcast.core.domain.errors import TripcastError
 from tripcast.core.domain.month import Month
+from tripcast.core.ports.data import MonthDatasetStore
 from tripcast.data_engineering.quality import checks as qc
 from tripcast.data_engineering.quality.anomaly import daily_series, detect_daily_anomalies
 from tripcast.data_engineering.quality.metrics import export_quality_metrics
 from tripcast.data_engineering.quality.report import QualityReport, write_report
 from tripcast.data_engineering.tlc.schema import DURATION_COLUMN, REASON_COLUMN, REQUIRED_COLUMNS
-from tripcast.data_engineering.tlc.store import ParquetDatasetStore
 from tripcast.data_engineering.tlc.zones import ZoneLookup
 from tripcast.settings import Settings
 
@@ -102,7 +102,7 @@ def build_quality_report(
     )
 
 
-def _history(store: ParquetDatasetStore, month: Month, months_back: int = 6) -> list[int]:
+def _history(store: MonthDatasetStore, month: Month, months_back: int = 6) -> list[int]:
     counts, current = [], month
     for _ in range(months_back):
         current = current.previous()
@@ -112,7 +112,7 @@ def _history(store: ParquetDatasetStore, month: Month, months_back: int = 6) -> 
     return counts
 
 
-def run_month_quality(month: Month, settings: Settings, store: ParquetDatasetStore, layout: Layout) -> QualityOutcome:
+def run_month_quality(month: Month, settings: Settings, store: MonthDatasetStore, layout: Layout) -> QualityOutcome:
     """Check a month already validated into ``store``; write the JSON/HTML report and the metrics."""
     valid = store.load_processed(month)
     quarantined = store.load_quarantine(month)

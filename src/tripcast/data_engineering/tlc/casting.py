@@ -66,6 +66,12 @@ def conform(frame: pd.DataFrame, service: str | None = None) -> pd.DataFrame:
     one the ``lpep_``/``tpep_`` columns reveal) fills the ``service`` column where
     it is missing or null.
     """
+    if _is_canonical(frame) and (service is None or not frame["service"].isna().any()):
+        # Already conformed (a source's batch handed to the validator): a shallow copy keeps the
+        # recorded cast failures and saves a full copy of every column.
+        result = frame.copy(deep=False)
+        result.attrs = {CAST_FAILURES_ATTR: dict(frame.attrs.get(CAST_FAILURES_ATTR, {}))}
+        return result
     service = service or detect_service(frame.columns)
     renamed = rename_to_canonical(frame)
     n_rows = len(renamed)
@@ -90,6 +96,13 @@ def conform(frame: pd.DataFrame, service: str | None = None) -> pd.DataFrame:
             failures[column] = sorted(set(failures.get(column, [])) | set(positions))
     result.attrs[CAST_FAILURES_ATTR] = failures
     return result
+
+
+def _is_canonical(frame: pd.DataFrame) -> bool:
+    """Whether ``frame`` has exactly the canonical columns, in order, with the canonical dtypes, and a RangeIndex."""
+    if list(frame.columns) != CANONICAL_COLUMNS or not frame.index.equals(pd.RangeIndex(len(frame))):
+        return False
+    return all(str(dtype) == CANONICAL_DTYPES[name] for name, dtype in frame.dtypes.items())
 
 
 def _any(dtype: str) -> Any:
