@@ -128,21 +128,24 @@ class ParquetMonthWriter:
 
     def write(self, outcome: ValidationOutcome) -> None:
         """Append one batch's valid and quarantined rows."""
-        try:
-            self._processed.write(outcome.valid)
-            self._quarantine.write(outcome.quarantined)
-        except OSError as exc:
-            raise DatasetWriteError(f"cannot write {self._processed.path.parent}: {describe_os_error(exc)}") from exc
+        for part, frame in ((self._processed, outcome.valid), (self._quarantine, outcome.quarantined)):
+            try:
+                part.write(frame)
+            except OSError as exc:
+                raise DatasetWriteError(
+                    f"cannot write {part.path}: {describe_os_error(exc)}; the previous file, if any, is unchanged"
+                ) from exc
 
     def commit(self) -> tuple[str, str]:
         """Publish both files (rename over the old ones); return their paths."""
         try:
             for part in (self._processed, self._quarantine):
-                os.replace(part.close(), part.path)
-        except OSError as exc:
-            raise DatasetWriteError(
-                f"cannot write {self._processed.path}: {describe_os_error(exc)}; the previous file, if any, is unchanged"
-            ) from exc
+                try:
+                    os.replace(part.close(), part.path)
+                except OSError as exc:
+                    raise DatasetWriteError(
+                        f"cannot write {part.path}: {describe_os_error(exc)}; the previous file, if any, is unchanged"
+                    ) from exc
         finally:
             self.abort()
         for folder in {self._processed.path.parent, self._quarantine.path.parent}:
