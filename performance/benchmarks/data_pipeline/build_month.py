@@ -5,6 +5,7 @@ real TLC month (same columns, same types, same dates: every copy stays inside th
 reaches the target size, one row group per copy, so memory stays at one copy while writing.
 
     python performance/benchmarks/data_pipeline/build_month.py --target-mb 300 \
+        --source /work/shared/data/nyc-taxi/green_tripdata_2021-01.parquet \
         --target /tmp/tcb/raw300/green_tripdata_2021-01.parquet
 """
 
@@ -34,7 +35,9 @@ def build(source: Path, target: Path, target_mb: float) -> tuple[int, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--source", type=Path, default=Path("/work/shared/data/nyc-taxi/green_tripdata_2021-01.parquet"))
+    parser.add_argument(
+        "--source", type=Path, default=Path("/work/shared/data/nyc-taxi/green_tripdata_2021-01.parquet")
+    )
     parser.add_argument("--target", type=Path, required=True, help="…/green_tripdata_YYYY-MM.parquet")
     parser.add_argument("--target-mb", type=float, default=300.0)
     args = parser.parse_args(argv)

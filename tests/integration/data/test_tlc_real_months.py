@@ -8,10 +8,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from support.fakes_data import FixedClock, MemoryAudit
 from tripcast.core.domain.month import Month
 from tripcast.core.domain.trip import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES
 from tripcast.core.ports.data import RawDataset, ValidationOutcome
-from support.fakes_data import FixedClock, MemoryAudit
 from tripcast.core.services.validation import Validation
 from tripcast.data_engineering.tlc.files import read_tlc_file
 from tripcast.data_engineering.tlc.schema import CANONICAL_COLUMNS, CANONICAL_DTYPES, REASON_COLUMN

@@ -13,7 +13,6 @@ from tripcast.core.ports.data import RawDataset
 from tripcast.data_engineering.catalog import CatalogWriter, render_catalog, stale_catalog_files
 from tripcast.data_engineering.tlc.validation import PROCESSED_TRIP_SCHEMA, PanderaTripValidator
 
-
 #: The repository's committed copy of the catalog.
 CATALOG_DIR = Path(__file__).resolve().parents[3] / "data_engineering" / "catalog"
 
@@ -21,7 +20,8 @@ CATALOG_DIR = Path(__file__).resolve().parents[3] / "data_engineering" / "catalo
 def test_committed_catalog_is_up_to_date():
     stale = stale_catalog_files(CATALOG_DIR)
     assert stale == [], (
-        f"catalog files out of date: {stale}; regenerate with `tripcast pipeline catalog --out data_engineering/catalog`"
+        f"catalog files out of date: {stale}; "
+        "regenerate with `tripcast pipeline catalog --out data_engineering/catalog`"
     )
     assert (CATALOG_DIR / "data_dictionary.md").is_file()
 

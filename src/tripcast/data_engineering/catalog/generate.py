@@ -3,8 +3,8 @@
 :func:`render_catalog` turns :data:`~tripcast.data_engineering.tlc.validation.TRIP_SCHEMA` and
 ``PROCESSED_TRIP_SCHEMA`` into JSON Schema (draft 2020-12) documents for one record, plus the
 schemas of the feature tables (taken from the Ibis expressions that build them), and a
-markdown data dictionary. :func:`write_catalog` writes them to a folder (``tripcast pipeline catalog --out DIR``, default the
-``catalog_dir`` setting; the repository keeps them under ``data_engineering/catalog/``);
+markdown data dictionary. :func:`write_catalog` writes them to a folder (``tripcast pipeline catalog
+--out DIR``, default the ``catalog_dir`` setting; the repository keeps them under ``data_engineering/catalog/``);
 a test fails when the committed files differ from what the code would generate.
 """
 

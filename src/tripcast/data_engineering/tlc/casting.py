@@ -102,7 +102,7 @@ def _is_canonical(frame: pd.DataFrame) -> bool:
     """Whether ``frame`` has exactly the canonical columns, in order, with the canonical dtypes, and a RangeIndex."""
     if list(frame.columns) != CANONICAL_COLUMNS or not frame.index.equals(pd.RangeIndex(len(frame))):
         return False
-    return all(str(dtype) == CANONICAL_DTYPES[name] for name, dtype in frame.dtypes.items())
+    return all(str(dtype) == CANONICAL_DTYPES[str(name)] for name, dtype in frame.dtypes.items())
 
 
 def _any(dtype: str) -> Any:

@@ -101,7 +101,9 @@ def read_tlc_file(path: str | Path, service: str | None = None) -> pd.DataFrame:
     return conform(raw, service=_checked_columns(path, list(raw.columns), service))
 
 
-def read_tlc_batches(path: str | Path, service: str | None = None, batch_rows: int = 1_000_000) -> Iterator[pd.DataFrame]:
+def read_tlc_batches(
+    path: str | Path, service: str | None = None, batch_rows: int = 1_000_000
+) -> Iterator[pd.DataFrame]:
     """:func:`read_tlc_file` in batches of at most ``batch_rows`` rows, each in the canonical schema.
 
     Memory holds one batch, whatever the file's size. Cast failures are recorded per batch
