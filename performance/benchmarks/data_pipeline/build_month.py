@@ -15,6 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 
@@ -22,11 +24,18 @@ def build(source: Path, target: Path, target_mb: float) -> tuple[int, float]:
     """Write ``target`` from copies of ``source``; return (rows, megabytes)."""
     table = pq.read_table(source)
     target.parent.mkdir(parents=True, exist_ok=True)
-    rows = 0
+    rows, copy = 0, 0
+    times = [name for name in table.column_names if name.endswith(("pickup_datetime", "dropoff_datetime"))]
     with pq.ParquetWriter(target, table.schema, compression="snappy") as writer:
         while True:
-            writer.write_table(table)
+            shifted = table
+            for name in times:
+                column = table[name]
+                moved = pc.add(column, pa.scalar(copy * 1_000_000, pa.duration("us")))
+                shifted = shifted.set_column(shifted.schema.get_field_index(name), name, moved.cast(column.type))
+            writer.write_table(shifted)
             rows += table.num_rows
+            copy += 1
             # The footer is written on close; check the size of what is flushed so far.
             if target.stat().st_size / 1e6 >= target_mb:
                 break
