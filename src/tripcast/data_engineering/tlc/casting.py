@@ -73,14 +73,19 @@ def conform(frame: pd.DataFrame, service: str | None = None) -> pd.DataFrame:
         result.attrs = {CAST_FAILURES_ATTR: dict(frame.attrs.get(CAST_FAILURES_ATTR, {}))}
         return result
     service = service or detect_service(frame.columns)
-    renamed = rename_to_canonical(frame)
-    n_rows = len(renamed)
+    # Canonical name -> source column, checked for ambiguity on the header alone: selecting the columns
+    # from the frame itself would copy every one of them before the casts copy them again.
+    rename_to_canonical(frame.iloc[:0])  # raises ValueError when two source columns claim one canonical column
+    targets = {c: TLC_TO_CANONICAL.get(str(c), str(c)) for c in frame.columns}
+    by_canonical = {target: c for c, target in targets.items() if target in CANONICAL_DTYPES}
+    n_rows = len(frame)
+    plain_index = frame.index.equals(pd.RangeIndex(n_rows))
     failures: dict[str, list[int]] = {}
     columns: dict[str, pd.Series] = {}
     for column, dtype in CANONICAL_DTYPES.items():
-        if column in renamed.columns:
-            source = renamed[column].reset_index(drop=True)
-            cast, failed = _cast(source, dtype)
+        if column in by_canonical:
+            source = frame[by_canonical[column]]
+            cast, failed = _cast(source if plain_index else source.reset_index(drop=True), dtype)
             if failed.any():
                 failures[column] = np.flatnonzero(failed).tolist()
         else:
