@@ -69,3 +69,18 @@ def test_feature_schemas_come_from_the_ibis_plan():
     assert "ended before" in zone_pair["properties"]["feature_timestamp"]["description"]
     dictionary = render_catalog()["data_dictionary.md"]
     assert "`unknown_pickup_zone`" in dictionary and "## features_zone_hour" in dictionary
+
+
+def test_cli_writes_the_catalog_to_out_or_to_the_catalog_dir_setting(tmp_path: Path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from tripcast.cli.app import app
+
+    monkeypatch.setenv("TRIPCAST_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TRIPCAST_CATALOG_DIR", str(tmp_path / "configured"))
+    given = CliRunner().invoke(app, ["pipeline", "catalog", "--out", str(tmp_path / "given")])
+    assert given.exit_code == 0, given.output
+    assert stale_catalog_files(tmp_path / "given") == []
+    configured = CliRunner().invoke(app, ["pipeline", "catalog"])
+    assert configured.exit_code == 0, configured.output
+    assert stale_catalog_files(tmp_path / "configured") == []
