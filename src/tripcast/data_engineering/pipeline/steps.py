@@ -14,6 +14,7 @@ from tripcast.core.domain.month import Month
 from tripcast.core.ports.data import MonthDatasetStore, TripFileSource
 from tripcast.core.services.validation import Validation
 from tripcast.data_engineering.pipeline.layout import FEATURE_TABLES, Layout
+from tripcast.data_engineering.pipeline.memory import release_freed_memory
 from tripcast.data_engineering.tlc.download import file_sha256
 from tripcast.data_engineering.transformation import ParquetOutput, aggregate_splits, open_engine, transform_trips
 from tripcast.settings import Settings
@@ -85,6 +86,7 @@ def _ingest_fingerprint(ctx: RunContext) -> str:
 
 def _validate(ctx: RunContext) -> StepResult:
     report = ctx.validation.validate(ctx.month, actor=ctx.actor)
+    release_freed_memory()  # the batches are gone; give their pages back before the engine's transform
     return StepResult(
         [report.source],
         {"processed": report.processed_path, "quarantine": report.quarantine_path},
