@@ -168,6 +168,13 @@ class Settings(BaseSettings):
     ingest_redis_stream: str = "tripcast:ingest:trips"
     ingest_redis_group: str = "tripcast-ingest"
 
+    # --- data area (validation, pipeline, catalog) ---
+    # Rows per validation batch: memory holds one batch (about 200 MB per million canonical trips).
+    validation_batch_rows: int = Field(default=1_000_000, ge=1_000)
+    # Where `tripcast pipeline catalog` writes the JSON Schemas and data dictionary (relative: under the
+    # directory settings resolve against; the repository keeps its copy in data_engineering/catalog).
+    catalog_dir: Path = Path("data_engineering/catalog")
+
     def __init__(self, **values: Any) -> None:
         # TRIPCAST_HOME moves .env with it, so a command run from any directory reads the project's file.
         home = os.environ.get("TRIPCAST_HOME")
@@ -202,6 +209,7 @@ class Settings(BaseSettings):
         self.home = _absolute(self.home or Path(os.curdir), Path.cwd())
         base = self.home
         self.data_dir = _absolute(self.data_dir, base)
+        self.catalog_dir = _absolute(self.catalog_dir, base)
         if self.raw_dir is not None:
             self.raw_dir = _absolute(self.raw_dir, base)
         if self.feature_store_dir is not None:

@@ -1,7 +1,7 @@
 """Airflow DAG: the Tripcast monthly data pipeline, one task per step (Airflow 3.x).
 
 Each task calls the same function as ``tripcast pipeline run`` does for that step
-(``tripcast.data_engineering.pipeline.tasks.<step>``), so Airflow only schedules and retries;
+(``tripcast.cli.pipeline_tasks.<step>``), so Airflow only schedules and retries;
 all logic, idempotence and resumption live in tripcast.
 
 tripcast is imported *inside* each task callable, never at parse time: the DAG parses in
@@ -25,7 +25,7 @@ from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 
 DAG_ID = "tripcast_monthly"
-TASKS_MODULE = "tripcast.data_engineering.pipeline.tasks"
+TASKS_MODULE = "tripcast.cli.pipeline_tasks"
 STEPS = ("ingest", "validate", "transform", "quality", "export")
 
 MONTH = "{{ params.month or data_interval_start.strftime('%Y-%m') }}"

@@ -25,9 +25,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from pyspark.sql import SparkSession
 
+    from tripcast.bootstrap import bootstrap
+    from tripcast.cli.guards import load_settings
     from tripcast.core.domain.errors import TripcastError
-    from tripcast.data_engineering.pipeline import run_pipeline
-    from tripcast.settings import Settings
 
     owned = SparkSession.getActiveSession() is None  # stop only a session we started
     spark = (
@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         .getOrCreate()
     )
     try:
-        report = run_pipeline(args.month, Settings(), "spark", source_dir=args.source, spark=spark, force=args.force)
+        tc = bootstrap(load_settings(), local_source=args.source, allow_download=False)
+        report = tc.data.pipeline.run(args.month, engine="spark", spark=spark, force=args.force, actor="spark-submit")
     except TripcastError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

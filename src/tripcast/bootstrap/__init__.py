@@ -23,6 +23,7 @@ from tripcast.settings import Settings, load_settings
 __all__ = ["Settings", "SystemClock", "Tripcast", "bootstrap", "load_settings", "mask_url"]
 
 if TYPE_CHECKING:
+    from tripcast.bootstrap.data import DataServices
     from tripcast.bootstrap.ingestion import IngestionServices
     from tripcast.bootstrap.ml import MlServices
     from tripcast.bootstrap.serving import ServingServices
@@ -232,6 +233,13 @@ class Tripcast:
         from tripcast.bootstrap.serving import ServingServices
 
         return ServingServices(self)
+
+    @cached_property
+    def data(self) -> DataServices:
+        """Data use cases: validation (batch-wise, audited) and the monthly pipeline."""
+        from tripcast.bootstrap.data import DataServices
+
+        return DataServices(self)
 
 
 def bootstrap(

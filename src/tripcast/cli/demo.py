@@ -20,9 +20,9 @@ from tripcast.cli.guards import refuse_when_locked
 from tripcast.core.domain.errors import PromotionRefusedError, TripcastError
 from tripcast.core.domain.month import Month
 from tripcast.core.domain.trip import TripRequest
-from tripcast.core.services.ingestion import ValidationReport
 from tripcast.core.services.promotion import CHAMPION
 from tripcast.core.services.training import TrainingPlan, TrainingReport
+from tripcast.core.services.validation import ValidationReport
 
 T = TypeVar("T")
 

@@ -12,8 +12,8 @@ from tripcast.bootstrap import Tripcast, bootstrap
 from tripcast.cli.console import console
 from tripcast.cli.guards import load_settings
 from tripcast.core.domain.month import Month
-from tripcast.core.services.ingestion import ValidationReport
 from tripcast.core.services.training import TrainingPlan
+from tripcast.core.services.validation import ValidationReport
 
 MonthsOption = Annotated[
     list[str] | None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,7 @@ from rich.table import Table
 from tripcast.cli.console import fail
 from tripcast.core.domain.errors import TripcastError
 from tripcast.core.ports.locks import LockHeldError
+from tripcast.core.ports.pipeline import PipelineReport
 
 app = typer.Typer(
     help="Monthly data pipeline: ingest -> validate -> transform -> quality -> export.", no_args_is_help=True
@@ -38,24 +40,18 @@ def run(
     """
     from tripcast.bootstrap import bootstrap
     from tripcast.cli.guards import load_settings
-    from tripcast.data_engineering.pipeline import run_pipeline
 
     try:
-        settings = load_settings()
-        report = run_pipeline(
-            month,
-            settings,
-            engine,
-            source_dir=source,
-            allow_download=download,
-            console=console,
-            force=force,
-            locks=bootstrap(settings).locks,
-        )
+        tc = bootstrap(load_settings(), local_source=source, allow_download=download)
+        report = tc.data.pipeline.run(month, engine=engine, force=force, show_progress=True, actor=getpass.getuser())
     except LockHeldError as exc:
         raise fail(str(exc), code=exc.exit_code) from None
     except TripcastError as exc:
         raise fail(str(exc)) from None
+    _print_report(report)
+
+
+def _print_report(report: PipelineReport) -> None:
     table = Table(title=f"Pipeline {report.month} on {report.engine}")
     for column in ("step", "status", "seconds", "rows"):
         table.add_column(column)
@@ -68,9 +64,19 @@ def run(
 
 
 @app.command()
-def catalog() -> None:
-    """Regenerate the JSON Schemas and data dictionary under data_engineering/catalog/ from TRIP_SCHEMA."""
-    from tripcast.data_engineering.catalog import write_catalog
+def catalog(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder to write to (default: the catalog_dir setting, TRIPCAST_CATALOG_DIR)"),
+    ] = None,
+) -> None:
+    """Regenerate the JSON Schemas and data dictionary from TRIP_SCHEMA into a folder."""
+    from tripcast.bootstrap import bootstrap
+    from tripcast.cli.guards import load_settings
 
-    for path in write_catalog():
+    try:
+        written = bootstrap(load_settings()).data.catalog.write(out)
+    except TripcastError as exc:
+        raise fail(str(exc)) from None
+    for path in written:
         console.print(f"wrote {path}")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from support.fakes_data import FixedClock, MemoryAudit
 from tripcast.core.domain.month import Month
 from tripcast.core.domain.trip import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES
 from tripcast.core.ports.data import RawDataset, ValidationOutcome
-from tripcast.core.services.ingestion import validate_month
+from tripcast.core.services.validation import Validation
 from tripcast.data_engineering.tlc.files import read_tlc_file
 from tripcast.data_engineering.tlc.schema import CANONICAL_COLUMNS, CANONICAL_DTYPES, REASON_COLUMN
 from tripcast.data_engineering.tlc.source import TlcFileSource
@@ -102,10 +104,33 @@ def test_reader_matches_source_load(shared_data_dir: Path, datasets: dict[Month,
     assert frame.equals(datasets[Month(2021, 2)].table)
 
 
-def test_validate_month_service_end_to_end(shared_data_dir: Path, tmp_path: Path) -> None:
+def test_validation_service_end_to_end(shared_data_dir: Path, tmp_path: Path) -> None:
     store = ParquetDatasetStore(tmp_path / "processed", tmp_path / "quarantine")
-    report = validate_month(TlcFileSource(shared_data_dir), PanderaTripValidator(), store, Month(2021, 2))
+    validation = Validation(
+        TlcFileSource(shared_data_dir), PanderaTripValidator(), store, MemoryAudit(), FixedClock(), batch_rows=10_000
+    )
+    report = validation.validate(Month(2021, 2))
     assert report.n_input == 64_572
     assert report.n_valid + report.n_quarantined == report.n_input
     assert len(store.load_processed(Month(2021, 2))) == report.n_valid
     assert len(store.load_quarantine(Month(2021, 2))) == report.n_quarantined
+
+
+@pytest.mark.parametrize("month", MONTHS)
+def test_batch_wise_validation_writes_what_whole_file_validation_gives(
+    month: Month, shared_data_dir: Path, outcomes: dict[Month, ValidationOutcome], tmp_path: Path
+) -> None:
+    """Batches of 7,000 rows (cast failures and reasons recorded per batch) against the whole month at once."""
+    store = ParquetDatasetStore(tmp_path / "processed", tmp_path / "quarantine")
+    audit = MemoryAudit()
+    validation = Validation(
+        TlcFileSource(shared_data_dir), PanderaTripValidator(), store, audit, FixedClock(), batch_rows=7_000
+    )
+    report = validation.validate(month)
+    whole = outcomes[month]
+    assert report.reasons == dict(sorted(whole.reasons.items(), key=lambda item: -item[1]))
+    pd.testing.assert_frame_equal(store.load_processed(month), whole.valid)
+    pd.testing.assert_frame_equal(store.load_quarantine(month), whole.quarantined)
+    assert pq.ParquetFile(report.processed_path).metadata.num_row_groups > 1  # really written batch by batch
+    assert [e.details["rows_in"] for e in audit.recorded] == [str(FACTS[month][0])]
+    assert not list((tmp_path / "processed").glob(".*.tmp"))  # no temporary file left behind

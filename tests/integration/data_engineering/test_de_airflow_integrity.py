@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tripcast.data_engineering.pipeline import tasks
+from tripcast.cli import pipeline_tasks as tasks
 from tripcast.data_engineering.pipeline.steps import STEPS
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from support.pipeline_runs import run_pipeline
 from tripcast.core.domain.month import Month
 from tripcast.data_engineering.export import DeliveryError, HttpExporter, PostgresExporter, export_features
 from tripcast.data_engineering.lineage import DatasetRef, lineage_emitter
-from tripcast.data_engineering.pipeline import run_pipeline
 from tripcast.settings import Settings
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tripcast.data_engineering.pipeline import run_pipeline
+from support.pipeline_runs import run_pipeline
 from tripcast.data_engineering.pipeline.manifest import Manifest
 from tripcast.data_engineering.quality import QualityGateError
 from tripcast.settings import Settings
@@ -144,5 +144,23 @@ def test_bad_rows_are_quarantined_counted_and_fail_named_checks(settings, shared
 def test_unknown_engine_is_a_clear_error(settings):
     from tripcast.core.domain.errors import InvalidInputError
 
-    with pytest.raises(InvalidInputError, match="engine: 'flink' is not one of duckdb, spark"):
+    with pytest.raises(InvalidInputError, match="engine: 'flink': Input should be 'duckdb' or 'spark'"):
         run_pipeline("2021-01", settings, engine="flink")
+
+
+def test_bad_month_and_step_are_named_in_one_error(settings):
+    from tripcast.core.domain.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError) as error:
+        run_pipeline("2021-13", settings, stop_after="train")
+    assert [problem.field for problem in error.value.problems] == ["month", "stop_after"]
+
+
+def test_validate_step_records_the_same_audit_event_as_tripcast_validate(settings, shared_data_dir):
+    from tripcast.bootstrap import bootstrap
+
+    run_pipeline("2021-01", settings, source_dir=shared_data_dir, stop_after="validate")
+    [event] = bootstrap(settings).audit.events(actions=["dataset.validated"])
+    assert event.actor == "test"
+    assert event.subject == f"dataset:{settings.processed_path / 'green_tripdata_2021-01.parquet'}"
+    assert (event.details["rows_in"], event.details["rows_valid"]) == ("76518", "73844")

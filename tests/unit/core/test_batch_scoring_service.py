@@ -18,7 +18,7 @@ from tripcast.core.ports.batch_scoring import CheckedBatch, ScoringPlan, TripBat
 from tripcast.core.ports.clock import Clock
 from tripcast.core.ports.learning import Predictor
 from tripcast.core.services.batch_scoring import SCORED, BatchScorer, BatchScoring, ScoringJob
-from tripcast.core.services.ingestion import RowsUnaccountedError
+from tripcast.core.services.validation import RowsUnaccountedError
 
 NOW = datetime(2026, 12, 7, 4, 0, tzinfo=UTC)
 Row = dict[str, Any]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tripcast.data_engineering.pipeline import tasks
+from tripcast.cli import pipeline_tasks as tasks
 from tripcast.data_engineering.pipeline.steps import STEPS
 
 DAG_FILE = Path(__file__).resolve().parents[3] / "data_engineering" / "batch" / "airflow" / "tripcast_monthly.py"

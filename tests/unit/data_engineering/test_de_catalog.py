@@ -3,23 +3,37 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 from jsonschema import Draft202012Validator
 
 from tripcast.core.domain.month import Month
 from tripcast.core.ports.data import RawDataset
-from tripcast.data_engineering.catalog import CATALOG_DIR, render_catalog, stale_catalog_files
+from tripcast.data_engineering.catalog import CatalogWriter, render_catalog, stale_catalog_files
 from tripcast.data_engineering.tlc.validation import PROCESSED_TRIP_SCHEMA, PanderaTripValidator
+
+#: The repository's committed copy of the catalog.
+CATALOG_DIR = Path(__file__).resolve().parents[3] / "data_engineering" / "catalog"
 
 
 def test_committed_catalog_is_up_to_date():
-    stale = stale_catalog_files()
+    stale = stale_catalog_files(CATALOG_DIR)
     assert stale == [], (
-        f"catalog files out of date: {stale}; regenerate with "
-        "`python -c 'from tripcast.data_engineering.catalog import write_catalog; write_catalog()'`"
+        f"catalog files out of date: {stale}; "
+        "regenerate with `tripcast pipeline catalog --out data_engineering/catalog`"
     )
     assert (CATALOG_DIR / "data_dictionary.md").is_file()
+
+
+def test_catalog_writer_writes_to_the_given_folder_or_the_configured_one(tmp_path: Path) -> None:
+    configured, given = tmp_path / "configured", tmp_path / "given"
+    writer = CatalogWriter(configured)
+    written = writer.write(given)
+    assert written and all(path.is_relative_to(given) for path in written)
+    assert stale_catalog_files(given) == []
+    assert not configured.exists()
+    assert {p.relative_to(configured) for p in writer.write()} == {p.relative_to(given) for p in written}
 
 
 def test_json_schema_follows_the_pandera_schema():
@@ -55,3 +69,18 @@ def test_feature_schemas_come_from_the_ibis_plan():
     assert "ended before" in zone_pair["properties"]["feature_timestamp"]["description"]
     dictionary = render_catalog()["data_dictionary.md"]
     assert "`unknown_pickup_zone`" in dictionary and "## features_zone_hour" in dictionary
+
+
+def test_cli_writes_the_catalog_to_out_or_to_the_catalog_dir_setting(tmp_path: Path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from tripcast.cli.app import app
+
+    monkeypatch.setenv("TRIPCAST_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TRIPCAST_CATALOG_DIR", str(tmp_path / "configured"))
+    given = CliRunner().invoke(app, ["pipeline", "catalog", "--out", str(tmp_path / "given")])
+    assert given.exit_code == 0, given.output
+    assert stale_catalog_files(tmp_path / "given") == []
+    configured = CliRunner().invoke(app, ["pipeline", "catalog"])
+    assert configured.exit_code == 0, configured.output
+    assert stale_catalog_files(tmp_path / "configured") == []

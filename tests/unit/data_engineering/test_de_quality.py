@@ -92,3 +92,43 @@ def test_report_and_textfile_metrics(tmp_path, january_canonical):
     assert 'tripcast_data_rows{dataset="trips",month="2021-01",outcome="valid"} 73844.0' in text
     check = "quarantine_reason:duration_out_of_range"
     assert f'tripcast_data_check_status{{check="{check}",dataset="trips",month="2021-01"}} 1.0' in text
+
+
+def test_duckdb_statistics_match_the_pandas_checks_on_a_real_month(tmp_path, january_canonical):
+    """The report's numbers (computed by DuckDB, from files or frames) against pandas on the same rows."""
+    from tripcast.core.ports.data import RawDataset
+    from tripcast.data_engineering.quality.anomaly import daily_series, detect_daily_anomalies
+    from tripcast.data_engineering.quality.run import OPTIONAL_NULL_LIMITS, RANGES, TRIP_IDENTITY
+    from tripcast.data_engineering.tlc.validation import PanderaTripValidator
+    from tripcast.data_engineering.tlc.zones import ZoneLookup
+
+    outcome = PanderaTripValidator().split(RawDataset(pd.read_parquet(january_canonical), Month(2021, 1), "t"))
+    valid = pd.concat([outcome.valid, outcome.valid.head(500)], ignore_index=True)  # 500 duplicated trips
+    valid.loc[valid.index[:300], "pickup_zone"] = 999  # unknown zone ids
+    valid_path, quarantine_path = tmp_path / "valid.parquet", tmp_path / "quarantine.parquet"
+    valid.to_parquet(valid_path, index=False)
+    outcome.quarantined.to_parquet(quarantine_path, index=False)
+    from_files = build_quality_report(valid_path, quarantine_path, Month(2021, 1), history=[70_000])
+    from_frames = build_quality_report(valid, outcome.quarantined, Month(2021, 1), history=[70_000])
+    assert from_files.as_dict() == from_frames.as_dict()
+
+    zone_ids = ZoneLookup.bundled().zone_ids
+    expected = [qc.null_rate(valid, c, w, f) for c, (w, f) in OPTIONAL_NULL_LIMITS.items()]
+    expected += [qc.value_range(valid, c, lo, hi, w, f) for c, lo, hi, w, f in RANGES]
+    expected.append(qc.uniqueness(valid, TRIP_IDENTITY))
+    expected += [qc.referential_integrity(valid, c, zone_ids) for c in ("pickup_zone", "dropoff_zone")]
+    expected.append(qc.freshness(valid, "pickup_datetime", Month(2021, 1).end, timedelta(hours=48)))
+    by_name = {check.name: check for check in from_files.checks}
+    for check in expected:
+        got = by_name[check.name]
+        assert (got.status, got.message) == (check.status, check.message)
+        assert got.value == pytest.approx(check.value, rel=1e-12)
+    # 500 repeated, but 300 of the originals got an unknown zone: 200 exact repeats remain
+    assert by_name["uniqueness:" + "+".join(TRIP_IDENTITY)].value == pytest.approx(200 / len(valid))
+    assert by_name["referential_integrity:pickup_zone"].status == "fail"
+    exploded = outcome.quarantined["quarantine_reason"].str.split("; ").explode().value_counts()
+    assert from_files.reasons == {str(k): int(v) for k, v in exploded.items()}
+    for name, series in daily_series(valid).items():
+        got = pd.Series(from_files.daily[name]).to_numpy()
+        np.testing.assert_allclose(got, series.to_numpy(dtype=float), rtol=1e-9, err_msg=name)
+    assert from_files.anomalies == detect_daily_anomalies(valid)

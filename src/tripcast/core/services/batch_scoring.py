@@ -24,7 +24,7 @@ from tripcast.core.ports.batch_scoring import (
 )
 from tripcast.core.ports.clock import Clock
 from tripcast.core.ports.learning import Predictor
-from tripcast.core.services.ingestion import RowsUnaccountedError
+from tripcast.core.services.validation import RowsUnaccountedError
 
 SCORED = "batch.scored"
 

@@ -1,11 +1,11 @@
 """The data catalog: JSON Schemas and a data dictionary generated from the Pandera trip schema."""
 
 from tripcast.data_engineering.catalog.generate import (
-    CATALOG_DIR,
+    CatalogWriter,
     pandera_to_json_schema,
     render_catalog,
     stale_catalog_files,
     write_catalog,
 )
 
-__all__ = ["CATALOG_DIR", "pandera_to_json_schema", "render_catalog", "stale_catalog_files", "write_catalog"]
+__all__ = ["CatalogWriter", "pandera_to_json_schema", "render_catalog", "stale_catalog_files", "write_catalog"]

@@ -1,5 +1,6 @@
 """The monthly data pipeline: ingest -> validate -> transform -> quality -> export, resumable and engine-agnostic."""
 
-from tripcast.data_engineering.pipeline.runner import PipelineReport, StepReport, run_pipeline
+from tripcast.core.ports.pipeline import PipelineReport, StepReport
+from tripcast.data_engineering.pipeline.runner import PipelineRunner
 
-__all__ = ["PipelineReport", "StepReport", "run_pipeline"]
+__all__ = ["PipelineReport", "PipelineRunner", "StepReport"]

@@ -1,4 +1,4 @@
-"""``run_pipeline``: ingest -> validate -> transform -> quality -> export for one month, resumable.
+"""``PipelineRunner``: ingest -> validate -> transform -> quality -> export for one month, resumable.
 
 Every step declares a *fingerprint* of what it depends on (the raw file's sha256,
 chained through the steps). The manifest skips a step whose fingerprint and outputs
@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,134 +20,110 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from tripcast.core.domain.month import Month
+from tripcast.core.ports.data import MonthDatasetStore, TripFileSource
 from tripcast.core.ports.locks import Locks, month_lock
+from tripcast.core.ports.pipeline import MonthlyPipeline, PipelineReport, StepReport
+from tripcast.core.services.validation import Validation
 from tripcast.data_engineering.lineage import DatasetRef, LineageEmitter, lineage_emitter
+from tripcast.data_engineering.pipeline.config import PipelineRequest
 from tripcast.data_engineering.pipeline.layout import Layout
 from tripcast.data_engineering.pipeline.manifest import Manifest, StepRecord
 from tripcast.data_engineering.pipeline.steps import STEPS, RunContext, StepResult
 from tripcast.settings import Settings
 
 
-@dataclass(frozen=True)
-class StepReport:
-    """One step of one run: whether it ran or was skipped, how long it took, what it produced."""
-
-    name: str
-    skipped: bool
-    seconds: float
-    rows: dict[str, int] = field(default_factory=dict)
-    outputs: dict[str, str] = field(default_factory=dict)
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class PipelineReport:
-    """The result of :func:`run_pipeline`."""
-
-    month: Month
-    engine: str
-    steps: list[StepReport]
-    manifest_path: str
-
-    @property
-    def seconds(self) -> float:
-        return sum(step.seconds for step in self.steps)
-
-    def step(self, name: str) -> StepReport:
-        return next(s for s in self.steps if s.name == name)
-
-
 def _fingerprint(*parts: str) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
-def run_pipeline(
-    month: Month | str,
-    settings: Settings,
-    engine: str | None = None,
-    *,
-    source_dir: Path | None = None,
-    allow_download: bool = False,
-    console: Console | None = None,
-    spark: Any = None,
-    force: bool = False,
-    lineage: LineageEmitter | None = None,
-    stop_after: str | None = None,
-    locks: Locks | None = None,
-) -> PipelineReport:
-    """Run every step for ``month`` on ``engine`` (``duckdb`` or ``spark``; default from settings).
+class PipelineRunner(MonthlyPipeline):
+    """Runs the steps for a month with the collaborators the composition root gives it.
 
-    ``force`` reruns complete steps; ``stop_after`` ends the run after the named step.
-    Raises :class:`~tripcast.core.domain.errors.TripcastError` subclasses for bad input,
-    missing data or a failed quality gate; the manifest records the failed step.
-    The whole run holds the month's lock (``locks``; default: file locks under
-    ``<data_dir>/locks``), shared with ``tripcast validate``: a concurrent run of the same
-    month raises :class:`~tripcast.core.ports.locks.LockHeldError` before touching anything.
+    The whole run holds the month's lock, shared with ``tripcast validate``: a concurrent
+    run of the same month raises :class:`~tripcast.core.ports.locks.LockHeldError` before
+    touching anything. The validate step calls the :class:`Validation` service, so it
+    validates batch-wise and records ``dataset.validated`` like ``tripcast validate``.
     """
-    month = Month.parse(month) if isinstance(month, str) else month
-    layout = Layout.from_settings(settings)
-    if locks is None:
-        from tripcast.security.locks import FileLocks
 
-        locks = FileLocks(layout.data_dir / "locks")
-    with locks.hold(month_lock(settings.service, month), f"tripcast pipeline run {month}"):
-        return _run_locked(
-            month, settings, layout, engine, source_dir, allow_download, console, spark, force, lineage, stop_after
+    def __init__(
+        self,
+        settings: Settings,
+        source: TripFileSource,
+        store: MonthDatasetStore,
+        validation: Validation,
+        locks: Locks,
+        lineage: LineageEmitter | None = None,
+    ) -> None:
+        self._settings = settings
+        self._source = source
+        self._store = store
+        self._validation = validation
+        self._locks = locks
+        self._lineage = lineage
+
+    def run(
+        self,
+        month: Month | str,
+        *,
+        engine: str | None = None,
+        force: bool = False,
+        stop_after: str | None = None,
+        spark: Any = None,
+        show_progress: bool = False,
+        actor: str = "tripcast",
+    ) -> PipelineReport:
+        """Run every step for ``month`` (see :class:`MonthlyPipeline`)."""
+        request = PipelineRequest.parse(
+            month, engine or self._settings.pipeline_engine, force=force, stop_after=stop_after
         )
+        ctx = RunContext(
+            month=request.month_value,
+            settings=self._settings,
+            layout=Layout.from_settings(self._settings),
+            engine_name=request.engine,
+            source=self._source,
+            store=self._store,
+            validation=self._validation,
+            actor=actor,
+            spark=spark,
+        )
+        lock = month_lock(self._settings.service, ctx.month)
+        with self._locks.hold(lock, f"tripcast pipeline run {ctx.month}"):
+            return self._run_locked(ctx, request, Console(quiet=not show_progress))
+
+    def _run_locked(self, ctx: RunContext, request: PipelineRequest, console: Console) -> PipelineReport:
+        manifest = Manifest.load(ctx.layout.manifest(ctx.month))
+        emitter = self._lineage or lineage_emitter(ctx.layout.lineage_dir, self._settings.lineage_url)
+        reports: list[StepReport] = []
+        upstream = ""
+        with _progress(console) as progress:
+            task = progress.add_task(f"{ctx.month} on {ctx.engine_name}", total=len(STEPS))
+            for step in STEPS:
+                progress.update(task, description=f"{ctx.month} on {ctx.engine_name}: {step.name}")
+                fingerprint = _fingerprint(upstream, step.name, step.fingerprint(ctx))
+                upstream = fingerprint
+                if not request.force and manifest.is_complete(step.name, fingerprint):
+                    record = manifest.steps[step.name]
+                    ctx.outputs[step.name] = dict(record.outputs)
+                    reports.append(StepReport(step.name, True, 0.0, record.rows, record.outputs, record.details))
+                else:
+                    reports.append(_run_step(step, ctx, manifest, fingerprint, emitter))
+                progress.advance(task)
+                if request.stop_after == step.name:
+                    break
+        return PipelineReport(ctx.month, ctx.engine_name, reports, str(manifest.path))
 
 
-def _run_locked(
-    month: Month,
-    settings: Settings,
-    layout: Layout,
-    engine: str | None,
-    source_dir: Path | None,
-    allow_download: bool,
-    console: Console | None,
-    spark: Any,
-    force: bool,
-    lineage: LineageEmitter | None,
-    stop_after: str | None,
-) -> PipelineReport:
-    ctx = RunContext(
-        month=month,
-        settings=settings,
-        layout=layout,
-        engine_name=engine or settings.pipeline_engine,
-        source_dir=source_dir,
-        allow_download=allow_download,
-        spark=spark,
-    )
-    ctx.check()
-    manifest = Manifest.load(layout.manifest(month))
-    emitter = lineage or lineage_emitter(layout.lineage_dir, settings.lineage_url)
-    reports: list[StepReport] = []
-    upstream = ""
-    progress = Progress(
+def _progress(console: Console) -> Progress:
+    return Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total} steps"),
         TimeElapsedColumn(),
-        console=console or Console(quiet=True),
+        console=console,
         transient=False,
     )
-    with progress:
-        task = progress.add_task(f"{month} on {ctx.engine_name}", total=len(STEPS))
-        for step in STEPS:
-            progress.update(task, description=f"{month} on {ctx.engine_name}: {step.name}")
-            fingerprint = _fingerprint(upstream, step.name, step.fingerprint(ctx))
-            upstream = fingerprint
-            if not force and manifest.is_complete(step.name, fingerprint):
-                record = manifest.steps[step.name]
-                ctx.outputs[step.name] = dict(record.outputs)
-                reports.append(StepReport(step.name, True, 0.0, record.rows, record.outputs, record.details))
-            else:
-                reports.append(_run_step(step, ctx, manifest, fingerprint, emitter))
-            progress.advance(task)
-            if stop_after == step.name:
-                break
-    return PipelineReport(month, ctx.engine_name, reports, str(manifest.path))
 
 
 def _run_step(step: Any, ctx: RunContext, manifest: Manifest, fingerprint: str, emitter: LineageEmitter) -> StepReport:

@@ -10,16 +10,13 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from tripcast.core.domain.errors import FieldProblem, InvalidInputError
 from tripcast.core.domain.month import Month
-from tripcast.core.services.ingestion import validate_month
+from tripcast.core.ports.data import MonthDatasetStore, TripFileSource
+from tripcast.core.services.validation import Validation
 from tripcast.data_engineering.pipeline.layout import FEATURE_TABLES, Layout
-from tripcast.data_engineering.tlc.download import TlcDownloader, file_sha256
-from tripcast.data_engineering.tlc.source import TlcFileSource
-from tripcast.data_engineering.tlc.store import ParquetDatasetStore
-from tripcast.data_engineering.tlc.validation import PanderaTripValidator
+from tripcast.data_engineering.pipeline.memory import release_freed_memory
+from tripcast.data_engineering.tlc.download import file_sha256
 from tripcast.data_engineering.transformation import ParquetOutput, aggregate_splits, open_engine, transform_trips
-from tripcast.data_engineering.transformation.engine import ENGINES
 from tripcast.settings import Settings
 
 
@@ -31,30 +28,12 @@ class RunContext:
     settings: Settings
     layout: Layout
     engine_name: str
-    source_dir: Path | None = None
-    allow_download: bool = False
+    source: TripFileSource
+    store: MonthDatasetStore
+    validation: Validation
+    actor: str = "tripcast"
     spark: Any = None
     outputs: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    def check(self) -> None:
-        if self.engine_name not in ENGINES:
-            raise InvalidInputError(
-                [FieldProblem("engine", f"{self.engine_name!r} is not one of {', '.join(ENGINES)}")]
-            )
-
-    @property
-    def source(self) -> TlcFileSource:
-        s = self.settings
-        downloader = None
-        if self.allow_download:
-            downloader = TlcDownloader(
-                s.tlc_base_url, s.raw_path, retries=s.download_retries, timeout=s.download_timeout_seconds
-            )
-        return TlcFileSource(s.raw_path, service=s.service, downloader=downloader, local_source=self.source_dir)
-
-    @property
-    def store(self) -> ParquetDatasetStore:
-        return ParquetDatasetStore(self.settings.processed_path, self.settings.quarantine_path, self.settings.service)
 
 
 @dataclass(frozen=True)
@@ -106,7 +85,8 @@ def _ingest_fingerprint(ctx: RunContext) -> str:
 
 
 def _validate(ctx: RunContext) -> StepResult:
-    report = validate_month(ctx.source, PanderaTripValidator(), ctx.store, ctx.month)
+    report = ctx.validation.validate(ctx.month, actor=ctx.actor)
+    release_freed_memory()  # the batches are gone; give their pages back before the engine's transform
     return StepResult(
         [report.source],
         {"processed": report.processed_path, "quarantine": report.quarantine_path},

@@ -96,8 +96,13 @@ def daily_series(trips: pd.DataFrame) -> dict[str, pd.Series]:
 
 def detect_daily_anomalies(trips: pd.DataFrame, threshold: float = DEFAULT_THRESHOLD) -> list[Anomaly]:
     """Every flagged day of every daily series."""
+    return anomalies_in(daily_series(trips), threshold)
+
+
+def anomalies_in(series: dict[str, pd.Series], threshold: float = DEFAULT_THRESHOLD) -> list[Anomaly]:
+    """Every flagged day of every daily series given (volume is judged against its weekday)."""
     return [
         anomaly
-        for name, s in daily_series(trips).items()
-        for anomaly in flag_anomalies(s, name, threshold, weekly=name == "daily_volume")
+        for name, values in series.items()
+        for anomaly in flag_anomalies(values, name, threshold, weekly=name == "daily_volume")
     ]

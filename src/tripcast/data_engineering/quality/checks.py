@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import pandas as pd
 
@@ -37,6 +38,11 @@ def _graded(name: str, value: float, warn_above: float, fail_above: float, what:
 def null_rate(frame: pd.DataFrame, column: str, warn_above: float, fail_above: float) -> CheckResult:
     """Share of nulls in ``column``."""
     rate = float(frame[column].isna().mean()) if len(frame) else 0.0
+    return graded_null_rate(column, rate, warn_above, fail_above)
+
+
+def graded_null_rate(column: str, rate: float, warn_above: float, fail_above: float) -> CheckResult:
+    """:func:`null_rate` from a share computed elsewhere."""
     return _graded(f"null_rate:{column}", rate, warn_above, fail_above, f"{rate:.2%} of {column} values are null")
 
 
@@ -46,6 +52,13 @@ def value_range(
     """Share of non-null ``column`` values outside ``[low, high]``."""
     values = frame[column].dropna()
     share = float(((values < low) | (values > high)).mean()) if len(values) else 0.0
+    return graded_range(column, share, low, high, warn_above, fail_above)
+
+
+def graded_range(
+    column: str, share: float, low: float, high: float, warn_above: float = 0.0, fail_above: float = 0.01
+) -> CheckResult:
+    """:func:`value_range` from a share computed elsewhere."""
     message = f"{share:.3%} of {column} values outside [{low:g}, {high:g}]"
     return _graded(f"range:{column}", share, warn_above, fail_above, message)
 
@@ -56,21 +69,37 @@ def uniqueness(
     """Share of rows that duplicate an earlier row on ``columns`` (a trip recorded twice)."""
     cols = list(columns)
     share = float(frame.duplicated(subset=cols).mean()) if len(frame) else 0.0
-    message = f"{share:.3%} of rows repeat an earlier row on ({', '.join(cols)})"
-    return _graded("uniqueness:" + "+".join(cols), share, warn_above, fail_above, message)
+    return graded_uniqueness(cols, share, warn_above, fail_above)
+
+
+def graded_uniqueness(
+    columns: list[str], share: float, warn_above: float = 0.001, fail_above: float = 0.01
+) -> CheckResult:
+    """:func:`uniqueness` from a share computed elsewhere."""
+    message = f"{share:.3%} of rows repeat an earlier row on ({', '.join(columns)})"
+    return _graded("uniqueness:" + "+".join(columns), share, warn_above, fail_above, message)
 
 
 def referential_integrity(frame: pd.DataFrame, column: str, known_ids: Iterable[int]) -> CheckResult:
     """Share of non-null ``column`` values that are not ids of the reference (zone) table; any is a failure."""
     values = frame[column].dropna()
     share = float((~values.isin(list(known_ids))).mean()) if len(values) else 0.0
+    return graded_referential_integrity(column, share)
+
+
+def graded_referential_integrity(column: str, share: float) -> CheckResult:
+    """:func:`referential_integrity` from a share computed elsewhere."""
     message = f"{share:.3%} of {column} values are not in the zone table"
     return _graded(f"referential_integrity:{column}", share, 0.0, 0.0, message)
 
 
 def freshness(frame: pd.DataFrame, column: str, expected_end: datetime, max_lag: timedelta) -> CheckResult:
     """The newest ``column`` value must be within ``max_lag`` of ``expected_end`` (the month's end)."""
-    latest = frame[column].max() if len(frame) else None
+    return graded_freshness(column, frame[column].max() if len(frame) else None, expected_end, max_lag)
+
+
+def graded_freshness(column: str, latest: Any, expected_end: datetime, max_lag: timedelta) -> CheckResult:
+    """:func:`freshness` from the newest value found elsewhere (None when there is none)."""
     if latest is None or pd.isna(latest):
         return CheckResult(f"freshness:{column}", FAIL, float("inf"), f"lag <= {max_lag}", f"no {column} values at all")
     lag_hours = (pd.Timestamp(expected_end) - pd.Timestamp(latest)).total_seconds() / 3600

@@ -66,15 +66,26 @@ def conform(frame: pd.DataFrame, service: str | None = None) -> pd.DataFrame:
     one the ``lpep_``/``tpep_`` columns reveal) fills the ``service`` column where
     it is missing or null.
     """
+    if _is_canonical(frame) and (service is None or not frame["service"].isna().any()):
+        # Already conformed (a source's batch handed to the validator): a shallow copy keeps the
+        # recorded cast failures and saves a full copy of every column.
+        result = frame.copy(deep=False)
+        result.attrs = {CAST_FAILURES_ATTR: dict(frame.attrs.get(CAST_FAILURES_ATTR, {}))}
+        return result
     service = service or detect_service(frame.columns)
-    renamed = rename_to_canonical(frame)
-    n_rows = len(renamed)
+    # Canonical name -> source column, checked for ambiguity on the header alone: selecting the columns
+    # from the frame itself would copy every one of them before the casts copy them again.
+    rename_to_canonical(frame.iloc[:0])  # raises ValueError when two source columns claim one canonical column
+    targets = {c: TLC_TO_CANONICAL.get(str(c), str(c)) for c in frame.columns}
+    by_canonical = {target: c for c, target in targets.items() if target in CANONICAL_DTYPES}
+    n_rows = len(frame)
+    plain_index = frame.index.equals(pd.RangeIndex(n_rows))
     failures: dict[str, list[int]] = {}
     columns: dict[str, pd.Series] = {}
     for column, dtype in CANONICAL_DTYPES.items():
-        if column in renamed.columns:
-            source = renamed[column].reset_index(drop=True)
-            cast, failed = _cast(source, dtype)
+        if column in by_canonical:
+            source = frame[by_canonical[column]]
+            cast, failed = _cast(source if plain_index else source.reset_index(drop=True), dtype)
             if failed.any():
                 failures[column] = np.flatnonzero(failed).tolist()
         else:
@@ -90,6 +101,13 @@ def conform(frame: pd.DataFrame, service: str | None = None) -> pd.DataFrame:
             failures[column] = sorted(set(failures.get(column, [])) | set(positions))
     result.attrs[CAST_FAILURES_ATTR] = failures
     return result
+
+
+def _is_canonical(frame: pd.DataFrame) -> bool:
+    """Whether ``frame`` has exactly the canonical columns, in order, with the canonical dtypes, and a RangeIndex."""
+    if list(frame.columns) != CANONICAL_COLUMNS or not frame.index.equals(pd.RangeIndex(len(frame))):
+        return False
+    return all(str(dtype) == CANONICAL_DTYPES[str(name)] for name, dtype in frame.dtypes.items())
 
 
 def _any(dtype: str) -> Any:

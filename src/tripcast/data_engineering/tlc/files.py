@@ -5,7 +5,9 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -23,6 +25,7 @@ __all__ = [
     "TlcFileError",
     "check_supported_month",
     "month_from_file_name",
+    "read_tlc_batches",
     "read_tlc_file",
     "service_from_file_name",
     "tlc_file_name",
@@ -93,13 +96,49 @@ def read_tlc_file(path: str | Path, service: str | None = None) -> pd.DataFrame:
     for a missing, truncated, corrupt or unreadable file, and for missing
     required columns.
     """
+    path = _existing(path, service)
+    raw = _read_raw(path)
+    return conform(raw, service=_checked_columns(path, list(raw.columns), service))
+
+
+def read_tlc_batches(
+    path: str | Path, service: str | None = None, batch_rows: int = 1_000_000
+) -> Iterator[pd.DataFrame]:
+    """:func:`read_tlc_file` in batches of at most ``batch_rows`` rows, each in the canonical schema.
+
+    Memory holds one batch, whatever the file's size. Cast failures are recorded per batch
+    (row positions within the batch). An empty file yields one empty batch, so callers
+    always see the schema. The same errors as :func:`read_tlc_file`, raised on first use.
+    """
+    path = _existing(path, service)
+    if _file_kind(path) == "parquet":
+        raw_batches = _parquet_batches(path, batch_rows)
+    else:
+        raw_batches = _csv_batches(path, batch_rows, compressed=_file_kind(path) == "csv.gz")
+    header = next(raw_batches)  # read before any data, so a file of the wrong kind fails at once
+    resolved = _checked_columns(path, list(header.columns), service)
+    empty = True
+    for raw in raw_batches:
+        if raw.empty:
+            continue
+        empty = False
+        yield conform(raw, service=resolved)
+    if empty:
+        yield conform(header, service=resolved)
+
+
+def _existing(path: str | Path, service: str | None) -> Path:
     path = Path(path)
     if not path.is_file():
         raise TlcFileError(f"{path}: file not found")
     if service is not None:
         check_service(service)
-    raw = _read_raw(path)
-    by_columns = detect_service(raw.columns)
+    return path
+
+
+def _checked_columns(path: Path, columns: list[str], service: str | None) -> str:
+    """The file's service, after checking its columns: known service, unambiguous, required ones present."""
+    by_columns = detect_service(columns)
     if service is not None and by_columns is not None and service != by_columns:
         raise TlcFileError(f"{path}: asked for {service} trips but the columns are {by_columns} ({by_columns[0]}pep_*)")
     resolved = service or by_columns or service_from_file_name(path)
@@ -109,16 +148,16 @@ def read_tlc_file(path: str | Path, service: str | None = None) -> pd.DataFrame:
             "pass the service explicitly"
         )
     try:
-        present = set(rename_to_canonical(raw).columns)
+        present = set(rename_to_canonical(pd.DataFrame(columns=columns)).columns)
     except ValueError as exc:
         raise TlcFileError(f"{path}: ambiguous columns: {exc}") from exc
     missing = [c for c in REQUIRED_COLUMNS if c not in present]
     if missing:
         raise TlcFileError(
-            f"{path}: missing required columns {missing} (found {[str(c) for c in raw.columns]}); "
+            f"{path}: missing required columns {missing} (found {[str(c) for c in columns]}); "
             "is this a TLC green/yellow trip file?"
         )
-    return conform(raw, service=resolved)
+    return resolved
 
 
 def _read_raw(path: Path) -> pd.DataFrame:
@@ -144,19 +183,67 @@ def _file_kind(path: Path) -> str:
     return "csv.gz" if head[:2] == _GZIP_MAGIC else "csv"
 
 
+def _corrupt_parquet(path: Path, exc: Exception) -> TlcFileError:
+    size = path.stat().st_size
+    return TlcFileError(
+        f"{path}: truncated or corrupt parquet file ({size:,} bytes): {exc}. Delete it and download it again."
+    )
+
+
+def _wanted_columns(names: list[str]) -> list[str]:
+    # Only the columns the canonical schema uses: yellow months hold millions of rows.
+    return [n for n in names if TLC_TO_CANONICAL.get(n, n) in CANONICAL_DTYPES] or names
+
+
+_TEXT_AS_STRING = {pa.string(): pd.StringDtype(), pa.large_string(): pd.StringDtype()}
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    # Columns of arrow type null (ehail_fee) come out as object Nones; canonical casting handles the rest.
+    # Text straight into pandas' string dtype (the canonical one): going through Python objects first cost
+    # more than the validation rules themselves.
+    return table.to_pandas(
+        timestamp_as_object=False, coerce_temporal_nanoseconds=False, types_mapper=_TEXT_AS_STRING.get
+    )
+
+
 def _read_parquet(path: Path) -> pd.DataFrame:
     try:
-        names = pq.read_schema(path).names
-        # Only the columns the canonical schema uses: yellow months hold millions of rows.
-        wanted = [n for n in names if TLC_TO_CANONICAL.get(n, n) in CANONICAL_DTYPES]
-        table = pq.read_table(path, columns=wanted or names)
+        table = pq.read_table(path, columns=_wanted_columns(pq.read_schema(path).names))
     except (pa.ArrowException, OSError) as exc:
-        size = path.stat().st_size
-        raise TlcFileError(
-            f"{path}: truncated or corrupt parquet file ({size:,} bytes): {exc}. Delete it and download it again."
-        ) from exc
-    # Columns of arrow type null (ehail_fee) come out as object Nones; canonical casting handles the rest.
-    return table.to_pandas(timestamp_as_object=False, coerce_temporal_nanoseconds=False)
+        raise _corrupt_parquet(path, exc) from exc
+    return _to_pandas(table)
+
+
+def _parquet_batches(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
+    try:
+        handle = pq.ParquetFile(path)
+        columns = _wanted_columns(handle.schema_arrow.names)
+        schema = pa.schema([handle.schema_arrow.field(name) for name in columns])
+        yield _to_pandas(schema.empty_table())  # the header alone: checked before any data is read
+        for batch in handle.iter_batches(batch_size=batch_rows, columns=columns):
+            yield _to_pandas(pa.Table.from_batches([batch], schema=schema))
+    except (pa.ArrowException, OSError) as exc:
+        raise _corrupt_parquet(path, exc) from exc
+
+
+def _csv_batches(path: Path, batch_rows: int, *, compressed: bool) -> Iterator[pd.DataFrame]:
+    options: dict[str, Any] = {
+        "dtype": str,
+        "keep_default_na": False,
+        "na_values": [""],
+        "compression": "gzip" if compressed else None,
+        "encoding_errors": "strict",
+    }
+    try:
+        yield pd.read_csv(path, nrows=0, **options)  # the header alone, like the parquet reader
+        with pd.read_csv(path, chunksize=batch_rows, **options) as reader:
+            for chunk in reader:
+                yield chunk.reset_index(drop=True)
+    except pd.errors.EmptyDataError as exc:
+        raise TlcFileError(f"{path}: empty CSV file, no header") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError, gzip.BadGzipFile, EOFError, zlib.error, OSError) as exc:
+        raise TlcFileError(f"{path}: unreadable CSV file: {exc}") from exc
 
 
 def _read_csv(path: Path, *, compressed: bool) -> pd.DataFrame:

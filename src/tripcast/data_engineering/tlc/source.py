@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from tripcast.core.domain.month import Month
-from tripcast.core.ports.data import RawDataset, TripDataSource
+from tripcast.core.ports.data import RawBatches, RawDataset, TripFileSource
 from tripcast.data_engineering.tlc.download import TlcDownloader, file_sha256, read_sidecar
 from tripcast.data_engineering.tlc.errors import DataUnavailableError, TlcFileError, where_to_get_it
 from tripcast.data_engineering.tlc.files import (
@@ -15,13 +15,14 @@ from tripcast.data_engineering.tlc.files import (
     check_service,
     check_supported_month,
     month_from_file_name,
+    read_tlc_batches,
     read_tlc_file,
     tlc_file_name,
 )
 from tripcast.settings import DEFAULT_TLC_BASE_URL
 
 
-class TlcFileSource(TripDataSource):
+class TlcFileSource(TripFileSource):
     """Finds a month's TLC file locally (``local_source``, then ``raw_dir``) or downloads it.
 
     ``local_source`` may be one file (used for whatever month is asked) or a folder
@@ -52,6 +53,12 @@ class TlcFileSource(TripDataSource):
         path = self._locate(month)
         digest = _verified_digest(path)
         return RawDataset(read_tlc_file(path, self.service), month, str(path), digest)
+
+    def read_batches(self, month: Month, batch_rows: int) -> RawBatches:
+        """The month's trips in canonical batches of at most ``batch_rows`` rows, with the file's sha256."""
+        path = self._locate(month)
+        digest = _verified_digest(path)
+        return RawBatches(month, str(path), digest, read_tlc_batches(path, self.service, batch_rows))
 
     def load_file(self, path: Path | str) -> RawDataset:
         """Any TLC file; the month comes from its name, else from the most frequent pickup month."""

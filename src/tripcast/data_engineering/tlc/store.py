@@ -7,15 +7,17 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from tripcast.core.domain.errors import NotFoundError, TripcastError
 from tripcast.core.domain.month import Month
-from tripcast.core.ports.data import DatasetStore
+from tripcast.core.ports.data import MonthDatasetStore, ValidationOutcome
 from tripcast.data_engineering.tlc.files import check_service
 from tripcast.durable_files import describe_os_error, fsync_directory, fsync_file
 
 
-class ParquetDatasetStore(DatasetStore):
+class ParquetDatasetStore(MonthDatasetStore):
     """``{processed_dir,quarantine_dir}/{service}_tripdata_{month}.parquet``.
 
     Writes go to a temporary file in the same folder, are flushed to disk and moved
@@ -70,6 +72,90 @@ class ParquetDatasetStore(DatasetStore):
     def has_processed(self, month: Month) -> bool:
         """Whether ``month`` was processed already."""
         return self.processed_path(month).is_file()
+
+    def open_month(self, month: Month) -> ParquetMonthWriter:
+        """A writer that appends batches to temporary files and publishes both on commit."""
+        return ParquetMonthWriter(self.processed_path(month), self.quarantine_path(month))
+
+
+class _BatchFile:
+    """One output written batch by batch to a temporary file next to its final path."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp: Path | None = None
+        self._writer: pq.ParquetWriter | None = None
+        self._schema: pa.Schema | None = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        # Every batch has the canonical dtypes, so the first batch's schema fits them all; an empty batch
+        # is written too, so a month without quarantined rows still has a file with the schema.
+        table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False)
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+            os.close(handle)
+            self.tmp, self._schema = Path(name), table.schema
+            self._writer = pq.ParquetWriter(self.tmp, table.schema)
+        self._writer.write_table(table)
+
+    def close(self) -> Path:
+        """Finish the temporary file and flush it to disk; return it."""
+        if self._writer is None or self.tmp is None:
+            raise RuntimeError(f"{self.path}: nothing was written, not even the schema")
+        self._writer.close()
+        self._writer = None
+        fsync_file(self.tmp)
+        return self.tmp
+
+    def discard(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self.tmp is not None:
+            self.tmp.unlink(missing_ok=True)
+
+
+class ParquetMonthWriter:
+    """Writes a month's validated batches; readers see the old files until :meth:`commit` renames the new ones.
+
+    A crash or an error mid-month leaves only hidden temporary files, which :meth:`abort` removes.
+    """
+
+    def __init__(self, processed: Path, quarantine: Path) -> None:
+        self._processed = _BatchFile(processed)
+        self._quarantine = _BatchFile(quarantine)
+
+    def write(self, outcome: ValidationOutcome) -> None:
+        """Append one batch's valid and quarantined rows."""
+        for part, frame in ((self._processed, outcome.valid), (self._quarantine, outcome.quarantined)):
+            try:
+                part.write(frame)
+            except OSError as exc:
+                raise DatasetWriteError(
+                    f"cannot write {part.path}: {describe_os_error(exc)}; the previous file, if any, is unchanged"
+                ) from exc
+
+    def commit(self) -> tuple[str, str]:
+        """Publish both files (rename over the old ones); return their paths."""
+        try:
+            for part in (self._processed, self._quarantine):
+                try:
+                    os.replace(part.close(), part.path)
+                except OSError as exc:
+                    raise DatasetWriteError(
+                        f"cannot write {part.path}: {describe_os_error(exc)}; the previous file, if any, is unchanged"
+                    ) from exc
+        finally:
+            self.abort()
+        for folder in {self._processed.path.parent, self._quarantine.path.parent}:
+            fsync_directory(folder)  # make the renames themselves durable
+        return str(self._processed.path), str(self._quarantine.path)
+
+    def abort(self) -> None:
+        """Remove the temporary files; the published files stay as they were."""
+        self._processed.discard()
+        self._quarantine.discard()
 
 
 class DatasetWriteError(TripcastError):

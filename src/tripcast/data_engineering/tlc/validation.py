@@ -11,6 +11,10 @@ functions directly as boolean masks, because Pandera's per-failure bookkeeping i
 many times slower than the checks themselves on a month of trips; a unit test
 checks that the schema and the validator flag the same rows.
 
+:class:`~tripcast.core.services.validation.Validation` calls :meth:`PanderaTripValidator.split` once per
+record batch of a month (cast failures and reasons are per batch), so a month of any size validates in
+bounded memory; a test checks that batch-wise and whole-file validation give the same rows.
+
 Every input row ends up in exactly one output: valid rows gain ``duration_minutes``;
 quarantined rows gain ``quarantine_reason`` listing all broken rules, ``"; "``-joined.
 """

@@ -1,25 +1,23 @@
 """One callable per pipeline step, for orchestrators (Airflow, cron, Argo) that run steps as separate tasks.
 
-Each task runs the pipeline *up to* its step: earlier steps are skipped through the run
-manifest because the previous tasks completed them, so a task retried by the scheduler
-redoes only its own work. Each returns a small JSON-serialisable summary (for XCom).
+Each task bootstraps, then runs the pipeline *up to* its step: earlier steps are skipped
+through the run manifest because the previous tasks completed them, so a task retried by
+the scheduler redoes only its own work. Each returns a small JSON-serialisable summary (for XCom).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from tripcast.data_engineering.pipeline.runner import run_pipeline
-from tripcast.settings import Settings
+from tripcast.bootstrap import bootstrap
+from tripcast.cli.guards import load_settings
 
 
 def run_step(step: str, month: str, engine: str | None = None, source_dir: str | None = None) -> dict[str, Any]:
     """Run the pipeline for ``month`` up to and including ``step``; return that step's summary."""
-    from pathlib import Path
-
-    report = run_pipeline(
-        month, Settings(), engine, source_dir=Path(source_dir) if source_dir else None, stop_after=step
-    )
+    tc = bootstrap(load_settings(), local_source=Path(source_dir) if source_dir else None, allow_download=False)
+    report = tc.data.pipeline.run(month, engine=engine, stop_after=step, actor="airflow")
     done = report.step(step)
     return {
         "step": step,
@@ -31,7 +29,7 @@ def run_step(step: str, month: str, engine: str | None = None, source_dir: str |
 
 
 def ingest(month: str, **kwargs: Any) -> dict[str, Any]:
-    """Locate (or download) the month's TLC file."""
+    """Locate the month's TLC file."""
     return run_step("ingest", month, **kwargs)
 
 
