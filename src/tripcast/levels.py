@@ -64,6 +64,8 @@ PACKAGE_LEVELS: dict[str, Level] = {
     "tripcast.data_engineering.tlc": Level.BEGINNER,
     "tripcast.data_engineering.features": Level.BEGINNER,
     "tripcast.data_engineering.features.store_features": Level.INTERMEDIATE,
+    # The one retry policy: the TLC download (beginner) uses it as much as REST ingestion and HTTP export.
+    "tripcast.data_engineering.ingestion.retry": Level.BEGINNER,
     # The zone aggregates the feature store materialises are computed by the pipeline's transform.
     "tripcast.data_engineering.transformation": Level.INTERMEDIATE,
     # MLOps: training, tracking, registry and serving are the ML basics a beginner project runs; the guide's
