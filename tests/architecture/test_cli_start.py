@@ -26,17 +26,8 @@ HEAVY = (
     "redis",  # imports opentelemetry's SDK on import: ~0.35 s here
 )
 
-#: heavy library -> the command module that still imports it at module level (its helper is fixing it).
-TEMPORARY: dict[str, str] = {
-    # >>> TEMPORARY
-    "numpy": "tripcast.cli.monitoring",
-    "pandas": "tripcast.cli.monitoring",
-    "pyarrow": "tripcast.cli.monitoring",
-    "prometheus_client": "tripcast.cli.serving",
-    "redis": "tripcast.cli.serving",
-    "sqlalchemy": "tripcast.cli.tokens",
-    # <<< TEMPORARY
-}
+#: heavy library -> the command module that still imports it at module level (none left; may only shrink).
+TEMPORARY: dict[str, str] = {}
 
 
 def heavy_modules_loaded_by(module: str) -> list[str]:

@@ -16,12 +16,7 @@ CWD_PATTERNS = re.compile(r"Path\.cwd\(|os\.getcwd\(|Path\(\s*['\"]\.['\"]\s*\)|
 CWD_ALLOWED = {"tripcast/settings.py"}
 #: Package data reached by climbing out of the package: breaks from an installed wheel.
 CLIMBING = re.compile(r"parents\[\d+\]")
-CLIMBING_TEMPORARY = {
-    # >>> TEMPORARY: the dashboard script path (cli/serving.py) and the catalog generator's output folder
-    "tripcast/cli/serving.py",
-    "tripcast/data_engineering/catalog/generate.py",
-    # <<< TEMPORARY
-}
+CLIMBING_TEMPORARY: set[str] = set()
 
 
 def _sources() -> dict[str, str]:

@@ -25,8 +25,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from pyspark.sql import SparkSession
 
-    from tripcast.bootstrap import bootstrap
-    from tripcast.cli.guards import load_settings
+    from tripcast.bootstrap import bootstrap, load_settings
     from tripcast.core.domain.errors import TripcastError
 
     owned = SparkSession.getActiveSession() is None  # stop only a session we started

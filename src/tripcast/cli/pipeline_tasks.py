@@ -10,8 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tripcast.bootstrap import bootstrap
-from tripcast.cli.guards import load_settings
+from tripcast.bootstrap import bootstrap, load_settings
 
 
 def run_step(step: str, month: str, engine: str | None = None, source_dir: str | None = None) -> dict[str, Any]:

@@ -163,7 +163,10 @@ def dashboard(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
 ) -> None:
     """Open the Streamlit dashboard: predict a trip by zone names, browse registered models."""
-    script = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+    from importlib.resources import files
+
+    # Package data, not a path climbed from this file: works from an installed wheel as from the checkout.
+    script = Path(str(files("tripcast.dashboard") / "app.py"))
     if not script.exists():
         raise fail(f"dashboard script missing: {script}")
     command = [
