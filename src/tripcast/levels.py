@@ -53,6 +53,10 @@ PACKAGE_LEVELS: dict[str, Level] = {
     # "api contracts" and "frontend" at the intermediate level.
     "tripcast.cli": Level.BEGINNER,
     "tripcast.cli.monitoring": Level.INTERMEDIATE,
+    "tripcast.cli.drift": Level.INTERMEDIATE,
+    "tripcast.cli.features": Level.INTERMEDIATE,
+    "tripcast.cli.alerts": Level.ADVANCED,
+    "tripcast.cli.pipeline_tasks": Level.ADVANCED,
     "tripcast.cli.serving": Level.INTERMEDIATE,
     "tripcast.cli.tokens": Level.INTERMEDIATE,
     "tripcast.cli.pipeline": Level.ADVANCED,

@@ -33,12 +33,13 @@ def _register_command_groups(root: typer.Typer) -> None:
     from tripcast.cli import monitoring, serving, tokens  # intermediate
 
     # isort: split
-    from tripcast.cli import optimize, pipeline  # advanced
+    from tripcast.cli import alerts, optimize, pipeline  # advanced
 
     root.command()(demo.demo)
     for group in (ingest, data, models, predict, audit, serving, scoring, optimize, monitoring):
         root.registered_commands.extend(group.app.registered_commands)
         root.registered_groups.extend(group.app.registered_groups)
+    root.add_typer(alerts.app, name="alerts")
     root.add_typer(pipeline.app, name="pipeline", help="Data pipelines: ingest, validate, transform, export.")
     root.add_typer(tokens.app, name="tokens", help="API keys with roles for the HTTP API: create, revoke, list.")
 
