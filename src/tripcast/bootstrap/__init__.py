@@ -6,13 +6,15 @@ first use so that ``tripcast --help`` and data-only commands stay fast.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tripcast.core.ports.audit import VerifiableAuditLog
+from tripcast.core.domain.audit import AuditEvent
+from tripcast.core.ports.audit import AuditLog, VerifiableAuditLog
 from tripcast.core.ports.clock import Clock
 from tripcast.core.ports.tracking import RegistrationHook
 from tripcast.security.urls import mask_url
@@ -42,6 +44,27 @@ if TYPE_CHECKING:
     from tripcast.mlops.training.lightgbm_trainer import LightGBMTrainer
     from tripcast.mlops.training.metrics import RegressionMetrics
     from tripcast.security.locks import FileLocks, PostgresAdvisoryLocks
+
+
+class AuditOnFirstUse(AuditLog):
+    """An audit log built by ``open_log`` when the first event is recorded or read."""
+
+    def __init__(self, open_log: Callable[[], AuditLog]) -> None:
+        self._open = open_log
+        self._log: AuditLog | None = None
+
+    def _opened(self) -> AuditLog:
+        if self._log is None:
+            self._log = self._open()
+        return self._log
+
+    def record(self, event: AuditEvent) -> None:
+        self._opened().record(event)
+
+    def events(
+        self, subject_prefix: str = "", limit: int = 100, actions: Collection[str] | None = None
+    ) -> list[AuditEvent]:
+        return self._opened().events(subject_prefix, limit, actions)
 
 
 class SystemClock(Clock):
@@ -153,6 +176,12 @@ class Tripcast:
 
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         return SqlAuditLog(self.settings.audit_database_url, key=self.settings.audit_key.get_secret_value().encode())
+
+    @cached_property
+    def audit_on_first_use(self) -> AuditLog:
+        """:attr:`audit`, opened on the first event recorded or read: read-only use cases (and a server
+        starting while the audit database is down) never open it."""
+        return AuditOnFirstUse(lambda: self.audit)
 
     @cached_property
     def audit_trail(self) -> AuditTrailService:

@@ -7,12 +7,9 @@ imports mlflow or sqlalchemy.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tripcast.core.domain.audit import AuditEvent
-from tripcast.core.ports.audit import AuditLog
 from tripcast.core.services.drift import DriftMonitoring
 from tripcast.core.services.features import FeatureStoreService
 
@@ -21,28 +18,6 @@ if TYPE_CHECKING:
 
 #: Reference profiles downloaded from the registry, keyed by model version and sha256, under the data folder.
 PROFILE_CACHE_DIR = Path("cache") / "reference_profiles"
-
-
-class DeferredAuditLog(AuditLog):
-    """The audit log built on the first event: read-only use cases never open the audit database."""
-
-    def __init__(self, build: Callable[[], AuditLog]) -> None:
-        self._build = build
-        self._log: AuditLog | None = None
-
-    @property
-    def log(self) -> AuditLog:
-        if self._log is None:
-            self._log = self._build()
-        return self._log
-
-    def record(self, event: AuditEvent) -> None:
-        self.log.record(event)
-
-    def events(
-        self, subject_prefix: str = "", limit: int = 100, actions: Collection[str] | None = None
-    ) -> list[AuditEvent]:
-        return self.log.events(subject_prefix, limit, actions)
 
 
 def drift_monitoring(tc: Tripcast) -> DriftMonitoring:
@@ -71,7 +46,7 @@ def drift_monitoring(tc: Tripcast) -> DriftMonitoring:
         predictions=RegistryPredictions(registry),
         decay=TableDecayEvaluator(),
         registry=registry,
-        audit=DeferredAuditLog(lambda: tc.audit),
+        audit=tc.audit_on_first_use,
         clock=tc.clock,
     )
 
@@ -138,7 +113,7 @@ def feature_store_service(tc: Tripcast, online_url: str | None = None) -> Featur
         service=settings.service,
         validated_tlc=validated_tlc,
     )
-    return FeatureStoreService(maintenance, DeferredAuditLog(lambda: tc.audit), tc.clock)
+    return FeatureStoreService(maintenance, tc.audit_on_first_use, tc.clock)
 
 
 def served_drift_monitor(tc: Tripcast, metrics_registry: Any) -> Any:

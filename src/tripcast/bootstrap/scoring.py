@@ -6,11 +6,8 @@ paths (:meth:`BatchScoring.plan`) before paying for either.
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import TYPE_CHECKING
 
-from tripcast.core.domain.audit import AuditEvent
-from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.batch_scoring import ColumnFeatureBuilder
 from tripcast.core.ports.learning import Predictor
 from tripcast.core.services.batch_scoring import BatchScoring
@@ -28,21 +25,6 @@ class RegistryOnFirstUse:
     def load_predictor(self, name: str, ref: str) -> Predictor:
         """The version ``ref`` of model ``name`` from the registry."""
         return self._tc.registry.load_predictor(name, ref)
-
-
-class AuditOnFirstUse(AuditLog):
-    """The container's audit trail, opened when the first event is recorded or read."""
-
-    def __init__(self, tc: Tripcast) -> None:
-        self._tc = tc
-
-    def record(self, event: AuditEvent) -> None:
-        self._tc.audit.record(event)
-
-    def events(
-        self, subject_prefix: str = "", limit: int = 100, actions: Collection[str] | None = None
-    ) -> list[AuditEvent]:
-        return self._tc.audit.events(subject_prefix, limit, actions)
 
 
 def column_features(tc: Tripcast) -> ColumnFeatureBuilder:
@@ -65,7 +47,7 @@ def build_batch_scoring(tc: Tripcast) -> BatchScoring:
     return BatchScoring(
         scorer=batch_scorer(column_features(tc), TLC_TO_CANONICAL),
         predictors=RegistryOnFirstUse(tc),
-        audit=AuditOnFirstUse(tc),
+        audit=tc.audit_on_first_use,
         clock=tc.clock,
         model_name=tc.settings.model_name,
     )

@@ -8,13 +8,11 @@ are re-exported here, so ``tripcast.api`` imports only the core, the bootstrap p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from tripcast.bootstrap.access import anonymous_permissions, authenticator_from_settings
 from tripcast.core.domain.access import Permission
-from tripcast.core.domain.audit import AuditEvent
 from tripcast.core.ports.access import Authenticator
 from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.clock import Clock
@@ -51,7 +49,6 @@ from tripcast.settings import Settings
 
 if TYPE_CHECKING:
     from tripcast.bootstrap import Tripcast
-    from tripcast.core.domain.model_spec import ModelSpec
     from tripcast.mlops.serving.streaming import StreamScorer
 
 __all__ = [
@@ -184,22 +181,6 @@ def serving_parts(
     )
 
 
-def drift_window_for(settings: Settings, spec: ModelSpec, metrics: ServingMetrics) -> DriftWindow | None:
-    """The online drift monitor of the served version (its registered reference profile), gauges in ``metrics``."""
-    if not settings.drift_monitoring_enabled:
-        return None
-    from tripcast.mlops.drift_detection.online import ServedModelDriftMonitor
-    from tripcast.mlops.drift_detection.profile import ReferenceProfile
-    from tripcast.mlops.drift_detection.profile_store import load_reference_profile
-
-    tracking_uri = settings.tracking_uri
-
-    def load(name: str, version: str) -> ReferenceProfile:
-        return load_reference_profile(tracking_uri, name, version)
-
-    return ServedModelDriftMonitor(spec, load, metrics.registry, window_size=settings.drift_window_size)
-
-
 def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
     """The API's parts wired from ``TRIPCAST_*`` settings via :func:`tripcast.bootstrap.bootstrap`.
 
@@ -207,6 +188,7 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
     server listens, and reports not ready, while the registry database is down.
     """
     from tripcast.bootstrap import bootstrap
+    from tripcast.bootstrap.monitoring import served_drift_monitor
     from tripcast.mlops.serving.real_time.deferred_registry import quiet_registry_outage_logs
 
     quiet_registry_outage_logs()
@@ -217,8 +199,8 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
         tripcast.serving_registry,
         feature_builder=tripcast.features,
         metrics=metrics,
-        drift_monitor=drift_window_for(tripcast.settings, tripcast.features.spec, metrics),
-        audit=LazyAuditLog(lambda: tripcast.audit),  # opened on the first audited reload, not at start-up
+        drift_monitor=served_drift_monitor(tripcast, metrics.registry),
+        audit=tripcast.audit_on_first_use,  # opened on the first audited reload, not at start-up
         clock=tripcast.clock,
     )
 
@@ -227,21 +209,6 @@ def _system_clock() -> Clock:
     from tripcast.bootstrap import SystemClock
 
     return SystemClock()
-
-
-class LazyAuditLog(AuditLog):
-    """The audit trail, opened on first use: a server starts (and serves) while the audit database is down."""
-
-    def __init__(self, open_log: Callable[[], AuditLog]) -> None:
-        self._open = open_log
-
-    def record(self, event: AuditEvent) -> None:
-        self._open().record(event)
-
-    def events(
-        self, subject_prefix: str = "", limit: int = 100, actions: Collection[str] | None = None
-    ) -> list[AuditEvent]:
-        return self._open().events(subject_prefix, limit, actions)
 
 
 def zone_names() -> dict[int, str]:
