@@ -20,7 +20,7 @@ from aiosmtpd.controller import Controller
 from prometheus_client import CollectorRegistry, Gauge
 from typer.testing import CliRunner
 
-from tripcast.cli.monitoring import app
+from tripcast.cli.app import app
 from tripcast.core.ports.clock import Clock
 from tripcast.observability.alerting import AlertManager, AlertStore, parse_config, samples_from_registry
 

@@ -103,4 +103,4 @@ def test_optimize_command_compiles_and_tags_the_version(env: Champion) -> None:
     assert "compiled trip-duration" in flat and "|compiled - native| = 0.00e+00" in flat
     assert env.registry.get(MODEL_NAME, env.version).tags[ARTIFACT_TAG].endswith(f"-v{env.version}.so")
     refused = runner.invoke(app, ["optimize", "--level", "fast"])
-    assert refused.exit_code == 1 and "--level must be one of" in refused.output
+    assert refused.exit_code == 1 and "--level: must be one of" in refused.output

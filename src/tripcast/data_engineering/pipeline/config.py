@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError
@@ -19,10 +19,19 @@ class PipelineRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="Month to process, YYYY-MM")
+    month: str = Field(description="Month to process, YYYY-MM")
     engine: EngineName = Field(description="Transformation engine")
     force: bool = Field(default=False, description="Rerun steps that are already complete")
     stop_after: StepName | None = Field(default=None, description="End the run after this step")
+
+    @field_validator("month")
+    @classmethod
+    def _a_month(cls, value: str) -> str:
+        """The one month parser of the core, so every entry point says the same (and shows YYYY-MM)."""
+        try:
+            return str(Month.parse(value))
+        except InvalidInputError as exc:
+            raise ValueError(exc.problems[0].problem) from None
 
     @classmethod
     def parse(
@@ -44,4 +53,6 @@ class PipelineRequest(BaseModel):
 
 
 def _message(error: ErrorDetails) -> str:
+    if error["type"] == "value_error":  # our own validators already name the input
+        return str(error["ctx"]["error"])
     return f"{error['input']!r}: {error['msg']}"
