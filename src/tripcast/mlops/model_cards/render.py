@@ -36,7 +36,12 @@ class PlotBlock:
     legend: tuple[str, str]
 
 
-Block = str | TableBlock | PlotBlock
+@dataclass(frozen=True, slots=True)
+class ListBlock:
+    items: tuple[str, ...]
+
+
+Block = str | TableBlock | PlotBlock | ListBlock
 
 
 @dataclass(slots=True)
@@ -58,7 +63,7 @@ def outline(card: ModelCard) -> list[Section]:
         _features(card),
         _metrics(card),
         _comparison(card),
-        Section("Known limitations", [f"- {item}" for item in card.limitations] or [NONE_RECORDED]),
+        Section("Known limitations", [ListBlock(card.limitations) if card.limitations else NONE_RECORDED]),
         _lineage(card),
         _approvals(card),
     ]
@@ -234,6 +239,8 @@ def _markdown_block(block: Block) -> list[str]:
         header = "| " + " | ".join(map(_cell, block.headers)) + " |"
         rule = "| " + " | ".join("---" for _ in block.headers) + " |"
         return [header, rule, *("| " + " | ".join(map(_cell, row)) + " |" for row in block.rows)]
+    if isinstance(block, ListBlock):
+        return [f"- {item}" for item in block.items]
     return [f"_Plot in the HTML card: {block.title}._"]
 
 
@@ -252,6 +259,8 @@ def _html_block(block: Block) -> str:
         head = "".join(f"<th>{html.escape(h)}</th>" for h in block.headers)
         rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in block.rows)
         return f"<table><tr>{head}</tr>{rows}</table>"
+    if isinstance(block, ListBlock):
+        return "<ul>" + "".join(f"<li>{_inline_markdown(item)}</li>" for item in block.items) + "</ul>"
     svg = svg_bars(
         block.title,
         list(block.labels),
