@@ -16,7 +16,6 @@ from tripcast.cli.console import console, print_json, step, user_errors
 from tripcast.cli.data import ensure_month_processed
 from tripcast.cli.options import SourceOption, context
 from tripcast.core.domain.model_card import CARD_HTML, CARD_MARKDOWN
-from tripcast.core.services.promotion import Promotion
 
 app = typer.Typer()
 models_app = typer.Typer(help="Registered versions: list them (no subcommand), write their model cards.")
@@ -46,7 +45,7 @@ def card(
     ctx = context(source)
     name = ctx.settings.model_name
     found = ctx.registry.get(name, version)  # an unknown version fails here, in one line, before any work
-    ensure_month_processed(ctx, Promotion.validation_month(found))
+    ensure_month_processed(ctx, ctx.cards.evaluation_month(found))
     with step(f"writing the model card of {name} v{found.version}"):
         written = ctx.cards.write(name, found.version, actor=getpass.getuser())
     folder = out if out is not None else ctx.settings.reports_path / "model_cards"

@@ -203,7 +203,7 @@ def test_a_version_without_a_validation_month_tag_is_refused_in_one_line() -> No
     cards, registry, card_store = _cards([], audit)
     registry.tags["3"] = {}
 
-    with pytest.raises(ValueError, match="valid_month"):
+    with pytest.raises(NotFoundError, match="toy-model v3 has no valid_month tag"):
         cards.write(NAME, "3", actor="ann")
 
     assert card_store.files == {} and audit.rows == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tripcast.core.domain.audit import AuditEvent
+from tripcast.core.domain.errors import NotFoundError
 from tripcast.core.domain.evaluation import ModelVersion
 from tripcast.core.domain.model_card import (
     CARD_HTML,
@@ -24,6 +25,7 @@ from tripcast.core.domain.model_card import (
     TrainingRecord,
     WrittenCard,
 )
+from tripcast.core.domain.month import Month
 from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.clock import Clock
 from tripcast.core.ports.data import DatasetStore
@@ -93,7 +95,7 @@ class ModelCards:
     def build(self, name: str, ref: str) -> ModelCard:
         """The card's content, computed from the registry, tracking server, data and audit trail."""
         version = self.registry.get(name, ref)
-        month = Promotion.validation_month(version)
+        month = self.evaluation_month(version)
         data = self.features.training_set(self.store.load_processed(month), str(month))
         predictor = self.registry.load_predictor(name, version.version)
         history = tuple(self.alias_history.changes(name))
@@ -112,6 +114,16 @@ class ModelCards:
             alias_history=history,
             approvals=self._approvals(version),
         )
+
+    @staticmethod
+    def evaluation_month(version: ModelVersion) -> Month:
+        """The month a card evaluates ``version`` on: its validation month (the promotion gate's data)."""
+        if not version.tags.get("valid_month"):
+            raise NotFoundError(
+                f"{version.name} v{version.version} has no valid_month tag: a card evaluates the version on the "
+                "month it was validated on (versions registered by `tripcast train` carry it)"
+            )
+        return Promotion.validation_month(version)
 
     def _training(self, version: ModelVersion) -> TrainingRecord:
         if not version.run_id:
