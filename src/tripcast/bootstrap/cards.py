@@ -28,7 +28,7 @@ def build_model_cards(root: Tripcast) -> ModelCards:
         store=root.store,
         features=root.features,
         metrics=root.metrics,
-        slicer=ColumnSlicer(trip_slice_dimensions()),
+        slicer=ColumnSlicer(trip_slice_dimensions(), root.features.spec.feature_names),
         training_records=MlflowTrainingRecords(tracking_uri),
         alias_history=AuditAliasHistory(root.audit),
         renderer=MarkdownHtmlCardRenderer(),

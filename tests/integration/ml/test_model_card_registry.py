@@ -105,7 +105,7 @@ def test_card_of_a_promoted_version_on_real_data(
         store=store,
         features=feature_builder,
         metrics=metrics,
-        slicer=ColumnSlicer(trip_slice_dimensions()),
+        slicer=ColumnSlicer(trip_slice_dimensions(), spec.feature_names),
         training_records=MlflowTrainingRecords(tracking_uri),
         alias_history=AuditAliasHistory(audit),
         renderer=MarkdownHtmlCardRenderer(),

@@ -23,7 +23,15 @@ from tripcast.core.domain.model_card import (
 )
 from tripcast.core.domain.month import Month
 from tripcast.core.ports.learning import Predictor, TrainingSet
-from tripcast.core.ports.model_card import AliasHistory, CardRenderer, CardStore, DataSlicer, TrainingRecords
+from tripcast.core.ports.model_card import (
+    AliasHistory,
+    CardRenderer,
+    CardStore,
+    DataSlicer,
+    SlicedPredictions,
+    SliceRows,
+    TrainingRecords,
+)
 from tripcast.core.services.model_card import ModelCards
 from tripcast.core.services.promotion import CHAMPION, PROMOTED
 
@@ -44,13 +52,15 @@ class ValueSlicer(DataSlicer):
 
     dimensions = (SIZE,)
 
-    def split(self, data: TrainingSet) -> list[tuple[str, str, TrainingSet]]:
+    def predict_and_split(self, data: TrainingSet, predictor: Predictor) -> SlicedPredictions:
         out = []
         for label, keep in (("small", lambda v: v < 5), ("large", lambda v: v >= 5)):
             rows = [v for v in data.features if keep(v)]
             if rows:
-                out.append(("size", label, TrainingSet(rows, rows, f"{data.name}[{label}]", data.digest)))
-        return out
+                out.append(
+                    SliceRows("size", label, TrainingSet(rows, rows, f"{data.name}[{label}]", data.digest), predictor)
+                )
+        return SlicedPredictions(predictor, out)
 
 
 class FakeTrainingRecords(TrainingRecords):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,8 +21,10 @@ from tripcast.core.domain.model_card import (
     SliceMetrics,
     TrainingRecord,
 )
+from tripcast.core.domain.trip import TripRequest
 from tripcast.core.domain.trip_duration import TRIP_DURATION_SPEC
-from tripcast.core.ports.learning import TrainingSet
+from tripcast.core.ports.learning import Predictor, TrainingSet
+from tripcast.core.ports.model_card import SlicedPredictions
 from tripcast.data_engineering.features.card_facts import DISTANCE_BANDS, HOUR_BANDS, trip_slice_dimensions
 from tripcast.mlops.model_cards.render import MarkdownHtmlCardRenderer
 from tripcast.mlops.model_cards.slicing import ColumnSlicer
@@ -28,31 +32,57 @@ from tripcast.mlops.model_cards.slicing import ColumnSlicer
 AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
-def test_bands_put_an_edge_value_in_the_upper_band_and_cover_every_row() -> None:
+class CountingPredictor(Predictor):
+    """Predicts the row number; counts its calls."""
+
+    model_name, model_version = "m", "4"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def predict_features(self, features: Any) -> Any:
+        self.calls += 1
+        return np.arange(len(features), dtype=np.float64)
+
+    def predict_trips(self, requests: Sequence[TripRequest]) -> list[float]:
+        raise AssertionError("not used")
+
+
+def _split(dimensions: tuple[SliceDimension, ...], frame: pd.DataFrame) -> tuple[SlicedPredictions, CountingPredictor]:
+    predictor = CountingPredictor()
+    data = TrainingSet(frame, np.arange(float(len(frame))), "m", "d")
+    return ColumnSlicer(dimensions, list(frame.columns)).predict_and_split(data, predictor), predictor
+
+
+def test_bands_put_an_edge_value_in_the_upper_band_and_cover_every_row_from_one_prediction_pass() -> None:
     frame = pd.DataFrame({"trip_distance": [0.5, 1.0, 1.99, 2.0, 10.0, 30.0], "pickup_hour": [0, 5, 6, 9, 10, 23]})
-    data = TrainingSet(frame, np.arange(6.0), "month", "d")
 
-    slices = ColumnSlicer((DISTANCE_BANDS, HOUR_BANDS)).split(data)
+    sliced, predictor = _split((DISTANCE_BANDS, HOUR_BANDS), frame)
 
-    distance = {label: list(rows.target) for dim, label, rows in slices if dim == "distance band"}
+    distance = {s.label: list(s.rows.target) for s in sliced.slices if s.dimension == "distance band"}
     assert distance == {"<1 mi": [0.0], "1-2 mi": [1.0, 2.0], "2-5 mi": [3.0], "10+ mi": [4.0, 5.0]}
-    hours = [(label, len(rows)) for dim, label, rows in slices if dim == "hour band"]
+    hours = [(s.label, len(s.rows)) for s in sliced.slices if s.dimension == "hour band"]
     assert hours == [("night 0-5", 2), ("morning 6-9", 2), ("midday 10-15", 1), ("late 20-23", 1)]
+    # each slice replays its own rows' predictions (here: the row numbers), under the model's version
+    for piece in sliced.slices:
+        assert list(piece.predictions.predict_features(piece.rows.features)) == list(piece.rows.target)
+        assert (piece.predictions.model_name, piece.predictions.model_version) == ("m", "4")
+    assert list(sliced.overall.predict_features(frame)) == list(range(6))
+    assert predictor.calls == 1
 
 
 def test_categories_are_named_ordered_by_rows_and_unknown_codes_keep_their_code() -> None:
     borough = trip_slice_dimensions()[0]
     manhattan = next(code for code, name in borough.categories.items() if name == "Manhattan")
-    frame = pd.DataFrame({"pickup_borough": [manhattan, 99, manhattan]})
 
-    slices = ColumnSlicer((borough,)).split(TrainingSet(frame, np.zeros(3), "m", "d"))
+    sliced, _ = _split((borough,), pd.DataFrame({"pickup_borough": [manhattan, 99, manhattan]}))
 
-    assert [(label, len(rows)) for _, label, rows in slices] == [("Manhattan", 2), ("99", 1)]
+    assert [(s.label, len(s.rows)) for s in sliced.slices] == [("Manhattan", 2), ("99", 1)]
 
 
 def test_a_missing_column_or_inconsistent_bands_are_refused() -> None:
     with pytest.raises(ValueError, match="column 'trip_distance' not in 'm'"):
-        ColumnSlicer((DISTANCE_BANDS,)).split(TrainingSet(pd.DataFrame({"x": [1]}), [1.0], "m", "d"))
+        _split((DISTANCE_BANDS,), pd.DataFrame({"x": [1]}))
     with pytest.raises(ValueError, match="2 edges need 3 labels"):
         SliceDimension("bad", "x", edges=(1.0, 2.0), labels=("a", "b"))
 

@@ -5,10 +5,29 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from tripcast.core.domain.evaluation import ModelVersion
 from tripcast.core.domain.model_card import AliasChange, ModelCard, SliceDimension, TrainingRecord
-from tripcast.core.ports.learning import TrainingSet
+from tripcast.core.ports.learning import Predictor, TrainingSet
+
+
+@dataclass(frozen=True, slots=True)
+class SliceRows:
+    """The rows of one slice, and a predictor that answers them with the predictions already made."""
+
+    dimension: str
+    label: str
+    rows: TrainingSet
+    predictions: Predictor
+
+
+@dataclass(frozen=True, slots=True)
+class SlicedPredictions:
+    """One prediction pass over a dataset, replayable on the whole of it and on each slice."""
+
+    overall: Predictor
+    slices: list[SliceRows]
 
 
 class DataSlicer(ABC):
@@ -17,8 +36,10 @@ class DataSlicer(ABC):
     dimensions: Sequence[SliceDimension]
 
     @abstractmethod
-    def split(self, data: TrainingSet) -> list[tuple[str, str, TrainingSet]]:
-        """``(dimension, label, rows)`` for every non-empty slice; each dimension's slices cover every row once."""
+    def predict_and_split(self, data: TrainingSet, predictor: Predictor) -> SlicedPredictions:
+        """Predict ``data`` once with ``predictor``; every non-empty slice with its share of the predictions.
+        Each dimension's slices cover every row exactly once. The returned predictors keep the model's name
+        and version, so metrics computed from them are that version's."""
 
 
 class TrainingRecords(ABC):

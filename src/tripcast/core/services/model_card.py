@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from tripcast.core.domain.audit import AuditEvent
 from tripcast.core.domain.errors import NotFoundError
-from tripcast.core.domain.evaluation import ModelVersion
+from tripcast.core.domain.evaluation import Evaluation, ModelVersion
 from tripcast.core.domain.model_card import (
     CARD_HTML,
     CARD_MARKDOWN,
@@ -97,7 +97,7 @@ class ModelCards:
         version = self.registry.get(name, ref)
         month = self.evaluation_month(version)
         data = self.features.training_set(self.store.load_processed(month), str(month))
-        predictor = self.registry.load_predictor(name, version.version)
+        overall, slices = self._evaluated(self.registry.load_predictor(name, version.version), data)
         history = tuple(self.alias_history.changes(name))
         return ModelCard(
             version=version,
@@ -107,8 +107,8 @@ class ModelCards:
             limitations=self.limitations,
             training=self._training(version),
             evaluation_month=str(month),
-            overall=self.metrics.evaluate(predictor, data),
-            slices=self._sliced(predictor, data),
+            overall=overall,
+            slices=slices,
             dimensions=tuple(self.slicer.dimensions),
             previous_champion=self._previous_champion(version, history, data),
             alias_history=history,
@@ -130,13 +130,14 @@ class ModelCards:
             return TrainingRecord(run_id="")
         return self.training_records.training_record(version.run_id)
 
-    def _sliced(self, predictor: Predictor, data: TrainingSet) -> tuple[SliceMetrics, ...]:
-        """The predictor's metrics on every slice of ``data``."""
-        sliced = []
-        for dimension, label, rows in self.slicer.split(data):
-            evaluation = self.metrics.evaluate(predictor, rows)
-            sliced.append(SliceMetrics(dimension, label, evaluation.n, evaluation.metrics))
-        return tuple(sliced)
+    def _evaluated(self, predictor: Predictor, data: TrainingSet) -> tuple[Evaluation, tuple[SliceMetrics, ...]]:
+        """The predictor's metrics on ``data`` and on every slice of it, from one prediction pass."""
+        sliced = self.slicer.predict_and_split(data, predictor)
+        per_slice = []
+        for piece in sliced.slices:
+            evaluation = self.metrics.evaluate(piece.predictions, piece.rows)
+            per_slice.append(SliceMetrics(piece.dimension, piece.label, evaluation.n, evaluation.metrics))
+        return self.metrics.evaluate(sliced.overall, data), tuple(per_slice)
 
     def _previous_champion(
         self, version: ModelVersion, history: tuple[AliasChange, ...], data: TrainingSet
@@ -154,9 +155,8 @@ class ModelCards:
             if current is None or current == version.version:
                 return None
             other, why = current, "current champion"
-        predictor = self.registry.load_predictor(version.name, other)
-        overall = self.metrics.evaluate(predictor, data)
-        return ComparedVersion(other, why, overall, self._sliced(predictor, data))
+        overall, slices = self._evaluated(self.registry.load_predictor(version.name, other), data)
+        return ComparedVersion(other, why, overall, slices)
 
     def _approvals(self, version: ModelVersion) -> tuple[ApprovalRecord, ...]:
         """Approval-workflow steps recorded on this version, oldest first."""
