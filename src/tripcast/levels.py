@@ -92,6 +92,14 @@ PACKAGE_LEVELS: dict[str, Level] = {
     "tripcast.security.roles": Level.INTERMEDIATE,
     # Outbound HTTP guard of integrations (REST ingestion, alert webhooks).
     "tripcast.egress": Level.ADVANCED,
+    # Model cards (issue 13, lifecycle automation: expert).
+    "tripcast.core.domain.model_card": Level.EXPERT,
+    "tripcast.core.ports.model_card": Level.EXPERT,
+    "tripcast.core.services.model_card": Level.EXPERT,
+    "tripcast.bootstrap.cards": Level.EXPERT,
+    "tripcast.mlops.model_cards": Level.EXPERT,
+    "tripcast.data_engineering.features.card_facts": Level.EXPERT,
+    "tripcast.cli.cards": Level.EXPERT,
 }
 
 #: Every folder at the repository root -> its level (hidden tool caches and generated output excluded).

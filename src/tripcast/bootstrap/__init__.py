@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from tripcast.core.services.audit import AuditTrailService
     from tripcast.core.services.batch_scoring import BatchScoring
     from tripcast.core.services.drift import DriftMonitoring
+    from tripcast.core.services.model_card import ModelCards
     from tripcast.data_engineering.features.store_features import StoreBackedTripFeatureBuilder
     from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
     from tripcast.data_engineering.tlc.source import TlcFileSource
@@ -269,6 +270,13 @@ class Tripcast:
         from tripcast.bootstrap.data import DataServices
 
         return DataServices(self)
+
+    @cached_property
+    def cards(self) -> ModelCards:
+        """Model cards (area: cards, expert): ``tripcast models card VERSION``."""
+        from tripcast.bootstrap.cards import build_model_cards
+
+        return build_model_cards(self)
 
 
 def bootstrap(
