@@ -92,6 +92,10 @@ PACKAGE_LEVELS: dict[str, Level] = {
     "tripcast.security.roles": Level.INTERMEDIATE,
     # Outbound HTTP guard of integrations (REST ingestion, alert webhooks).
     "tripcast.egress": Level.ADVANCED,
+    # Lifecycle automation (issue 13): the approval workflow's adapters, wiring and commands.
+    "tripcast.mlops.governance": Level.EXPERT,
+    "tripcast.bootstrap.approvals": Level.EXPERT,
+    "tripcast.cli.approvals": Level.EXPERT,
 }
 
 #: Every folder at the repository root -> its level (hidden tool caches and generated output excluded).

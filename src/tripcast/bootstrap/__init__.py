@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from tripcast.bootstrap.ingestion import IngestionServices
     from tripcast.bootstrap.ml import MlServices
     from tripcast.bootstrap.serving import ServingServices
+    from tripcast.core.services.approval import Approvals
     from tripcast.core.services.audit import AuditTrailService
     from tripcast.core.services.batch_scoring import BatchScoring
     from tripcast.core.services.drift import DriftMonitoring
@@ -269,6 +270,13 @@ class Tripcast:
         from tripcast.bootstrap.data import DataServices
 
         return DataServices(self)
+
+    @cached_property
+    def approvals(self) -> Approvals:
+        """The approval workflow (area: approvals, expert): request, approve, reject, then promote."""
+        from tripcast.bootstrap.approvals import approvals
+
+        return approvals(self)
 
 
 def bootstrap(
