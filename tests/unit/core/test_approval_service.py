@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from support.fakes_approvals import FakeApprovalStore, FakeDrift
 from support.fakes_ml import FakeAudit, FakeClock, FakeFeatures, FakeLocks, FakeMetrics, FakeRegistry, FakeStore
-
 from tripcast.core.domain.access import Identity, Role
 from tripcast.core.domain.approval import (
     APPROVED,
