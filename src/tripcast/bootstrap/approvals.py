@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tripcast.core.domain.approval import ApprovalPolicy, DriftCheck
+from tripcast.core.domain.errors import FieldProblem, InvalidInputError
 from tripcast.core.domain.evaluation import ModelVersion
 from tripcast.core.domain.month import Month
 from tripcast.core.ports.approval import DriftEvidence
@@ -32,7 +33,14 @@ def policy_path(settings: Settings) -> Path | None:
 def approval_policy(settings: Settings) -> ApprovalPolicy:
     """The environment's policy: its file, or the environment's built-in default."""
     path = policy_path(settings)
-    return load_policy(path) if path is not None else default_policy(settings.env.value)
+    if path is None:
+        return default_policy(settings.env.value)
+    policy = load_policy(path)
+    if policy.environment != settings.env.value:
+        # A local policy copied into production would auto-approve there: refuse it.
+        problem = f"is {policy.environment!r} but TRIPCAST_ENV is {settings.env.value!r}"
+        raise InvalidInputError([FieldProblem(f"{path.name}: environment", problem)])
+    return policy
 
 
 class DriftOfValidationMonth(DriftEvidence):

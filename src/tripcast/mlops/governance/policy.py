@@ -51,7 +51,10 @@ def load_policy(path: Path) -> ApprovalPolicy:
     except OSError as exc:
         raise InvalidInputError([FieldProblem(str(path), f"cannot read: {exc.strerror}")]) from None
     except yaml.YAMLError as exc:
-        raise InvalidInputError([FieldProblem(str(path), f"not valid YAML: {exc}")]) from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise InvalidInputError([FieldProblem(str(path), f"not valid YAML{where}: {problem}")]) from None
     if not isinstance(raw, dict):
         raise InvalidInputError([FieldProblem(str(path), "expected a mapping of policy fields")])
     try:
