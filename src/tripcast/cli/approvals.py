@@ -7,7 +7,7 @@ store as the HTTP API, so the CLI and the API enforce the same roles and the sam
 from __future__ import annotations
 
 import os
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -17,7 +17,7 @@ from tripcast.cli.console import console, print_json, step, user_errors
 from tripcast.cli.guards import refuse_when_locked
 from tripcast.cli.options import context
 from tripcast.core.domain.access import Identity
-from tripcast.core.domain.approval import ApprovalRequest, ApprovalState
+from tripcast.core.domain.approval import ApprovalRequest, ApprovalState, approval_payload
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError
 
 app = typer.Typer()
@@ -47,37 +47,9 @@ def identity_of(ctx: Tripcast, token: str | None) -> Identity:
     return identity
 
 
-def request_payload(request: ApprovalRequest) -> dict[str, Any]:
-    """A request as JSON-ready data (the CLI's ``--json`` and the API's body)."""
-    gate = request.gate
-    return {
-        "request_id": request.request_id,
-        "model": request.model,
-        "version": request.version,
-        "state": request.state.value,
-        "requested_by": request.requested_by,
-        "reason": request.reason,
-        "environment": request.environment,
-        "created_at": request.created_at.isoformat(timespec="seconds"),
-        "decided_by": request.decided_by or None,
-        "decided_at": request.decided_at.isoformat(timespec="seconds") if request.decided_at else None,
-        "decision_note": request.decision_note or None,
-        "gate": None
-        if gate is None
-        else {
-            "passed": gate.passed,
-            "reason": gate.reason,
-            "validation_month": gate.validation_month,
-            "candidate_metrics": gate.candidate_metrics,
-            "champion_version": gate.champion_version or None,
-            "champion_metrics": gate.champion_metrics,
-        },
-    }
-
-
 def _show(request: ApprovalRequest, as_json: bool) -> None:
     if as_json:
-        print_json(request_payload(request))
+        print_json(approval_payload(request))
         return
     gate = request.gate
     verdict = "" if gate is None else f"; gate {'passed' if gate.passed else 'failed'}: {gate.reason}"
@@ -157,7 +129,7 @@ def list_command(
     chosen = _parse_state(state) if state else None
     requests = ctx.approvals.list_requests(model=ctx.settings.model_name, state=chosen)
     if as_json:
-        print_json({"requests": [request_payload(r) for r in requests]})
+        print_json({"requests": [approval_payload(r) for r in requests]})
         return
     table = Table("id", "version", "state", "requested by", "decided by", "created", title="approval requests")
     for r in requests:

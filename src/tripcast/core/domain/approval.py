@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from tripcast.core.domain.errors import TripcastError
 
@@ -134,3 +135,31 @@ def policy_problems(policy: ApprovalPolicy, request: ApprovalRequest, evidence: 
             "no experiment result is recorded (experiments are not available yet)"
         )
     return problems
+
+
+def approval_payload(request: ApprovalRequest) -> dict[str, Any]:
+    """A request as JSON-ready data: the CLI's ``--json`` and the API's body."""
+    gate = request.gate
+    return {
+        "request_id": request.request_id,
+        "model": request.model,
+        "version": request.version,
+        "state": request.state.value,
+        "requested_by": request.requested_by,
+        "reason": request.reason,
+        "environment": request.environment,
+        "created_at": request.created_at.isoformat(timespec="seconds"),
+        "decided_by": request.decided_by or None,
+        "decided_at": request.decided_at.isoformat(timespec="seconds") if request.decided_at else None,
+        "decision_note": request.decision_note or None,
+        "gate": None
+        if gate is None
+        else {
+            "passed": gate.passed,
+            "reason": gate.reason,
+            "validation_month": gate.validation_month,
+            "candidate_metrics": gate.candidate_metrics,
+            "champion_version": gate.champion_version or None,
+            "champion_metrics": gate.champion_metrics,
+        },
+    }
