@@ -50,11 +50,14 @@ class FakeApprovalStore(ApprovalStore):
 class FakeDrift(DriftEvidence):
     """Drift verdicts per month: ``drifted`` names the months that drifted."""
 
-    def __init__(self, drifted: set[str] | None = None) -> None:
+    def __init__(self, drifted: set[str] | None = None, failure: Exception | None = None) -> None:
         self.drifted = drifted or set()
+        self.failure = failure
         self.checked: list[tuple[str, str]] = []
 
     def check(self, candidate: ModelVersion, month: str) -> DriftCheck:
         self.checked.append((candidate.version, month))
+        if self.failure is not None:
+            raise self.failure
         drifted = month in self.drifted
         return DriftCheck(drifted, "drifted columns: trip_distance" if drifted else "drifted columns: none")

@@ -128,6 +128,17 @@ def test_drift_on_the_validation_month_blocks_approval_in_production() -> None:
     _assert_nothing_changed(approvals, registry, audit, n_events)
 
 
+def test_a_drift_check_that_cannot_be_made_refuses_the_approval() -> None:
+    drift = FakeDrift(failure=NotFoundError("no green TLC file for 2021-02 under /data/raw"))
+    approvals, registry, audit = make(PRODUCTION, drift)
+    request = approvals.request(NAME, "2", requester=OPERATOR, reason="x")
+    with pytest.raises(
+        ApprovalRefusedError, match="drift check on validation month 2021-02: the check failed: no green"
+    ):
+        approvals.approve(request.request_id, approver=APPROVER)
+    _assert_nothing_changed(approvals, registry, audit, 1)
+
+
 def test_required_experiment_is_not_satisfied_until_experiments_exist() -> None:
     policy = ApprovalPolicy(environment="production", require_won_experiment=True)
     approvals, registry, audit = make(policy)

@@ -22,7 +22,7 @@ from tripcast.api.schemas import ErrorOut
 from tripcast.api.security import AccessPolicy, Requires, identity_of
 from tripcast.core.domain.access import Identity, Permission
 from tripcast.core.domain.approval import ApprovalRefusedError, ApprovalRequest, ApprovalState, approval_payload
-from tripcast.core.domain.errors import InvalidInputError, NotFoundError, PromotionRefusedError
+from tripcast.core.domain.errors import InvalidInputError, NotFoundError, PromotionRefusedError, TripcastError
 from tripcast.core.ports.locks import LockHeldError
 from tripcast.core.services.approval import Approvals
 
@@ -82,6 +82,8 @@ def _answer(call: Callable[[], ApprovalRequest], status_code: int = 200) -> JSON
         return JSONResponse(problems_body(str(exc), []), status_code=409)
     except LockHeldError as exc:
         return JSONResponse(problems_body(str(exc), []), status_code=409, headers={"Retry-After": "5"})
+    except TripcastError as exc:  # any other user-caused refusal (e.g. the validation month not processed here)
+        return JSONResponse(problems_body(str(exc), []), status_code=409)
 
 
 def _caller(request: Request) -> Identity:

@@ -110,6 +110,8 @@ class PolicyEvidence:
     approver: str
     gate: GateSnapshot
     drift: DriftCheck | None = None
+    #: Why no drift check could be made (when ``drift`` is None although the policy asks for one).
+    drift_failure: str = ""
     experiment_won: bool | None = None
 
 
@@ -124,7 +126,10 @@ def policy_problems(policy: ApprovalPolicy, request: ApprovalRequest, evidence: 
         problems.append(f"v{request.version} failed the promotion gate: {evidence.gate.reason}")
     if policy.require_no_drift:
         if evidence.drift is None:
-            problems.append("policy requires a drift check on the validation month and none could be made")
+            why = evidence.drift_failure or "no drift checker is configured"
+            problems.append(
+                f"policy requires a drift check on validation month {evidence.gate.validation_month}: {why}"
+            )
         elif evidence.drift.drifted:
             problems.append(
                 f"dataset drift on validation month {evidence.gate.validation_month}: {evidence.drift.detail}"

@@ -20,12 +20,19 @@ from tripcast.core.domain.approval import (
     ApprovalRefusedError,
     ApprovalRequest,
     ApprovalState,
+    DriftCheck,
     GateSnapshot,
     PolicyEvidence,
     policy_problems,
 )
 from tripcast.core.domain.audit import AuditEvent
-from tripcast.core.domain.errors import FieldProblem, InvalidInputError, NotFoundError, PromotionRefusedError
+from tripcast.core.domain.errors import (
+    FieldProblem,
+    InvalidInputError,
+    NotFoundError,
+    PromotionRefusedError,
+    TripcastError,
+)
 from tripcast.core.domain.evaluation import ModelVersion, decide_promotion
 from tripcast.core.ports.approval import ApprovalStore, DriftEvidence, PromotionGate
 from tripcast.core.ports.audit import AuditLog
@@ -114,14 +121,21 @@ class Approvals:
         request = self.pending(request_id)
         candidate = self.promotion.candidate(request.model, request.version)
         gate = self.gate.check(candidate)
-        drift = None
-        if self.policy.require_no_drift and self.drift is not None:
-            drift = self.drift.check(candidate, gate.validation_month)
-        evidence = PolicyEvidence(approver=approver.name, gate=gate, drift=drift)
+        drift, drift_failure = self._drift(candidate, gate.validation_month)
+        evidence = PolicyEvidence(approver=approver.name, gate=gate, drift=drift, drift_failure=drift_failure)
         problems = policy_problems(self.policy, request, evidence)
         if problems:
             raise ApprovalRefusedError(f"cannot approve request {request_id}: " + "; ".join(problems))
         return self._approve(request, approver.name, note.strip() or "approved", gate)
+
+    def _drift(self, candidate: ModelVersion, month: str) -> tuple[DriftCheck | None, str]:
+        """The drift evidence the policy asks for; a check that cannot be made refuses (fails closed)."""
+        if not self.policy.require_no_drift or self.drift is None:
+            return None, ""
+        try:
+            return self.drift.check(candidate, month), ""
+        except TripcastError as exc:
+            return None, f"the check failed: {exc}"
 
     def reject(self, request_id: str, *, approver: Identity, reason: str) -> ApprovalRequest:
         """Reject a pending request; nothing is promoted."""
