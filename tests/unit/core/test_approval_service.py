@@ -188,4 +188,6 @@ def test_request_of_an_unknown_version_writes_nothing() -> None:
         approvals.request(NAME, "9", requester=OPERATOR, reason="x")
     with pytest.raises(InvalidInputError, match="reason"):
         approvals.request(NAME, "2", requester=OPERATOR, reason=" ")
+    with pytest.raises(ApprovalRefusedError, match="v1 is already the champion"):
+        approvals.request(NAME, CHAMPION, requester=OPERATOR, reason="again")
     assert audit.rows == [] and approvals.list_requests() == []

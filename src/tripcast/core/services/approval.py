@@ -98,6 +98,8 @@ class Approvals:
         if not reason.strip():
             raise InvalidInputError([FieldProblem("reason", "say why this version should become champion")])
         candidate = self.promotion.candidate(model, version)
+        if CHAMPION in candidate.aliases:
+            raise ApprovalRefusedError(f"{model} v{candidate.version} is already the champion: nothing to approve")
         gate = self.gate.check(candidate)
         request = ApprovalRequest(
             request_id=uuid.uuid4().hex[:12],
