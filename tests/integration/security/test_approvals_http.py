@@ -152,3 +152,27 @@ def test_policy_refusals_are_409_problem_bodies_and_change_nothing(served: Serve
     assert rejected.status_code == 200 and rejected.json()["state"] == "rejected"
     again = served.post(f"{URL}/{worse['request_id']}/approve", {}, approver)
     assert again.status_code == 409 and "is rejected (by ada), not pending" in again.json()["detail"]
+
+
+def test_the_production_app_wires_the_approval_routes_with_their_permissions(tmp_path: Path) -> None:
+    from fastapi.routing import APIRoute
+
+    from tripcast.api.security import Requires
+    from tripcast.bootstrap.serving import serving_parts_from_env
+    from tripcast.core.domain.access import Permission
+
+    app = create_app(serving_parts_from_env(functional_settings(data_dir=tmp_path)))
+    guards = {
+        (method, route.path): next(
+            d.call.permission for d in route.dependant.dependencies if isinstance(d.call, Requires)
+        )
+        for route in app.routes
+        if isinstance(route, APIRoute) and route.path.startswith(URL)
+        for method in route.methods or ()
+    }
+    assert guards == {
+        ("GET", URL): Permission.READ_MODEL,
+        ("POST", URL): Permission.OPERATE,
+        ("POST", URL + "/{request_id}/approve"): Permission.APPROVE,
+        ("POST", URL + "/{request_id}/reject"): Permission.APPROVE,
+    }
