@@ -18,6 +18,7 @@ from tripcast.core.domain.approval import (
 )
 from tripcast.core.domain.errors import InvalidInputError, NotFoundError
 from tripcast.core.domain.month import Month
+from tripcast.core.ports.locks import LockHeldError, promotion_lock
 from tripcast.core.services.approval import Approvals, GateThroughPromotion
 from tripcast.core.services.promotion import CHAMPION, PROMOTED, Promotion
 
@@ -137,6 +138,19 @@ def test_a_drift_check_that_cannot_be_made_refuses_the_approval() -> None:
     ):
         approvals.approve(request.request_id, approver=APPROVER)
     _assert_nothing_changed(approvals, registry, audit, 1)
+
+
+def test_an_approval_whose_promotion_cannot_run_ends_failed_not_stuck() -> None:
+    approvals, registry, _ = make(PRODUCTION)
+    request = approvals.request(NAME, "2", requester=OPERATOR, reason="x")
+    locks = approvals.promotion.locks
+    assert isinstance(locks, FakeLocks)
+    locks.held.add(promotion_lock(NAME))  # another promotion of the model is running
+    with pytest.raises(LockHeldError):
+        approvals.approve(request.request_id, approver=APPROVER)
+    failed = approvals.get(request.request_id)
+    assert failed.state is ApprovalState.FAILED and "LockHeldError" in failed.decision_note
+    assert registry.aliases[CHAMPION] == "1"
 
 
 def test_required_experiment_is_not_satisfied_until_experiments_exist() -> None:

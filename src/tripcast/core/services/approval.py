@@ -30,7 +30,6 @@ from tripcast.core.domain.errors import (
     FieldProblem,
     InvalidInputError,
     NotFoundError,
-    PromotionRefusedError,
     TripcastError,
 )
 from tripcast.core.domain.evaluation import ModelVersion, decide_promotion
@@ -178,8 +177,10 @@ class Approvals:
         reason = f"approval {request.request_id} by {approver}: {request.reason}"
         try:
             self.promotion.promote(candidate, actor=approver, reason=reason)
-        except PromotionRefusedError as exc:
-            self._transition(approved, ApprovalState.FAILED, approver, str(exc))
+        except Exception as exc:
+            # Approved but not promoted (the gate changed its mind, another promotion held the lock, the
+            # registry failed): the request says so, and a new request starts over.
+            self._transition(approved, ApprovalState.FAILED, approver, f"{type(exc).__name__}: {exc}")
             raise
         return self._transition(approved, ApprovalState.PROMOTED, approver, note)
 
