@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -89,6 +90,24 @@ def test_request_and_approve_from_the_cli_under_the_production_policy(tc: Tripca
     code, output = cli("models", "approve", "nope", "--as", approver)
     assert code == 1 and "approval request 'nope' not found" in output
     assert tc.registry.alias_version("trip-duration", CHAMPION) == weak
+
+    # the real drift checker refuses while the validation month's file drifts (every trip JFK -> LaGuardia,
+    # four times as long: most features move); nothing changes
+    raw = tc.settings.raw_path / "green_tripdata_2021-02.parquet"
+    original = raw.resolve()
+    frame = pd.read_parquet(original)
+    frame["trip_distance"] = frame["trip_distance"] * 4
+    frame["PULocationID"], frame["DOLocationID"] = 132, 138
+    raw.unlink()
+    frame.to_parquet(raw)
+    n_events = len(tc.audit.events(limit=1000))
+    code, output = cli("models", "approve", request["request_id"], "--as", approver)
+    assert code == 1 and "dataset drift on validation month 2021-02: drifted columns:" in output, output
+    assert "trip_distance" in output and "Traceback" not in output
+    assert tc.registry.alias_version("trip-duration", CHAMPION) == weak
+    assert len(tc.audit.events(limit=1000)) == n_events
+    raw.unlink()
+    raw.symlink_to(original)
 
     code, output = cli("models", "approve", request["request_id"], "--as", approver, "--json")
     # 2021-02 does not drift against the 2021-01 reference (the real checker ran: its report is on disk)
