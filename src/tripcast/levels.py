@@ -100,6 +100,10 @@ PACKAGE_LEVELS: dict[str, Level] = {
     "tripcast.mlops.model_cards": Level.EXPERT,
     "tripcast.data_engineering.features.card_facts": Level.EXPERT,
     "tripcast.cli.cards": Level.EXPERT,
+    # Lifecycle automation (issue 13): the approval workflow's adapters, wiring and commands.
+    "tripcast.mlops.governance": Level.EXPERT,
+    "tripcast.bootstrap.approvals": Level.EXPERT,
+    "tripcast.cli.approvals": Level.EXPERT,
 }
 
 #: Every folder at the repository root -> its level (hidden tool caches and generated output excluded).

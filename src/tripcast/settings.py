@@ -175,6 +175,11 @@ class Settings(BaseSettings):
     # directory settings resolve against; the repository keeps its copy in data_engineering/catalog).
     catalog_dir: Path = Path("data_engineering/catalog")
 
+    # --- approvals area (issue 13: approval workflow) ---
+    # The environment's approval policy (YAML; relative: under the settings' home). Unset: the repository's
+    # environments/<env>/approval_policy.yaml when present, else the built-in policy of the environment.
+    approval_policy_file: Path | None = Field(default=None, description="YAML approval policy of this environment")
+
     def __init__(self, **values: Any) -> None:
         # TRIPCAST_HOME moves .env with it, so a command run from any directory reads the project's file.
         home = os.environ.get("TRIPCAST_HOME")

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from tripcast.api.errors import install_error_handlers
 from tripcast.api.lifespan import lifespan_of
 from tripcast.api.middleware import MetricsMiddleware, OverloadMiddleware, refusal_counter
+from tripcast.api.routes.approvals import add_approval_routes
 from tripcast.api.routes.health import add_health_routes
 from tripcast.api.routes.models import add_model_routes
 from tripcast.api.routes.predictions import add_prediction_routes
@@ -39,6 +40,8 @@ def create_app(parts: ServingParts) -> FastAPI:
     add_prediction_routes(app.router, parts, policy)
     add_model_routes(app.router, parts.models, parts.reload, policy)
     add_health_routes(app.router, parts.models, parts.metrics)
+    if parts.approvals is not None:
+        add_approval_routes(app.router, parts.approvals, parts.settings.model_name, policy)
     install_overload_protection(app, parts)
     return app
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from tripcast.bootstrap.ingestion import IngestionServices
     from tripcast.bootstrap.ml import MlServices
     from tripcast.bootstrap.serving import ServingServices
+    from tripcast.core.services.approval import Approvals
     from tripcast.core.services.audit import AuditTrailService
     from tripcast.core.services.batch_scoring import BatchScoring
     from tripcast.core.services.drift import DriftMonitoring
@@ -277,6 +278,13 @@ class Tripcast:
         from tripcast.bootstrap.cards import build_model_cards
 
         return build_model_cards(self)
+
+    @cached_property
+    def approvals(self) -> Approvals:
+        """The approval workflow (area: approvals, expert): request, approve, reject, then promote."""
+        from tripcast.bootstrap.approvals import approvals
+
+        return approvals(self)
 
 
 def bootstrap(

@@ -8,7 +8,8 @@ are re-exported here, so ``tripcast.api`` imports only the core, the bootstrap p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from tripcast.bootstrap.access import anonymous_permissions, authenticator_from_settings
@@ -49,6 +50,7 @@ from tripcast.settings import Settings
 
 if TYPE_CHECKING:
     from tripcast.bootstrap import Tripcast
+    from tripcast.core.services.approval import Approvals
     from tripcast.mlops.serving.streaming import StreamScorer
 
 __all__ = [
@@ -97,6 +99,8 @@ class ServingParts:
     poll: bool = True
     #: Seconds between drift evaluations, when the prediction use case has a drift window.
     drift_interval_seconds: float = 60.0
+    #: The approval workflow (expert), built on its first request; None: no approval routes.
+    approvals: Callable[[], Approvals] | None = None
 
     def close(self) -> None:
         """Release what the parts hold (the server's shutdown)."""
@@ -194,7 +198,7 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
     quiet_registry_outage_logs()
     tripcast = bootstrap(settings)
     metrics = ServingMetrics()
-    return serving_parts(
+    parts = serving_parts(
         tripcast.settings,
         tripcast.serving_registry,
         feature_builder=tripcast.features,
@@ -203,6 +207,8 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
         audit=tripcast.audit_on_first_use,  # opened on the first audited reload, not at start-up
         clock=tripcast.clock,
     )
+    # The approval routes build the workflow (registry, request store) on their first request.
+    return replace(parts, approvals=lambda: tripcast.approvals)
 
 
 def _system_clock() -> Clock:

@@ -36,7 +36,7 @@ def _register_command_groups(root: typer.Typer) -> None:
     from tripcast.cli import alerts, optimize, pipeline  # advanced
 
     # isort: split
-    from tripcast.cli import cards  # expert
+    from tripcast.cli import approvals, cards  # expert
 
     root.command()(demo.demo)
     for group in (ingest, data, models, predict, audit, serving, scoring, optimize, monitoring):
@@ -45,7 +45,8 @@ def _register_command_groups(root: typer.Typer) -> None:
     root.add_typer(alerts.app, name="alerts")
     root.add_typer(pipeline.app, name="pipeline", help="Data pipelines: ingest, validate, transform, export.")
     root.add_typer(tokens.app, name="tokens", help="API keys with roles for the HTTP API: create, revoke, list.")
-    root.registered_groups.extend(cards.app.registered_groups)  # `models` group: list (no subcommand), card
+    for subcommands in (cards, approvals):  # expert: `tripcast models card|request|approve|reject|approvals`
+        models.models_app.registered_commands.extend(subcommands.app.registered_commands)
 
 
 _register_command_groups(app)

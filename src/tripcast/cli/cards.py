@@ -1,7 +1,6 @@
 """``tripcast models card VERSION``: write a version's model card (Markdown + HTML) and store it with the version.
 
-Registers the ``models`` group: ``tripcast models`` alone still lists the versions (the beginner command),
-``tripcast models card`` writes a card.
+cli/app.py adds this module's commands to the ``models`` group of :mod:`tripcast.cli.models`.
 """
 
 from __future__ import annotations
@@ -18,20 +17,9 @@ from tripcast.cli.options import SourceOption, context
 from tripcast.core.domain.model_card import CARD_HTML, CARD_MARKDOWN
 
 app = typer.Typer()
-models_app = typer.Typer(help="Registered versions: list them (no subcommand), write their model cards.")
-app.add_typer(models_app, name="models")
 
 
-@models_app.callback(invoke_without_command=True)
-def models_group(ctx: typer.Context) -> None:
-    """List registered versions with aliases and metrics (or run a subcommand)."""
-    if ctx.invoked_subcommand is None:
-        from tripcast.cli.models import models
-
-        models()
-
-
-@models_app.command("card")
+@app.command("card")
 @user_errors
 def card(
     version: Annotated[str, typer.Argument(help="Version number (3 or v3) or alias (champion, challenger).")],

@@ -157,7 +157,19 @@ def promote_version(ctx: Tripcast, version: str | None, *, force: bool, reason: 
     return result.version
 
 
-@app.command()
+#: ``tripcast models``: lists the versions when given no subcommand; higher levels add subcommands to it
+#: (``card``, ``request``/``approve``/``reject``/``approvals``, ``history``) from cli/app.py.
+models_app = typer.Typer(help="Registered versions: list them (no subcommand), or run a subcommand.")
+app.add_typer(models_app, name="models")
+
+
+@models_app.callback(invoke_without_command=True)
+def models_group(typer_context: typer.Context) -> None:
+    """List registered versions with aliases and metrics (or run a subcommand)."""
+    if typer_context.invoked_subcommand is None:
+        models()
+
+
 @user_errors
 def models() -> None:
     """List registered versions with aliases and metrics."""
