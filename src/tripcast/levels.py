@@ -92,6 +92,11 @@ PACKAGE_LEVELS: dict[str, Level] = {
     "tripcast.security.roles": Level.INTERMEDIATE,
     # Outbound HTTP guard of integrations (REST ingestion, alert webhooks).
     "tripcast.egress": Level.ADVANCED,
+    # Model lifecycle (issue 13, ledger): the promotion ledger and one-command rollback.
+    "tripcast.mlops.model_registry.ledger": Level.EXPERT,
+    "tripcast.core.services.rollback": Level.EXPERT,
+    "tripcast.cli.ledger": Level.EXPERT,
+    "tripcast.api.routes.history": Level.EXPERT,
 }
 
 #: Every folder at the repository root -> its level (hidden tool caches and generated output excluded).

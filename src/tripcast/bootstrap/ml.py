@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from tripcast.core.ports.ledger import PromotionLedger
 from tripcast.core.ports.tracking import ModelCompiler, RegistrationHook
 from tripcast.core.services.optimization import CompileOnRegistration, Optimization
 from tripcast.core.services.promotion import Promotion
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
     from tripcast.bootstrap import Tripcast
     from tripcast.core.domain.month import Month
+    from tripcast.core.services.rollback import Rollback
     from tripcast.settings import Settings
 
 
@@ -80,7 +82,23 @@ class MlServices:
             clock=root.clock,
             audit=root.audit,
             locks=root.registry_locks,
+            ledger=self.ledger,
         )
+
+    @cached_property
+    def ledger(self) -> PromotionLedger:
+        """The promotion ledger in the registry's database: every alias move commits with its row."""
+        from tripcast.mlops.model_registry.ledger import SqlPromotionLedger
+
+        return SqlPromotionLedger(self.root.tracking_store_uri, self.root.clock)
+
+    @cached_property
+    def rollback(self) -> Rollback:
+        """``tripcast rollback``: the champion back to an earlier ledger entry, audited, with its ledger row."""
+        from tripcast.core.services.rollback import Rollback
+
+        root = self.root
+        return Rollback(promotion=self.promotion, ledger=self.ledger, registry=root.registry, clock=root.clock)
 
 
 def synthetic_bootstrap(settings: Settings, months: Sequence[Month], rows: int) -> tuple[Tripcast, list[Path]]:
