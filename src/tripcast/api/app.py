@@ -11,6 +11,7 @@ from tripcast.api.errors import install_error_handlers
 from tripcast.api.lifespan import lifespan_of
 from tripcast.api.middleware import MetricsMiddleware, OverloadMiddleware, refusal_counter
 from tripcast.api.routes.health import add_health_routes
+from tripcast.api.routes.history import add_history_routes
 from tripcast.api.routes.models import add_model_routes
 from tripcast.api.routes.predictions import add_prediction_routes
 from tripcast.api.security import AccessPolicy
@@ -39,6 +40,8 @@ def create_app(parts: ServingParts) -> FastAPI:
     add_prediction_routes(app.router, parts, policy)
     add_model_routes(app.router, parts.models, parts.reload, policy)
     add_health_routes(app.router, parts.models, parts.metrics)
+    if parts.ledger_history is not None:
+        add_history_routes(app.router, parts.ledger_history, parts.settings.model_name, policy)
     install_overload_protection(app, parts)
     return app
 

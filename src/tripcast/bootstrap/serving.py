@@ -8,11 +8,13 @@ are re-exported here, so ``tripcast.api`` imports only the core, the bootstrap p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from tripcast.bootstrap.access import anonymous_permissions, authenticator_from_settings
 from tripcast.core.domain.access import Permission
+from tripcast.core.domain.ledger import LedgerEntry
 from tripcast.core.ports.access import Authenticator
 from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.clock import Clock
@@ -80,6 +82,8 @@ __all__ = [
 ]
 
 FROM_SETTINGS: Literal["from-settings"] = "from-settings"
+#: (model, limit) -> the newest ledger rows of that model, oldest first.
+LedgerHistory = Callable[[str, int], list[LedgerEntry]]
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,8 @@ class ServingParts:
     poll: bool = True
     #: Seconds between drift evaluations, when the prediction use case has a drift window.
     drift_interval_seconds: float = 60.0
+    #: Reads the promotion ledger (``GET /v1/models/history``); None leaves the route out.
+    ledger_history: LedgerHistory | None = None
 
     def close(self) -> None:
         """Release what the parts hold (the server's shutdown)."""
@@ -194,7 +200,7 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
     quiet_registry_outage_logs()
     tripcast = bootstrap(settings)
     metrics = ServingMetrics()
-    return serving_parts(
+    parts = serving_parts(
         tripcast.settings,
         tripcast.serving_registry,
         feature_builder=tripcast.features,
@@ -203,6 +209,8 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
         audit=tripcast.audit_on_first_use,  # opened on the first audited reload, not at start-up
         clock=tripcast.clock,
     )
+    # The ledger opens on the first history request, not at start-up (the registry may be down then).
+    return replace(parts, ledger_history=lambda model, limit: tripcast.ml.ledger.history(model, limit=limit))
 
 
 def _system_clock() -> Clock:

@@ -35,10 +35,16 @@ def _register_command_groups(root: typer.Typer) -> None:
     # isort: split
     from tripcast.cli import alerts, optimize, pipeline  # advanced
 
+    # isort: split
+    from tripcast.cli import ledger  # expert
+
     root.command()(demo.demo)
     for group in (ingest, data, models, predict, audit, serving, scoring, optimize, monitoring):
         root.registered_commands.extend(group.app.registered_commands)
         root.registered_groups.extend(group.app.registered_groups)
+    root.registered_commands.extend(ledger.app.registered_commands)
+    models.models_app.registered_commands.extend(ledger.models_app.registered_commands)
+    root.add_typer(models.models_app, name="models")
     root.add_typer(alerts.app, name="alerts")
     root.add_typer(pipeline.app, name="pipeline", help="Data pipelines: ingest, validate, transform, export.")
     root.add_typer(tokens.app, name="tokens", help="API keys with roles for the HTTP API: create, revoke, list.")

@@ -20,6 +20,8 @@ from tripcast.core.services.promotion import CHAMPION
 from tripcast.core.services.training import TrainingPlan, TrainingReport
 
 app = typer.Typer()
+#: ``tripcast models``: lists the versions when called alone; higher levels add subcommands (``history``).
+models_app = typer.Typer(invoke_without_command=True)
 
 
 def train_model(ctx: Tripcast, train_month: str | None) -> TrainingReport:
@@ -157,10 +159,12 @@ def promote_version(ctx: Tripcast, version: str | None, *, force: bool, reason: 
     return result.version
 
 
-@app.command()
+@models_app.callback()
 @user_errors
-def models() -> None:
+def models(ctx_typer: typer.Context) -> None:
     """List registered versions with aliases and metrics."""
+    if ctx_typer.invoked_subcommand is not None:
+        return
     ctx = context(None)
     versions = ctx.registry.list_versions(ctx.settings.model_name)
     if not versions:
