@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def _assert_consistent(uri: str, ledger: SqlPromotionLedger) -> None:
     rows = ledger.history(MODEL, limit=10_000)
     assert [r.id for r in rows] == list(range(1, len(rows) + 1)), "the ledger has a gap"
     champion_rows = [r for r in rows if r.alias == "champion"]
-    for before, after in zip(champion_rows, champion_rows[1:], strict=False):
+    for before, after in itertools.pairwise(champion_rows):
         assert after.from_version == before.to_version, "a row does not follow from the previous one"
     assert champion_in_mlflow(uri) == champion_rows[-1].to_version
 
