@@ -6,10 +6,10 @@ import pytest
 
 from support.fakes_ledger import FakeLedger, TaggingRegistry
 from support.fakes_ml import FakeAudit, FakeClock, FakeFeatures, FakeLocks, FakeMetrics, FakeStore
-from tripcast.core.domain.errors import InvalidInputError, NotFoundError
+from tripcast.core.domain.errors import InvalidInputError, NotFoundError, PromotionRefusedError
 from tripcast.core.domain.ledger import EmptyLedgerError
 from tripcast.core.domain.month import Month
-from tripcast.core.services.promotion import MOVE_ABANDONED, MOVE_STARTED, PROMOTED, ROLLED_BACK, Promotion
+from tripcast.core.services.promotion import MOVE_ABANDONED, MOVE_STARTED, PROMOTED, ROLLED_BACK, SWAPPED, Promotion
 from tripcast.core.services.rollback import Rollback
 
 NAME = "toy"
@@ -114,3 +114,32 @@ def test_a_failed_ledger_write_moves_nothing_and_the_move_is_closed_as_abandoned
         promote(promotion, registry, "1")
     assert "champion" not in registry.aliases and ledger.rows == []
     assert audit.actions == [MOVE_STARTED, MOVE_ABANDONED]
+
+
+def test_swap_exchanges_champion_and_challenger_in_one_ledger_write_and_audits_it() -> None:
+    promotion, _, registry, ledger, audit = make({"1": 5.0, "2": 6.0})
+    promote(promotion, registry, "1")
+    with pytest.raises(PromotionRefusedError):
+        promote(promotion, registry, "2")  # worse: parked as challenger
+    assert registry.aliases == {"champion": "1", "challenger": "2"}
+
+    rows = promotion.swap(NAME, actor="carol", reason="experiment won")
+
+    assert registry.aliases == {"champion": "2", "challenger": "1"}
+    assert [(r.alias, r.from_version, r.to_version, r.reason) for r in rows] == [
+        ("champion", "1", "2", "experiment won"),
+        ("challenger", "2", "1", "experiment won"),
+    ]
+    assert ledger.rows[-2:] == rows and len(ledger.rows) == 4  # promote, park, swap (two rows)
+    assert audit.actions[-2:] == [MOVE_STARTED, SWAPPED] and audit.rows[-1].subject == f"model:{NAME}/2"
+
+
+def test_swap_without_a_challenger_is_a_one_line_error_and_changes_nothing() -> None:
+    promotion, _, registry, ledger, audit = make({"1": 5.0})
+    promote(promotion, registry, "1")
+    before = (dict(registry.aliases), list(ledger.rows), list(audit.rows))
+    with pytest.raises(
+        InvalidInputError, match=r"aliases: a swap needs both set on toy \(champion: 1, challenger: unset\)"
+    ):
+        promotion.swap(NAME, actor="carol", reason="x")
+    assert (registry.aliases, ledger.rows, audit.rows) == before

@@ -22,9 +22,15 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 
 from tripcast.core.domain.audit import AuditEvent
-from tripcast.core.domain.errors import NotFoundError, PromotionRefusedError
+from tripcast.core.domain.errors import (
+    FieldProblem,
+    InvalidInputError,
+    NotFoundError,
+    PromotionRefusedError,
+    TripcastError,
+)
 from tripcast.core.domain.evaluation import Evaluation, ModelVersion, PromotionDecision, decide_promotion
-from tripcast.core.domain.ledger import ANY_VERSION, AliasMove, LedgerNote
+from tripcast.core.domain.ledger import ANY_VERSION, AliasMove, LedgerEntry, LedgerNote
 from tripcast.core.domain.month import Month
 from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.clock import Clock
@@ -153,6 +159,37 @@ class Promotion:
                 note=note,
                 expected_from=expected_from,
             )
+
+    def swap(self, name: str, *, actor: str, reason: str) -> list[LedgerEntry]:
+        """Exchange ``champion`` and ``challenger`` in one ledger transaction (two alias rows, two ledger rows).
+
+        Audited like a single move of ``champion`` (intent, then ``model.aliases_swapped``): the ledger moves
+        both aliases or neither, so the champion alone tells a recovery whether the swap happened.
+        """
+        if self.ledger is None:
+            raise TripcastError("swapping champion and challenger needs the promotion ledger")
+        with self.locks.hold(promotion_lock(name), f"tripcast swap {CHAMPION} and {CHALLENGER} of {name}"):
+            recover_interrupted_move(self.registry, self.audit, self.clock, name=name, actor=actor)
+            champion = self.registry.alias_version(name, CHAMPION) or ""
+            challenger = self.registry.alias_version(name, CHALLENGER) or ""
+            if not champion or not challenger:
+                shown = f"champion: {champion or 'unset'}, challenger: {challenger or 'unset'}"
+                raise InvalidInputError([FieldProblem("aliases", f"a swap needs both set on {name} ({shown})")])
+            subject = f"model:{name}/{challenger}"
+            move = {"move_id": uuid.uuid4().hex, "alias": CHAMPION, "from": champion, "to": challenger}
+            move["outcome"] = SWAPPED
+            self.audit.record(AuditEvent(self.clock.now(), actor, MOVE_STARTED, subject, move))
+            moves = [AliasMove(CHAMPION, challenger, champion), AliasMove(CHALLENGER, champion, challenger)]
+            try:
+                rows = self.ledger.move(name, moves, LedgerNote(actor, reason))
+            except Exception as exc:
+                if (self.registry.alias_version(name, CHAMPION) or "") == champion:
+                    note = {**move, "reason": f"swap failed: {type(exc).__name__}: {exc}"}
+                    self.audit.record(AuditEvent(self.clock.now(), actor, MOVE_ABANDONED, subject, note))
+                raise
+            details = {**move, "promotion.reason": reason, "challenger_now": champion}
+            self.audit.record(AuditEvent(self.clock.now(), actor, SWAPPED, subject, details))
+        return rows
 
     def recover_interrupted_move(self, name: str, *, actor: str) -> str:
         """Finish an alias move a dead process left open, under the promotion lock; say what was done."""
