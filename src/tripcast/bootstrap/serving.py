@@ -210,7 +210,7 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
         clock=tripcast.clock,
     )
     # The ledger opens on the first history request, not at start-up (the registry may be down then).
-    return replace(parts, ledger_history=lambda model, limit: tripcast.ml.ledger.history(model, limit=limit))
+    return replace(parts, ledger_history=lambda model, limit: tripcast.ml.rollback.history(model, limit=limit))
 
 
 def _system_clock() -> Clock:

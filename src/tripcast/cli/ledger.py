@@ -27,7 +27,7 @@ def history(
     """The promotion ledger: every alias move of the model, who, when, from and to which version, and why."""
     ctx = context(None)
     name = ctx.settings.model_name
-    entries = ctx.ml.ledger.history(name, limit=limit)
+    entries = ctx.ml.rollback.history(name, limit=limit)
     if as_json:
         print_json({"model": name, "entries": [entry.as_dict() for entry in entries]})
         return

@@ -28,6 +28,10 @@ class Rollback:
         self.registry = registry
         self.clock = clock
 
+    def history(self, name: str, *, limit: int = 100) -> list[LedgerEntry]:
+        """The newest ``limit`` ledger rows of ``name``, oldest first (``tripcast models history``)."""
+        return self.ledger.history(name, limit=limit)
+
     def target(self, name: str, to_version: str | None = None) -> tuple[str, str]:
         """(current champion, version a rollback would restore); a one-line error when there is none."""
         entries = self.ledger.history(name, alias=CHAMPION, limit=LEDGER_LOOKBACK)

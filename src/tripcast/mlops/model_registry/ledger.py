@@ -66,6 +66,11 @@ _GUARDS = {
 }
 
 
+def keeps_a_ledger(tracking_uri: str) -> bool:
+    """Whether the registry at ``tracking_uri`` is a SQL database the ledger can share (not an MLflow server)."""
+    return tracking_uri.split("://", 1)[0].split("+", 1)[0] in ("sqlite", "postgresql", "mysql")
+
+
 def sqlalchemy_url(tracking_uri: str) -> str:
     """The SQLAlchemy URL of an MLflow tracking URI (``postgresql://`` gets the installed psycopg 3 driver)."""
     if tracking_uri.startswith("postgresql://"):
