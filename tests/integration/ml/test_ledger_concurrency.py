@@ -90,3 +90,17 @@ def test_the_database_refuses_to_edit_or_delete_ledger_rows(tracking_uri: str) -
             conn.execute(sa.text(statement))
     engine.dispose()
     assert [r.reason for r in ledger.history(MODEL)] == ["first"]
+
+
+def test_a_registry_database_without_mlflow_tables_reads_an_empty_ledger_and_refuses_moves(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    ledger = SqlPromotionLedger(postgres_url, UtcClock())
+    assert ledger.history(MODEL) == []
+    with pytest.raises(NotFoundError, match="no registered_model_aliases table yet: run `tripcast train`"):
+        ledger.move(MODEL, [AliasMove("champion", "1", "")], LedgerNote("alice", "too early"))
+    assert ledger.history(MODEL) == []
+    # MLflow still creates its tables beside the ledger's, and the same ledger object then moves aliases.
+    registry_with_versions(postgres_url, 1, tmp_path)
+    ledger.move(MODEL, [AliasMove("champion", "1", "")], LedgerNote("alice", "now"))
+    assert champion_in_mlflow(postgres_url) == "1"

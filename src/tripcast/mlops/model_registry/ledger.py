@@ -17,10 +17,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, create_engine, event, func, select, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import NoSuchTableError
 
 from tripcast.core.domain.errors import NotFoundError
 from tripcast.core.domain.ledger import ANY_VERSION, AliasMove, LedgerEntry, LedgerNote, StaleAliasError
@@ -94,10 +96,22 @@ class SqlPromotionLedger(PromotionLedger):
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
         self._writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
-        reflected = MetaData()
-        self._aliases = Table("registered_model_aliases", reflected, autoload_with=self.engine)
-        self._versions = Table("model_versions", reflected, autoload_with=self.engine)
         self._create_schema()
+
+    @cached_property
+    def _aliases(self) -> Table:
+        return self._mlflow_table("registered_model_aliases")
+
+    @cached_property
+    def _versions(self) -> Table:
+        return self._mlflow_table("model_versions")
+
+    def _mlflow_table(self, name: str) -> Table:
+        """One of MLflow's registry tables, read from the database (its columns vary with MLflow's version)."""
+        try:
+            return Table(name, MetaData(), autoload_with=self.engine)
+        except NoSuchTableError:
+            raise NotFoundError(f"the registry database has no {name} table yet: run `tripcast train`") from None
 
     # ------------------------------------------------------------------ writing
     def move(self, model: str, moves: Sequence[AliasMove], note: LedgerNote) -> list[LedgerEntry]:
