@@ -104,6 +104,13 @@ PACKAGE_LEVELS: dict[str, Level] = {
     "tripcast.mlops.governance": Level.EXPERT,
     "tripcast.bootstrap.approvals": Level.EXPERT,
     "tripcast.cli.approvals": Level.EXPERT,
+    # Model lifecycle (issue 13, ledger): the promotion ledger and one-command rollback.
+    "tripcast.mlops.model_registry.ledger": Level.EXPERT,
+    "tripcast.core.services.rollback": Level.EXPERT,
+    "tripcast.cli.ledger": Level.EXPERT,
+    # The read-only history route is plain FastAPI over a core port: it sits with the API (intermediate) and
+    # is registered only when the root hands the API a ledger reader (wired at expert, lazily).
+    "tripcast.api.routes.history": Level.INTERMEDIATE,
 }
 
 #: Every folder at the repository root -> its level (hidden tool caches and generated output excluded).

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from tripcast.core.ports.ledger import PromotionLedger
 from tripcast.core.ports.tracking import ModelCompiler, RegistrationHook
 from tripcast.core.services.optimization import CompileOnRegistration, Optimization
 from tripcast.core.services.promotion import Promotion
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
     from tripcast.bootstrap import Tripcast
     from tripcast.core.domain.month import Month
+    from tripcast.core.services.rollback import Rollback
     from tripcast.settings import Settings
 
 
@@ -80,7 +82,36 @@ class MlServices:
             clock=root.clock,
             audit=root.audit,
             locks=root.registry_locks,
+            ledger=self.ledger,
         )
+
+    @cached_property
+    def ledger(self) -> PromotionLedger | None:
+        """The promotion ledger in the registry's database: every alias move commits with its row.
+
+        None when the registry is reached through an MLflow server (``http(s)://``): the ledger must share
+        the alias rows' database to move them in one transaction, so aliases then move without one.
+        """
+        from tripcast.mlops.model_registry.ledger import SqlPromotionLedger, keeps_a_ledger
+
+        if not keeps_a_ledger(self.root.settings.tracking_uri):
+            return None
+        return SqlPromotionLedger(self.root.tracking_store_uri, self.root.clock)
+
+    @cached_property
+    def rollback(self) -> Rollback:
+        """``tripcast rollback``: the champion back to an earlier ledger entry, audited, with its ledger row."""
+        from tripcast.core.domain.errors import TripcastError
+        from tripcast.core.services.rollback import Rollback
+
+        if self.ledger is None:
+            uri = self.root.settings.tracking_uri.split("://", 1)[0]
+            raise TripcastError(
+                f"rollback reads the promotion ledger, kept in the registry's SQL database; a {uri}:// "
+                "tracking URI has none: point TRIPCAST_MLFLOW_TRACKING_URI at the database"
+            )
+        root = self.root
+        return Rollback(promotion=self.promotion, ledger=self.ledger, registry=root.registry, clock=root.clock)
 
 
 def synthetic_bootstrap(settings: Settings, months: Sequence[Month], rows: int) -> tuple[Tripcast, list[Path]]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 from tripcast.bootstrap.access import anonymous_permissions, authenticator_from_settings
 from tripcast.core.domain.access import Permission
+from tripcast.core.domain.ledger import LedgerEntry
 from tripcast.core.ports.access import Authenticator
 from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.clock import Clock
@@ -82,6 +83,8 @@ __all__ = [
 ]
 
 FROM_SETTINGS: Literal["from-settings"] = "from-settings"
+#: (model, limit) -> the newest ledger rows of that model, oldest first.
+LedgerHistory = Callable[[str, int], list[LedgerEntry]]
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,8 @@ class ServingParts:
     drift_interval_seconds: float = 60.0
     #: The approval workflow (expert), built on its first request; None: no approval routes.
     approvals: Callable[[], Approvals] | None = None
+    #: Reads the promotion ledger (``GET /v1/models/history``); None leaves the route out.
+    ledger_history: LedgerHistory | None = None
 
     def close(self) -> None:
         """Release what the parts hold (the server's shutdown)."""
@@ -208,7 +213,12 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
         clock=tripcast.clock,
     )
     # The approval routes build the workflow (registry, request store) on their first request.
-    return replace(parts, approvals=lambda: tripcast.approvals)
+    # The ledger opens on the first history request, not at start-up (the registry may be down then).
+    return replace(
+        parts,
+        approvals=lambda: tripcast.approvals,
+        ledger_history=lambda model, limit: tripcast.ml.rollback.history(model, limit=limit),
+    )
 
 
 def _system_clock() -> Clock:

@@ -36,12 +36,14 @@ def _register_command_groups(root: typer.Typer) -> None:
     from tripcast.cli import alerts, optimize, pipeline  # advanced
 
     # isort: split
-    from tripcast.cli import approvals, cards  # expert
+    from tripcast.cli import approvals, cards, ledger  # expert
 
     root.command()(demo.demo)
     for group in (ingest, data, models, predict, audit, serving, scoring, optimize, monitoring):
         root.registered_commands.extend(group.app.registered_commands)
         root.registered_groups.extend(group.app.registered_groups)
+    root.registered_commands.extend(ledger.app.registered_commands)  # expert: `tripcast rollback`
+    models.models_app.registered_commands.extend(ledger.models_app.registered_commands)  # `tripcast models history`
     root.add_typer(alerts.app, name="alerts")
     root.add_typer(pipeline.app, name="pipeline", help="Data pipelines: ingest, validate, transform, export.")
     root.add_typer(tokens.app, name="tokens", help="API keys with roles for the HTTP API: create, revoke, list.")

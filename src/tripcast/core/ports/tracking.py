@@ -76,6 +76,10 @@ class ModelRegistry(ABC):
     def set_alias(self, name: str, alias: str, version: str, tags: dict[str, str] | None = None) -> None:
         """Point ``alias`` at ``version``; record ``tags`` on that version."""
 
+    def tag_version(self, name: str, version: str, tags: dict[str, str]) -> None:
+        """Record ``tags`` on ``version`` without moving any alias (the ledger moves it)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot tag versions")
+
     def delete_alias(self, name: str, alias: str) -> None:
         """Remove ``alias`` (undoing a first promotion); adapters that can move aliases implement it."""
         raise NotImplementedError(f"{type(self).__name__} cannot delete aliases")

@@ -22,13 +22,21 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 
 from tripcast.core.domain.audit import AuditEvent
-from tripcast.core.domain.errors import NotFoundError, PromotionRefusedError
+from tripcast.core.domain.errors import (
+    FieldProblem,
+    InvalidInputError,
+    NotFoundError,
+    PromotionRefusedError,
+    TripcastError,
+)
 from tripcast.core.domain.evaluation import Evaluation, ModelVersion, PromotionDecision, decide_promotion
+from tripcast.core.domain.ledger import ANY_VERSION, AliasMove, LedgerEntry, LedgerNote
 from tripcast.core.domain.month import Month
 from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.clock import Clock
 from tripcast.core.ports.data import DatasetStore
 from tripcast.core.ports.learning import FeatureBuilder, MetricsCalculator, TrainingSet
+from tripcast.core.ports.ledger import PromotionLedger
 from tripcast.core.ports.locks import Locks, promotion_lock
 from tripcast.core.ports.table import Table
 from tripcast.core.ports.tracking import ModelRegistry
@@ -39,8 +47,10 @@ MOVE_STARTED = "model.alias_move_started"
 MOVE_ABANDONED = "model.alias_move_abandoned"
 PROMOTED = "model.promoted"
 REFUSED = "model.promotion_refused"
+ROLLED_BACK = "model.rolled_back"
+SWAPPED = "model.aliases_swapped"
 #: Every event of the alias-move protocol; the newest one tells whether a move was interrupted.
-ALIAS_MOVE_ACTIONS = (MOVE_STARTED, MOVE_ABANDONED, PROMOTED, REFUSED)
+ALIAS_MOVE_ACTIONS = (MOVE_STARTED, MOVE_ABANDONED, PROMOTED, REFUSED, ROLLED_BACK, SWAPPED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +80,10 @@ class Promotion:
         clock: Clock,
         audit: AuditLog,
         locks: Locks,
+        ledger: PromotionLedger | None = None,
     ) -> None:
         self.registry = registry
+        self.ledger = ledger
         self.store = store
         self.features = features
         self.metrics = metrics
@@ -111,6 +123,7 @@ class Promotion:
             force=force,
             audit=self.audit,
             locks=self.locks,
+            ledger=self.ledger,
         )
 
     @staticmethod
@@ -118,12 +131,65 @@ class Promotion:
         """The month a version was validated on (its ``valid_month`` tag): the gate's data."""
         return Month.parse(version.tags.get("valid_month", ""), "valid_month tag")
 
-    def move_alias(self, *, alias: str, version: str, outcome: AuditEvent) -> None:
-        """Point ``alias`` at ``version`` and record ``outcome`` under the promotion lock (see the module docstring)."""
+    def move_alias(
+        self,
+        *,
+        alias: str,
+        version: str,
+        outcome: AuditEvent,
+        note: LedgerNote | None = None,
+        expected_from: str = ANY_VERSION,
+    ) -> None:
+        """Point ``alias`` at ``version`` and record ``outcome`` under the promotion lock (see the module docstring).
+
+        With a ledger, the move and its ledger row (``note``; default: the outcome's actor and reason) commit
+        together, provided ``alias`` is still at ``expected_from`` (:class:`StaleAliasError` otherwise).
+        """
         name = outcome.subject.removeprefix("model:").rsplit("/", 1)[0]
         with self.locks.hold(promotion_lock(name), f"tripcast move {alias} of {name} to v{version}"):
             recover_interrupted_move(self.registry, self.audit, self.clock, name=name, actor=outcome.actor)
-            move_alias_audited(self.registry, self.audit, self.clock, alias=alias, version=version, outcome=outcome)
+            move_alias_audited(
+                self.registry,
+                self.audit,
+                self.clock,
+                alias=alias,
+                version=version,
+                outcome=outcome,
+                ledger=self.ledger,
+                note=note,
+                expected_from=expected_from,
+            )
+
+    def swap(self, name: str, *, actor: str, reason: str) -> list[LedgerEntry]:
+        """Exchange ``champion`` and ``challenger`` in one ledger transaction (two alias rows, two ledger rows).
+
+        Audited like a single move of ``champion`` (intent, then ``model.aliases_swapped``): the ledger moves
+        both aliases or neither, so the champion alone tells a recovery whether the swap happened.
+        """
+        if self.ledger is None:
+            raise TripcastError("swapping champion and challenger needs the promotion ledger")
+        with self.locks.hold(promotion_lock(name), f"tripcast swap {CHAMPION} and {CHALLENGER} of {name}"):
+            recover_interrupted_move(self.registry, self.audit, self.clock, name=name, actor=actor)
+            champion = self.registry.alias_version(name, CHAMPION) or ""
+            challenger = self.registry.alias_version(name, CHALLENGER) or ""
+            if not champion or not challenger:
+                shown = f"champion: {champion or 'unset'}, challenger: {challenger or 'unset'}"
+                raise InvalidInputError([FieldProblem("aliases", f"a swap needs both set on {name} ({shown})")])
+            subject = f"model:{name}/{challenger}"
+            move = {"move_id": uuid.uuid4().hex, "alias": CHAMPION, "from": champion, "to": challenger}
+            move["outcome"] = SWAPPED
+            self.audit.record(AuditEvent(self.clock.now(), actor, MOVE_STARTED, subject, move))
+            moves = [AliasMove(CHAMPION, challenger, champion), AliasMove(CHALLENGER, champion, challenger)]
+            try:
+                rows = self.ledger.move(name, moves, LedgerNote(actor, reason))
+            except Exception as exc:
+                if (self.registry.alias_version(name, CHAMPION) or "") == champion:
+                    note = {**move, "reason": f"swap failed: {type(exc).__name__}: {exc}"}
+                    self.audit.record(AuditEvent(self.clock.now(), actor, MOVE_ABANDONED, subject, note))
+                raise
+            details = {**move, "promotion.reason": reason, "challenger_now": champion}
+            self.audit.record(AuditEvent(self.clock.now(), actor, SWAPPED, subject, details))
+        return rows
 
     def recover_interrupted_move(self, name: str, *, actor: str) -> str:
         """Finish an alias move a dead process left open, under the promotion lock; say what was done."""
@@ -158,6 +224,7 @@ def promote(
     force: bool = False,
     audit: AuditLog | None = None,
     locks: Locks | None = None,
+    ledger: PromotionLedger | None = None,
 ) -> PromotionResult:
     """Move ``champion`` to the candidate if it beats the champion on the same validation data.
 
@@ -179,27 +246,59 @@ def promote(
         if champion is not None and champion.version != candidate_version.version:
             champion_eval = evaluate_version(registry, metrics, name, champion.version, data)
         decision = decide_promotion(features.spec, candidate_eval, champion_eval, force=force)
-        audit_tags = {
-            "promotion.decision": "approved" if decision.approved else "refused",
-            "promotion.actor": actor,
-            "promotion.reason": reason,
-            "promotion.gate": decision.reason,
-            "promotion.at": clock.now().isoformat(timespec="seconds"),
-            "promotion.forced": str(force).lower(),
-        }
-        alias = CHAMPION if decision.approved else CHALLENGER
-        outcome = AuditEvent(
-            at=clock.now(),
-            actor=actor,
-            action=PROMOTED if decision.approved else REFUSED,
-            subject=f"model:{name}/{candidate_version.version}",
-            details={**audit_tags, "previous_champion": champion.version if champion else ""},
+        outcome = _decision_event(clock, name, candidate_version.version, decision, actor, reason, force, champion)
+        note = LedgerNote(actor, reason, gate_snapshot(candidate_eval, champion_eval))
+        move_alias_audited(
+            registry,
+            audit,
+            clock,
+            alias=CHAMPION if decision.approved else CHALLENGER,
+            version=candidate_version.version,
+            outcome=outcome,
+            ledger=ledger,
+            note=note,
+            expected_from=(champion.version if champion else "") if decision.approved else ANY_VERSION,
         )
-        move_alias_audited(registry, audit, clock, alias=alias, version=candidate_version.version, outcome=outcome)
     if not decision.approved:
         raise PromotionRefusedError(f"{name} v{candidate_version.version} not promoted: {decision.reason}")
     previous = champion.version if champion is not None and champion.version != candidate_version.version else None
     return PromotionResult(decision, name, candidate_version.version, previous)
+
+
+def _decision_event(
+    clock: Clock,
+    name: str,
+    version: str,
+    decision: PromotionDecision,
+    actor: str,
+    reason: str,
+    force: bool,
+    champion: ModelVersion | None,
+) -> AuditEvent:
+    """The gate's outcome event; its ``promotion.*`` details become the candidate version's tags."""
+    audit_tags = {
+        "promotion.decision": "approved" if decision.approved else "refused",
+        "promotion.actor": actor,
+        "promotion.reason": reason,
+        "promotion.gate": decision.reason,
+        "promotion.at": clock.now().isoformat(timespec="seconds"),
+        "promotion.forced": str(force).lower(),
+    }
+    return AuditEvent(
+        at=clock.now(),
+        actor=actor,
+        action=PROMOTED if decision.approved else REFUSED,
+        subject=f"model:{name}/{version}",
+        details={**audit_tags, "previous_champion": champion.version if champion else ""},
+    )
+
+
+def gate_snapshot(candidate: Evaluation, champion: Evaluation | None) -> dict[str, float]:
+    """The gate's metrics as the ledger keeps them: ``candidate.<metric>`` and ``champion.<metric>``."""
+    snapshot = {f"candidate.{k}": float(v) for k, v in candidate.metrics.items()}
+    if champion is not None:
+        snapshot.update({f"champion.{k}": float(v) for k, v in champion.metrics.items()})
+    return snapshot
 
 
 def move_alias_audited(
@@ -210,31 +309,64 @@ def move_alias_audited(
     alias: str,
     version: str,
     outcome: AuditEvent,
+    ledger: PromotionLedger | None = None,
+    note: LedgerNote | None = None,
+    expected_from: str = ANY_VERSION,
 ) -> None:
     """Point ``alias`` at ``version`` and record ``outcome``: both happen, or (after recovery) neither.
 
     The caller holds the model's promotion lock. ``outcome.subject`` is ``model:<name>/<version>``;
-    its details become the version's tags.
+    its details become the version's tags. With a ``ledger`` the alias moves in the ledger's transaction,
+    with its row (``note``) and a compare-and-set against ``expected_from``.
     """
     name = outcome.subject.removeprefix("model:").rsplit("/", 1)[0]
     tags = {k: v for k, v in outcome.details.items() if k.startswith("promotion.")}
+    note = note or LedgerNote(outcome.actor, str(outcome.details.get("promotion.reason", outcome.action)))
+    step = _AliasStep(registry, ledger, name, note)
     if audit is None:
-        registry.set_alias(name, alias, version, tags=tags)
+        step.point(alias, version, tags, expected_from)
         return
     previous = registry.alias_version(name, alias) or ""
     move = {"move_id": uuid.uuid4().hex, "alias": alias, "from": previous, "to": version, "outcome": outcome.action}
     audit.record(AuditEvent(clock.now(), outcome.actor, MOVE_STARTED, outcome.subject, move))
     try:
-        registry.set_alias(name, alias, version, tags=tags)
+        step.point(alias, version, tags, expected_from)
     except Exception as exc:
-        _undo(registry, audit, clock, outcome, move, f"alias move failed: {type(exc).__name__}: {exc}")
+        _undo(step, audit, clock, outcome, move, f"alias move failed: {type(exc).__name__}: {exc}")
         raise
     try:
         details = {**outcome.details, **move}
         audit.record(AuditEvent(outcome.at, outcome.actor, outcome.action, outcome.subject, details))
     except Exception:
-        _undo(registry, audit, clock, outcome, move, "outcome not recorded; alias moved back")
+        _undo(step, audit, clock, outcome, move, "outcome not recorded; alias moved back")
         raise
+
+
+@dataclass(frozen=True, slots=True)
+class _AliasStep:
+    """One alias move through the ledger (move + row in one transaction) or, without one, the registry."""
+
+    registry: ModelRegistry
+    ledger: PromotionLedger | None
+    name: str
+    note: LedgerNote
+
+    def point(self, alias: str, version: str, tags: dict[str, str], expected_from: str = ANY_VERSION) -> None:
+        """Tag ``version`` (the decision), then point ``alias`` at it ("" removes the alias)."""
+        if self.ledger is None:
+            if version:
+                self.registry.set_alias(self.name, alias, version, tags=tags)
+            else:
+                self.registry.delete_alias(self.name, alias)
+            return
+        if version and tags:
+            self.registry.tag_version(self.name, version, tags)
+        self.ledger.move(self.name, [AliasMove(alias, version, expected_from)], self.note)
+
+    def undo(self, alias: str, previous: str, reason: str) -> None:
+        """Put ``alias`` back at ``previous``; the ledger records the undo as a row of its own."""
+        undo_note = LedgerNote(self.note.actor, f"undo: {reason}")
+        _AliasStep(self.registry, self.ledger, self.name, undo_note).point(alias, previous, {})
 
 
 def recover_interrupted_move(registry: ModelRegistry, audit: AuditLog, clock: Clock, *, name: str, actor: str) -> str:
@@ -259,21 +391,18 @@ def recover_interrupted_move(registry: ModelRegistry, audit: AuditLog, clock: Cl
 
 
 def _undo(
-    registry: ModelRegistry, audit: AuditLog, clock: Clock, outcome: AuditEvent, move: dict[str, str], reason: str
+    step: _AliasStep, audit: AuditLog, clock: Clock, outcome: AuditEvent, move: dict[str, str], reason: str
 ) -> None:
     """Put the alias back where it was and close the move as abandoned.
 
     Only once the registry confirms the alias is back: otherwise the move stays open in the trail and
     the next promotion records whatever the registry then shows (never an abandonment of a move that stuck).
     """
-    name = outcome.subject.removeprefix("model:").rsplit("/", 1)[0]
+    registry, name = step.registry, step.name
     alias, previous = move["alias"], move["from"]
     try:
         if (registry.alias_version(name, alias) or "") != previous:
-            if previous:
-                registry.set_alias(name, alias, previous)
-            else:
-                registry.delete_alias(name, alias)
+            step.undo(alias, previous, reason)
         if (registry.alias_version(name, alias) or "") != previous:
             return
         details = {**move, "reason": reason}

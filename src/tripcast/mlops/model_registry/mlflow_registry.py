@@ -121,9 +121,13 @@ class MlflowModelRegistry(ModelRegistry):
         without the version carrying its reasons.
         """
         target = self.get(name, version)
-        for key, value in (tags or {}).items():
-            self._client.set_model_version_tag(name, target.version, key, str(value))
+        self.tag_version(name, target.version, tags or {})
         self._client.set_registered_model_alias(name, alias, target.version)
+
+    def tag_version(self, name: str, version: str, tags: dict[str, str]) -> None:
+        """Record ``tags`` on ``version`` (no alias moves)."""
+        for key, value in tags.items():
+            self._client.set_model_version_tag(name, version, key, str(value))
 
     def delete_alias(self, name: str, alias: str) -> None:
         """Remove ``alias`` from ``name`` (no error when it is not set)."""
