@@ -171,10 +171,8 @@ def models_group(typer_context: typer.Context) -> None:
 
 
 @user_errors
-def models(ctx_typer: typer.Context) -> None:
+def models() -> None:
     """List registered versions with aliases and metrics."""
-    if ctx_typer.invoked_subcommand is not None:
-        return
     ctx = context(None)
     versions = ctx.registry.list_versions(ctx.settings.model_name)
     if not versions:
