@@ -26,6 +26,7 @@ __all__ = ["Settings", "SystemClock", "Tripcast", "bootstrap", "load_settings", 
 
 if TYPE_CHECKING:
     from tripcast.bootstrap.data import DataServices
+    from tripcast.bootstrap.feedback import FeedbackServices
     from tripcast.bootstrap.ingestion import IngestionServices
     from tripcast.bootstrap.ml import MlServices
     from tripcast.bootstrap.serving import ServingServices
@@ -267,8 +268,16 @@ class Tripcast:
     def data(self) -> DataServices:
         """Data use cases: validation (batch-wise, audited) and the monthly pipeline."""
         from tripcast.bootstrap.data import DataServices
+    from tripcast.bootstrap.feedback import FeedbackServices
 
         return DataServices(self)
+
+    @cached_property
+    def feedback(self) -> FeedbackServices:
+        """Ground-truth feedback (area: feedback): prediction log, outcome ingest, live error."""
+        from tripcast.bootstrap.feedback import FeedbackServices
+
+        return FeedbackServices(self)
 
 
 def bootstrap(

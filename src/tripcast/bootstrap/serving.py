@@ -16,6 +16,7 @@ from tripcast.core.domain.access import Permission
 from tripcast.core.ports.access import Authenticator
 from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.clock import Clock
+from tripcast.core.ports.feedback import PredictionLog
 from tripcast.core.ports.learning import FeatureBuilder
 from tripcast.core.ports.serving import DriftWindow, ModelSource, PredictionCache
 from tripcast.core.ports.tracking import ModelRegistry
@@ -99,7 +100,9 @@ class ServingParts:
     drift_interval_seconds: float = 60.0
 
     def close(self) -> None:
-        """Release what the parts hold (the server's shutdown)."""
+        """Release what the parts hold (the server's shutdown); the prediction log writes what it queued."""
+        if self.prediction.log is not None:
+            self.prediction.log.close()
         if self.prediction.cache is not None:
             self.prediction.cache.close()
         self.authenticator.close()
@@ -138,6 +141,7 @@ def serving_parts(
     authenticator: Authenticator | None = None,
     audit: AuditLog | None = None,
     clock: Clock | None = None,
+    prediction_log: PredictionLog | None = None,
 ) -> ServingParts:
     """The API's parts for ``model_name`` (default ``settings.model_name``) at ``alias``.
 
@@ -167,6 +171,7 @@ def serving_parts(
         drift=drift_monitor,
         features=features,
         inline_max_requests=settings.inline_max_trips,
+        log=prediction_log,
     )
     return ServingParts(
         settings=settings,
@@ -202,6 +207,7 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
         drift_monitor=served_drift_monitor(tripcast, metrics.registry),
         audit=tripcast.audit_on_first_use,  # opened on the first audited reload, not at start-up
         clock=tripcast.clock,
+        prediction_log=tripcast.feedback.prediction_log(),  # issue #13: ground truth joins on it
     )
 
 

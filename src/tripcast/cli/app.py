@@ -35,6 +35,9 @@ def _register_command_groups(root: typer.Typer) -> None:
     # isort: split
     from tripcast.cli import alerts, optimize, pipeline  # advanced
 
+    # isort: split
+    from tripcast.cli import feedback  # expert
+
     root.command()(demo.demo)
     for group in (ingest, data, models, predict, audit, serving, scoring, optimize, monitoring):
         root.registered_commands.extend(group.app.registered_commands)
@@ -42,6 +45,7 @@ def _register_command_groups(root: typer.Typer) -> None:
     root.add_typer(alerts.app, name="alerts")
     root.add_typer(pipeline.app, name="pipeline", help="Data pipelines: ingest, validate, transform, export.")
     root.add_typer(tokens.app, name="tokens", help="API keys with roles for the HTTP API: create, revoke, list.")
+    root.add_typer(feedback.app, name="feedback", help="Ground truth: actual outcomes, live error, concept drift.")
 
 
 _register_command_groups(app)
