@@ -268,7 +268,6 @@ class Tripcast:
     def data(self) -> DataServices:
         """Data use cases: validation (batch-wise, audited) and the monthly pipeline."""
         from tripcast.bootstrap.data import DataServices
-    from tripcast.bootstrap.feedback import FeedbackServices
 
         return DataServices(self)
 

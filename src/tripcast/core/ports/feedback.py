@@ -55,7 +55,11 @@ class PredictionLog(Protocol):
     """Where the prediction use case hands each served prediction; ``append`` must be cheap."""
 
     def append(
-        self, model_name: str, model_version: str, request_ids: Sequence[str], requests: Sequence[TripRequest],
+        self,
+        model_name: str,
+        model_version: str,
+        request_ids: Sequence[str],
+        requests: Sequence[TripRequest],
         minutes: Sequence[float],
     ) -> None:
         """Queue the predictions for durable writing (never blocks on I/O)."""

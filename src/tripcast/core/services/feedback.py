@@ -69,7 +69,7 @@ class ErrorSlice:
     window_start: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k) is not None}  # type: ignore[attr-defined]
+        return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k) is not None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,11 +192,13 @@ class Feedback:
         return verdicts
 
     def _audit(self, actor: str, outcome: IngestOutcome, extra: dict[str, str] | None = None) -> None:
-        details = {"source": outcome.source, "rows": str(outcome.rows), "predictions_logged": str(outcome.predictions_logged)}
+        details = {
+            "source": outcome.source,
+            "rows": str(outcome.rows),
+            "predictions_logged": str(outcome.predictions_logged),
+        }
         details.update(extra or {})
-        self.audit.record(
-            AuditEvent(self.clock.now(), actor, FEEDBACK_INGESTED, f"model:{self.model_name}", details)
-        )
+        self.audit.record(AuditEvent(self.clock.now(), actor, FEEDBACK_INGESTED, f"model:{self.model_name}", details))
 
 
 def _actual_problems(actuals: Sequence[Actual]) -> list[str]:

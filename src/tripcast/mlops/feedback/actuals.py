@@ -20,10 +20,8 @@ class FileActualsReader:
         if not path.is_file():
             raise InvalidInputError([FieldProblem("--source", f"{location} is not a file")])
         try:
-            if path.suffix == ".parquet":
-                frame = pd.read_parquet(path)
-            else:
-                frame = pd.read_csv(path, dtype={"request_id": str})
+            parquet = path.suffix == ".parquet"
+            frame = pd.read_parquet(path) if parquet else pd.read_csv(path, dtype={"request_id": str})
         except Exception as exc:  # noqa: BLE001 - any unreadable file is bad input, named in one line
             raise InvalidInputError([FieldProblem(location, f"cannot be read: {str(exc)[:200]}")]) from None
         missing = [c for c in COLUMNS if c not in frame.columns]

@@ -18,8 +18,10 @@ class PrometheusFeedbackGauges:
         self.mae = Gauge("tripcast_live_mae", "Live MAE from ground truth", labels, registry=self.registry)
         self.rows = Gauge("tripcast_live_labeled_rows", "Predictions with ground truth", labels, registry=self.registry)
         self.drift = Gauge(
-            "tripcast_concept_drift", "1 when live error exceeds validation RMSE by the tolerance",
-            ["model", "version"], registry=self.registry,
+            "tripcast_concept_drift",
+            "1 when live error exceeds validation RMSE by the tolerance",
+            ["model", "version"],
+            registry=self.registry,
         )
 
     def publish(self, report: Any) -> None:

@@ -44,7 +44,9 @@ _CHUNK = 5_000
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; a killed process loses nothing committed
+    cursor.execute(
+        "PRAGMA journal_mode=WAL"
+    )  # readers never block the writer; a killed process loses nothing committed
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
@@ -104,7 +106,9 @@ class SqlPredictionLogStore:
             .order_by(c.predicted_at, c.request_id)
         )
         with self.engine.connect() as conn:
-            frame = pd.DataFrame(conn.execute(query).all(), columns=["request_id", "prediction", "predicted_at", "actual"])
+            frame = pd.DataFrame(
+                conn.execute(query).all(), columns=["request_id", "prediction", "predicted_at", "actual"]
+            )
         return frame[["request_id", "prediction", "predicted_at"]], frame[["request_id", "actual"]]
 
     def count(self) -> int:
@@ -120,7 +124,9 @@ def _known(conn: sa.Connection, request_ids: Sequence[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        found.update(conn.execute(sa.select(prediction_log.c.request_id).where(prediction_log.c.request_id.in_(chunk))).scalars())
+        found.update(
+            conn.execute(sa.select(prediction_log.c.request_id).where(prediction_log.c.request_id.in_(chunk))).scalars()
+        )
     return found
 
 
@@ -155,7 +161,12 @@ class BufferedPredictionLog:
     """
 
     def __init__(
-        self, store: SqlPredictionLogStore, describe: Describe, *, flush_seconds: float = 0.5, max_pending: int = 200_000
+        self,
+        store: SqlPredictionLogStore,
+        describe: Describe,
+        *,
+        flush_seconds: float = 0.5,
+        max_pending: int = 200_000,
     ) -> None:
         self.store = store
         self.describe = describe
@@ -170,7 +181,11 @@ class BufferedPredictionLog:
         self._thread: threading.Thread | None = None
 
     def append(
-        self, model_name: str, model_version: str, request_ids: Sequence[str], requests: Sequence[TripRequest],
+        self,
+        model_name: str,
+        model_version: str,
+        request_ids: Sequence[str],
+        requests: Sequence[TripRequest],
         minutes: Sequence[float],
     ) -> None:
         with self._lock:
@@ -214,5 +229,5 @@ class BufferedPredictionLog:
         while not self._stop.wait(self.flush_seconds):
             try:
                 self.flush()
-            except Exception:  # noqa: BLE001 - an outage keeps rows queued and retries; serving goes on
+            except Exception:  # an outage keeps rows queued and retries; serving goes on
                 log.warning("prediction log flush failed; retrying", exc_info=True)
