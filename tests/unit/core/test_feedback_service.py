@@ -173,7 +173,7 @@ def test_prediction_hands_every_answer_to_the_log_with_its_request_id() -> None:
     prediction = Prediction(FactoryModelSource(Model), log=log)
     served = prediction.predict([trip(1), trip(2)], request_ids=["r1", "r2"])
     assert served.request_ids == ("r1", "r2")
-    [(name, version, ids, requests, minutes)] = log.batches
+    [(name, version, ids, _requests, minutes)] = log.batches
     assert (name, version, ids, minutes) == ("trip-duration", "3", ("r1", "r2"), [11.0, 12.0])
     generated = prediction.predict([trip(3)]).request_ids
     assert len(generated) == 1 and len(generated[0]) == 32 and log.batches[1][2] == generated
