@@ -59,7 +59,7 @@ class SourceMonthReplayer:
         predicted = [float(m) for m in predictor.predict_features(data.features)]
         digests = pd.util.hash_pandas_object(data.features, index=False).map("{:016x}".format).tolist()
         keys = valid[self.columns.slice_key].astype(int).tolist()
-        times = pd.to_datetime(valid[self.columns.time]).dt.tz_localize(None).dt.to_pydatetime().tolist()
+        times = pd.to_datetime(valid[self.columns.time]).dt.tz_localize(None).to_numpy("datetime64[us]").tolist()
         ids = [f"replay:{month}:{i}" for i in range(len(valid))]
         segments = {key: self.segment_of(key) for key in set(keys)}
         predictions = [
