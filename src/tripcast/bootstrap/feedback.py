@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from tripcast.core.domain.trip import TripRequest
@@ -45,6 +45,15 @@ class FeedbackServices:
         assert isinstance(store, SqlPredictionLogStore)
         return BufferedPredictionLog(store, describe_trips, flush_seconds=settings.prediction_log_flush_seconds)
 
+    def register_live_error_metrics(self, metrics_registry: object) -> None:
+        """Export live error and concept drift on a serving process's ``/metrics`` (computed at most once a
+        minute, on scrape); nothing when the prediction log is off."""
+        if not self.tripcast.settings.prediction_log_enabled:
+            return
+        from tripcast.mlops.feedback.gauges import LiveErrorCollector
+
+        metrics_registry.register(LiveErrorCollector(lambda: self.service.report()))  # type: ignore[attr-defined]
+
     @cached_property
     def service(self) -> Feedback:
         """The feedback use case: ingest outcomes, replay a month, report live error (gauges in a registry)."""
@@ -78,10 +87,16 @@ class FeedbackServices:
 
 def describe_trips(requests: Sequence[TripRequest]) -> list[tuple[str, str, int | None]]:
     """(features digest, pickup borough, pickup zone) per trip request: runs on the log's writer thread."""
+    boroughs = _boroughs()
+    return [(_digest(r), boroughs.get(r.pickup_zone, "Unknown"), r.pickup_zone) for r in requests]
+
+
+@lru_cache(maxsize=1)
+def _boroughs() -> dict[int, str]:
     from tripcast.data_engineering.tlc.zones import ZoneLookup
 
-    borough = ZoneLookup.bundled().borough
-    return [(_digest(r), borough(r.pickup_zone), r.pickup_zone) for r in requests]
+    zones = ZoneLookup.bundled()
+    return {zone: zones.borough(zone) for zone in zones.zone_ids}
 
 
 def _digest(request: TripRequest) -> str:

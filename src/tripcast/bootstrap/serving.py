@@ -199,6 +199,7 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
     quiet_registry_outage_logs()
     tripcast = bootstrap(settings)
     metrics = ServingMetrics()
+    tripcast.feedback.register_live_error_metrics(metrics.registry)  # issue #13: live error on /metrics
     return serving_parts(
         tripcast.settings,
         tripcast.serving_registry,

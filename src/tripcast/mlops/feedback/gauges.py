@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 class PrometheusFeedbackGauges:
@@ -33,3 +39,36 @@ class PrometheusFeedbackGauges:
         for version, verdict in report.decay.items():
             if "decayed" in verdict:
                 self.drift.labels(report.model_name, version).set(1.0 if verdict["decayed"] else 0.0)
+
+
+class LiveErrorCollector:
+    """A Prometheus collector for a serving process's ``/metrics``: the gauges of :class:`PrometheusFeedbackGauges`
+    from ``report()``, recomputed at most every ``refresh_seconds`` (a scrape never waits on more than one query).
+
+    A failing report (the log's database down) keeps the last families and logs a warning: metrics never
+    break a scrape.
+    """
+
+    def __init__(self, report: Callable[[], Any], refresh_seconds: float = 60.0) -> None:
+        self.report = report
+        self.refresh_seconds = refresh_seconds
+        self._families: list[Any] = []
+        self._computed_at: float | None = None
+        self._lock = threading.Lock()
+
+    def describe(self) -> list[Any]:
+        return []  # unknown until the first report: registering must not compute it
+
+    def collect(self) -> Iterator[Any]:
+        with self._lock:
+            now = time.monotonic()
+            if self._computed_at is None or now - self._computed_at >= self.refresh_seconds:
+                self._computed_at = now
+                try:
+                    gauges = PrometheusFeedbackGauges()
+                    gauges.publish(self.report())
+                    self._families = list(gauges.registry.collect())
+                except Exception:  # a metrics scrape must not fail on the log's database
+                    log.warning("live error metrics not refreshed", exc_info=True)
+            families = list(self._families)
+        return iter(families)
