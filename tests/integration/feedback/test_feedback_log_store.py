@@ -71,6 +71,9 @@ def test_buffered_log_writes_every_appended_prediction_from_concurrent_threads(s
     store.record_actuals([Actual("w3-7", 15.0)], datetime.now(UTC))
     [labeled] = store.labeled("trip-duration")
     assert labeled.segment == "Manhattan" and labeled.model_version == "2"  # zone 74: East Harlem North
+    now = datetime.now(UTC)  # the fast path's times compare like SQLAlchemy's
+    assert len(store.labeled("trip-duration", since=now - timedelta(hours=1))) == 1
+    assert store.labeled("trip-duration", since=now + timedelta(hours=1)) == []
 
 
 def test_buffered_log_drops_and_counts_beyond_its_bound(tmp_path: Path) -> None:

@@ -38,6 +38,10 @@ prediction_log = sa.Table(
     sa.Column("actual_recorded_at", sa.DateTime, nullable=True),
     sa.Index("ix_prediction_log_version", "model_name", "model_version"),
 )
+_COLUMNS = (
+    "request_id", "model_name", "model_version", "features_digest",
+    "segment", "zone", "predicted_minutes", "predicted_at",
+)  # fmt: skip
 #: Bound parameters per IN query (SQLite allows 32766; PostgreSQL more).
 _CHUNK = 5_000
 
@@ -70,6 +74,26 @@ class SqlPredictionLogStore:
             known = _known(conn, [r["request_id"] for r in rows])
             conn.execute(insert.on_conflict_do_nothing(index_elements=["request_id"]), rows)
         return len({r["request_id"] for r in rows} - known)
+
+    def append(self, predictions: Sequence[LoggedPrediction]) -> None:
+        """Insert in one transaction, skipping ids already there, without counting: the serving log's fast
+        path (one driver-level executemany; SQLAlchemy's per-row statement building held the GIL ~4x longer)."""
+        if not predictions:
+            return
+        sqlite_db = self.engine.dialect.name == "sqlite"
+        mark = "?" if sqlite_db else "%s"
+        columns = ", ".join(_COLUMNS)
+        statement = (
+            f"INSERT INTO prediction_log ({columns}) VALUES ({', '.join([mark] * len(_COLUMNS))}) "
+            "ON CONFLICT (request_id) DO NOTHING"
+        )
+        rows = [
+            (p.request_id, p.model_name, p.model_version, p.features_digest, p.segment, p.zone,
+             float(p.predicted_minutes), _sqlite_time(p.predicted_at) if sqlite_db else _naive_utc(p.predicted_at))
+            for p in predictions
+        ]  # fmt: skip
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(statement, rows)
 
     def known_ids(self, request_ids: Sequence[str]) -> set[str]:
         with self.engine.connect() as conn:
@@ -143,6 +167,11 @@ def _row(p: LoggedPrediction) -> dict[str, Any]:
     }
 
 
+def _sqlite_time(at: datetime) -> str:
+    """The text SQLAlchemy's SQLite DateTime stores (and compares lexically), without sqlite3's deprecated adapter."""
+    return _naive_utc(at).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 def _naive_utc(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo is not None else at
 
@@ -204,7 +233,8 @@ class BufferedPredictionLog:
                 batch, self._pending, self._pending_rows = self._pending, [], 0
             records = [record for item in batch for record in self._records(item)]
             try:
-                return self.store.write(records)
+                self.store.append(records)
+                return len(records)
             except Exception:
                 with self._lock:  # put them back in front: the next flush retries them
                     self._pending[:0] = batch
