@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -178,7 +179,7 @@ def _naive_utc(at: datetime) -> datetime:
 
 #: (features digest, segment, zone) of each request: injected, so this module knows nothing about taxis.
 Describe = Callable[[Sequence[TripRequest]], list[tuple[str, str, int | None]]]
-_Pending = tuple[str, str, Sequence[str], Sequence[TripRequest], Sequence[float], datetime]
+_Pending = tuple[str, str, Sequence[str], Sequence[TripRequest], Sequence[float], float]
 
 
 class BufferedPredictionLog:
@@ -221,7 +222,7 @@ class BufferedPredictionLog:
             if self._pending_rows + len(requests) > self.max_pending:
                 self.dropped += len(requests)
                 return
-            self._pending.append((model_name, model_version, request_ids, requests, minutes, datetime.now(UTC)))
+            self._pending.append((model_name, model_version, request_ids, requests, minutes, time.time()))
             self._pending_rows += len(requests)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
@@ -248,7 +249,8 @@ class BufferedPredictionLog:
         self.flush()
 
     def _records(self, item: _Pending) -> list[LoggedPrediction]:
-        name, version, ids, requests, minutes, at = item
+        name, version, ids, requests, minutes, served_at = item
+        at = datetime.fromtimestamp(served_at, UTC)
         described = self.describe(requests)
         return [
             LoggedPrediction(rid, name, version, digest, segment, zone, float(m), at)
