@@ -77,7 +77,8 @@ def main() -> None:
         print(f"writer (describe + SQLite insert): {writer_us:.2f} CPU µs per row over {pending:,} rows")
         print(f"  = {writer_us * 1000 / 1e6 * 100:.1f} % of a core at 1,000 req/s")
         print(
-            f"Prediction.predict (1 trip, trivial model): {predict_without:.2f} µs without log, {predict_with:.2f} µs with"
+            f"Prediction.predict (1 trip, trivial model): {predict_without:.2f} µs without log, "
+            f"{predict_with:.2f} µs with"
         )
         print(f"rows in the log: {store.count():,}")
 
