@@ -71,7 +71,7 @@ def _run_and_kill(url: str, after_seconds: float) -> int:
 
 @pytest.mark.parametrize("after_seconds", [0.05, 0.4, 1.1])
 def test_sigkill_during_flush_loses_no_acknowledged_prediction(log_url: str, after_seconds: float) -> None:
-    SqlPredictionLogStore(log_url).close()  # tables exist before the child races to create them
+    SqlPredictionLogStore(log_url).count()  # tables exist before the child races to create them
     acknowledged = _run_and_kill(log_url, after_seconds)
     store = SqlPredictionLogStore(log_url)
     try:

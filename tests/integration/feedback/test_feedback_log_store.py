@@ -84,3 +84,16 @@ def test_buffered_log_drops_and_counts_beyond_its_bound(tmp_path: Path) -> None:
         log.append("trip-duration", "1", [f"r{i}"], [trip], [10.0])
     log.close()
     assert (store.count(), log.dropped) == (3, 2)
+
+
+def test_a_log_database_down_at_start_keeps_rows_queued_until_it_answers(tmp_path: Path) -> None:
+    missing = tmp_path / "not-yet"  # SQLite cannot open a file in a missing directory: the database is "down"
+    store = SqlPredictionLogStore(f"sqlite:///{missing / 'p.db'}")  # constructing it touches nothing
+    log = BufferedPredictionLog(store, describe_trips, flush_seconds=3600)
+    trip = TripRequest(datetime(2021, 2, 1, 8, 30), 74, 132, 3.2)
+    log.append("trip-duration", "1", ["a", "b"], [trip, trip], [10.0, 11.0])
+    with pytest.raises(Exception, match="unable to open database"):
+        log.flush()
+    missing.mkdir()  # the database comes back
+    assert log.flush() == 2 and store.known_ids(["a", "b"]) == {"a", "b"}
+    log.close()

@@ -8,6 +8,7 @@ is committed (SQLite in WAL mode survives a killed process).
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -64,11 +65,19 @@ class SqlPredictionLogStore:
         self.engine = sa.create_engine(url, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        self._ready = False
+
+    def _ensure_table(self) -> None:
+        """Create the table on first use, not at construction: a server starts while the database is down
+        (its writer keeps rows queued and retries)."""
+        if not self._ready:
+            metadata.create_all(self.engine)
+            self._ready = True
 
     def write(self, predictions: Sequence[LoggedPrediction]) -> int:
         if not predictions:
             return 0
+        self._ensure_table()
         rows = [_row(p) for p in predictions]
         insert = (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)(prediction_log)
         with self.engine.begin() as conn:  # the whole batch or none of it
@@ -81,6 +90,7 @@ class SqlPredictionLogStore:
         path (one driver-level executemany; SQLAlchemy's per-row statement building held the GIL ~4x longer)."""
         if not predictions:
             return
+        self._ensure_table()
         sqlite_db = self.engine.dialect.name == "sqlite"
         mark = "?" if sqlite_db else "%s"
         columns = ", ".join(_COLUMNS)
@@ -97,10 +107,12 @@ class SqlPredictionLogStore:
             conn.exec_driver_sql(statement, rows)
 
     def known_ids(self, request_ids: Sequence[str]) -> set[str]:
+        self._ensure_table()
         with self.engine.connect() as conn:
             return _known(conn, request_ids)
 
     def record_actuals(self, actuals: Sequence[Actual], at: datetime) -> int:
+        self._ensure_table()
         update = (
             prediction_log.update()
             .where(prediction_log.c.request_id == sa.bindparam("rid"))
@@ -112,6 +124,7 @@ class SqlPredictionLogStore:
         return len(params)
 
     def labeled(self, model_name: str, since: datetime | None = None) -> list[LabeledPrediction]:
+        self._ensure_table()
         c = prediction_log.c
         query = sa.select(
             c.request_id, c.model_version, c.segment, c.predicted_minutes, c.actual_minutes, c.predicted_at
@@ -122,6 +135,7 @@ class SqlPredictionLogStore:
             return [LabeledPrediction(*row) for row in conn.execute(query)]
 
     def decay_tables(self, model_name: str, model_version: str) -> tuple[Any, Any]:
+        self._ensure_table()
         import pandas as pd
 
         c = prediction_log.c
@@ -137,6 +151,7 @@ class SqlPredictionLogStore:
         return frame[["request_id", "prediction", "predicted_at"]], frame[["request_id", "actual"]]
 
     def count(self) -> int:
+        self._ensure_table()
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(prediction_log)).scalar_one())
 
@@ -227,6 +242,7 @@ class BufferedPredictionLog:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
                 self._thread.start()
+                atexit.register(self._flush_at_exit)  # a command or consumer exiting normally loses nothing
 
     def flush(self) -> int:
         with self._flush_lock:
@@ -247,6 +263,12 @@ class BufferedPredictionLog:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self.flush()
+
+    def _flush_at_exit(self) -> None:
+        try:
+            self.flush()
+        except Exception:  # at exit there is no one left to tell but the log
+            log.warning("prediction log: rows not written at exit", exc_info=True)
 
     def _records(self, item: _Pending) -> list[LoggedPrediction]:
         name, version, ids, requests, minutes, served_at = item
