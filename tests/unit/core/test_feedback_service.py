@@ -127,6 +127,17 @@ def test_report_judges_concept_drift_per_version_through_the_decay_check(store: 
     assert [r.reference for r in decay.requests] == ["1", "2"]
 
 
+def test_live_error_of_one_version_since_a_time(store: MemoryLogStore) -> None:
+    store.record_actuals([Actual("a", 12.0), Actual("b", 16.0), Actual("c", 15.0)], T1)
+    feedback, _ = service(store)
+    v1 = feedback.live_error("1")
+    assert v1 is not None and (v1.n, v1.mae) == (2, 3.0)
+    v2 = feedback.live_error("2", since=T1)
+    assert v2 is not None and (v2.n, v2.rmse) == (1, 3.0)
+    assert feedback.live_error("1", since=T1) is None  # v1's predictions are all before T1
+    assert feedback.live_error("9") is None
+
+
 def test_report_refuses_an_unknown_window(store: MemoryLogStore) -> None:
     feedback, _ = service(store)
     with pytest.raises(InvalidInputError, match="window: must be one of hour, day, week"):

@@ -172,6 +172,15 @@ class Feedback:
             self.gauges.publish(report)
         return report
 
+    def live_error(self, model_version: str, *, since: datetime | None = None) -> ErrorSlice | None:
+        """Live error of one version (predictions served at or after ``since``), None without outcomes yet.
+
+        What a guardrail compares after a promotion: the new champion's live error against the previous one's.
+        """
+        rows = [r for r in self.store.labeled(self.model_name, since) if r.model_version == model_version]
+        slices = _slices(rows, lambda r: (r.model_version, None, None))
+        return slices[0] if slices else None
+
     # ----------------------------------------------------------------- helpers
     def _decay(self, versions: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Each version's concept-drift verdict; a version the judge cannot assess says why instead."""
