@@ -241,7 +241,7 @@ class ServingServices:
         """Predictions by the champion, swapped when the alias moves; start and stop the source around use."""
         tc = self.tripcast
         holder = ModelHolder(tc.registry, tc.settings.model_name, poll_seconds=tc.settings.registry_poll_seconds)
-        return Prediction(holder), holder
+        return Prediction(holder, log=tc.feedback.prediction_log()), holder  # stream: logged under event ids
 
     def stream_consumer(self, streams: StreamSettings) -> tuple[StreamScorer, ModelSource]:
         """A Redis Streams consumer scoring with the champion (the returned source: start and stop it)."""
