@@ -49,8 +49,8 @@ class MemoryLogStore:
             and (since is None or p.predicted_at >= since)
         ]
 
-    def decay_tables(self, model_name: str, model_version: str) -> tuple[Any, Any]:
-        rows = [r for r in self.labeled(model_name) if r.model_version == model_version]
+    def decay_tables(self, model_name: str, model_version: str, since: datetime | None = None) -> tuple[Any, Any]:
+        rows = [r for r in self.labeled(model_name, since) if r.model_version == model_version]
         return ([(r.request_id, r.predicted_minutes) for r in rows], [(r.request_id, r.actual_minutes) for r in rows])
 
     def count(self) -> int:

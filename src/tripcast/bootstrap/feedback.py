@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from datetime import timedelta
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,9 @@ from tripcast.core.services.feedback import Feedback
 
 if TYPE_CHECKING:
     from tripcast.bootstrap import Tripcast
+
+#: The predictions ``/metrics`` reports live error over (older ones: ``tripcast feedback report``).
+LIVE_METRICS_WINDOW = timedelta(days=7)
 
 
 class FeedbackServices:
@@ -46,13 +50,16 @@ class FeedbackServices:
         return BufferedPredictionLog(store, describe_trips, flush_seconds=settings.prediction_log_flush_seconds)
 
     def register_live_error_metrics(self, metrics_registry: object) -> None:
-        """Export live error and concept drift on a serving process's ``/metrics`` (computed at most once a
-        minute, on scrape); nothing when the prediction log is off."""
+        """Export live error and concept drift of the last week's predictions on a serving process's ``/metrics``
+        (computed at most once a minute, on scrape); nothing when the prediction log is off."""
         if not self.tripcast.settings.prediction_log_enabled:
             return
         from tripcast.mlops.feedback.gauges import LiveErrorCollector
 
-        metrics_registry.register(LiveErrorCollector(lambda: self.service.report()))  # type: ignore[attr-defined]
+        def recent() -> object:  # bounded work on the serving process: the last week, not the whole log
+            return self.service.report(since=self.tripcast.clock.now() - LIVE_METRICS_WINDOW)
+
+        metrics_registry.register(LiveErrorCollector(recent))  # type: ignore[attr-defined]
 
     @cached_property
     def service(self) -> Feedback:

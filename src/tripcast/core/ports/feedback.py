@@ -86,7 +86,7 @@ class PredictionLogStore(Protocol):
     def labeled(self, model_name: str, since: datetime | None = None) -> list[LabeledPrediction]:
         """Logged predictions of ``model_name`` that have an actual outcome (predicted at or after ``since``)."""
 
-    def decay_tables(self, model_name: str, model_version: str) -> tuple[Table, Table]:
+    def decay_tables(self, model_name: str, model_version: str, since: datetime | None = None) -> tuple[Table, Table]:
         """(predictions: request_id, prediction, predicted_at; actuals: request_id, actual) of one version."""
 
     def count(self) -> int:

@@ -166,7 +166,7 @@ class Feedback:
             by_version=_slices(rows, lambda r: (r.model_version, None, None)),
             by_segment=_slices(rows, lambda r: (r.model_version, r.segment, None)),
             by_window=_slices(rows, lambda r: (r.model_version, None, _window_start(r.predicted_at, window))),
-            decay=self._decay({r.model_version for r in rows}),
+            decay=self._decay({r.model_version for r in rows}, since),
         )
         if self.gauges is not None:
             self.gauges.publish(report)
@@ -182,13 +182,13 @@ class Feedback:
         return slices[0] if slices else None
 
     # ----------------------------------------------------------------- helpers
-    def _decay(self, versions: Iterable[str]) -> dict[str, dict[str, Any]]:
+    def _decay(self, versions: Iterable[str], since: datetime | None) -> dict[str, dict[str, Any]]:
         """Each version's concept-drift verdict; a version the judge cannot assess says why instead."""
         if self.decay is None:
             return {}
         verdicts: dict[str, dict[str, Any]] = {}
         for version in sorted(versions, key=_version_key):
-            predictions, actuals = self.store.decay_tables(self.model_name, version)
+            predictions, actuals = self.store.decay_tables(self.model_name, version, since)
             request = DecayRequest(
                 predictions, actuals, reference=version, tolerance=self.tolerance, window_rows=self.window_rows
             )

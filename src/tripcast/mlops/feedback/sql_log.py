@@ -134,7 +134,7 @@ class SqlPredictionLogStore:
         with self.engine.connect() as conn:
             return [LabeledPrediction(*row) for row in conn.execute(query)]
 
-    def decay_tables(self, model_name: str, model_version: str) -> tuple[Any, Any]:
+    def decay_tables(self, model_name: str, model_version: str, since: datetime | None = None) -> tuple[Any, Any]:
         self._ensure_table()
         import pandas as pd
 
@@ -144,6 +144,8 @@ class SqlPredictionLogStore:
             .where(c.model_name == model_name, c.model_version == model_version, c.actual_minutes.is_not(None))
             .order_by(c.predicted_at, c.request_id)
         )
+        if since is not None:
+            query = query.where(c.predicted_at >= _naive_utc(since))
         with self.engine.connect() as conn:
             frame = pd.DataFrame(
                 conn.execute(query).all(), columns=["request_id", "prediction", "predicted_at", "actual"]
