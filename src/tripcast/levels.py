@@ -90,6 +90,9 @@ PACKAGE_LEVELS: dict[str, Level] = {
     "tripcast.security.urls": Level.BEGINNER,
     "tripcast.security.api_keys": Level.INTERMEDIATE,
     "tripcast.security.roles": Level.INTERMEDIATE,
+    # Ground-truth feedback (issue #13, lifecycle automation): the guide's expert level.
+    "tripcast.mlops.feedback": Level.EXPERT,
+    "tripcast.cli.feedback": Level.EXPERT,
     # Outbound HTTP guard of integrations (REST ingestion, alert webhooks).
     "tripcast.egress": Level.ADVANCED,
     # Model cards (issue 13, lifecycle automation: expert).

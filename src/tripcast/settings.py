@@ -179,6 +179,15 @@ class Settings(BaseSettings):
     # The environment's approval policy (YAML; relative: under the settings' home). Unset: the repository's
     # environments/<env>/approval_policy.yaml when present, else the built-in policy of the environment.
     approval_policy_file: Path | None = Field(default=None, description="YAML approval policy of this environment")
+    # --- feedback area (issue #13: ground truth, live error) ---
+    # Log every served prediction (request id, version, features digest, segment) for ground-truth joins.
+    prediction_log_enabled: bool = True
+    # SQLAlchemy URL of the prediction log; default sqlite under data_dir (see prediction_log_database_url).
+    prediction_log_url: str | None = None
+    # Seconds between the serving process's background log flushes.
+    prediction_log_flush_seconds: float = Field(default=0.5, gt=0)
+    # Live RMSE above validation RMSE by more than this fraction = concept drift.
+    feedback_decay_tolerance: float = Field(default=0.2, gt=0)
 
     def __init__(self, **values: Any) -> None:
         # TRIPCAST_HOME moves .env with it, so a command run from any directory reads the project's file.
@@ -291,6 +300,13 @@ class Settings(BaseSettings):
         if self.audit_url:
             return self.audit_url
         return f"sqlite:///{self.data_dir / 'audit.db'}"
+
+    @property
+    def prediction_log_database_url(self) -> str:
+        """The prediction log's URL: ``prediction_log_url`` (a relative SQLite path made absolute), else data_dir."""
+        if self.prediction_log_url:
+            return _absolute_sqlite_url(self.prediction_log_url, self.home or Path(self.data_dir).parent)
+        return f"sqlite:///{self.data_dir / 'predictions.db'}"
 
     @property
     def artifact_location(self) -> str:

@@ -76,7 +76,9 @@ def _python(script: str, *args: str) -> list[str]:
 def _env() -> dict[str, str]:
     # The tests folder too: the consumers' scripts import their fakes from tests/support.
     paths = [SRC, str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    # These consumers run with default settings (data dir under the current directory): keep the prediction
+    # log (issue #13) from writing a database there.
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "TRIPCAST_PREDICTION_LOG_ENABLED": "false"}
 
 
 # ---------------------------------------------------------------------------------------------- poison events

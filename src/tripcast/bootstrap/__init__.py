@@ -26,6 +26,7 @@ __all__ = ["Settings", "SystemClock", "Tripcast", "bootstrap", "load_settings", 
 
 if TYPE_CHECKING:
     from tripcast.bootstrap.data import DataServices
+    from tripcast.bootstrap.feedback import FeedbackServices
     from tripcast.bootstrap.ingestion import IngestionServices
     from tripcast.bootstrap.ml import MlServices
     from tripcast.bootstrap.serving import ServingServices
@@ -285,6 +286,13 @@ class Tripcast:
         from tripcast.bootstrap.approvals import approvals
 
         return approvals(self)
+
+    @cached_property
+    def feedback(self) -> FeedbackServices:
+        """Ground-truth feedback (area: feedback): prediction log, outcome ingest, live error."""
+        from tripcast.bootstrap.feedback import FeedbackServices
+
+        return FeedbackServices(self)
 
 
 def bootstrap(

@@ -18,6 +18,7 @@ from tripcast.core.domain.ledger import LedgerEntry
 from tripcast.core.ports.access import Authenticator
 from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.clock import Clock
+from tripcast.core.ports.feedback import PredictionLog
 from tripcast.core.ports.learning import FeatureBuilder
 from tripcast.core.ports.serving import DriftWindow, ModelSource, PredictionCache
 from tripcast.core.ports.tracking import ModelRegistry
@@ -108,7 +109,9 @@ class ServingParts:
     ledger_history: LedgerHistory | None = None
 
     def close(self) -> None:
-        """Release what the parts hold (the server's shutdown)."""
+        """Release what the parts hold (the server's shutdown); the prediction log writes what it queued."""
+        if self.prediction.log is not None:
+            self.prediction.log.close()
         if self.prediction.cache is not None:
             self.prediction.cache.close()
         self.authenticator.close()
@@ -147,6 +150,7 @@ def serving_parts(
     authenticator: Authenticator | None = None,
     audit: AuditLog | None = None,
     clock: Clock | None = None,
+    prediction_log: PredictionLog | None = None,
 ) -> ServingParts:
     """The API's parts for ``model_name`` (default ``settings.model_name``) at ``alias``.
 
@@ -176,6 +180,7 @@ def serving_parts(
         drift=drift_monitor,
         features=features,
         inline_max_requests=settings.inline_max_trips,
+        log=prediction_log,
     )
     return ServingParts(
         settings=settings,
@@ -203,6 +208,7 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
     quiet_registry_outage_logs()
     tripcast = bootstrap(settings)
     metrics = ServingMetrics()
+    tripcast.feedback.register_live_error_metrics(metrics.registry)  # issue #13: live error on /metrics
     parts = serving_parts(
         tripcast.settings,
         tripcast.serving_registry,
@@ -211,6 +217,7 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
         drift_monitor=served_drift_monitor(tripcast, metrics.registry),
         audit=tripcast.audit_on_first_use,  # opened on the first audited reload, not at start-up
         clock=tripcast.clock,
+        prediction_log=tripcast.feedback.prediction_log(),  # issue #13: ground truth joins on it
     )
     # The approval routes build the workflow (registry, request store) on their first request.
     # The ledger opens on the first history request, not at start-up (the registry may be down then).
@@ -250,7 +257,7 @@ class ServingServices:
         """Predictions by the champion, swapped when the alias moves; start and stop the source around use."""
         tc = self.tripcast
         holder = ModelHolder(tc.registry, tc.settings.model_name, poll_seconds=tc.settings.registry_poll_seconds)
-        return Prediction(holder), holder
+        return Prediction(holder, log=tc.feedback.prediction_log()), holder  # stream: logged under event ids
 
     def stream_consumer(self, streams: StreamSettings) -> tuple[StreamScorer, ModelSource]:
         """A Redis Streams consumer scoring with the champion (the returned source: start and stop it)."""

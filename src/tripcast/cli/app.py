@@ -36,7 +36,7 @@ def _register_command_groups(root: typer.Typer) -> None:
     from tripcast.cli import alerts, optimize, pipeline  # advanced
 
     # isort: split
-    from tripcast.cli import approvals, cards, ledger  # expert
+    from tripcast.cli import approvals, cards, feedback, ledger  # expert
 
     root.command()(demo.demo)
     for group in (ingest, data, models, predict, audit, serving, scoring, optimize, monitoring):
@@ -49,6 +49,7 @@ def _register_command_groups(root: typer.Typer) -> None:
     root.add_typer(tokens.app, name="tokens", help="API keys with roles for the HTTP API: create, revoke, list.")
     for subcommands in (cards, approvals):  # expert: `tripcast models card|request|approve|reject|approvals`
         models.models_app.registered_commands.extend(subcommands.app.registered_commands)
+    root.add_typer(feedback.app, name="feedback", help="Ground truth: actual outcomes, live error, concept drift.")
 
 
 _register_command_groups(app)

@@ -26,7 +26,9 @@ def _body(served: ServedPredictions, *, batch: bool) -> Response:
         result = PredictionOut(minutes=served.minutes[0], model_name=model.name, model_version=model.number)
     # Built from our own typed model, so FastAPI's re-validation against response_model (declared for the
     # docs) would only repeat work: a returned Response skips it.
-    return Response(result.model_dump_json(), media_type="application/json")
+    # With the prediction log on, the ids the actual outcomes are later joined on (comma-separated, in order).
+    headers = {"X-Request-Id": ",".join(served.request_ids)} if served.request_ids else None
+    return Response(result.model_dump_json(), media_type="application/json", headers=headers)
 
 
 def add_prediction_routes(router: APIRouter, parts: ServingParts, policy: AccessPolicy) -> None:

@@ -8,8 +8,10 @@ same rows, so a request's features are never built twice.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,6 +20,7 @@ from tripcast.core.domain.prediction import Prediction as PredictedTrip
 from tripcast.core.domain.trip import TripRequest
 from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.clock import Clock
+from tripcast.core.ports.feedback import PredictionLog
 from tripcast.core.ports.serving import (
     DriftWindow,
     ModelSource,
@@ -44,6 +47,8 @@ class ServedPredictions:
     cache_hits: int = 0
     feature_rows: object | None = None
     computed_minutes: tuple[float, ...] = ()
+    #: One id per request, in order, when predictions are logged (ground truth joins on it later).
+    request_ids: tuple[str, ...] = ()
 
     def as_predictions(self) -> list[PredictedTrip]:
         """One domain prediction per request, tagged with the model version."""
@@ -62,6 +67,7 @@ class Prediction:
         drift: DriftWindow | None = None,
         features: RequestFeatures | None = None,
         inline_max_requests: int = 0,
+        log: PredictionLog | None = None,
     ) -> None:
         if drift is not None and features is None:
             raise ValueError("a drift window needs the feature builder that turns requests into the model's rows")
@@ -71,6 +77,11 @@ class Prediction:
         self.drift = drift
         self.features = features
         self.inline_max_requests = inline_max_requests
+        self.log = log
+        # Request ids: a random per-instance prefix and a counter, unique across processes and ~15x cheaper
+        # than a uuid4 per request (which reads os.urandom each time).
+        self._id_prefix = uuid.uuid4().hex[:16]
+        self._id_counter = itertools.count()
 
     def answers_inline(self, n_requests: int) -> bool:
         """Whether :meth:`predict` of ``n_requests`` may run on the caller's event loop.
@@ -87,8 +98,11 @@ class Prediction:
         model = self.models.current
         return model is not None and model.predictor.cpu_only
 
-    def predict(self, requests: Sequence[TripRequest]) -> ServedPredictions:
-        """Predicted minutes for ``requests``; ModelNotLoadedError when nothing is served yet."""
+    def predict(self, requests: Sequence[TripRequest], request_ids: Sequence[str] | None = None) -> ServedPredictions:
+        """Predicted minutes for ``requests``; ModelNotLoadedError when nothing is served yet.
+
+        With a prediction log, every answer is handed to it under ``request_ids`` (new ids when not given).
+        """
         model = self.models.require()  # one snapshot: a concurrent swap cannot mix versions in one answer
         results: list[float | None] = (
             self._cached(model, requests) if self.cache is not None else [None] * len(requests)
@@ -109,7 +123,30 @@ class Prediction:
             if self.cache is not None:
                 self.metrics.cache_outcome(hits, len(missing))
         minutes = [float(v) for v in results if v is not None]
-        return ServedPredictions(minutes, model, hits, rows, tuple(fresh))
+        ids = self._logged(model, requests, minutes, request_ids) if self.log is not None else ()
+        return ServedPredictions(minutes, model, hits, rows, tuple(fresh), ids)
+
+    def _logged(
+        self,
+        model: ServedModel,
+        requests: Sequence[TripRequest],
+        minutes: list[float],
+        request_ids: Sequence[str] | None,
+    ) -> tuple[str, ...]:
+        """Hand the answers to the prediction log (a queue append); a log failure never fails a prediction."""
+        assert self.log is not None
+        if request_ids is not None:
+            ids = tuple(request_ids)
+        else:
+            prefix, counter = self._id_prefix, self._id_counter
+            ids = tuple(f"{prefix}-{next(counter):x}" for _ in requests)
+        if len(ids) != len(requests):
+            raise ValueError(f"{len(ids)} request ids for {len(requests)} requests")
+        try:
+            self.log.append(model.name, model.number, ids, requests, minutes)
+        except Exception:
+            log.exception("prediction log append failed")
+        return ids
 
     def predict_one(self, request: TripRequest) -> PredictedTrip:
         """The prediction for one trip, tagged with the model version."""

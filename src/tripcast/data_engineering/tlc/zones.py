@@ -68,6 +68,10 @@ class ZoneLookup:
             index=self.table.index,
         )
 
+    def borough(self, zone_id: int) -> str:
+        """The borough of a zone id; ``Unknown`` for an id the table lacks."""
+        return str(self.table["Borough"].get(zone_id, "Unknown"))
+
     def name(self, zone_id: int) -> str:
         """A readable label such as ``Manhattan / East Harlem North``."""
         row = self.table.loc[zone_id]

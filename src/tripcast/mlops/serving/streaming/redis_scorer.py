@@ -105,6 +105,11 @@ class _Outcome:
     model: tuple[str, str] = ("", "")
 
 
+def _log_id(outcome: _Outcome) -> str:
+    """The prediction log's request id of an event: ``stream:<entry id>`` (a redelivery logs it once)."""
+    return f"stream:{outcome.entry_id}"
+
+
 def _id(raw: Any) -> str:
     return raw.decode() if isinstance(raw, bytes) else str(raw)
 
@@ -247,7 +252,8 @@ class StreamScorer:
         if not valid:
             return
         try:
-            served = self.prediction.predict([o.request for o in valid if o.request])
+            scored = [o for o in valid if o.request]  # the event id is the request id outcomes join on later
+            served = self.prediction.predict([o.request for o in scored if o.request], [_log_id(o) for o in scored])
             if len(served.minutes) != len(valid):
                 raise ValueError(f"model returned {len(served.minutes)} predictions for {len(valid)} trips")
         except ModelNotLoadedError:
@@ -263,7 +269,7 @@ class StreamScorer:
     def _predict_one(self, outcome: _Outcome) -> None:
         assert outcome.request is not None
         try:
-            served = self.prediction.predict([outcome.request])
+            served = self.prediction.predict([outcome.request], [_log_id(outcome)])
         except ModelNotLoadedError:
             raise
         except Exception as exc:  # noqa: BLE001 - this event alone is dead-lettered with the reason

@@ -1,0 +1,1 @@
+"""Ground-truth feedback adapters: the SQL prediction log, its buffered writer, outcome files, month replay, gauges."""
