@@ -178,9 +178,9 @@ class Approvals:
         reason = f"approval {request.request_id} by {approver}: {request.reason}"
         # The ledger row names both: the requester as its actor (who asked for the move), the approver in
         # its approver column; the audit event ``model.promoted`` is the approver's act.
-        note = LedgerNote(actor=request.requested_by, reason=reason, approver=approver)
+        ledger_note = LedgerNote(actor=request.requested_by, reason=reason, approver=approver)
         try:
-            self.promotion.promote(candidate, actor=approver, reason=reason, note=note)
+            self.promotion.promote(candidate, actor=approver, reason=reason, note=ledger_note)
         except Exception as exc:
             # Approved but not promoted (the gate changed its mind, another promotion held the lock, the
             # registry failed): the request says so, and a new request starts over.
