@@ -248,10 +248,15 @@ class ServingServices:
     def __init__(self, tripcast: Tripcast) -> None:
         self.tripcast = tripcast
 
-    def prediction(self, ref: str = "champion") -> Prediction:
-        """Predictions by the version ``ref`` (alias or number) names, loaded once now."""
+    def prediction(self, ref: str = "champion", *, logged: bool = False) -> Prediction:
+        """Predictions by the version ``ref`` (alias or number) names, loaded once now.
+
+        ``logged``: every answer goes to the prediction log (when enabled) under a request id, so
+        ``tripcast feedback ingest`` can join its actual outcome later; close ``prediction.log`` before exit.
+        """
         tc = self.tripcast
-        return Prediction(PinnedModel(tc.registry, tc.settings.model_name, ref))
+        log = tc.feedback.prediction_log() if logged else None
+        return Prediction(PinnedModel(tc.registry, tc.settings.model_name, ref), log=log)
 
     def following_prediction(self) -> tuple[Prediction, ModelSource]:
         """Predictions by the champion, swapped when the alias moves; start and stop the source around use."""

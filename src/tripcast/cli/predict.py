@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tripcast.cli import scoring
-from tripcast.cli.console import fail, print_json, user_errors
+from tripcast.cli.console import err_console, fail, print_json, user_errors
 from tripcast.cli.options import ModelOption, context
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError
 from tripcast.core.services.promotion import CHAMPION
+
+if TYPE_CHECKING:
+    from tripcast.core.services.prediction import Prediction
 
 app = typer.Typer()
 
@@ -43,11 +46,25 @@ def predict(
     from tripcast.bootstrap.serving import parse_trip_json  # pydantic: loaded by this command only
 
     request = parse_trip_json(trip, whole="--trip")
-    prediction = ctx.serving.prediction(model).predict_one(request)
-    print_json(
-        {
-            "minutes": round(prediction.minutes, 3),
-            "model_name": prediction.model_name,
-            "model_version": prediction.model_version,
-        }
-    )
+    prediction = ctx.serving.prediction(model, logged=True)
+    served = prediction.predict([request])
+    answer: dict[str, object] = {
+        "minutes": round(served.minutes[0], 3),
+        "model_name": served.model.name,
+        "model_version": served.model.number,
+    }
+    if served.request_ids and _logged(prediction):
+        answer["request_id"] = served.request_ids[0]  # `tripcast feedback ingest` joins the actual on it
+    print_json(answer)
+
+
+def _logged(prediction: Prediction) -> bool:
+    """Write the queued prediction now (the command exits next); False, with a warning, when it failed."""
+    if prediction.log is None:
+        return False
+    try:
+        prediction.log.close()
+    except Exception as exc:  # noqa: BLE001 - the prediction stands; only its feedback join is lost
+        err_console.print(f"[yellow]warning:[/] prediction not logged (no request id): {type(exc).__name__}: {exc}")
+        return False
+    return True

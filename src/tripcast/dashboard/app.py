@@ -27,8 +27,20 @@ def _context() -> Tripcast:
 
 @st.cache_resource(max_entries=4)
 def _prediction(version: str) -> Prediction:
-    # Keyed by version number: promoting a new champion loads it, re-runs reuse the loaded one.
-    return _context().serving.prediction(version)
+    # Keyed by version number: promoting a new champion loads it, re-runs reuse the loaded one. Logged:
+    # `tripcast feedback ingest` joins a trip's actual duration on the request id shown with the answer.
+    return _context().serving.prediction(version, logged=True)
+
+
+def _logged_as(prediction: Prediction, request_ids: tuple[str, ...]) -> str:
+    """ ", request id X" once the prediction log holds the answer (written now, not at the next flush)."""
+    if prediction.log is None or not request_ids:
+        return ""
+    try:
+        prediction.log.flush()
+    except Exception:  # noqa: BLE001 - the writer retries in the background; the id is not shown until then
+        return ", not logged yet (prediction log unreachable)"
+    return f", request id {request_ids[0]}"
 
 
 @st.cache_data
@@ -74,10 +86,11 @@ def main() -> None:
                 dropoff_zone=labels[dropoff],
                 trip_distance=float(distance),
             )
-            prediction = _prediction(champion.version).predict_one(request)
-            label = f"{model_name} v{prediction.model_version}"
-            st.metric("Predicted duration", f"{prediction.minutes:.1f} min", help=label)
-            st.caption(f"model {label}")
+            prediction = _prediction(champion.version)
+            served = prediction.predict([request])
+            label = f"{model_name} v{served.model.number}"
+            st.metric("Predicted duration", f"{served.minutes[0]:.1f} min", help=label)
+            st.caption(f"model {label}" + _logged_as(prediction, served.request_ids))
         except TripcastError as exc:
             st.error(str(exc))
 

@@ -41,7 +41,6 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path, shared_data_dir: Pat
     return {
         "TRIPCAST_DATA_DIR": str(data_dir),
         "TRIPCAST_MLFLOW_TRACKING_URI": uri,
-        "TRIPCAST_REGISTRY_POLL_SECONDS": "0.5",
         "TRIPCAST_API_TOKEN": TOKEN,
         "TRIPCAST_MAX_LOOP_LAG_MS": "0",
         "TRIPCAST_MAX_LOOP_BUSY": "0",

@@ -8,6 +8,9 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tripcast.bootstrap import bootstrap
+from tripcast.settings import Settings
+
 SCRIPT = Path(__file__).resolve().parents[3] / "src" / "tripcast" / "dashboard" / "app.py"
 
 
@@ -29,6 +32,10 @@ def test_predicts_by_zone_name_and_lists_models(served_registry: Any, monkeypatc
     assert 10 < minutes < 90
     champion = served_registry.registry.get("trip-duration", "champion").version
     assert f"v{champion}" in at.caption[0].value
+    # the answer is in the prediction log under the request id shown, for `tripcast feedback ingest`
+    request_id = at.caption[0].value.rsplit("request id ", 1)[1]
+    tc = bootstrap(Settings(data_dir=served_registry.data_dir, mlflow_tracking_uri=served_registry.tracking_uri))
+    assert tc.feedback.store.known_ids([request_id]) == {request_id}
     table = at.dataframe[0].value
     assert sorted(table["version"]) == sorted(served_registry.versions)
     assert "champion" in set(table["aliases"])

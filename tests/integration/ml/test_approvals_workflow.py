@@ -23,6 +23,7 @@ from tripcast.core.services.promotion import CHAMPION, Promotion
 from tripcast.core.services.training import Training, TrainingPlan
 from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
 from tripcast.mlops.governance.store import SqlApprovalStore
+from tripcast.mlops.model_registry.ledger import SqlPromotionLedger
 from tripcast.mlops.model_registry.mlflow_registry import MlflowModelRegistry
 from tripcast.mlops.tracking.mlflow_tracker import MlflowTracker
 from tripcast.mlops.training.baseline import LinearBaselineTrainer
@@ -101,6 +102,8 @@ def test_request_approve_reject_promote_on_the_real_registry(
         return training.train_and_register(PLAN, actor="pytest").version.version
 
     first, weak, strong = train(40), train(3), train(150)
+    # the ledger shares the registry's database, whose MLflow tables exist once a version is registered
+    promotion.ledger = ledger = SqlPromotionLedger(tracking_uri, clock)
     promotion.promote(promotion.candidate(NAME, first), actor="pytest", reason="first champion")
 
     def unchanged_since(n_events: int, request: ApprovalRequest) -> None:
@@ -132,6 +135,19 @@ def test_request_approve_reject_promote_on_the_real_registry(
     assert done.state is ApprovalState.PROMOTED and done.decided_by == "ada"
     assert registry.alias_version(NAME, CHAMPION) == strong
     assert registry.get(NAME, CHAMPION).tags["promotion.actor"] == "ada"
+    # the ledger row names the requester (actor) and the approver; the plain promotion before has no approver
+    plain, approved = ledger.history(NAME, alias=CHAMPION)
+    assert (plain.actor, plain.approver, plain.to_version) == ("pytest", "", first)
+    assert (approved.actor, approved.approver, approved.from_version, approved.to_version) == (
+        "root",
+        "ada",
+        first,
+        strong,
+    )
+    assert (
+        good.request_id in approved.reason
+        and approved.gate_metrics["candidate.rmse"] < approved.gate_metrics["champion.rmse"]
+    )
 
     # the trail tells the story, in order, and verifies
     story = [
@@ -162,6 +178,7 @@ def test_request_approve_reject_promote_on_the_real_registry(
         finally:
             engine.dispose()
     requests.close()
+    ledger.engine.dispose()
 
 
 def test_two_approvers_deciding_one_request_at_once_exactly_one_wins(tracking_uri: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from support.fakes_approvals import FakeApprovalStore, FakeDrift
+from support.fakes_ledger import FakeLedger, TaggingRegistry
 from support.fakes_ml import FakeAudit, FakeClock, FakeFeatures, FakeLocks, FakeMetrics, FakeRegistry, FakeStore
 from tripcast.core.domain.access import Identity, Role
 from tripcast.core.domain.approval import (
@@ -17,6 +18,7 @@ from tripcast.core.domain.approval import (
     ApprovalState,
 )
 from tripcast.core.domain.errors import InvalidInputError, NotFoundError
+from tripcast.core.domain.ledger import LedgerNote
 from tripcast.core.domain.month import Month
 from tripcast.core.ports.locks import LockHeldError, promotion_lock
 from tripcast.core.services.approval import Approvals, GateThroughPromotion
@@ -205,3 +207,60 @@ def test_request_of_an_unknown_version_writes_nothing() -> None:
     with pytest.raises(ApprovalRefusedError, match="v1 is already the champion"):
         approvals.request(NAME, CHAMPION, requester=OPERATOR, reason="again")
     assert audit.rows == [] and approvals.list_requests() == []
+
+
+def _with_ledger(policy: ApprovalPolicy) -> tuple[Approvals, FakeLedger]:
+    """The approvals of :func:`make`, whose promotions go through an in-memory ledger."""
+    registry = TaggingRegistry({"1": 3.0, "2": 2.0, "3": 5.0}, tags={v: {"valid_month": "2021-02"} for v in "123"})
+    registry.aliases[CHAMPION] = "1"
+    ledger = FakeLedger(registry)
+    audit = FakeAudit()
+    promotion = Promotion(
+        registry=registry,
+        store=FakeStore(dict(MONTHS)),
+        features=FakeFeatures(),
+        metrics=FakeMetrics(registry),
+        clock=FakeClock(),
+        audit=audit,
+        locks=FakeLocks(),
+        ledger=ledger,
+    )
+    gate = GateThroughPromotion(promotion)
+    approvals = Approvals(
+        store=FakeApprovalStore(), promotion=promotion, gate=gate, policy=policy, clock=FakeClock(), audit=audit
+    )
+    return approvals, ledger
+
+
+def test_an_approved_promotion_writes_requester_as_actor_and_approver_on_its_ledger_row() -> None:
+    approvals, ledger = _with_ledger(ApprovalPolicy(environment="production"))
+    request = approvals.request(NAME, "2", requester=OPERATOR, reason="better on february")
+    assert ledger.rows == []
+
+    approvals.approve(request.request_id, approver=APPROVER)
+
+    (row,) = ledger.rows
+    assert (row.alias, row.from_version, row.to_version) == (CHAMPION, "1", "2")
+    assert (row.actor, row.approver) == ("olga", "ada")
+    assert request.request_id in row.reason and "better on february" in row.reason
+    assert (row.gate_metrics["candidate.rmse"], row.gate_metrics["champion.rmse"]) == (2.0, 3.0)
+
+
+def test_an_auto_approved_promotion_names_the_policy_as_approver_on_its_ledger_row() -> None:
+    approvals, ledger = _with_ledger(LOCAL)
+    approvals.request(NAME, "2", requester=OPERATOR, reason="nightly")
+    (row,) = ledger.rows
+    assert (row.actor, row.approver, row.to_version) == ("olga", AUTO_APPROVER, "2")
+
+
+def test_promote_writes_the_given_note_with_the_gate_metrics_and_a_plain_promotion_leaves_approver_empty() -> None:
+    approvals, ledger = _with_ledger(LOCAL)
+    promotion = approvals.promotion
+    note = LedgerNote(actor="retrainer", reason="won", approver="ada", experiment_id="exp-7")
+    promotion.promote(promotion.candidate(NAME, "2"), actor="ada", reason="won", note=note)
+    promotion.promote(promotion.candidate(NAME, "1"), actor="bob", reason="force back", force=True)
+
+    first, second = ledger.rows
+    assert (first.actor, first.approver, first.experiment_id) == ("retrainer", "ada", "exp-7")
+    assert first.gate_metrics["candidate.rmse"] == 2.0
+    assert (second.actor, second.approver, second.experiment_id, second.reason) == ("bob", "", "", "force back")

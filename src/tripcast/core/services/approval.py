@@ -33,6 +33,7 @@ from tripcast.core.domain.errors import (
     TripcastError,
 )
 from tripcast.core.domain.evaluation import ModelVersion, decide_promotion
+from tripcast.core.domain.ledger import LedgerNote
 from tripcast.core.ports.approval import ApprovalStore, DriftEvidence, PromotionGate
 from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.clock import Clock
@@ -175,8 +176,11 @@ class Approvals:
         )
         candidate = self.promotion.candidate(request.model, request.version)
         reason = f"approval {request.request_id} by {approver}: {request.reason}"
+        # The ledger row names both: the requester as its actor (who asked for the move), the approver in
+        # its approver column; the audit event ``model.promoted`` is the approver's act.
+        ledger_note = LedgerNote(actor=request.requested_by, reason=reason, approver=approver)
         try:
-            self.promotion.promote(candidate, actor=approver, reason=reason)
+            self.promotion.promote(candidate, actor=approver, reason=reason, note=ledger_note)
         except Exception as exc:
             # Approved but not promoted (the gate changed its mind, another promotion held the lock, the
             # registry failed): the request says so, and a new request starts over.

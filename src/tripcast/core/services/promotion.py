@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tripcast.core.domain.audit import AuditEvent
 from tripcast.core.domain.errors import (
@@ -103,10 +103,21 @@ class Promotion:
         data = self.features.training_set(trips, dataset_name)
         return evaluate_version(self.registry, self.metrics, name, ref, data), data
 
-    def promote(self, candidate: ModelVersion, *, actor: str, reason: str, force: bool = False) -> PromotionResult:
+    def promote(
+        self,
+        candidate: ModelVersion,
+        *,
+        actor: str,
+        reason: str,
+        force: bool = False,
+        note: LedgerNote | None = None,
+    ) -> PromotionResult:
         """Gate ``candidate`` against the champion on its validation month (processed already).
 
-        Raises :class:`PromotionRefusedError` when the gate says no; see :func:`promote`.
+        ``note`` is the ledger row's who and why when they differ from the audit event's ``actor``
+        (the approval workflow: the requester as actor, the approver, an experiment id); the gate's
+        metrics are always filled in. Raises :class:`PromotionRefusedError` when the gate says no;
+        see :func:`promote`.
         """
         valid_month = self.validation_month(candidate)
         return promote(
@@ -124,6 +135,7 @@ class Promotion:
             audit=self.audit,
             locks=self.locks,
             ledger=self.ledger,
+            note=note,
         )
 
     @staticmethod
@@ -225,6 +237,7 @@ def promote(
     audit: AuditLog | None = None,
     locks: Locks | None = None,
     ledger: PromotionLedger | None = None,
+    note: LedgerNote | None = None,
 ) -> PromotionResult:
     """Move ``champion`` to the candidate if it beats the champion on the same validation data.
 
@@ -232,7 +245,8 @@ def promote(
     two promotions never interleave; the second raises ``LockHeldError``. The decision, who asked,
     why and when are recorded as tags on the candidate version and, with ``audit``, as audit events
     consistent with the alias (see the module docstring). Raises :class:`PromotionRefusedError`
-    when the gate says no (the candidate is then parked as ``challenger``).
+    when the gate says no (the candidate is then parked as ``challenger``). ``note`` (default: ``actor``
+    and ``reason``) is written on the ledger row, with the gate's metrics snapshot.
     """
     guard = locks.hold(promotion_lock(name), f"tripcast promote {name} {candidate_ref}") if locks else nullcontext()
     with guard:
@@ -247,7 +261,8 @@ def promote(
             champion_eval = evaluate_version(registry, metrics, name, champion.version, data)
         decision = decide_promotion(features.spec, candidate_eval, champion_eval, force=force)
         outcome = _decision_event(clock, name, candidate_version.version, decision, actor, reason, force, champion)
-        note = LedgerNote(actor, reason, gate_snapshot(candidate_eval, champion_eval))
+        snapshot = gate_snapshot(candidate_eval, champion_eval)
+        ledger_note = replace(note, gate_metrics=snapshot) if note else LedgerNote(actor, reason, snapshot)
         move_alias_audited(
             registry,
             audit,
@@ -256,7 +271,7 @@ def promote(
             version=candidate_version.version,
             outcome=outcome,
             ledger=ledger,
-            note=note,
+            note=ledger_note,
             expected_from=(champion.version if champion else "") if decision.approved else ANY_VERSION,
         )
     if not decision.approved:
