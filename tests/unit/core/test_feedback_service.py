@@ -188,7 +188,10 @@ def test_prediction_hands_every_answer_to_the_log_with_its_request_id() -> None:
     assert (name, version, ids, minutes) == ("trip-duration", "3", ("r1", "r2"), [11.0, 12.0])
     generated = prediction.predict([trip(3)]).request_ids
     assert len(generated) == 1 and log.batches[1][2] == generated
-    assert len(set(prediction.predict([trip(1), trip(2)]).request_ids + generated)) == 3  # never repeated
+    batch_ids = prediction.predict([trip(1), trip(2)]).request_ids
+    assert len(set(batch_ids + generated)) == 3  # never repeated
+    batch_id = batch_ids[0].rsplit(".", 1)[0]
+    assert batch_ids == (f"{batch_id}.0", f"{batch_id}.1")  # one short id names the whole batch
 
 
 def test_a_failing_prediction_log_never_fails_a_prediction() -> None:

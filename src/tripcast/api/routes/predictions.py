@@ -26,9 +26,16 @@ def _body(served: ServedPredictions, *, batch: bool) -> Response:
         result = PredictionOut(minutes=served.minutes[0], model_name=model.name, model_version=model.number)
     # Built from our own typed model, so FastAPI's re-validation against response_model (declared for the
     # docs) would only repeat work: a returned Response skips it.
-    # With the prediction log on, the ids the actual outcomes are later joined on (comma-separated, in order).
-    headers = {"X-Request-Id": ",".join(served.request_ids)} if served.request_ids else None
+    # With the prediction log on, the id the actual outcomes are later joined on: a batch's row i is "<id>.<i>".
+    headers = {"X-Request-Id": batch_request_id(served.request_ids)} if served.request_ids else None
     return Response(result.model_dump_json(), media_type="application/json", headers=headers)
+
+
+def batch_request_id(request_ids: tuple[str, ...]) -> str:
+    """The one id a response names: a single trip's id, or the batch id its rows' ids ("<batch>.<i>") share."""
+    if len(request_ids) == 1:
+        return request_ids[0]
+    return request_ids[0].rsplit(".", 1)[0]
 
 
 def add_prediction_routes(router: APIRouter, parts: ServingParts, policy: AccessPolicy) -> None:

@@ -138,8 +138,10 @@ class Prediction:
         if request_ids is not None:
             ids = tuple(request_ids)
         else:
-            prefix, counter = self._id_prefix, self._id_counter
-            ids = tuple(f"{prefix}-{next(counter):x}" for _ in requests)
+            first = f"{self._id_prefix}-{next(self._id_counter):x}"
+            # A batch's rows are "<batch id>.<index>": the caller learns one short id however large the batch
+            # (a header listing 1,000 ids outgrew the proxy's header buffer: HAProxy answered 502).
+            ids = (first,) if len(requests) == 1 else tuple(f"{first}.{index}" for index in range(len(requests)))
         if len(ids) != len(requests):
             raise ValueError(f"{len(ids)} request ids for {len(requests)} requests")
         try:
