@@ -16,10 +16,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 
 from cachetools import TTLCache
-from sqlalchemy import Column, MetaData, String, Table, create_engine, delete, select, update
+from sqlalchemy import Column, MetaData, String, Table, delete, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -33,6 +32,7 @@ from tripcast.core.domain.access import (  # noqa: F401 - re-exported: the key s
 from tripcast.core.domain.audit import AuditEvent
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError, NotFoundError
 from tripcast.core.ports.audit import AuditLog
+from tripcast.sql_schema import LazySchema
 
 #: Every key starts with this, so a leaked one is recognisable (secret scanners, logs).
 TOKEN_PREFIX = "tc_"
@@ -98,26 +98,14 @@ class SqlApiKeyStore:
         audit: AuditLog | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        connect_args = {"connect_timeout": 3} if url.startswith("postgresql") else {}
-        # pre_ping: a restarted database costs one failed ping, not a failed request.
-        self.engine: Engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+        self.schema = LazySchema(url, _metadata)
+        self.engine: Engine = self.schema.engine
         self.hasher = hasher
         self.audit = audit
         self.now = now
-        self._schema_ready = False
-        self._schema_lock = threading.Lock()
 
     def _ready(self) -> Engine:
-        # Created on first use, so that an app can be built while the database is still down.
-        if not self._schema_ready:
-            with self._schema_lock:
-                if not self._schema_ready:
-                    database = self.engine.url.database
-                    if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
-                        Path(database).parent.mkdir(parents=True, exist_ok=True)
-                    _metadata.create_all(self.engine)
-                    self._schema_ready = True
-        return self.engine
+        return self.schema.ready()
 
     def create(self, name: str, role: Role, *, actor: str) -> str:
         """Store a new key named ``name`` and return it: the only time the key is ever visible."""

@@ -20,6 +20,7 @@ import json
 import os
 import re
 import socket
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,7 +56,7 @@ class FileLocks(Locks):
         try:
             lock.acquire(blocking=False)
         except Timeout:
-            raise LockHeldError(name, _read_holder(holder_file)) from None
+            raise LockHeldError(name, _await_holder(holder_file)) from None
         try:
             _write_holder(holder_file, purpose)
             yield
@@ -73,6 +74,19 @@ def _write_holder(path: Path, purpose: str) -> None:
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(payload))
     os.replace(tmp, path)
+
+
+#: How long a refused process waits for a new holder to name itself: the holder writes its file just after
+#: taking the lock, so a refusal in between would otherwise read no holder (or the previous, dead one).
+HOLDER_WAIT_SECONDS = 2.0
+
+
+def _await_holder(path: Path) -> LockHolder | None:
+    """The lock's live holder, polled for up to :data:`HOLDER_WAIT_SECONDS`; None when none names itself."""
+    deadline = time.monotonic() + HOLDER_WAIT_SECONDS
+    while (holder := _read_holder(path)) is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return holder
 
 
 def _read_holder(path: Path) -> LockHolder | None:

@@ -7,16 +7,15 @@ same request at once, exactly one changes it; the other sees no row changed and 
 from __future__ import annotations
 
 import json
-import threading
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, MetaData, String, Table, Text, create_engine, insert, select, update
+from sqlalchemy import Column, DateTime, Index, MetaData, String, Table, Text, insert, select, update
 from sqlalchemy.engine import Engine, RowMapping
 
 from tripcast.core.domain.approval import ApprovalRequest, ApprovalState, GateSnapshot
 from tripcast.core.ports.approval import ApprovalStore
+from tripcast.sql_schema import LazySchema
 
 _metadata = MetaData()
 approval_requests = Table(
@@ -42,21 +41,11 @@ class SqlApprovalStore(ApprovalStore):
     """Approval requests in one table of the database at ``url`` (created on first use)."""
 
     def __init__(self, url: str) -> None:
-        connect_args = {"connect_timeout": 3} if url.startswith("postgresql") else {}
-        self.engine: Engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
-        self._schema_ready = False
-        self._schema_lock = threading.Lock()
+        self.schema = LazySchema(url, _metadata)
+        self.engine: Engine = self.schema.engine
 
     def _ready(self) -> Engine:
-        if not self._schema_ready:
-            with self._schema_lock:
-                if not self._schema_ready:
-                    database = self.engine.url.database
-                    if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
-                        Path(database).parent.mkdir(parents=True, exist_ok=True)
-                    _metadata.create_all(self.engine)
-                    self._schema_ready = True
-        return self.engine
+        return self.schema.ready()
 
     def add(self, request: ApprovalRequest) -> None:
         row = {
