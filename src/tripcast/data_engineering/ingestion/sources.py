@@ -168,18 +168,21 @@ class RestIngestSource(_Source):
         self.source.close()
 
 
-class RedisIngestSource(_Source):
-    """A Redis Stream read by a consumer group until it is drained; events are acked after landing."""
+class _StreamSource(_Source):
+    """A stream drained until a read comes back empty; what was delivered is acked only after it has landed."""
 
-    def __init__(self, stream: RedisTripStream, label: str) -> None:
-        self.stream = stream
-        self.label = label
+    def __init__(self) -> None:
         self._delivered: list[MicroBatch] = []
 
+    def _read(self) -> MicroBatch:
+        raise NotImplementedError
+
+    def _ack(self, micro: MicroBatch) -> None:
+        raise NotImplementedError
+
     def _batches(self, month: Month | None) -> Iterator[SourceBatch]:
-        self.stream.ensure_group()
         while True:
-            micro = self.stream.read_batch()
+            micro = self._read()
             if not len(micro) and not micro.rejected:
                 return
             self._delivered.append(micro)
@@ -187,22 +190,41 @@ class RedisIngestSource(_Source):
 
     def _acknowledge(self) -> None:
         for micro in self._delivered:
-            self.stream.ack(micro)
+            self._ack(micro)
         self._delivered.clear()
+
+
+class RedisIngestSource(_StreamSource):
+    """A Redis Stream read by a consumer group until it is drained; events are acked after landing."""
+
+    def __init__(self, stream: RedisTripStream, label: str) -> None:
+        super().__init__()
+        self.stream = stream
+        self.label = label
+
+    def _batches(self, month: Month | None) -> Iterator[SourceBatch]:
+        self.stream.ensure_group()
+        yield from super()._batches(month)
+
+    def _read(self) -> MicroBatch:
+        return self.stream.read_batch()
+
+    def _ack(self, micro: MicroBatch) -> None:
+        self.stream.ack(micro)
 
     def close(self) -> None:
         self.stream.close()
 
 
-class NatsIngestSource(_Source):
+class NatsIngestSource(_StreamSource):
     """A JetStream durable pull consumer drained until a fetch comes back empty; acked after landing."""
 
     def __init__(self, stream: NatsTripStream, label: str) -> None:
+        super().__init__()
         self.stream = stream
         self.label = label
         self._runner: asyncio.Runner | None = None
         self._connected = False
-        self._delivered: list[MicroBatch] = []
 
     def _run(self, step: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
         """Run one step of the async client on this source's event loop, connecting on first use (the step's
@@ -214,18 +236,12 @@ class NatsIngestSource(_Source):
             self._connected = True
         return self._runner.run(step())
 
-    def _batches(self, month: Month | None) -> Iterator[SourceBatch]:
-        while True:
-            micro = self._run(self.stream.read_batch)
-            if not len(micro) and not micro.rejected:
-                return
-            self._delivered.append(micro)
-            yield _batch(micro)
+    def _read(self) -> MicroBatch:
+        micro: MicroBatch = self._run(self.stream.read_batch)
+        return micro
 
-    def _acknowledge(self) -> None:
-        for micro in self._delivered:
-            self._run(functools.partial(self.stream.ack, micro))
-        self._delivered.clear()
+    def _ack(self, micro: MicroBatch) -> None:
+        self._run(functools.partial(self.stream.ack, micro))
 
     def close(self) -> None:
         if self._runner is not None:
