@@ -40,3 +40,11 @@ def feature_builder() -> TripFeatureBuilder:
 @pytest.fixture()
 def clock() -> FixedClock:
     return FixedClock(datetime(2026, 1, 15, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def tracking_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A registry database: a SQLite file, or a fresh PostgreSQL database (tests' own, dropped after)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'mlflow.db'}"
+    return str(request.getfixturevalue("postgres_url"))

@@ -6,47 +6,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import sqlalchemy
 from ml_fakes import FixedClock, MemoryDatasetStore
+from registry_world import NAME, RegistryWorld
 
 from tripcast.core.domain.access import Identity, Role
 from tripcast.core.domain.approval import ApprovalPolicy, ApprovalRefusedError, ApprovalRequest, ApprovalState
 from tripcast.core.domain.errors import NotFoundError
 from tripcast.core.domain.month import Month
 from tripcast.core.services.approval import Approvals, GateThroughPromotion
-from tripcast.core.services.promotion import CHAMPION, Promotion
-from tripcast.core.services.training import Training, TrainingPlan
+from tripcast.core.services.promotion import CHAMPION
 from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
 from tripcast.mlops.governance.store import SqlApprovalStore
 from tripcast.mlops.model_registry.ledger import SqlPromotionLedger
-from tripcast.mlops.model_registry.mlflow_registry import MlflowModelRegistry
-from tripcast.mlops.tracking.mlflow_tracker import MlflowTracker
-from tripcast.mlops.training.baseline import LinearBaselineTrainer
-from tripcast.mlops.training.lightgbm_trainer import LightGBMTrainer
-from tripcast.mlops.training.metrics import RegressionMetrics
-from tripcast.security.audit_log import SqlAuditLog
-from tripcast.security.locks import FileLocks
 
-NAME = "trip-duration"
-PLAN = TrainingPlan.consecutive(Month(2021, 1), NAME)
 PRODUCTION = ApprovalPolicy(environment="production")
 OPERATOR, APPROVER, ADMIN = (
     Identity("olga", Role.OPERATOR),
     Identity("ada", Role.APPROVER),
     Identity("root", Role.ADMIN),
 )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def tracking_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'mlflow.db'}"
-    return str(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture()
@@ -63,19 +47,8 @@ def store(processed_month: Callable[[str], pd.DataFrame]) -> MemoryDatasetStore:
 def test_request_approve_reject_promote_on_the_real_registry(
     tracking_uri: str, tmp_path: Path, store: MemoryDatasetStore, feature_builder: TripFeatureBuilder, clock: FixedClock
 ) -> None:
-    spec, metrics = feature_builder.spec, RegressionMetrics(feature_builder.spec)
-    tracker = MlflowTracker(tracking_uri, "approvals", (tmp_path / "artifacts").as_uri())
-    registry = MlflowModelRegistry(tracking_uri, feature_builder)
-    audit = SqlAuditLog(f"sqlite:///{tmp_path / 'audit.db'}", key=b"approvals-audit-key-0123")
-    promotion = Promotion(
-        registry=registry,
-        store=store,
-        features=feature_builder,
-        metrics=metrics,
-        clock=clock,
-        audit=audit,
-        locks=FileLocks(tmp_path / "locks"),
-    )
+    world = RegistryWorld(tracking_uri, tmp_path, store, feature_builder, clock, "approvals")
+    registry, audit, promotion = world.registry, world.audit, world.promotion
     requests = SqlApprovalStore(tracking_uri)
     approvals = Approvals(
         store=requests,
@@ -87,19 +60,7 @@ def test_request_approve_reject_promote_on_the_real_registry(
     )
 
     def train(rounds: int) -> str:
-        clock.moment += timedelta(minutes=1)
-        training = Training(
-            store=store,
-            features=feature_builder,
-            trainer=LightGBMTrainer(spec, num_boost_round=rounds),
-            baseline_trainer=LinearBaselineTrainer(spec),
-            metrics=metrics,
-            tracker=tracker,
-            registry=registry,
-            clock=clock,
-            audit=audit,
-        )
-        return training.train_and_register(PLAN, actor="pytest").version.version
+        return world.train(rounds, advance=True).version.version
 
     first, weak, strong = train(40), train(3), train(150)
     # the ledger shares the registry's database, whose MLflow tables exist once a version is registered

@@ -9,26 +9,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from ml_fakes import FixedClock, MemoryDatasetStore
+from registry_world import NAME, RegistryWorld
 
 from tripcast.core.domain.errors import PromotionRefusedError
 from tripcast.core.domain.ledger import EmptyLedgerError
 from tripcast.core.domain.month import Month
-from tripcast.core.services.promotion import CHALLENGER, CHAMPION, Promotion
+from tripcast.core.services.promotion import CHALLENGER, CHAMPION
 from tripcast.core.services.rollback import Rollback
-from tripcast.core.services.training import Training, TrainingPlan
 from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
 from tripcast.mlops.model_registry.ledger import SqlPromotionLedger
-from tripcast.mlops.model_registry.mlflow_registry import MlflowModelRegistry
-from tripcast.mlops.tracking.mlflow_tracker import MlflowTracker
 from tripcast.mlops.tracking.schema import prepare_tracking_store
-from tripcast.mlops.training.baseline import LinearBaselineTrainer
-from tripcast.mlops.training.lightgbm_trainer import LightGBMTrainer
-from tripcast.mlops.training.metrics import RegressionMetrics
-from tripcast.security.audit_log import SqlAuditLog
-from tripcast.security.locks import FileLocks
-
-NAME = "trip-duration"
-PLAN = TrainingPlan.consecutive(Month(2021, 1), NAME)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -52,25 +42,13 @@ def test_promotions_and_a_rollback_write_the_ledger_the_aliases_and_the_audit_tr
         Month(2021, 2): processed_month("2021-02").head(1500),
         Month(2021, 3): processed_month("2021-03").head(1500),
     })  # fmt: skip
-    spec, metrics = feature_builder.spec, RegressionMetrics(feature_builder.spec)
-    tracker = MlflowTracker(tracking_uri, "ledger-flow", (tmp_path / "artifacts").as_uri())
-    registry = MlflowModelRegistry(tracking_uri, feature_builder)
-    audit = SqlAuditLog(f"sqlite:///{tmp_path / 'audit.db'}", key=b"ledger-flow-audit-key")
     ledger = SqlPromotionLedger(tracking_uri, clock)
-    promotion = Promotion(
-        registry=registry, store=store, features=feature_builder, metrics=metrics, clock=clock, audit=audit,
-        locks=FileLocks(tmp_path / "locks"), ledger=ledger,
-    )  # fmt: skip
+    world = RegistryWorld(tracking_uri, tmp_path, store, feature_builder, clock, "ledger-flow", ledger=ledger)
+    registry, audit, promotion = world.registry, world.audit, world.promotion
     rollback = Rollback(promotion=promotion, ledger=ledger, registry=registry, clock=clock)
 
     def train_and_gate(rounds: int) -> str:
-        clock.moment += timedelta(minutes=1)
-        training = Training(
-            store=store, features=feature_builder, trainer=LightGBMTrainer(spec, num_boost_round=rounds),
-            baseline_trainer=LinearBaselineTrainer(spec), metrics=metrics, tracker=tracker, registry=registry,
-            clock=clock, audit=audit,
-        )  # fmt: skip
-        version = training.train_and_register(PLAN, actor="pytest").version.version
+        version = world.train(rounds, advance=True).version.version
         promotion.promote(registry.get(NAME, version), actor="alice", reason=f"{rounds} rounds")
         return version
 

@@ -11,31 +11,14 @@ import pandas as pd
 import pytest
 import sqlalchemy
 from ml_fakes import FixedClock, MemoryDatasetStore
+from registry_world import NAME, PLAN, RegistryWorld
 
 from tripcast.core.domain.errors import NotFoundError, PromotionRefusedError
 from tripcast.core.domain.month import Month
 from tripcast.core.domain.trip import TripRequest
-from tripcast.core.services.promotion import CHALLENGER, CHAMPION, Promotion, PromotionResult
-from tripcast.core.services.training import Training, TrainingPlan, TrainingReport
+from tripcast.core.services.promotion import CHALLENGER, CHAMPION, PromotionResult
 from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
-from tripcast.mlops.model_registry.mlflow_registry import MlflowModelRegistry
 from tripcast.mlops.model_registry.predictor import MlflowPredictor
-from tripcast.mlops.tracking.mlflow_tracker import MlflowTracker
-from tripcast.mlops.training.baseline import LinearBaselineTrainer
-from tripcast.mlops.training.lightgbm_trainer import LightGBMTrainer
-from tripcast.mlops.training.metrics import RegressionMetrics
-from tripcast.security.audit_log import SqlAuditLog
-from tripcast.security.locks import FileLocks
-
-NAME = "trip-duration"
-PLAN = TrainingPlan.consecutive(Month(2021, 1), NAME)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def tracking_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'mlflow.db'}"
-    return str(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture()
@@ -57,37 +40,10 @@ def test_train_register_promote_refuse_force(
     feature_builder: TripFeatureBuilder,
     clock: FixedClock,
 ) -> None:
-    spec = feature_builder.spec
-    metrics = RegressionMetrics(spec)
-    tracker = MlflowTracker(tracking_uri, "registry-flow", (tmp_path / "artifacts").as_uri())
-    registry = MlflowModelRegistry(tracking_uri, feature_builder)
+    world = RegistryWorld(tracking_uri, tmp_path, store, feature_builder, clock, "registry-flow")
+    spec, registry, audit, promotion = feature_builder.spec, world.registry, world.audit, world.promotion
     validation_trips = store.load_processed(PLAN.valid_month)
-    audit = SqlAuditLog(f"sqlite:///{tmp_path / 'audit.db'}", key=b"registry-flow-audit-key")
-    locks = FileLocks(tmp_path / "locks")
-
-    promotion = Promotion(
-        registry=registry,
-        store=store,
-        features=feature_builder,
-        metrics=metrics,
-        clock=clock,
-        audit=audit,
-        locks=locks,
-    )
-
-    def train(rounds: int) -> TrainingReport:
-        training = Training(
-            store=store,
-            features=feature_builder,
-            trainer=LightGBMTrainer(spec, num_boost_round=rounds),
-            baseline_trainer=LinearBaselineTrainer(spec),
-            metrics=metrics,
-            tracker=tracker,
-            registry=registry,
-            clock=clock,
-            audit=audit,
-        )
-        return training.train_and_register(PLAN, actor="pytest")
+    train = world.train
 
     def gate(ref: str, *, force: bool = False) -> PromotionResult:
         clock.moment += timedelta(minutes=1)

@@ -10,13 +10,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from ml_fakes import FixedClock, MemoryDatasetStore
+from registry_world import NAME, RegistryWorld
 
 from tripcast.core.domain.errors import NotFoundError
 from tripcast.core.domain.model_card import CARD_HTML, CARD_MARKDOWN, CARD_WRITTEN
 from tripcast.core.domain.month import Month
 from tripcast.core.services.model_card import ModelCards
-from tripcast.core.services.promotion import CHAMPION, Promotion
-from tripcast.core.services.training import Training, TrainingPlan
+from tripcast.core.services.promotion import CHAMPION
 from tripcast.data_engineering.features.card_facts import (
     TRIP_INTENDED_USE,
     TRIP_LIMITATIONS,
@@ -27,16 +27,7 @@ from tripcast.mlops.model_cards.card_store import CARD_TAG, MlflowCardStore
 from tripcast.mlops.model_cards.lineage import AuditAliasHistory, MlflowTrainingRecords
 from tripcast.mlops.model_cards.render import MarkdownHtmlCardRenderer
 from tripcast.mlops.model_cards.slicing import ColumnSlicer
-from tripcast.mlops.model_registry.mlflow_registry import MlflowModelRegistry
-from tripcast.mlops.tracking.mlflow_tracker import MlflowTracker
-from tripcast.mlops.training.baseline import LinearBaselineTrainer
-from tripcast.mlops.training.lightgbm_trainer import LightGBMTrainer
-from tripcast.mlops.training.metrics import RegressionMetrics
-from tripcast.security.audit_log import SqlAuditLog
-from tripcast.security.locks import FileLocks
 
-NAME = "trip-duration"
-PLAN = TrainingPlan.consecutive(Month(2021, 1), NAME)
 SECTIONS = (
     "# Model card: trip-duration v2",
     "## Intended use",
@@ -48,13 +39,6 @@ SECTIONS = (
     "## Lineage",
     "## Approvals",
 )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def tracking_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'mlflow.db'}"
-    return str(request.getfixturevalue("postgres_url"))
 
 
 def test_card_of_a_promoted_version_on_real_data(
@@ -71,33 +55,16 @@ def test_card_of_a_promoted_version_on_real_data(
             Month(2021, 3): processed_month("2021-03").head(2000),
         }
     )
-    spec = feature_builder.spec
-    metrics = RegressionMetrics(spec)
-    registry = MlflowModelRegistry(tracking_uri, feature_builder)
-    audit = SqlAuditLog(f"sqlite:///{tmp_path / 'audit.db'}", key=b"model-card-test-audit-key")
-    promotion = Promotion(
-        registry=registry,
-        store=store,
-        features=feature_builder,
-        metrics=metrics,
-        clock=clock,
-        audit=audit,
-        locks=FileLocks(tmp_path / "locks"),
+    world = RegistryWorld(tracking_uri, tmp_path, store, feature_builder, clock, "model-cards")
+    spec, metrics, registry, audit, promotion = (
+        feature_builder.spec,
+        world.metrics,
+        world.registry,
+        world.audit,
+        world.promotion,
     )
-    tracker = MlflowTracker(tracking_uri, "model-cards", (tmp_path / "artifacts").as_uri())
     for rounds in (5, 40):  # v1 weak, v2 better: v2 replaces v1 as champion
-        training = Training(
-            store=store,
-            features=feature_builder,
-            trainer=LightGBMTrainer(spec, num_boost_round=rounds),
-            baseline_trainer=LinearBaselineTrainer(spec),
-            metrics=metrics,
-            tracker=tracker,
-            registry=registry,
-            clock=clock,
-            audit=audit,
-        )
-        version = training.train_and_register(PLAN, actor="pytest").version
+        version = world.train(rounds).version
         clock.moment += timedelta(minutes=1)
         promotion.promote(promotion.candidate(NAME, version.version), actor="pytest", reason="card test", force=True)
     cards = ModelCards(
