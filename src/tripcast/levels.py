@@ -83,6 +83,11 @@ PACKAGE_LEVELS: dict[str, Level] = {
     "tripcast.mlops.feature_store": Level.INTERMEDIATE,
     "tripcast.mlops.drift_detection": Level.INTERMEDIATE,
     "tripcast.observability": Level.ADVANCED,
+    # SLOs (issue 15): objectives, their report and wiring sit with observability.
+    "tripcast.core.ports.slo": Level.ADVANCED,
+    "tripcast.core.services.slo": Level.ADVANCED,
+    "tripcast.bootstrap.observability": Level.ADVANCED,
+    "tripcast.cli.slo": Level.ADVANCED,
     # Security (compliance) is advanced, except what lower levels cannot run without: the audit trail every
     # use case writes and the locks around registry writes (beginner), and the API's keys and roles (with the API).
     "tripcast.security": Level.ADVANCED,

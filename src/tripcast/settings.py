@@ -177,6 +177,12 @@ class Settings(BaseSettings):
     # directory settings resolve against; the repository keeps its copy in data_engineering/catalog).
     catalog_dir: Path = Path("data_engineering/catalog")
 
+    # --- observability area (SLOs) ---
+    # Prometheus's HTTP API: `tripcast slo report` reads the recorded error ratios and firing alerts there.
+    prometheus_url: str = Field(default="http://127.0.0.1:9090", description="Prometheus base URL")
+    # The SLO spec (sloth's prometheus/v1 format; relative: under the settings' home).
+    slo_spec_file: Path = Field(default=Path("observability/sli_slo/slos.yaml"), description="SLO spec YAML")
+
     # --- approvals area (issue 13: approval workflow) ---
     # The environment's approval policy (YAML; relative: under the settings' home). Unset: the repository's
     # environments/<env>/approval_policy.yaml when present, else the built-in policy of the environment.
@@ -226,6 +232,7 @@ class Settings(BaseSettings):
         base = self.home
         self.data_dir = _absolute(self.data_dir, base)
         self.catalog_dir = _absolute(self.catalog_dir, base)
+        self.slo_spec_file = _absolute(self.slo_spec_file, base)
         if self.raw_dir is not None:
             self.raw_dir = _absolute(self.raw_dir, base)
         if self.feature_store_dir is not None:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from tripcast.bootstrap.feedback import FeedbackServices
     from tripcast.bootstrap.ingestion import IngestionServices
     from tripcast.bootstrap.ml import MlServices
+    from tripcast.bootstrap.observability import SloServices
     from tripcast.bootstrap.serving import ServingServices
     from tripcast.core.services.approval import Approvals
     from tripcast.core.services.audit import AuditTrailService
@@ -286,6 +287,13 @@ class Tripcast:
         from tripcast.bootstrap.approvals import approvals
 
         return approvals(self)
+
+    @cached_property
+    def slo(self) -> SloServices:
+        """Service level objectives (area: observability): the spec, its Prometheus rules, the budget report."""
+        from tripcast.bootstrap.observability import SloServices
+
+        return SloServices(self)
 
     @cached_property
     def feedback(self) -> FeedbackServices:

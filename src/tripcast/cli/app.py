@@ -33,7 +33,7 @@ def _register_command_groups(root: typer.Typer) -> None:
     from tripcast.cli import monitoring, serving, tokens  # intermediate
 
     # isort: split
-    from tripcast.cli import alerts, optimize, pipeline  # advanced
+    from tripcast.cli import alerts, optimize, pipeline, slo  # advanced
 
     # isort: split
     from tripcast.cli import approvals, cards, feedback, ledger  # expert
@@ -45,6 +45,7 @@ def _register_command_groups(root: typer.Typer) -> None:
     root.registered_commands.extend(ledger.app.registered_commands)  # expert: `tripcast rollback`
     models.models_app.registered_commands.extend(ledger.models_app.registered_commands)  # `tripcast models history`
     root.add_typer(alerts.app, name="alerts")
+    root.add_typer(slo.app, name="slo", help="Service level objectives: validate, export rules, report budgets.")
     root.add_typer(pipeline.app, name="pipeline", help="Data pipelines: ingest, validate, transform, export.")
     root.add_typer(tokens.app, name="tokens", help="API keys with roles for the HTTP API: create, revoke, list.")
     for subcommands in (cards, approvals):  # expert: `tripcast models card|request|approve|reject|approvals`

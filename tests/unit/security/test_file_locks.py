@@ -24,8 +24,9 @@ def test_a_refusal_in_the_window_before_the_holder_names_itself_waits_for_the_na
     writer = threading.Thread(target=name_the_holder_late)
     writer.start()
     try:
-        with pytest.raises(LockHeldError, match="held by tripcast validate 2021-01, pid"), FileLocks(tmp_path).hold(
-            "month-x", "second"
+        with (
+            pytest.raises(LockHeldError, match="held by tripcast validate 2021-01, pid"),
+            FileLocks(tmp_path).hold("month-x", "second"),
         ):
             pass
     finally:
