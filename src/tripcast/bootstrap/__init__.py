@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from tripcast.bootstrap.feedback import FeedbackServices
     from tripcast.bootstrap.ingestion import IngestionServices
     from tripcast.bootstrap.ml import MlServices
-    from tripcast.bootstrap.observability import SloServices
+    from tripcast.bootstrap.observability import ObservabilityServices
     from tripcast.bootstrap.serving import ServingServices
     from tripcast.core.services.approval import Approvals
     from tripcast.core.services.audit import AuditTrailService
@@ -289,11 +289,11 @@ class Tripcast:
         return approvals(self)
 
     @cached_property
-    def slo(self) -> SloServices:
-        """Service level objectives (area: observability): the spec, its Prometheus rules, the budget report."""
-        from tripcast.bootstrap.observability import SloServices
+    def observability(self) -> ObservabilityServices:
+        """Observability (area): SLO spec, its Prometheus rules and budget report; Grafana dashboards."""
+        from tripcast.bootstrap.observability import ObservabilityServices
 
-        return SloServices(self)
+        return ObservabilityServices(self)
 
     @cached_property
     def feedback(self) -> FeedbackServices:

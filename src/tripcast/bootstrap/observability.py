@@ -1,4 +1,5 @@
-"""Wiring of the observability area: SLOs from their spec, read back from Prometheus (``tc.slo``)."""
+"""Wiring of the observability area (``tc.observability``): SLOs from their spec, read back from Prometheus;
+Grafana dashboards as code."""
 
 from __future__ import annotations
 
@@ -14,13 +15,13 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class SloServices:
-    """``tripcast slo``: validate the spec, generate its rules, report the error budgets."""
+class ObservabilityServices:
+    """``tripcast slo``: validate the spec, generate its rules, report the error budgets; ``tripcast dashboards``."""
 
     root: Tripcast
 
     @cached_property
-    def reporting(self) -> SloReporting:
+    def slo_reporting(self) -> SloReporting:
         """Budgets and burn rates as Prometheus recorded them (``tripcast slo report``)."""
         from tripcast.observability.slo.prometheus import PrometheusSloMetrics
         from tripcast.observability.slo.spec import SpecSloCatalog
@@ -30,15 +31,21 @@ class SloServices:
             catalog=SpecSloCatalog(settings.slo_spec_file), metrics=PrometheusSloMetrics(settings.prometheus_url)
         )
 
-    def objectives(self, spec_file: Path | None = None) -> list[str]:
+    def slo_objectives(self, spec_file: Path | None = None) -> list[str]:
         """The names of the spec's objectives, once it validates (InvalidInputError names each bad field)."""
         from tripcast.observability.slo.spec import load_slo_spec
 
         return [slo.name for slo in load_slo_spec(spec_file or self.root.settings.slo_spec_file).slos]
 
-    def rules(self, spec_file: Path | None = None) -> str:
+    def slo_rules(self, spec_file: Path | None = None) -> str:
         """The multi-window multi-burn-rate recording and alert rules of the spec (a Prometheus rule file)."""
         from tripcast.observability.slo.rules import render_slo_rules
         from tripcast.observability.slo.spec import load_slo_spec
 
         return render_slo_rules(load_slo_spec(spec_file or self.root.settings.slo_spec_file))
+
+    def dashboards(self) -> dict[str, str]:
+        """Grafana dashboards (serving, model, data, SLOs) as JSON, by file name."""
+        from tripcast.observability.dashboards.build import render_dashboards
+
+        return render_dashboards()

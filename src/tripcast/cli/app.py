@@ -46,6 +46,7 @@ def _register_command_groups(root: typer.Typer) -> None:
     models.models_app.registered_commands.extend(ledger.models_app.registered_commands)  # `tripcast models history`
     root.add_typer(alerts.app, name="alerts")
     root.add_typer(slo.app, name="slo", help="Service level objectives: validate, export rules, report budgets.")
+    root.add_typer(slo.dashboards_app, name="dashboards", help="Grafana dashboards as code: export the JSON.")
     root.add_typer(pipeline.app, name="pipeline", help="Data pipelines: ingest, validate, transform, export.")
     root.add_typer(tokens.app, name="tokens", help="API keys with roles for the HTTP API: create, revoke, list.")
     for subcommands in (cards, approvals):  # expert: `tripcast models card|request|approve|reject|approvals`

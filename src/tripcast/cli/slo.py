@@ -1,4 +1,4 @@
-"""SLO commands: ``tripcast slo validate|export-rules|report``."""
+"""Observability commands: ``tripcast slo validate|export-rules|report`` and ``tripcast dashboards export``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from tripcast.cli.console import console, print_json, user_errors
 from tripcast.cli.options import context
 
 app = typer.Typer(no_args_is_help=True)
+#: ``tripcast dashboards``.
+dashboards_app = typer.Typer(no_args_is_help=True)
 SpecOption = Annotated[
     Path | None, typer.Option("--spec", help="SLO spec (default: TRIPCAST_SLO_SPEC_FILE, else the repository's).")
 ]
@@ -21,7 +23,7 @@ SpecOption = Annotated[
 @user_errors
 def slo_validate(spec: SpecOption = None) -> None:
     """Check the SLO spec; each bad field is named."""
-    names = context(None).slo.objectives(spec)
+    names = context(None).observability.slo_objectives(spec)
     console.print(f"[green]valid[/]: {len(names)} objectives ({', '.join(names)})")
 
 
@@ -34,7 +36,7 @@ def slo_export_rules(
     ),
 ) -> None:
     """Generate the multi-window multi-burn-rate recording and alert rules (check them with `promtool check rules`)."""
-    rules = context(None).slo.rules(spec)
+    rules = context(None).observability.slo_rules(spec)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(rules)
     console.print(f"wrote {output}")
@@ -44,7 +46,7 @@ def slo_export_rules(
 @user_errors
 def slo_report(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
     """Error budget left and burn rates of every objective, read from Prometheus (TRIPCAST_PROMETHEUS_URL)."""
-    statuses = context(None).slo.reporting.report()
+    statuses = context(None).observability.slo_reporting.report()
     if as_json:
         print_json({"objectives": [status.to_dict() for status in statuses]})
         return
@@ -71,3 +73,17 @@ def _times(value: float | None) -> str:
 def _state(state: str) -> str:
     colour = {"page": "bold red", "ticket": "yellow", "ok": "green"}.get(state, "dim")
     return f"[{colour}]{state}[/]"
+
+
+@dashboards_app.command("export")
+@user_errors
+def dashboards_export(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the dashboard JSON files.")] = Path(
+        "observability/dashboards"
+    ),
+) -> None:
+    """Write the Grafana dashboards (serving, model, data, SLOs), built with Grafana's Foundation SDK."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in context(None).observability.dashboards().items():
+        (out / name).write_text(text)
+        console.print(f"wrote {out / name}")

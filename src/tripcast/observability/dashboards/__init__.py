@@ -1,0 +1,1 @@
+"""Grafana dashboards as code, built with Grafana's Foundation SDK (``tripcast dashboards export``)."""
