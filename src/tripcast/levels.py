@@ -83,6 +83,8 @@ PACKAGE_LEVELS: dict[str, Level] = {
     "tripcast.mlops.feature_store": Level.INTERMEDIATE,
     "tripcast.mlops.drift_detection": Level.INTERMEDIATE,
     "tripcast.observability": Level.ADVANCED,
+    # Structured logs run at every level: the beginner's CLI logs through them too.
+    "tripcast.observability.logs": Level.BEGINNER,
     # SLOs (issue 15): objectives, their report and wiring sit with observability.
     "tripcast.core.ports.slo": Level.ADVANCED,
     "tripcast.core.services.slo": Level.ADVANCED,

@@ -177,7 +177,11 @@ class Settings(BaseSettings):
     # directory settings resolve against; the repository keeps its copy in data_engineering/catalog).
     catalog_dir: Path = Path("data_engineering/catalog")
 
-    # --- observability area (SLOs) ---
+    # --- observability area (logs, SLOs) ---
+    # Log lines: "json" (one JSON object per line), "console" (human-readable), or "auto": console in local and
+    # development, JSON elsewhere. Always on stderr.
+    log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     # Prometheus's HTTP API: `tripcast slo report` reads the recorded error ratios and firing alerts there.
     prometheus_url: str = Field(default="http://127.0.0.1:9090", description="Prometheus base URL")
     # The SLO spec (sloth's prometheus/v1 format; relative: under the settings' home).
@@ -203,6 +207,13 @@ class Settings(BaseSettings):
         if home and "_env_file" not in values:
             values["_env_file"] = Path(home).expanduser() / ".env"
         super().__init__(**values)
+
+    @property
+    def json_logs(self) -> bool:
+        """Whether log lines are JSON (``log_format``; ``auto``: outside local and development)."""
+        if self.log_format == "auto":
+            return self.env not in RELAXED_ENVIRONMENTS
+        return self.log_format == "json"
 
     @model_validator(mode="after")
     def _refuse_missing_secrets(self) -> Settings:

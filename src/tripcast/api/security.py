@@ -10,6 +10,7 @@ with a user's credentials.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 from fastapi import HTTPException, Request, status
@@ -20,6 +21,8 @@ from starlette.concurrency import run_in_threadpool
 from tripcast.core.domain.access import Identity, KeyStoreUnavailableError, Permission, roles_with
 from tripcast.core.ports.access import Authenticator
 
+#: Refusals are security events (category ``security`` in the structured logs); a token is never logged.
+log = logging.getLogger(__name__)
 #: RFC 6750 challenges.
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 _INVALID_TOKEN = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
@@ -53,6 +56,7 @@ class AccessPolicy:
                     {"Retry-After": "5"},
                 ) from None
         if identity is None:
+            log.warning("refused %s %s: unknown or revoked API key", request.method, request.url.path)
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key", _INVALID_TOKEN)
         return identity
 
@@ -82,6 +86,8 @@ class Requires(SecurityBase):
                 _CHALLENGE,
             )
         if not identity.can(self.permission):
+            log.warning("refused %s %s: key %r has role %s", request.method, request.url.path, identity.name,
+                        identity.role.value)  # fmt: skip
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN, f"{self._needed()}; key {identity.name!r} has role {identity.role.value}"
             )

@@ -22,7 +22,7 @@ from tripcast.settings import Settings, load_settings
 
 #: ``load_settings``, ``Settings`` and ``mask_url`` are re-exported for driving adapters, which import no
 #: adapter module.
-__all__ = ["Settings", "SystemClock", "Tripcast", "bootstrap", "load_settings", "mask_url"]
+__all__ = ["Settings", "SystemClock", "Tripcast", "bootstrap", "configure_logs", "load_settings", "mask_url"]
 
 if TYPE_CHECKING:
     from tripcast.bootstrap.data import DataServices
@@ -310,10 +310,19 @@ def bootstrap(
     allow_download: bool = True,
     clock: Clock | None = None,
 ) -> Tripcast:
-    """Wire Tripcast from settings (environment and ``.env`` when not given)."""
+    """Wire Tripcast from settings (environment and ``.env`` when not given); logs as the settings say."""
+    settings = settings if settings is not None else Settings()
+    configure_logs(settings)
     return Tripcast(
-        settings=settings if settings is not None else Settings(),
+        settings=settings,
         local_source=local_source,
         allow_download=allow_download,
         clock=clock if clock is not None else SystemClock(),
     )
+
+
+def configure_logs(settings: Settings) -> None:
+    """Structured log lines on stderr: JSON or console, at the settings' level (``tripcast.observability.logs``)."""
+    from tripcast.observability.logs import configure_logging
+
+    configure_logging(json_lines=settings.json_logs, level=settings.log_level)

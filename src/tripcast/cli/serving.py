@@ -50,6 +50,7 @@ def serve(
     """
     import uvicorn
 
+    from tripcast.bootstrap import configure_logs
     from tripcast.bootstrap.serving import Settings
 
     if loop not in {"uvloop", "asyncio"}:
@@ -60,6 +61,7 @@ def serve(
         # Workers build their app from the environment (uvicorn --factory), so settings travel there.
         os.environ["TRIPCAST_MAX_IN_FLIGHT"] = str(max_in_flight)
     settings = Settings()
+    configure_logs(settings)
     console.print(
         f"[bold]serving[/] on http://{host}:{port} with {workers} worker(s) ({loop} + {http}, "
         f"max {settings.max_in_flight} in flight, loop-lag budget {settings.max_loop_lag_ms:g} ms); docs at /docs"
@@ -78,6 +80,7 @@ def serve(
             http=HTTP_PROTOCOLS[http],
             backlog=backlog or settings.serve_backlog,
             access_log=False,  # per-request log lines cost more than the prediction; /metrics counts requests
+            log_config=None,  # uvicorn's lines go through Tripcast's structured logs (configured by bootstrap)
         )
 
 
