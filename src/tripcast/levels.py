@@ -87,6 +87,8 @@ PACKAGE_LEVELS: dict[str, Level] = {
     "tripcast.observability.logs": Level.BEGINNER,
     # SLOs (issue 15): objectives, their report and wiring sit with observability.
     "tripcast.core.ports.slo": Level.ADVANCED,
+    "tripcast.core.ports.alerting": Level.ADVANCED,
+    "tripcast.core.services.alerting": Level.ADVANCED,
     "tripcast.core.services.slo": Level.ADVANCED,
     "tripcast.bootstrap.observability": Level.ADVANCED,
     "tripcast.cli.slo": Level.ADVANCED,
@@ -101,7 +103,7 @@ PACKAGE_LEVELS: dict[str, Level] = {
     # Ground-truth feedback (issue #13, lifecycle automation): the guide's expert level.
     "tripcast.mlops.feedback": Level.EXPERT,
     "tripcast.cli.feedback": Level.EXPERT,
-    # Outbound HTTP guard of integrations (REST ingestion, alert webhooks).
+    # Outbound HTTP guard of integrations (REST ingestion, HTTP export).
     "tripcast.egress": Level.ADVANCED,
     # Model cards (issue 13, lifecycle automation: expert).
     "tripcast.core.domain.model_card": Level.EXPERT,

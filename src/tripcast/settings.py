@@ -135,7 +135,7 @@ class Settings(BaseSettings):
     max_burst_in_flight: int = Field(default=64, ge=0)
     serve_backlog: int = Field(default=2048, ge=1)
 
-    # Outbound HTTP (alert webhooks, REST ingestion; tripcast.egress): private, loopback and link-local
+    # Outbound HTTP (REST ingestion, HTTP export; tripcast.egress): private, loopback and link-local
     # targets are refused unless listed here (host names, addresses or networks, comma-separated), or all
     # allowed (a laptop). environments/local and development list the loopback names.
     egress_allow_private: bool = False
@@ -184,6 +184,8 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     # Prometheus's HTTP API: `tripcast slo report` reads the recorded error ratios and firing alerts there.
     prometheus_url: str = Field(default="http://127.0.0.1:9090", description="Prometheus base URL")
+    # Alertmanager's HTTP API: `tripcast alerts` lists, silences, acknowledges and raises alerts there.
+    alertmanager_url: str = Field(default="http://127.0.0.1:9093", description="Alertmanager base URL")
     # The SLO spec (sloth's prometheus/v1 format; relative: under the settings' home).
     slo_spec_file: Path = Field(default=Path("observability/sli_slo/slos.yaml"), description="SLO spec YAML")
 

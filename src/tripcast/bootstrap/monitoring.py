@@ -15,6 +15,7 @@ from tripcast.core.services.features import FeatureStoreService
 
 if TYPE_CHECKING:
     from tripcast.bootstrap import Tripcast
+    from tripcast.core.services.alerting import AlertOperations
 
 #: Reference profiles downloaded from the registry, keyed by model version and sha256, under the data folder.
 PROFILE_CACHE_DIR = Path("cache") / "reference_profiles"
@@ -51,13 +52,6 @@ def drift_monitoring(tc: Tripcast) -> DriftMonitoring:
     )
 
 
-def alert_store(tc: Tripcast, state: Path | None = None) -> Any:
-    """The alert state store (SQLite), by default ``<data_dir>/alerts.db``."""
-    from tripcast.observability.alerting import AlertStore
-
-    return AlertStore(state or tc.settings.data_dir / "alerts.db")
-
-
 def zone_feature_store(tc: Tripcast, online_url: str | None = None) -> Any:
     """The zone feature store under ``settings.feature_store_path`` (default ``<data_dir>/feature_store``)."""
     from tripcast.data_engineering.features.store_features import store_settings_from
@@ -69,19 +63,22 @@ def zone_feature_store(tc: Tripcast, online_url: str | None = None) -> Any:
     )
 
 
-def alert_manager(tc: Tripcast, config: Path, state: Path | None = None) -> Any:
-    """The alert manager for the rules and channels of ``config`` (YAML), over the alert store."""
-    from tripcast.observability.alerting import AlertManager, load_config
-    from tripcast.observability.alerting.clock import UtcClock
+def alert_operations(tc: Tripcast) -> AlertOperations:
+    """Listing, silencing, acknowledging and raising alerts through Alertmanager (``TRIPCAST_ALERTMANAGER_URL``)."""
+    from tripcast.core.services.alerting import AlertOperations
+    from tripcast.observability.alerting.alertmanager import AlertmanagerGateway
 
-    return AlertManager(load_config(config), alert_store(tc, state), UtcClock())
+    return AlertOperations(
+        gateway=AlertmanagerGateway(tc.settings.alertmanager_url), audit=tc.audit_on_first_use, clock=tc.clock
+    )
 
 
-def metric_samples(text: str) -> Any:
-    """Samples of a Prometheus exposition page, as the alert manager reads them."""
-    from tripcast.observability.alerting import samples_from_text
+def alertmanager_config(config: Path) -> str:
+    """Alertmanager's configuration for the channels, routes and escalation of ``config``."""
+    from tripcast.observability.alerting import load_config
+    from tripcast.observability.alerting.alertmanager_config import render_alertmanager_config
 
-    return samples_from_text(text)
+    return render_alertmanager_config(load_config(config))
 
 
 def prometheus_rules(config: Path) -> str:

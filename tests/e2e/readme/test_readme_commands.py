@@ -24,7 +24,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -71,11 +70,6 @@ PLACEHOLDERS: dict[str, tuple[str, str]] = {
         "trips.parquet",
         "written by the fixture in the repository copy: green 2021-03's first 1,000 rows",
     ),
-    "ID": (
-        "{alert_id}",
-        "an alert the fixture opens in data/alerts.db: every shipped rule must breach for 10+ minutes to fire",
-    ),
-    "RULE": ("TripcastFeatureDrift", "the first rule of observability/alerting/alerting.yml"),
     "$KEY": ("{api_key}", "the key the README's `tokens create ... | tail -1` line printed"),
 }
 #: All-caps words in commands that are literal text, not placeholders.
@@ -106,7 +100,7 @@ CAPTURES = {"uv run tripcast tokens create --name checkout-service --role predic
 
 #: The README line that starts the server that commands naming it (localhost:8000) and these talk to.
 SERVE = "uv run tripcast serve"
-NEEDS_SERVER = {"uv run tripcast alerts evaluate": "scrapes the local server's /metrics by default"}
+NEEDS_SERVER: dict[str, str] = {}
 
 #: Settings that differ from the embedded defaults -> (value, why).
 SETTINGS: dict[str, tuple[str, str]] = {
@@ -287,19 +281,9 @@ def session(shared_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
     march = pq.read_table(shared_data_dir / f"green_tripdata_{MONTH_ON_DISK}.parquet")
     pq.write_table(march.slice(0, 1000), root / "trips.parquet")
-    live = Session(root, env, logs, values={"alert_id": open_an_alert(root / "data" / "alerts.db")})
+    live = Session(root, env, logs, values={})
     yield live
     live.stop_server()
-
-
-def open_an_alert(state: Path) -> str:
-    from tripcast.observability.alerting import AlertStore
-
-    alert = AlertStore(state).open_alert(
-        "readme-test", "TripcastFeatureDrift", "warning", {"feature": "trip_distance"}, "drifted", 1.0,
-        datetime.now(UTC),
-    )  # fmt: skip
-    return alert.id
 
 
 # --------------------------------------------------------------------------- long-running commands
