@@ -88,6 +88,9 @@ PACKAGE_LEVELS: dict[str, Level] = {
     # SLOs (issue 15): objectives, their report and wiring sit with observability.
     "tripcast.core.ports.slo": Level.ADVANCED,
     "tripcast.core.ports.alerting": Level.ADVANCED,
+    # Batch job outcomes pushed to a Pushgateway (pipeline runs, retraining): observability, advanced.
+    "tripcast.core.ports.job_metrics": Level.ADVANCED,
+    "tripcast.core.services.batch_jobs": Level.ADVANCED,
     "tripcast.core.services.alerting": Level.ADVANCED,
     "tripcast.core.services.slo": Level.ADVANCED,
     "tripcast.bootstrap.observability": Level.ADVANCED,

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from tripcast.bootstrap.serving import ServingServices
     from tripcast.core.services.approval import Approvals
     from tripcast.core.services.audit import AuditTrailService
+    from tripcast.core.services.batch_jobs import BatchJobs
     from tripcast.core.services.batch_scoring import BatchScoring
     from tripcast.core.services.drift import DriftMonitoring
     from tripcast.core.services.model_card import ModelCards
@@ -287,6 +288,17 @@ class Tripcast:
         from tripcast.bootstrap.approvals import approvals
 
         return approvals(self)
+
+    @cached_property
+    def batch_jobs(self) -> BatchJobs:
+        """Batch job outcomes for Prometheus: the Pushgateway (``pushgateway_url``), else a textfile under
+        ``<data_dir>/metrics`` for node-exporter."""
+        from tripcast.core.services.batch_jobs import BatchJobs
+        from tripcast.observability.jobs import PushgatewayJobMetrics, TextfileJobMetrics
+
+        url = self.settings.pushgateway_url
+        metrics = PushgatewayJobMetrics(url) if url else TextfileJobMetrics(self.settings.data_dir / "metrics")
+        return BatchJobs(metrics=metrics, clock=self.clock)
 
     @cached_property
     def observability(self) -> ObservabilityServices:

@@ -43,7 +43,11 @@ def run(
 
     try:
         tc = bootstrap(load_settings(), local_source=source, allow_download=download)
-        report = tc.data.pipeline.run(month, engine=engine, force=force, show_progress=True, actor=getpass.getuser())
+        with tc.batch_jobs.run("pipeline", month=month) as counts:
+            report = tc.data.pipeline.run(
+                month, engine=engine, force=force, show_progress=True, actor=getpass.getuser()
+            )
+            counts.update({f"{step.name}_{kind}": n for step in report.steps for kind, n in step.rows.items()})
     except LockHeldError as exc:
         raise fail(str(exc), code=exc.exit_code) from None
     except TripcastError as exc:
