@@ -10,7 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tripcast.core.domain.approval import DriftCheck
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError
+from tripcast.core.domain.evaluation import ModelVersion
 from tripcast.core.domain.month import Month
 from tripcast.core.domain.retraining import RetrainingPolicy
 from tripcast.core.ports.locks import month_lock
@@ -54,9 +56,13 @@ class ValidatedMonths(MonthPreparation):
 
     def __init__(self, tc: Tripcast) -> None:
         self.tc = tc
+        #: Files given for a month (``--source FILE``), which the drift trigger reads too.
+        self.files: dict[Month, Path] = {}
 
     def prepare(self, month: Month, source: str | None = None) -> int:
         tc = self.tc
+        if source is not None:
+            self.files[month] = Path(source)
         if not tc.store.has_processed(month):
             validation = tc.data.validation
             if source is not None:  # a file for this month only: its own source, the root's store and audit
@@ -81,15 +87,18 @@ class ValidatedMonths(MonthPreparation):
         folders = [source] if source is not None and source.is_dir() else []
         return [*folders, self.tc.settings.raw_path]
 
-    def available(self, month: Month) -> bool:
+    def raw_file(self, month: Month) -> Path | None:
+        """The month's raw file on hand: given with ``--source``, in the source folder or in ``raw_path``."""
         from tripcast.data_engineering.tlc.files import FILE_EXTENSIONS, tlc_file_name
 
-        if self.tc.store.has_processed(month):
-            return True
+        if month in self.files:
+            return self.files[month]
         service = self.tc.settings.service
-        return any(
-            (f / tlc_file_name(service, month, ext)).is_file() for f in self._folders() for ext in FILE_EXTENSIONS
-        )
+        found = [f / tlc_file_name(service, month, ext) for f in self._folders() for ext in FILE_EXTENSIONS]
+        return next((path for path in found if path.is_file()), None)
+
+    def available(self, month: Month) -> bool:
+        return self.tc.store.has_processed(month) or self.raw_file(month) is not None
 
     def newest_available(self) -> Month | None:
         from tripcast.data_engineering.tlc.files import month_from_file_name
@@ -106,14 +115,32 @@ class ValidatedMonths(MonthPreparation):
         return max(months) if months else None
 
 
+class DriftOfMonth:
+    """Dataset drift of a month's file against a version's reference profile (the existing checker, ``tc.drift``)."""
+
+    def __init__(self, tc: Tripcast, months: ValidatedMonths) -> None:
+        self.tc = tc
+        self.months = months
+
+    def check(self, candidate: ModelVersion, month: str) -> DriftCheck:
+        from tripcast.core.services.drift import CheckRequest
+
+        parsed = Month.parse(month)
+        path = self.months.raw_file(parsed)
+        current = str(path) if path is not None else month
+        request = CheckRequest(current=current, reference=candidate.version, month=parsed, predictions=False)
+        report = self.tc.drift.check(request).report
+        columns = ", ".join(report.drifted_columns) or "none"
+        return DriftCheck(report.dataset_drift, f"drifted columns: {columns} ({report.n_current:,} rows)")
+
+
 def triggers(tc: Tripcast, policy: RetrainingPolicy, months: ValidatedMonths) -> list[RetrainTrigger]:
     """The triggers the policy enables."""
-    from tripcast.bootstrap.approvals import DriftOfValidationMonth
     from tripcast.mlops.retraining.triggers import DriftTrigger, LiveErrorTrigger, NewDataTrigger, ScheduleTrigger
 
     chosen: list[RetrainTrigger] = []
     if policy.drift_trigger:
-        chosen.append(DriftTrigger(DriftOfValidationMonth(tc)))
+        chosen.append(DriftTrigger(DriftOfMonth(tc, months)))
     if policy.live_error_trigger:
         live = tc.feedback.service
         chosen.append(
