@@ -83,10 +83,13 @@ class RetrainingPolicyModel(_Strict):
 
 
 def default_policy(environment: str) -> RetrainingPolicy:
-    """The policy of an environment without a file: local and development promote automatically."""
+    """The policy of an environment without a file: local and development promote automatically and guard
+    every promotion (a forced one too); elsewhere a passing challenger is an approval request and the guardrail
+    watches retraining's own promotions."""
     relaxed = environment in {"local", "development"}
     mode = DecisionMode.AUTO_PROMOTE if relaxed else DecisionMode.REQUEST_APPROVAL
-    return RetrainingPolicyModel(environment=environment, decision=mode).to_policy()
+    guardrail = Guardrail(applies_to=GuardScope.ANY if relaxed else GuardScope.AUTOMATIC)
+    return RetrainingPolicyModel(environment=environment, decision=mode, guardrail=guardrail).to_policy()
 
 
 def load_policy(path: Path) -> RetrainingPolicy:
