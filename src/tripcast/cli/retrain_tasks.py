@@ -14,6 +14,8 @@ from tripcast.bootstrap import Tripcast, bootstrap, load_settings
 from tripcast.core.domain.month import Month
 
 ACTOR = "airflow"
+#: The DAG's tasks, in order (each is a function of this module).
+TASKS = ("prepare", "retrain", "guard")
 
 
 def _root(source_dir: str | None) -> Tripcast:
