@@ -4,6 +4,7 @@ environment (and a bad one), the alerter's log channel, and the CLI's one-line r
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from datetime import UTC, datetime
@@ -115,3 +116,12 @@ def test_a_second_concurrent_run_is_refused_in_one_line_naming_the_holder(
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert "retrain-trip-duration" in result.stderr and "held by" in result.stderr
     assert "tripcast retrain run --month 2021-03 by ci" in result.stderr
+
+
+def test_watch_once_without_data_says_so_in_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tripcast.cli.app import app
+
+    runner = _runner_in(tmp_path, monkeypatch)
+    result = runner.invoke(app, ["retrain", "watch", "--once", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"decision": "no_data", "detail": "no month with data on hand"}
