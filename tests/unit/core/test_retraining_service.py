@@ -228,3 +228,22 @@ def test_guard_watches_automatic_promotions_by_default() -> None:
     _bad_promotion(world, reason="retrain 2021-03: schedule")
     world.live.errors = {"2": Slice(10, 7.0)}
     assert world.service().guard().action == "rolled_back"
+
+
+def test_training_plan_window_keeps_train_month_for_one_month_callers() -> None:
+    from tripcast.core.services.training import TrainingPlan
+
+    plan = TrainingPlan.window(FEB, 3, NAME, valid_month=MAR)
+    assert plan.train_months == (Month(2020, 12), JAN, FEB) and plan.train_month == FEB
+    assert plan.test_month == MAR and plan.window_label == "2020-12..2021-02"
+    single = TrainingPlan.consecutive(JAN, NAME)
+    assert single.train_months == (JAN,) and single.window_label == "2021-01"
+    assert TrainingPlan(JAN, FEB, MAR, NAME, (Month(2020, 12), JAN)).train_month == JAN
+
+
+def test_training_on_a_window_logs_every_month_and_tags_the_version() -> None:
+    world = World()
+    world.service().run(MAR)
+    [(name, log)] = [(n, log) for n, log in world.tracker.runs.items() if n.startswith("lightgbm-")]
+    assert name == "lightgbm-2021-01..2021-02" and log["params"]["train_months"] == "2021-01,2021-02"
+    assert ("training", "2021-01..2021-02") in log["datasets"]
