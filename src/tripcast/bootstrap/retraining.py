@@ -63,7 +63,8 @@ class ValidatedMonths(MonthPreparation):
         tc = self.tc
         if source is not None:
             self.files[month] = Path(source)
-        if not tc.store.has_processed(month):
+        # A month processed with no valid rows is validated again: a corrected file then counts.
+        if not tc.store.has_processed(month) or self.rows(month) == 0:
             validation = tc.data.validation
             if source is not None:  # a file for this month only: its own source, the root's store and audit
                 from tripcast.bootstrap import bootstrap
@@ -72,7 +73,7 @@ class ValidatedMonths(MonthPreparation):
                 local.audit = tc.audit  # one audit trail per command
                 validation = local.data.validation
             with tc.locks.hold(month_lock(tc.settings.service, month), f"tripcast retrain: validate {month}"):
-                validation.ensure_processed(month, actor="tripcast-retrain")
+                validation.validate(month, actor="tripcast-retrain")
         return self.rows(month)
 
     def rows(self, month: Month) -> int:
