@@ -124,6 +124,15 @@ PACKAGE_LEVELS: dict[str, Level] = {
     "tripcast.mlops.model_registry.ledger": Level.EXPERT,
     "tripcast.core.services.rollback": Level.EXPERT,
     "tripcast.cli.ledger": Level.EXPERT,
+    # Automated retraining (issue 13 item 5): triggers, run state, guardrail; wiring, commands, Airflow tasks.
+    "tripcast.core.domain.retraining": Level.EXPERT,
+    "tripcast.core.ports.retraining": Level.EXPERT,
+    "tripcast.core.services.retraining": Level.EXPERT,
+    "tripcast.mlops.retraining": Level.EXPERT,
+    "tripcast.observability.alerting.retraining": Level.EXPERT,
+    "tripcast.bootstrap.retraining": Level.EXPERT,
+    "tripcast.cli.retrain": Level.EXPERT,
+    "tripcast.cli.retrain_tasks": Level.EXPERT,
     # The read-only history route is plain FastAPI over a core port: it sits with the API (intermediate) and
     # is registered only when the root hands the API a ledger reader (wired at expert, lazily).
     "tripcast.api.routes.history": Level.INTERMEDIATE,

@@ -193,6 +193,16 @@ class Settings(BaseSettings):
     # The environment's approval policy (YAML; relative: under the settings' home). Unset: the repository's
     # environments/<env>/approval_policy.yaml when present, else the built-in policy of the environment.
     approval_policy_file: Path | None = Field(default=None, description="YAML approval policy of this environment")
+    # --- retraining area (issue #13 item 5: automated retraining) ---
+    # The environment's retraining policy (YAML; relative: under the settings' home). Unset: the repository's
+    # environments/<env>/retraining_policy.yaml when present, else the built-in policy of the environment.
+    retraining_policy_file: Path | None = Field(default=None, description="YAML retraining policy of this environment")
+    # Where the retraining guardrail's alerts go besides the log (a Slack-compatible webhook; egress rules apply).
+    retraining_alert_webhook_url: str | None = Field(
+        default=None, description="webhook the retraining guardrail alerts (besides the log)"
+    )
+    # Seconds between two checks of `tripcast retrain watch`.
+    retraining_watch_seconds: float = Field(default=3600.0, ge=1.0, le=31 * 86_400.0)
     # --- feedback area (issue #13: ground truth, live error) ---
     # Log every served prediction (request id, version, features digest, segment) for ground-truth joins.
     prediction_log_enabled: bool = True

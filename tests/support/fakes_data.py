@@ -137,6 +137,9 @@ class MemoryStore:
     def has_processed(self, month: Month) -> bool:
         return month in self.processed
 
+    def load_processed_months(self, months: list[Month]) -> list[Row]:
+        return [row for month in months for row in self.processed[month]]
+
     def processed_path(self, month: Month) -> Path:
         return Path(f"/mem/processed/{month}.parquet")
 

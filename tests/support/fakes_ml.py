@@ -98,6 +98,9 @@ class FakeStore(DatasetStore):
     def has_processed(self, month: Month) -> bool:
         return month in self.months
 
+    def load_processed_months(self, months: Sequence[Month]) -> Any:
+        return [value for month in months for value in self.load_processed(month)]
+
 
 class FakeFeatures(FeatureBuilder):
     spec = SPEC

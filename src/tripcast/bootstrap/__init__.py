@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from tripcast.core.services.batch_scoring import BatchScoring
     from tripcast.core.services.drift import DriftMonitoring
     from tripcast.core.services.model_card import ModelCards
+    from tripcast.core.services.retraining import Retraining
     from tripcast.data_engineering.features.store_features import StoreBackedTripFeatureBuilder
     from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
     from tripcast.data_engineering.tlc.source import TlcFileSource
@@ -313,6 +314,13 @@ class Tripcast:
         from tripcast.bootstrap.feedback import FeedbackServices
 
         return FeedbackServices(self)
+
+    @cached_property
+    def retraining(self) -> Retraining:
+        """Automated retraining (area: retraining, expert): triggers, a month's run, the guardrail."""
+        from tripcast.bootstrap.retraining import build_retraining
+
+        return build_retraining(self)
 
 
 def bootstrap(

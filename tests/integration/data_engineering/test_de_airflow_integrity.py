@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from tripcast.cli import pipeline_tasks as tasks
+from tripcast.cli import retrain_tasks
 from tripcast.data_engineering.pipeline.steps import STEPS
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -95,6 +96,26 @@ if dag is not None:
                 "month_rendered_with_param": render(t.op_kwargs["month"], "2021-03"),
             }
             for t in dag.tasks
+        },
+    }
+retrain = bag.dags.get("tripcast_retrain")
+if retrain is not None:
+    retrain.check_cycle()
+    out["retrain_dag"] = {
+        "timetable": type(retrain.timetable).__name__,
+        "max_active_runs": retrain.max_active_runs,
+        "topological_order": [t.task_id for t in retrain.topological_sort()],
+        "serialized_task_ids": sorted(DagSerialization.from_dict(DagSerialization.to_dict(retrain)).task_dict),
+        "tasks": {
+            t.task_id: {
+                "operator": type(t).__name__,
+                "retries": t.retries,
+                "upstream": sorted(t.upstream_task_ids),
+                "callable": t.python_callable.__name__,
+                "target": getattr(t.python_callable, "tripcast_target", None),
+                "op_kwargs": t.op_kwargs,
+            }
+            for t in retrain.tasks
         },
     }
 print(json.dumps(out))
@@ -174,7 +195,7 @@ def test_env_has_the_pinned_airflow_and_no_tripcast(airflow_view):
 
 def test_dag_folder_has_no_import_errors(airflow_view):
     assert airflow_view["import_errors"] == {}
-    assert airflow_view["dag_ids"] == ["tripcast_monthly"]
+    assert airflow_view["dag_ids"] == ["tripcast_monthly", "tripcast_retrain"]
 
 
 def test_tasks_are_the_pipeline_steps_in_order_without_cycles(dag_view):
@@ -217,3 +238,17 @@ def test_each_task_calls_the_tripcast_step_of_the_same_name(dag_view):
         step = getattr(importlib.import_module(module_name), attribute)
         assert step is getattr(tasks, task_id), f"{task_id} -> {task['target']}"
     assert dag_view["tasks"]["transform"]["op_kwargs"]["engine"].startswith("{{ var.value.get(")
+
+
+def test_retrain_dag_runs_prepare_retrain_guard_each_calling_its_tripcast_task(airflow_view):
+    """The retraining DAG (data_engineering/batch/airflow/tripcast_retrain.py): the same flow as `tripcast retrain`."""
+    dag = airflow_view["retrain_dag"]
+    assert dag["topological_order"] == ["prepare", "retrain", "guard"] == list(retrain_tasks.TASKS)
+    assert dag["serialized_task_ids"] == ["guard", "prepare", "retrain"]
+    assert dag["timetable"] == "CronDataIntervalTimetable" and dag["max_active_runs"] == 1
+    assert dag["tasks"]["retrain"]["upstream"] == ["prepare"] and dag["tasks"]["guard"]["upstream"] == ["retrain"]
+    for task_id, task in dag["tasks"].items():
+        assert task["operator"] == "PythonOperator" and task["retries"] == 2
+        module_name, _, attribute = task["target"].partition(":")
+        assert getattr(importlib.import_module(module_name), attribute) is getattr(retrain_tasks, task_id)
+        assert task["op_kwargs"]["month"].startswith("{{ params.month or data_interval_start")

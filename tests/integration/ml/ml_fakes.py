@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import pandas as pd
@@ -34,6 +35,9 @@ class MemoryDatasetStore(DatasetStore):
 
     def has_processed(self, month: Month) -> bool:
         return month in self.processed
+
+    def load_processed_months(self, months: Sequence[Month]) -> pd.DataFrame:
+        return pd.concat([self.load_processed(month) for month in months], ignore_index=True)
 
 
 class FixedClock(Clock):

@@ -8,7 +8,7 @@ that no port declares.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -106,6 +106,10 @@ class DatasetStore(Protocol):
 
     def has_processed(self, month: Month) -> bool:
         """Whether the month was already processed."""
+        ...
+
+    def load_processed_months(self, months: Sequence[Month]) -> Table:
+        """Valid rows of several processed months as one table, in ``months`` order (a training window)."""
         ...
 
 

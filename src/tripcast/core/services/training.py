@@ -20,17 +20,48 @@ REGISTERED = "model.registered"
 
 @dataclass(frozen=True, slots=True)
 class TrainingPlan:
-    """Which months to train, validate and test on, and the registered model name."""
+    """Which months to train (a sliding window, oldest first), validate and test on, and the model name.
+
+    ``TrainingPlan(month, valid, test, name)`` still trains on one month; ``train_months`` (when given)
+    is the whole window and ``train_month`` is then its newest month.
+    """
 
     train_month: Month
     valid_month: Month
     test_month: Month
     model_name: str
+    train_months: tuple[Month, ...] = ()
+
+    def __post_init__(self) -> None:
+        # One-month plans (every existing caller) get their window filled in; a window names its own last month.
+        if not self.train_months:
+            object.__setattr__(self, "train_months", (self.train_month,))
+        elif self.train_month != self.train_months[-1]:
+            object.__setattr__(self, "train_month", self.train_months[-1])
 
     @classmethod
     def consecutive(cls, train_month: Month, model_name: str) -> TrainingPlan:
         """Train on a month, validate on the next, test on the one after."""
         return cls(train_month, train_month.next(), train_month.next().next(), model_name)
+
+    @classmethod
+    def window(
+        cls, last_month: Month, size: int, model_name: str, *, valid_month: Month, test_month: Month | None = None
+    ) -> TrainingPlan:
+        """Train on the ``size`` months ending at ``last_month``; validate (and, without ``test_month``, test)
+        on ``valid_month``."""
+        if size < 1:
+            raise ValueError(f"a training window needs at least one month, got {size}")
+        months = [last_month]
+        while len(months) < size:
+            months.insert(0, months[0].previous())
+        return cls(last_month, valid_month, test_month or valid_month, model_name, tuple(months))
+
+    @property
+    def window_label(self) -> str:
+        """``2021-01`` for one month, ``2021-01..2021-03`` for a window."""
+        first, last = self.train_months[0], self.train_months[-1]
+        return str(last) if first == last else f"{first}..{last}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,16 +112,20 @@ class Training:
     def train_and_register(self, plan: TrainingPlan, *, actor: str) -> TrainingReport:
         """Fit the model and a baseline on processed months, log both, register the model (audited
         as ``model.registered``), then run the registration hooks."""
-        train, valid, test = (
+        train = self._training_window(plan)
+        valid, test = (
             self.features.training_set(self.store.load_processed(month), f"{month}")
-            for month in (plan.train_month, plan.valid_month, plan.test_month)
+            for month in (plan.valid_month, plan.test_month)
         )
         baseline_validation = self._track_baseline(plan, train, valid)
         model = self.trainer.fit(train, valid)
         validation = self.metrics.evaluate(model, valid)
         test_evaluation = self.metrics.evaluate(model, test)
-        with self.tracker.start_run(f"{model.flavor}-{plan.train_month}", tags={"role": "candidate"}) as run:
-            run.log_params({"flavor": model.flavor, "train_month": str(plan.train_month), **model.params})
+        with self.tracker.start_run(f"{model.flavor}-{plan.window_label}", tags={"role": "candidate"}) as run:
+            months = ",".join(str(m) for m in plan.train_months)
+            run.log_params(
+                {"flavor": model.flavor, "train_month": str(plan.train_month), "train_months": months, **model.params}
+            )
             for data, context in ((train, "training"), (valid, "validation"), (test, "testing")):
                 run.log_dataset(data, context)
             run.log_metrics(validation.metrics, prefix="val_")
@@ -112,6 +147,14 @@ class Training:
             notes=notes,
         )
 
+    def _training_window(self, plan: TrainingPlan) -> TrainingSet:
+        """The training set of the plan's months: one month as before, a window as one concatenated set
+        named ``first..last`` (its digest covers every month's rows)."""
+        if len(plan.train_months) == 1:
+            return self.features.training_set(self.store.load_processed(plan.train_month), f"{plan.train_month}")
+        trips = self.store.load_processed_months(plan.train_months)
+        return self.features.training_set(trips, plan.window_label)
+
     def _track_baseline(self, plan: TrainingPlan, train: TrainingSet, valid: TrainingSet) -> Evaluation:
         """Fit and log the baseline the candidate must beat; its validation metrics."""
         baseline = self.baseline_trainer.fit(train, valid)
@@ -129,6 +172,7 @@ class Training:
         """What the registry keeps on the version: its months, validation digest and metrics."""
         return {
             "train_month": str(plan.train_month),
+            "train_months": ",".join(str(m) for m in plan.train_months),
             "valid_month": str(plan.valid_month),
             "valid_digest": valid.digest,
             "registered_at": self.clock.now().isoformat(timespec="seconds"),

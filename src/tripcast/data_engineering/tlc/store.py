@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -72,6 +73,10 @@ class ParquetDatasetStore(MonthDatasetStore):
     def has_processed(self, month: Month) -> bool:
         """Whether ``month`` was processed already."""
         return self.processed_path(month).is_file()
+
+    def load_processed_months(self, months: Sequence[Month]) -> pd.DataFrame:
+        """The valid rows of ``months`` as one frame, in order (a training window)."""
+        return pd.concat([self.load_processed(month) for month in months], ignore_index=True)
 
     def open_month(self, month: Month) -> ParquetMonthWriter:
         """A writer that appends batches to temporary files and publishes both on commit."""

@@ -1,0 +1,84 @@
+"""Retraining run records in a SQL database (the registry's: SQLite locally, PostgreSQL by configuration).
+
+One row per (model, month): the stage reached and the run as JSON. A save is an upsert in one transaction,
+so a process killed mid-run leaves the last stage it completed, which the next run resumes from.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC
+from pathlib import Path
+
+from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, create_engine, delete, insert, select
+from sqlalchemy.engine import Engine
+
+from tripcast.core.domain.retraining import RetrainRun
+from tripcast.core.ports.retraining import RunStateStore
+
+_metadata = MetaData()
+retrain_runs = Table(
+    "tripcast_retrain_runs",
+    _metadata,
+    Column("model", String(256), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("stage", String(16), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("record", Text, nullable=False),
+)
+
+
+class SqlRunStateStore(RunStateStore):
+    """Run records in one table of the database at ``url`` (created on first use)."""
+
+    def __init__(self, url: str) -> None:
+        connect_args = {"connect_timeout": 3} if url.startswith("postgresql") else {}
+        self.engine: Engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+        self._schema_ready = False
+        self._schema_lock = threading.Lock()
+
+    def _ready(self) -> Engine:
+        if not self._schema_ready:
+            with self._schema_lock:
+                if not self._schema_ready:
+                    database = self.engine.url.database
+                    if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
+                        Path(database).parent.mkdir(parents=True, exist_ok=True)
+                    _metadata.create_all(self.engine)
+                    self._schema_ready = True
+        return self.engine
+
+    def get(self, model: str, month: str) -> RetrainRun | None:
+        query = select(retrain_runs.c.record).where(retrain_runs.c.model == model, retrain_runs.c.month == month)
+        with self._ready().connect() as conn:
+            record = conn.execute(query).scalar_one_or_none()
+        return RetrainRun.from_dict(json.loads(record)) if record is not None else None
+
+    def save(self, run: RetrainRun) -> None:
+        table = retrain_runs
+        row = {
+            "model": run.model,
+            "month": run.month,
+            "stage": run.stage.value,
+            "updated_at": run.updated_at.astimezone(UTC) if run.updated_at.tzinfo else run.updated_at,
+            "record": json.dumps(run.to_dict(), sort_keys=True),
+        }
+        # Delete + insert in one transaction: portable across SQLite and PostgreSQL, and atomic.
+        with self._ready().begin() as conn:
+            conn.execute(delete(table).where(table.c.model == run.model, table.c.month == run.month))
+            conn.execute(insert(table).values(**row))
+
+    def runs(self, model: str, limit: int = 50) -> list[RetrainRun]:
+        query = (
+            select(retrain_runs.c.record)
+            .where(retrain_runs.c.model == model)
+            .order_by(retrain_runs.c.month.desc())
+            .limit(limit)
+        )
+        with self._ready().connect() as conn:
+            return [RetrainRun.from_dict(json.loads(r)) for r in conn.execute(query).scalars()]
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.engine.dispose()
