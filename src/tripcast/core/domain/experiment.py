@@ -242,3 +242,14 @@ class AnalysisResult:
     planned_n_per_arm: int | None = None
     comparisons: tuple[dict[str, object], ...] = ()
     guardrails: tuple[GuardrailResult, ...] = ()
+    #: Units per control arm by which the always-valid interval reaches the definition's power for the
+    #: minimum detectable effect (larger than ``planned_n_per_arm``, the fixed-horizon Welch plan).
+    sequential_n_per_arm: int | None = None
+    #: Exposed units per arm (outcome or not), which the sample ratio mismatch check counts.
+    exposed_per_arm: dict[str, int] = field(default_factory=dict)
+    #: Units per arm the definition's weights expect, for the sample ratio mismatch check.
+    srm_expected: dict[str, float] = field(default_factory=dict)
+    #: The cumulative looks of ``treatment`` vs control: ``at``, ``n``, ``effect``, ``ci_low``, ``ci_high``.
+    looks: tuple[dict[str, float], ...] = ()
+    #: CUPED's pooled slope of the outcome on the covariate (None without a covariate).
+    cuped_theta: float | None = None
