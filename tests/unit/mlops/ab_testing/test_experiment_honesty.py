@@ -47,6 +47,13 @@ def test_aa_peeking_on_skewed_outcomes() -> None:
     assert result.naive_reject > 0.12
 
 
+def test_peeking_after_every_unit_stays_honest_after_the_burn_in() -> None:
+    """Continuous monitoring: a look after each new unit per arm, decisions from 100 units per arm on."""
+    result = simulate_peeking(RUNS, 700, 1, tau=1.0, alpha=ALPHA, seed=5)
+    assert result.sequential_reject <= ALPHA + _tolerance(ALPHA, RUNS)
+    assert result.naive_reject > 0.3
+
+
 def test_minimum_detectable_effect_ships_within_the_sequential_horizon() -> None:
     d = definition()  # MDE 10 % of a mean of 10 -> 1.0; sd 5; alpha 0.05; power 0.8
     horizon = StatsEngine().sequential_sample_size(d, 10.0, 5.0)

@@ -98,6 +98,8 @@ def test_verdicts_worse_futile_continue_and_direction() -> None:
         definition(higher_is_better=True), observations({"control": 3000, "treatment": 3000}, {"treatment": 1.5})
     )
     assert higher.verdict is Verdict.SHIP
+    tiny = ENGINE.analyze(definition(), observations({"control": 60, "treatment": 60}, {"treatment": -20.0}))
+    assert tiny.ci_high < 0 and tiny.verdict is Verdict.CONTINUE and "fewer than 100 units" in tiny.rule
     early = ENGINE.analyze(definition(), observations({"control": 100, "treatment": 100}, seed=4))
     assert early.verdict is Verdict.CONTINUE
     assert early.sequential_n_per_arm is not None and early.sequential_n_per_arm > 100

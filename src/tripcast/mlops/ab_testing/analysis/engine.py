@@ -203,7 +203,19 @@ class StatsEngine(ExperimentAnalyzer):
             reached = n_c >= planned and n_t >= planned * definition.arms[i].weight / definition.control.weight
             fixed["reached_planned_n"] = 1.0 if reached else 0.0
             p = float(sequential.always_valid_p(np.array(diff), np.array(var), mde))
-            found.append(Comparison(definition.arms[i].name, diff, float(low), float(high), p, p, var <= v_h, fixed))
+            found.append(
+                Comparison(
+                    definition.arms[i].name,
+                    diff,
+                    float(low),
+                    float(high),
+                    p,
+                    p,
+                    var <= v_h,
+                    fixed,
+                    enough_units=min(n_t, n_c) >= sequential.MIN_UNITS_PER_ARM,
+                )
+            )
         holm = multipletests([c.p for c in found], alpha=definition.alpha, method="holm")[1]
         fixed_holm = multipletests([c.fixed["p"] for c in found], alpha=definition.alpha, method="holm")[1]
         for c, adjusted, fixed_adjusted in zip(found, holm, fixed_holm, strict=True):

@@ -1,8 +1,10 @@
-"""Per-arm, per-look sums of an experiment's observations, computed by DuckDB in two scans (no Python loop
+"""Per-arm, per-look sums of an experiment's observations, computed by DuckDB in one scan (no Python loop
 over rows): everything the statistics need is a handful of sums per (arm, look).
 
-Sums are centred on the overall means (first scan) so that variances from sums of squares do not lose
-precision when the mean is large next to the spread.
+Two cheap queries come first: the range of ``at`` (parquet statistics answer it without reading the
+column) and the means of the first rows, used as shifts so that variances computed from sums of squares
+keep their precision when the mean is large next to the spread. A missing covariate counts as that shift
+(mean imputation: it then adds nothing to the covariate's sums).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError
 
 _TEMPORAL = ("TIMESTAMP", "DATE", "TIME")
+_SHIFT_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,7 @@ class Moments:
     n: np.ndarray
     sy: np.ndarray  # sum of (outcome - y_shift)
     syy: np.ndarray
-    sx: np.ndarray  # sum of (covariate - x_shift), a missing covariate counting as x_shift
+    sx: np.ndarray  # sum of (covariate - x_shift) over units with an outcome
     sxx: np.ndarray
     sxy: np.ndarray
     y_shift: float
@@ -47,14 +50,49 @@ def read_moments(observations: Any, arms: tuple[str, ...], looks: int) -> Moment
         con.execute("SET threads TO 2")
         columns = _register(con, observations)
         _require(columns, ("arm", "outcome"))
-        con.execute(f"CREATE TEMP VIEW src AS SELECT {_select_list(columns)} FROM raw")
-        first = con.execute(
-            "SELECT arm, count(*), count(outcome), avg(outcome), avg(covariate) FILTER (outcome IS NOT NULL), "
-            "count(covariate) FILTER (outcome IS NOT NULL), min(at_num), max(at_num) FROM src GROUP BY arm"
-        ).fetchall()
-        return _second_scan(con, first, arms, max(1, looks))
+        at_expr, scale = _at_expression(columns.get("at", ""))
+        covariate = "CAST(covariate AS DOUBLE)" if "covariate" in columns else "CAST(NULL AS DOUBLE)"
+        lo, hi = (
+            float(v) if v is not None else 0.0 for v in _one(con, f"SELECT min({at_expr}), max({at_expr}) FROM raw")
+        )
+        y_shift, x_shift = (
+            float(v) if v is not None else 0.0
+            for v in _one(
+                con,
+                f"SELECT avg(y), avg(x) FROM (SELECT CAST(outcome AS DOUBLE) AS y, {covariate} AS x FROM raw "
+                f"WHERE outcome IS NOT NULL LIMIT {_SHIFT_ROWS})",
+            )
+        )
+        looks = max(1, looks)
+        width = max((hi - lo) / looks, 1e-9) if hi > lo else 1.0
+        rows = con.execute(
+            _MAIN_QUERY.format(at=at_expr, covariate=covariate),
+            {"lo": lo, "w": width, "last": looks - 1, "ys": y_shift, "xs": x_shift},
+        ).fetchnumpy()
+        return _moments(rows, arms, looks, (lo + width * np.arange(1, looks + 1)) / scale, y_shift)
     finally:
         con.close()
+
+
+_MAIN_QUERY = """
+SELECT arm, look, count(*) AS exposed, count(y) AS n, sum(y) AS sy, sum(y * y) AS syy,
+       sum(x) FILTER (y IS NOT NULL) AS sx, sum(x * x) FILTER (y IS NOT NULL) AS sxx, sum(x * y) AS sxy,
+       count(x) FILTER (y IS NOT NULL) AS nx
+FROM (
+    SELECT CAST(arm AS VARCHAR) AS arm,
+           CAST(outcome AS DOUBLE) - $ys AS y,
+           {covariate} - $xs AS x,
+           coalesce(LEAST(CAST(floor(({at} - $lo) / $w) AS BIGINT), $last), $last) AS look
+    FROM raw
+)
+GROUP BY ALL
+"""
+
+
+def _one(con: duckdb.DuckDBPyConnection, query: str) -> tuple[Any, ...]:
+    row = con.execute(query).fetchone()
+    assert row is not None  # an aggregate without GROUP BY always returns one row
+    return tuple(row)
 
 
 def _register(con: duckdb.DuckDBPyConnection, observations: Any) -> dict[str, str]:
@@ -74,75 +112,54 @@ def _require(columns: dict[str, str], needed: tuple[str, ...]) -> None:
         )
 
 
-def _select_list(columns: dict[str, str]) -> str:
-    covariate = "CAST(covariate AS DOUBLE)" if "covariate" in columns else "CAST(NULL AS DOUBLE)"
-    at_type = columns.get("at", "")
+def _at_expression(at_type: str) -> tuple[str, float]:
+    """SQL for ``at`` as a number (integer microseconds for times: cheaper than ``epoch``'s doubles), and
+    the divisor that turns it into seconds."""
     if not at_type:
-        at = "0.0"
-    elif at_type.startswith(_TEMPORAL):
-        at = 'epoch("at")'
-    else:
-        at = 'CAST("at" AS DOUBLE)'
-    return f"CAST(arm AS VARCHAR) AS arm, CAST(outcome AS DOUBLE) AS outcome, {covariate} AS covariate, {at} AS at_num"
+        return "0", 1.0
+    if at_type.startswith(_TEMPORAL):
+        plain = at_type in ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE")
+        return ('epoch_us("at")' if plain else 'epoch_us(CAST("at" AS TIMESTAMP))'), 1e6
+    return 'CAST("at" AS DOUBLE)', 1.0
 
 
-def _check_arms(first: list[tuple[Any, ...]], arms: tuple[str, ...]) -> dict[str, tuple[Any, ...]]:
-    if not first or sum(int(row[1]) for row in first) == 0:
+def _grid(
+    rows: dict[str, Any], column: str, arm_idx: np.ndarray, look_idx: np.ndarray, shape: tuple[int, int]
+) -> np.ndarray:
+    grid = np.zeros(shape)
+    values = np.nan_to_num(np.asarray(rows[column], dtype=float))  # an empty sum is NULL: it adds nothing
+    np.add.at(grid, (arm_idx, look_idx), values)
+    return grid
+
+
+def _moments(rows: dict[str, Any], arms: tuple[str, ...], looks: int, look_at: np.ndarray, y_shift: float) -> Moments:
+    names = [str(a) for a in rows["arm"]]
+    if not names:
         raise InvalidInputError([FieldProblem("observations", "no rows to analyse")])
-    by_arm = {str(row[0]): row for row in first}
-    problems = [
-        FieldProblem("arm", f"arm {name!r} is not in the experiment {list(arms)}")
-        for name in by_arm
-        if name not in arms
-    ]
-    problems += [
-        FieldProblem("outcome", f"arm {name!r} has no outcomes yet")
-        for name in arms
-        if name not in by_arm or int(by_arm[name][2]) == 0
-    ]
-    if problems:
-        raise InvalidInputError(problems)
-    return by_arm
-
-
-def _second_scan(
-    con: duckdb.DuckDBPyConnection, first: list[tuple[Any, ...]], arms: tuple[str, ...], looks: int
-) -> Moments:
-    by_arm = _check_arms(first, arms)
-    n_out = np.array([float(by_arm[a][2]) for a in arms])
-    y_shift = float(np.average([float(by_arm[a][3]) for a in arms], weights=n_out))
-    x_means = [(float(by_arm[a][4]), float(by_arm[a][5])) for a in arms if by_arm[a][4] is not None]
-    has_covariate = bool(x_means) and sum(count for _, count in x_means) > 1
-    x_shift = float(np.average([m for m, _ in x_means], weights=[c for _, c in x_means])) if has_covariate else 0.0
-    lo = min((float(by_arm[a][6]) for a in arms if by_arm[a][6] is not None), default=0.0)
-    hi = max((float(by_arm[a][7]) for a in arms if by_arm[a][7] is not None), default=0.0)
-    width = (hi - lo) / looks if hi > lo else 1.0
-    rows = con.execute(
-        "SELECT arm, coalesce(LEAST(CAST(floor((at_num - $lo) / $w) AS BIGINT), $last), $last) AS look, "
-        "count(*) AS n, sum(y) AS sy, sum(y * y) AS syy, sum(x) AS sx, sum(x * x) AS sxx, sum(x * y) AS sxy "
-        "FROM (SELECT arm, at_num, outcome - $ys AS y, coalesce(covariate, $xs) - $xs AS x "
-        "FROM src WHERE outcome IS NOT NULL) "
-        "GROUP BY ALL",
-        {"lo": lo, "w": width, "last": looks - 1, "ys": y_shift, "xs": x_shift},
-    ).fetchnumpy()
-    index = {name: i for i, name in enumerate(arms)}
-    arm_idx = np.array([index[str(a)] for a in rows["arm"]], dtype=int)
+    unknown = sorted(set(names) - set(arms))
+    if unknown:
+        raise InvalidInputError(
+            [FieldProblem("arm", f"arm {a!r} is not in the experiment {list(arms)}") for a in unknown]
+        )
+    arm_idx = np.array([arms.index(a) for a in names], dtype=int)
     look_idx = np.asarray(rows["look"], dtype=int)
-    grids = []
-    for column in ("n", "sy", "syy", "sx", "sxx", "sxy"):
-        grid = np.zeros((len(arms), looks))
-        np.add.at(grid, (arm_idx, look_idx), np.asarray(rows[column], dtype=float))
-        grids.append(grid)
+    shape = (len(arms), looks)
+    grids = {
+        c: _grid(rows, c, arm_idx, look_idx, shape) for c in ("exposed", "n", "sy", "syy", "sx", "sxx", "sxy", "nx")
+    }
+    empty = [a for i, a in enumerate(arms) if grids["n"][i].sum() == 0]
+    if empty:
+        raise InvalidInputError([FieldProblem("outcome", f"arm {a!r} has no outcomes yet") for a in empty])
     return Moments(
         arms=arms,
-        exposed=np.array([int(by_arm[a][1]) for a in arms]),
-        look_at=lo + width * np.arange(1, looks + 1),
-        n=grids[0],
-        sy=grids[1],
-        syy=grids[2],
-        sx=grids[3],
-        sxx=grids[4],
-        sxy=grids[5],
+        exposed=grids["exposed"].sum(axis=1).astype(int),
+        look_at=look_at,
+        n=grids["n"],
+        sy=grids["sy"],
+        syy=grids["syy"],
+        sx=grids["sx"],
+        sxx=grids["sxx"],
+        sxy=grids["sxy"],
         y_shift=y_shift,
-        has_covariate=has_covariate,
+        has_covariate=bool(grids["nx"].sum() > 1),
     )

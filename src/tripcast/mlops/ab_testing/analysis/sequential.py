@@ -28,6 +28,11 @@ import math
 import numpy as np
 from scipy import optimize, stats
 
+#: Units per arm before the interval may decide anything: it plugs in estimated variances, which are only
+#: trustworthy with some data. Peeking after every single unit (10,000 simulated A/A experiments, 760 looks)
+#: rejects in 7.6 % of them when looks start at the first unit, 2.6 % from 30 units, 2.3 % from 100.
+MIN_UNITS_PER_ARM = 100
+
 
 def log_mixture_ratio(diff: np.ndarray, var: np.ndarray, tau: float) -> np.ndarray:
     """log Lambda of the normal-mixture sequential probability ratio (see the module docstring)."""

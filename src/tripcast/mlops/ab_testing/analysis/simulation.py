@@ -15,6 +15,7 @@ import numpy as np
 from scipy import stats
 
 from tripcast.mlops.ab_testing.analysis import sequential
+from tripcast.mlops.ab_testing.analysis.sequential import MIN_UNITS_PER_ARM
 
 #: Cap on simulated outcomes held in memory at once (experiments are processed in chunks).
 _CHUNK_VALUES = 4_000_000
@@ -58,7 +59,8 @@ def _chunk(
     s1 = np.cumsum(y.sum(axis=3), axis=2)
     s2 = np.cumsum((y * y).sum(axis=3), axis=2)
     means = s1 / n
-    variances = (s2 - s1 * s1 / n) / (n - 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        variances = (s2 - s1 * s1 / n) / (n - 1)
     diff = means[:, 1] - means[:, 0]
     return diff, variances[:, 0], variances[:, 1], np.broadcast_to(n, diff.shape)
 
@@ -75,11 +77,13 @@ def simulate_peeking(
     alpha: float = 0.05,
     dist: str = "normal",
     seed: int = 0,
+    min_units: int = MIN_UNITS_PER_ARM,
 ) -> PeekingResult:
     """Run ``experiments`` two-arm experiments of ``looks`` looks with ``units_per_look`` new units per arm each.
 
     ``effect`` is added to the treatment's outcomes (negative = better, lower is better); ``tau`` is the
-    mixture scale (the minimum detectable effect, as the engine sets it).
+    mixture scale (the minimum detectable effect, as the engine sets it). Looks before ``min_units`` units per
+    arm decide nothing, as in the engine.
     """
     rng = np.random.default_rng(seed)
     per_chunk = max(1, _CHUNK_VALUES // (2 * looks * units_per_look))
@@ -89,11 +93,13 @@ def simulate_peeking(
         size = min(per_chunk, experiments - done)
         diff, var_c, var_t, n = _chunk(rng, size, looks, units_per_look, effect, mean, std, dist)
         var = var_t / n + var_c / n
-        crossed = sequential.log_mixture_ratio(diff, var, tau) >= np.log(1 / alpha)
+        with np.errstate(invalid="ignore", divide="ignore"):  # a look with one unit per arm has no variance
+            crossed = (sequential.log_mixture_ratio(diff, var, tau) >= np.log(1 / alpha)) & (n >= min_units)
         first = np.argmax(crossed, axis=1)
         any_cross = crossed.any(axis=1)
         ship = any_cross & (diff[np.arange(size), first] < 0)
-        t_p = stats.ttest_ind_from_stats(diff, np.sqrt(var_t), n, 0.0, np.sqrt(var_c), n, equal_var=False).pvalue
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t_p = stats.ttest_ind_from_stats(diff, np.sqrt(var_t), n, 0.0, np.sqrt(var_c), n, equal_var=False).pvalue
         counts += [any_cross.sum(), ship.sum(), (t_p < alpha).any(axis=1).sum(), (t_p[:, -1] < alpha).sum()]
         done += size
     shares = counts / experiments

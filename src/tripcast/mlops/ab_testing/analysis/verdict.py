@@ -3,7 +3,8 @@
 1. INVALID when the sample ratio mismatch p < 0.001 (nothing else is said about a broken split);
 2. KEEP_CHAMPION when a guardrail failed;
 3. SHIP when a treatment's always-valid interval excludes 0 on the better side (with several treatments:
-   its Holm-adjusted always-valid p < alpha; the best such treatment ships);
+   its Holm-adjusted always-valid p < alpha; the best such treatment ships), once both arms have
+   ``MIN_UNITS_PER_ARM`` units (the interval plugs in estimated variances);
 4. KEEP_CHAMPION when every treatment is significantly worse, or has reached the sequential horizon with an
    interval that excludes an improvement as large as the minimum detectable effect (futility);
 5. CONTINUE otherwise.
@@ -16,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tripcast.core.domain.experiment import ExperimentDefinition, GuardrailResult, Verdict
+from tripcast.mlops.ab_testing.analysis.sequential import MIN_UNITS_PER_ARM
 
 SRM_ALPHA = 0.001
 
@@ -32,6 +34,7 @@ class Comparison:
     p_holm: float
     reached_horizon: bool
     fixed: dict[str, float] = field(default_factory=dict)
+    enough_units: bool = True  # both arms have MIN_UNITS_PER_ARM units: the interval may decide
 
     def as_dict(self) -> dict[str, object]:
         """JSON-able form for ``AnalysisResult.comparisons``."""
@@ -43,6 +46,7 @@ class Comparison:
             "p_always_valid": self.p,
             "p_holm": self.p_holm,
             "reached_sequential_horizon": self.reached_horizon,
+            "enough_units": self.enough_units,
             "fixed_horizon": dict(self.fixed),
         }
 
@@ -85,7 +89,7 @@ def decide(
     if failed:
         words = "; ".join(f"{g.metric} in {g.arm} = {g.value:.4g} over its limit {g.limit:.4g}" for g in failed)
         return Verdict.KEEP_CHAMPION, f"guardrail failed: {words}", best
-    significant = [i for i in by_effect if comparisons[i].p_holm < alpha]
+    significant = [i for i in by_effect if comparisons[i].p_holm < alpha and comparisons[i].enough_units]
     winners = [i for i in significant if _better(definition, comparisons[i])]
     if winners:
         c = comparisons[winners[0]]
@@ -111,4 +115,10 @@ def decide(
             best,
         )
     c = comparisons[best]
+    if not all(x.enough_units for x in comparisons):
+        return (
+            Verdict.CONTINUE,
+            f"fewer than {MIN_UNITS_PER_ARM} units in an arm: no decision yet ({_interval(c)})",
+            best,
+        )
     return Verdict.CONTINUE, f"{_interval(c)} contains 0 and an improvement of {mde:.4g} is still possible", best
