@@ -3,9 +3,11 @@ the verdict rule and bad input."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -14,7 +16,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW, ttest_ind
 
 from tripcast.core.domain.errors import InvalidInputError
-from tripcast.core.domain.experiment import GuardrailResult, Verdict
+from tripcast.core.domain.experiment import CanaryStep, ExperimentMode, GuardrailResult, Verdict
 from tripcast.mlops.ab_testing.analysis import StatsEngine
 
 ENGINE = StatsEngine()
@@ -143,3 +145,29 @@ def test_bad_input_is_named() -> None:
         ENGINE.analyze(definition(), no_outcomes)
     with pytest.raises(InvalidInputError, match="arm 'stranger' is not in the experiment"):
         ENGINE.analyze(definition(), observations({"control": 50, "treatment": 50, "stranger": 5}))
+
+
+def test_canary_srm_expects_each_steps_weights_and_shadow_is_not_checked() -> None:
+    steps = (CanaryStep(0, 0.1), CanaryStep(7 * 86400, 0.5))
+    canary = dataclasses.replace(definition(), mode=ExperimentMode.CANARY, canary_steps=steps)
+    rng = np.random.default_rng(3)
+    days = rng.uniform(0, 14, 20_000)
+    share = np.where(days >= 7, 0.5, 0.1)
+    frame = pd.DataFrame(
+        {
+            "arm": np.where(rng.random(20_000) < share, "treatment", "control"),
+            "unit_id": [f"u{i}" for i in range(20_000)],
+            "outcome": rng.normal(10, 5, 20_000),
+            "at": pd.Timestamp("2021-01-01") + pd.to_timedelta(days, unit="D"),
+        }
+    )
+    honest = ENGINE.analyze(canary, frame)
+    assert honest.srm_p > 0.001
+    assert honest.srm_expected["treatment"] == pytest.approx(0.1 * (days < 7).sum() + 0.5 * (days >= 7).sum())
+    # the same units analysed as a 50/50 A/B are a glaring mismatch
+    assert ENGINE.analyze(definition(), frame).verdict is Verdict.INVALID
+    # a canary stuck at its first step is caught
+    stuck = frame.assign(arm=np.where(rng.random(20_000) < 0.1, "treatment", "control"))
+    assert ENGINE.analyze(canary, stuck).verdict is Verdict.INVALID
+    shadow = dataclasses.replace(definition(), mode=ExperimentMode.SHADOW)
+    assert ENGINE.analyze(shadow, frame).srm_p == 1.0

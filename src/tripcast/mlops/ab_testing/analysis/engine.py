@@ -29,6 +29,7 @@ from tripcast.core.domain.experiment import (
     ExperimentDefinition,
     ExperimentMode,
     GuardrailResult,
+    canary_weights,
 )
 from tripcast.core.ports.experiment_analysis import ExperimentAnalyzer
 from tripcast.mlops.ab_testing.analysis import sequential
@@ -104,8 +105,10 @@ class StatsEngine(ExperimentAnalyzer):
         """The verdict and the numbers behind it (see the module docstring for the steps)."""
         definition = definition.validated()
         names = tuple(arm.name for arm in definition.arms)
-        moments = read_moments(observations, names, self.looks)
-        srm_p, expected = self.srm(definition, moments.exposed)
+        steps = tuple(sorted(step.after_seconds for step in definition.canary_steps))
+        in_canary = definition.mode is ExperimentMode.CANARY
+        moments = read_moments(observations, names, self.looks, steps if in_canary else ())
+        srm_p, expected = self.srm(definition, moments.exposed, moments.step_counts)
         paths = arm_paths(moments)
         control_mean = float(paths.raw_mean[0, -1])
         if control_mean == 0:
@@ -145,15 +148,22 @@ class StatsEngine(ExperimentAnalyzer):
             cuped_theta=float(paths.theta[-1]) if moments.has_covariate else None,
         )
 
-    def srm(self, definition: ExperimentDefinition, exposed: np.ndarray) -> tuple[float, dict[str, float]]:
+    def srm(
+        self, definition: ExperimentDefinition, exposed: np.ndarray, step_counts: np.ndarray | None = None
+    ) -> tuple[float, dict[str, float]]:
         """Chi-square goodness of fit of exposed units per arm to the weights: (p, expected counts).
 
-        Shadow experiments score every unit in every arm and canaries move their weights over time, so
-        neither has one expected split: their p is 1 (not checked) and the rule's text says so.
+        A canary expects, in each step (``step_counts`` exposed units), that step's weights
+        (:func:`canary_weights`), counted from the first exposure. Shadow experiments score every unit in
+        every arm, so they have no split to check: p is 1 and no expected counts are given.
         """
-        if definition.mode is not ExperimentMode.AB:
+        if definition.mode is ExperimentMode.SHADOW:
             return 1.0, {}
-        weights = np.array([arm.weight for arm in definition.arms])
+        weights = np.array([arm.weight for arm in definition.arms], dtype=float)
+        if definition.mode is ExperimentMode.CANARY and step_counts is not None:
+            steps = sorted(step.after_seconds for step in definition.canary_steps)
+            per_step = np.array([canary_weights(definition, s) for s in steps])  # (steps, arms)
+            weights = step_counts @ per_step / max(step_counts.sum(), 1.0)
         live = weights > 0
         observed = exposed[live].astype(float)
         expected = observed.sum() * weights[live] / weights[live].sum()

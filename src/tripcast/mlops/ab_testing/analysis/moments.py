@@ -9,6 +9,7 @@ keep their precision when the mean is large next to the spread. A missing covari
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,12 @@ class Moments:
     sxy: np.ndarray
     y_shift: float
     has_covariate: bool
+    step_counts: np.ndarray | None = None  # exposed units per canary step (``steps`` given to read_moments)
 
 
-def read_moments(observations: Any, arms: tuple[str, ...], looks: int) -> Moments:
-    """Sums of ``observations`` (pyarrow Table, pandas DataFrame or parquet path) per arm and look.
+def read_moments(observations: Any, arms: tuple[str, ...], looks: int, steps: tuple[float, ...] = ()) -> Moments:
+    """Sums of ``observations`` (pyarrow Table, pandas DataFrame or parquet path) per arm and look; with
+    ``steps`` (seconds after the first ``at``, ascending), also the exposed units from each step to the next.
 
     Raises InvalidInputError naming what is missing: the outcome column, any row, an arm's outcomes, or
     an arm the definition does not know.
@@ -69,7 +72,10 @@ def read_moments(observations: Any, arms: tuple[str, ...], looks: int) -> Moment
             _MAIN_QUERY.format(at=at_expr, covariate=covariate),
             {"lo": lo, "w": width, "last": looks - 1, "ys": y_shift, "xs": x_shift},
         ).fetchnumpy()
-        return _moments(rows, arms, looks, (lo + width * np.arange(1, looks + 1)) / scale, y_shift)
+        moments = _moments(rows, arms, looks, (lo + width * np.arange(1, looks + 1)) / scale, y_shift)
+        if not steps:
+            return moments
+        return dataclasses.replace(moments, step_counts=_step_counts(con, at_expr, lo, scale, steps))
     finally:
         con.close()
 
@@ -87,6 +93,20 @@ FROM (
 )
 GROUP BY ALL
 """
+
+
+def _step_counts(
+    con: duckdb.DuckDBPyConnection, at: str, lo: float, scale: float, steps: tuple[float, ...]
+) -> np.ndarray:
+    """Exposed units per step: a step runs from its start to the next one's (the first also covers any
+    unit before it)."""
+    cases = " ".join(f"WHEN {at} >= {lo + s * scale!r} THEN {i}" for i, s in reversed(list(enumerate(steps))) if i)
+    index = f"CASE {cases} ELSE 0 END" if cases else "0"
+    rows = con.execute(f"SELECT {index} AS step, count(*) AS c FROM raw GROUP BY ALL").fetchall()
+    counts = np.zeros(len(steps))
+    for step, count in rows:
+        counts[int(step)] += float(count)
+    return counts
 
 
 def _one(con: duckdb.DuckDBPyConnection, query: str) -> tuple[Any, ...]:
