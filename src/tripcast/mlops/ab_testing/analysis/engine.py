@@ -223,6 +223,7 @@ class StatsEngine(ExperimentAnalyzer):
                     p,
                     var <= v_h,
                     fixed,
+                    control=definition.control.name,
                     enough_units=min(n_t, n_c) >= sequential.MIN_UNITS_PER_ARM,
                 )
             )

@@ -69,6 +69,7 @@ def render_html(result: AnalysisResult) -> str:
         else ""
     )
     title = html.escape(result.experiment_id)
+    control = result.arms[0].arm if result.arms else "control"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Experiment {title}</title>
 <style>
@@ -80,8 +81,8 @@ section {{ display: inline-block; margin: 1rem; vertical-align: top; }}
 <h1>Experiment {title}</h1>
 <p>Verdict: <b style="color:{colour}">{html.escape(result.verdict.value.upper())}</b> &mdash;
 {html.escape(result.rule)}</p>
-<p>Effect ({html.escape(result.treatment)} &minus; control): <b>{result.effect:.4g}</b>, always-valid interval
-[{result.ci_low:.4g}, {result.ci_high:.4g}]{_relative(result)}.{reduction} {fixed_text}
+<p>Effect ({html.escape(result.treatment)} &minus; {html.escape(control)}): <b>{result.effect:.4g}</b>,
+always-valid interval [{result.ci_low:.4g}, {result.ci_high:.4g}]{_relative(result)}.{reduction} {fixed_text}
 Sequential horizon: {result.sequential_n_per_arm} control units. Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</p>
 <section><h3>Effect over time</h3>{effect_svg(result)}</section>
 <section><h3>Arm means (95 % intervals)</h3>{arms_svg(result)}</section>

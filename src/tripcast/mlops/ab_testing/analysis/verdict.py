@@ -34,6 +34,7 @@ class Comparison:
     p_holm: float
     reached_horizon: bool
     fixed: dict[str, float] = field(default_factory=dict)
+    control: str = "control"  # the control arm's name, for the rule's text
     enough_units: bool = True  # both arms have MIN_UNITS_PER_ARM units: the interval may decide
 
     def as_dict(self) -> dict[str, object]:
@@ -62,7 +63,7 @@ def _futile(definition: ExperimentDefinition, c: Comparison, mde: float) -> bool
 
 
 def _interval(c: Comparison) -> str:
-    return f"{c.arm} - control = {c.effect:.4g}, always-valid interval [{c.ci_low:.4g}, {c.ci_high:.4g}]"
+    return f"{c.arm} - {c.control} = {c.effect:.4g}, always-valid interval [{c.ci_low:.4g}, {c.ci_high:.4g}]"
 
 
 def decide(
