@@ -4,6 +4,7 @@ the verdict rule and bad input."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from statsmodels.stats.weightstats import CompareMeans, DescrStatsW, ttest_ind
 
 from tripcast.core.domain.errors import InvalidInputError
 from tripcast.core.domain.experiment import CanaryStep, ExperimentMode, GuardrailResult, Verdict
-from tripcast.mlops.ab_testing.analysis import StatsEngine
+from tripcast.mlops.ab_testing.analysis import StatsEngine, render_html, result_to_dict
 
 ENGINE = StatsEngine()
 
@@ -171,3 +172,16 @@ def test_canary_srm_expects_each_steps_weights_and_shadow_is_not_checked() -> No
     assert ENGINE.analyze(canary, stuck).verdict is Verdict.INVALID
     shadow = dataclasses.replace(definition(), mode=ExperimentMode.SHADOW)
     assert ENGINE.analyze(shadow, frame).srm_p == 1.0
+
+
+def test_degenerate_samples_continue_or_decide_without_crashing() -> None:
+    one_each = pd.DataFrame({"arm": ["control", "treatment"], "unit_id": ["1", "2"], "outcome": [1.0, 2.0]})
+    early = ENGINE.analyze(definition(), one_each)
+    assert early.verdict is Verdict.CONTINUE and early.planned_n_per_arm is None
+    json.dumps(result_to_dict(early), allow_nan=False)  # nan numbers become null
+    assert "n/a" in render_html(early)
+    exact = pd.DataFrame(
+        {"arm": ["control", "treatment"] * 200, "unit_id": [str(i) for i in range(400)], "outcome": [3.0, 2.0] * 200}
+    )
+    shipped = ENGINE.analyze(definition(), exact)  # no spread at all: the difference is exact
+    assert shipped.verdict is Verdict.SHIP and shipped.ci_low == shipped.ci_high == -1.0

@@ -64,7 +64,7 @@ def render_html(result: AnalysisResult) -> str:
     fixed_text = (
         f"Fixed-horizon Welch test at the current sample: t = {fixed['t']:.3f}, df = {fixed['df']:.1f}, "
         f"p = {fixed['p']:.3g}, 95 % CI [{fixed['ci_low']:.4g}, {fixed['ci_high']:.4g}]; planned n per arm "
-        f"{int(fixed.get('planned_n', 0))} ({'reached' if fixed.get('reached_planned_n') else 'not reached'})."
+        f"{_count(fixed.get('planned_n'))} ({'reached' if fixed.get('reached_planned_n') else 'not reached'})."
         if fixed
         else ""
     )
@@ -83,7 +83,8 @@ section {{ display: inline-block; margin: 1rem; vertical-align: top; }}
 {html.escape(result.rule)}</p>
 <p>Effect ({html.escape(result.treatment)} &minus; {html.escape(control)}): <b>{result.effect:.4g}</b>,
 always-valid interval [{result.ci_low:.4g}, {result.ci_high:.4g}]{_relative(result)}.{reduction} {fixed_text}
-Sequential horizon: {result.sequential_n_per_arm} control units. Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</p>
+Sequential horizon: {_count(result.sequential_n_per_arm)} control units.
+Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</p>
 <section><h3>Effect over time</h3>{effect_svg(result)}</section>
 <section><h3>Arm means (95 % intervals)</h3>{arms_svg(result)}</section>
 <section><h3>Sample ratio (p = {result.srm_p:.3g})</h3>{_srm_svg(result)}</section>
@@ -91,6 +92,10 @@ Sequential horizon: {result.sequential_n_per_arm} control units. Generated {date
 <h2>Arms</h2>{_arms_table(result)}
 </body></html>
 """
+
+
+def _count(value: float | None) -> str:
+    return f"{value:,.0f}" if value is not None and math.isfinite(value) else "n/a (too few outcomes to plan)"
 
 
 def _relative(result: AnalysisResult) -> str:

@@ -34,9 +34,15 @@ from scipy import optimize, stats
 MIN_UNITS_PER_ARM = 100
 
 
+def _positive(var: np.ndarray) -> np.ndarray:
+    """Variances floored at the smallest positive float: outcomes without any spread make the difference
+    exact (a zero-width interval, p 1 or 0) instead of 0/0."""
+    return np.maximum(np.asarray(var, dtype=float), np.finfo(float).tiny)
+
+
 def log_mixture_ratio(diff: np.ndarray, var: np.ndarray, tau: float) -> np.ndarray:
     """log Lambda of the normal-mixture sequential probability ratio (see the module docstring)."""
-    diff, var = np.asarray(diff, dtype=float), np.asarray(var, dtype=float)
+    diff, var = np.asarray(diff, dtype=float), _positive(var)
     tau2 = tau * tau
     return 0.5 * np.log(var / (var + tau2)) + diff * diff * tau2 / (2.0 * var * (var + tau2))
 
@@ -49,7 +55,7 @@ def always_valid_p(diff: np.ndarray, var: np.ndarray, tau: float) -> np.ndarray:
 
 def radius(var: np.ndarray, tau: float, alpha: float) -> np.ndarray:
     """Half-width of the always-valid (1 - alpha) interval at estimated variance ``var`` of the difference."""
-    var = np.asarray(var, dtype=float)
+    var = _positive(var)
     tau2 = tau * tau
     return np.sqrt(var * (var + tau2) / tau2 * (2.0 * math.log(1.0 / alpha) + np.log((var + tau2) / var)))
 
