@@ -185,3 +185,13 @@ def test_degenerate_samples_continue_or_decide_without_crashing() -> None:
     )
     shipped = ENGINE.analyze(definition(), exact)  # no spread at all: the difference is exact
     assert shipped.verdict is Verdict.SHIP and shipped.ci_low == shipped.ci_high == -1.0
+
+
+def test_at_is_optional_and_may_be_a_number() -> None:
+    table = observations({"control": 1500, "treatment": 1500}, {"treatment": -1.0})
+    timed = ENGINE.analyze(definition(), table)
+    untimed = ENGINE.analyze(definition(), table.drop(["at"]))
+    assert untimed.effect == pytest.approx(timed.effect) and len(untimed.looks) == 1
+    seconds = table.set_column(4, "at", pa.array(np.arange(table.num_rows, dtype=float)))
+    numbered = ENGINE.analyze(definition(), seconds)
+    assert numbered.effect == pytest.approx(timed.effect) and numbered.looks[-1]["at"] == pytest.approx(2999.0)

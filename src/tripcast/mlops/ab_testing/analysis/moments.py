@@ -66,7 +66,7 @@ def read_moments(observations: Any, arms: tuple[str, ...], looks: int, steps: tu
                 f"WHERE outcome IS NOT NULL LIMIT {_SHIFT_ROWS})",
             )
         )
-        looks = max(1, looks)
+        looks = max(1, looks) if hi > lo else 1  # no times (or one instant): a single look
         width = max((hi - lo) / looks, 1e-9) if hi > lo else 1.0
         rows = con.execute(
             _MAIN_QUERY.format(at=at_expr, covariate=covariate),
