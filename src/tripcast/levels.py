@@ -136,6 +136,10 @@ PACKAGE_LEVELS: dict[str, Level] = {
     # The read-only history route is plain FastAPI over a core port: it sits with the API (intermediate) and
     # is registered only when the root hands the API a ledger reader (wired at expert, lazily).
     "tripcast.api.routes.history": Level.INTERMEDIATE,
+    # Experiments (issue 14: A/B, shadow, canary and their statistics): the guide's expert mlops/ab_testing.
+    "tripcast.core.domain.experiment": Level.EXPERT,
+    "tripcast.core.ports.experiment_analysis": Level.EXPERT,
+    "tripcast.mlops.ab_testing": Level.EXPERT,
 }
 
 #: Every folder at the repository root -> its level (hidden tool caches and generated output excluded).

@@ -1,0 +1,1 @@
+"""Experiments on models (the guide's mlops/ab_testing): definitions, assignment, exposures, analysis."""
