@@ -36,7 +36,7 @@ def _register_command_groups(root: typer.Typer) -> None:
     from tripcast.cli import alerts, optimize, pipeline  # advanced
 
     # isort: split
-    from tripcast.cli import approvals, cards, feedback, ledger  # expert
+    from tripcast.cli import approvals, cards, experiments, feedback, ledger  # expert
 
     root.command()(demo.demo)
     for group in (ingest, data, models, predict, audit, serving, scoring, optimize, monitoring):
@@ -50,6 +50,7 @@ def _register_command_groups(root: typer.Typer) -> None:
     for subcommands in (cards, approvals):  # expert: `tripcast models card|request|approve|reject|approvals`
         models.models_app.registered_commands.extend(subcommands.app.registered_commands)
     root.add_typer(feedback.app, name="feedback", help="Ground truth: actual outcomes, live error, concept drift.")
+    root.add_typer(experiments.app, name="experiments", help="Experiments: A/B, shadow and canary on served models.")
 
 
 _register_command_groups(app)
