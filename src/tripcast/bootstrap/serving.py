@@ -218,7 +218,7 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
     tripcast = bootstrap(settings)
     metrics = ServingMetrics()
     tripcast.feedback.register_live_error_metrics(metrics.registry)  # issue #13: live error on /metrics
-    split, runner = experiment_split(tripcast, tripcast.serving_registry, metrics)
+    split, runner = experiment_split(tripcast, tripcast.serving_registry, metrics, feature_builder=tripcast.features)
     parts = serving_parts(
         tripcast.settings,
         tripcast.serving_registry,
@@ -242,19 +242,29 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
 
 
 def experiment_split(
-    tripcast: Tripcast, registry: ModelRegistry, metrics: ServingMetrics | None = None
+    tripcast: Tripcast,
+    registry: ModelRegistry,
+    metrics: ServingMetrics | None = None,
+    *,
+    feature_builder: FeatureBuilder | None = None,
 ) -> tuple[TrafficSplit | None, BackgroundService | None]:
     """The served model's traffic split and its poller (issue #14), or (None, None) when
-    ``experiments_serving`` is off. Each arm's model is loaded once: a version pinned, an alias followed."""
+    ``experiments_serving`` is off. Each arm's model is loaded once (with the optimised loader when
+    ``feature_builder`` is given, as the champion is): a version pinned, an alias followed."""
     settings = tripcast.settings
     if not settings.experiments_serving:
         return None, None
+    loader: PredictorLoader | None = None
+    if feature_builder is not None:
+        from tripcast.mlops.serving.optimization.loader import OptimizedPredictorLoader
+
+        loader = OptimizedPredictorLoader(registry, settings.tracking_uri, feature_builder)
 
     def arm_source(model_name: str, ref: str) -> ModelSource:
         if ref.isdigit():
-            return PinnedModel(registry, model_name, ref)
+            return PinnedModel(registry, model_name, ref, loader)
         holder = ModelHolder(
-            registry, model_name, alias=ref, metrics=metrics, poll_seconds=settings.registry_poll_seconds
+            registry, model_name, alias=ref, loader=loader, metrics=metrics, poll_seconds=settings.registry_poll_seconds
         )
         holder.refresh()
         holder.start(load_now=False)
@@ -335,10 +345,14 @@ class StreamSettings:
 class PinnedModel:
     """A model source serving one version, loaded on first use (``tripcast predict``, the dashboard)."""
 
-    def __init__(self, registry: ModelRegistry, model_name: str, ref: str) -> None:
+    def __init__(
+        self, registry: ModelRegistry, model_name: str, ref: str, loader: PredictorLoader | None = None
+    ) -> None:
         self.registry = registry
         self.model_name = model_name
         self.ref = ref
+        #: Loads the version (an experiment's arm: the server's optimised loader, like the champion's).
+        self.loader: PredictorLoader = loader or registry.load_predictor
         self._loaded: LoadedModel | None = None
 
     @property
@@ -352,7 +366,7 @@ class PinnedModel:
     def require(self) -> LoadedModel:
         if self._loaded is None:
             version = self.registry.get(self.model_name, self.ref)
-            predictor = self.registry.load_predictor(self.model_name, version.version)
+            predictor = self.loader(self.model_name, version.version)
             self._loaded = LoadedModel(predictor, version)
         return self._loaded
 
