@@ -42,6 +42,8 @@ def test_an_ab_test_started_from_the_cli_splits_live_traffic(served_registry: An
         # This test's own experiments and prediction log: other tests share the registry's data directory.
         "TRIPCAST_EXPERIMENTS_URL": f"sqlite:///{tmp_path / 'experiments.db'}",
         "TRIPCAST_EXPERIMENTS_POLL_SECONDS": "0.2",
+        # Never flushed while serving: every exposure below is written by the SIGTERM shutdown.
+        "TRIPCAST_EXPOSURE_FLUSH_SECONDS": "60",
         "TRIPCAST_PREDICTION_LOG_URL": f"sqlite:///{tmp_path / 'predictions.db'}",
         "TRIPCAST_PREDICTION_LOG_FLUSH_SECONDS": "0.1",
     }
@@ -74,13 +76,14 @@ def test_an_ab_test_started_from_the_cli_splits_live_traffic(served_registry: An
             assert time.monotonic() < deadline, "the server never followed the started experiment"
             time.sleep(0.1)
         first, again = _answers(client, range(300)), _answers(client, range(300))
+        assert json.loads(_cli(env, "status", "e2e-ab", "--json").stdout)["exposures"] == {}  # all still queued
         assert {a["model_version"] for a in first.values()} == {v1, v2}
         assert all(first[r]["arm"] == again[r]["arm"] and first[r]["minutes"] == again[r]["minutes"] for r in first)
         assert all(a["model_version"] == (v1 if a["arm"] == "control" else v2) for a in first.values())
         stopped = client.post("/v1/experiments/e2e-ab/stop", headers={"Authorization": f"Bearer {TOKEN}"})
         assert stopped.status_code == 200 and stopped.json()["state"] == "stopped"
-    status = json.loads(_cli(env, "status", "e2e-ab", "--json").stdout)
-    assert status["state"] == "stopped" and sum(status["exposures"].values()) >= 600
+    status = json.loads(_cli(env, "status", "e2e-ab", "--json").stdout)  # after SIGTERM: the shutdown flush
+    assert status["state"] == "stopped" and sum(status["exposures"].values()) >= 601
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'predictions.db'}")
     with engine.connect() as conn:
         versions = dict(conn.exec_driver_sql("SELECT model_version, count(*) FROM prediction_log GROUP BY 1").all())
