@@ -46,7 +46,9 @@ def start_experiment(env: dict[str, str]) -> None:
     from tripcast.core.domain.experiment import Arm, ExperimentDefinition, ExperimentState
     from tripcast.settings import Settings
 
-    tc = bootstrap(Settings(data_dir=Path(env["TRIPCAST_DATA_DIR"]), mlflow_tracking_uri=env["TRIPCAST_MLFLOW_TRACKING_URI"]))
+    tc = bootstrap(
+        Settings(data_dir=Path(env["TRIPCAST_DATA_DIR"]), mlflow_tracking_uri=env["TRIPCAST_MLFLOW_TRACKING_URI"])
+    )
     champion = tc.registry.get(MODEL, "champion")
     versions = [v.version for v in tc.registry.list_versions(MODEL)]
     second = next((v for v in versions if v != champion.version), None)
