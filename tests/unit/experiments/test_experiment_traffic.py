@@ -93,3 +93,29 @@ def test_stopping_ends_routing_at_the_next_refresh() -> None:
     traffic.refresh()
     served = prediction.predict([trip()], unit_id="rider-1")
     assert served.route is None and served.model.number == "1"
+
+
+def test_only_the_served_version_s_rows_reach_the_drift_window() -> None:
+    traffic, _, _, prediction = world(AB)
+    prediction.models.require()  # the served champion, loaded as a server's is
+
+    class Window:
+        model_key = ("trip-duration", "1")
+
+        def on_model(self, name: str, version: str) -> None:
+            raise AssertionError(f"the window must not switch to {version}")
+
+        def observe(self, rows: object, minutes: list[float]) -> None: ...
+
+        def evaluate(self) -> None: ...
+
+    class Rows:
+        def rows(self, requests: object) -> object:
+            return [[r.trip_distance] for r in requests]  # type: ignore[attr-defined]
+
+    drifting = Prediction(prediction.models, split=traffic, drift=Window(), features=Rows())  # type: ignore[arg-type]
+    served = [drifting.predict([trip()], unit_id=f"u{i}") for i in range(100)]
+    by_arm = {s.route.arm: s for s in served if s.route is not None}
+    assert by_arm["control"].feature_rows is not None and by_arm["treatment"].feature_rows is None
+    for s in served:
+        drifting.observe_drift(s)  # never asks the window to follow version 2

@@ -144,7 +144,13 @@ class Prediction:
         if route is not None:
             self._exposed(route, unit_id or _batch_id(ids), ids, requests, minutes)
         logged = ids if self.log is not None else ()
+        if route is not None and not self._is_served(model):
+            rows = None  # the drift window follows the served version: another arm's rows would swap its reference
         return ServedPredictions(minutes, model, hits, rows, tuple(fresh), logged, route)
+
+    def _is_served(self, model: ServedModel) -> bool:
+        current = self.models.current
+        return current is not None and (current.name, current.number) == (model.name, model.number)
 
     def _ids(self, requests: Sequence[TripRequest], request_ids: Sequence[str] | None) -> tuple[str, ...]:
         if request_ids is not None:
