@@ -140,6 +140,13 @@ PACKAGE_LEVELS: dict[str, Level] = {
     "tripcast.core.domain.experiment": Level.EXPERT,
     "tripcast.core.ports.experiment_analysis": Level.EXPERT,
     "tripcast.mlops.ab_testing": Level.EXPERT,
+    "tripcast.core.ports.experiments": Level.EXPERT,
+    "tripcast.core.services.experiments": Level.EXPERT,
+    "tripcast.bootstrap.experiments": Level.EXPERT,
+    "tripcast.cli.experiments": Level.EXPERT,
+    # Plain FastAPI over a facade of plain data, like the history route; registered only when the root hands
+    # the API an experiments facade (wired at expert, lazily).
+    "tripcast.api.routes.experiments": Level.INTERMEDIATE,
 }
 
 #: Every folder at the repository root -> its level (hidden tool caches and generated output excluded).

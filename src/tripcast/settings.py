@@ -212,6 +212,19 @@ class Settings(BaseSettings):
     prediction_log_flush_seconds: float = Field(default=0.5, gt=0)
     # Live RMSE above validation RMSE by more than this fraction = concept drift.
     feedback_decay_tolerance: float = Field(default=0.2, gt=0)
+    # --- experiments area (issue #14: A/B, shadow, canary) ---
+    experiments_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of experiments and exposures; default sqlite under data_dir"
+    )
+    experiments_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="Seconds between a serving process's looks for started experiments"
+    )
+    exposure_flush_seconds: float = Field(
+        default=0.5, gt=0, le=60, description="Seconds between the serving process's background exposure writes"
+    )
+    experiments_serving: bool = Field(
+        default=True, description="Whether the API follows running experiments (off: the champion answers all)"
+    )
 
     def __init__(self, **values: Any) -> None:
         # TRIPCAST_HOME moves .env with it, so a command run from any directory reads the project's file.
@@ -339,6 +352,13 @@ class Settings(BaseSettings):
         if self.prediction_log_url:
             return _absolute_sqlite_url(self.prediction_log_url, self.home or Path(self.data_dir).parent)
         return f"sqlite:///{self.data_dir / 'predictions.db'}"
+
+    @property
+    def experiments_database_url(self) -> str:
+        """The experiments' URL: ``experiments_url`` (a relative SQLite path made absolute), else data_dir."""
+        if self.experiments_url:
+            return _absolute_sqlite_url(self.experiments_url, self.home or Path(self.data_dir).parent)
+        return f"sqlite:///{self.data_dir / 'experiments.db'}"
 
     @property
     def artifact_location(self) -> str:

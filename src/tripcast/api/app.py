@@ -11,6 +11,7 @@ from tripcast.api.errors import install_error_handlers
 from tripcast.api.lifespan import lifespan_of
 from tripcast.api.middleware import MetricsMiddleware, OverloadMiddleware, refusal_counter
 from tripcast.api.routes.approvals import add_approval_routes
+from tripcast.api.routes.experiments import add_experiment_routes
 from tripcast.api.routes.health import add_health_routes
 from tripcast.api.routes.history import add_history_routes
 from tripcast.api.routes.models import add_model_routes
@@ -45,6 +46,8 @@ def create_app(parts: ServingParts) -> FastAPI:
         add_approval_routes(app.router, parts.approvals, parts.settings.model_name, policy)
     if parts.ledger_history is not None:
         add_history_routes(app.router, parts.ledger_history, parts.settings.model_name, policy)
+    if parts.experiments is not None:
+        add_experiment_routes(app.router, parts.experiments, policy)
     install_overload_protection(app, parts)
     return app
 

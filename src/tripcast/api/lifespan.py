@@ -24,10 +24,15 @@ def lifespan_of(parts: ServingParts) -> Callable[[FastAPI], AbstractAsyncContext
             parts.models.start(load_now=False)  # not again on the event loop: it just ran in the thread pool
         drift = DriftMonitorTask(parts.prediction, parts.drift_interval_seconds)
         await drift.start()
+        runner = parts.experiment_runner
+        if runner is not None:
+            await run_in_threadpool(runner.start)  # loads a running experiment's arms before the first request
         try:
             yield
         finally:
             await drift.stop()
+            if runner is not None:
+                await run_in_threadpool(runner.stop)  # every acknowledged exposure written before exit
             parts.models.stop()
             parts.close()
             forget_this_worker()

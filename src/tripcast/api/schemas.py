@@ -56,7 +56,9 @@ class PredictionOut(BaseModel):
 
     minutes: float = Field(description="Predicted trip duration, minutes")
     model_name: str
-    model_version: str
+    model_version: str = Field(description="The version that answered (an experiment's arm's, when one runs)")
+    experiment: str | None = Field(default=None, description="The running experiment that routed the request")
+    arm: str | None = Field(default=None, description="The experiment arm that answered")
 
     model_config = ConfigDict(
         protected_namespaces=(),
@@ -71,6 +73,8 @@ class BatchPredictionOut(BaseModel):
     model_name: str
     model_version: str
     count: int
+    experiment: str | None = Field(default=None, description="The running experiment that routed the batch")
+    arm: str | None = Field(default=None, description="The experiment arm that answered the whole batch")
 
     model_config = ConfigDict(protected_namespaces=())
 

@@ -26,6 +26,7 @@ __all__ = ["Settings", "SystemClock", "Tripcast", "bootstrap", "configure_logs",
 
 if TYPE_CHECKING:
     from tripcast.bootstrap.data import DataServices
+    from tripcast.bootstrap.experiments import ExperimentServices
     from tripcast.bootstrap.feedback import FeedbackServices
     from tripcast.bootstrap.ingestion import IngestionServices
     from tripcast.bootstrap.ml import MlServices
@@ -321,6 +322,13 @@ class Tripcast:
         from tripcast.bootstrap.retraining import build_retraining
 
         return build_retraining(self)
+
+    @cached_property
+    def experiments(self) -> ExperimentServices:
+        """Experiments (area: experiments, expert): A/B, shadow and canary on served models."""
+        from tripcast.bootstrap.experiments import ExperimentServices
+
+        return ExperimentServices(self)
 
 
 def bootstrap(

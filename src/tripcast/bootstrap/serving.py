@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from tripcast.bootstrap.access import anonymous_permissions, authenticator_from_settings
 from tripcast.core.domain.access import Permission
@@ -20,7 +20,7 @@ from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.clock import Clock
 from tripcast.core.ports.feedback import PredictionLog
 from tripcast.core.ports.learning import FeatureBuilder
-from tripcast.core.ports.serving import DriftWindow, ModelSource, PredictionCache
+from tripcast.core.ports.serving import DriftWindow, ModelSource, PredictionCache, TrafficSplit
 from tripcast.core.ports.tracking import ModelRegistry
 from tripcast.core.services.prediction import ModelReload, Prediction
 from tripcast.mlops.serving.contracts.trip import (
@@ -88,6 +88,16 @@ FROM_SETTINGS: Literal["from-settings"] = "from-settings"
 LedgerHistory = Callable[[str, int], list[LedgerEntry]]
 
 
+class BackgroundService(Protocol):
+    """Something a server starts after its first model load and stops at shutdown (experiments' poller)."""
+
+    def start(self) -> None:
+        """Begin (may do blocking I/O: called in a worker thread)."""
+
+    def stop(self) -> None:
+        """Finish and write what is queued (blocking: called in a worker thread)."""
+
+
 @dataclass(frozen=True)
 class ServingParts:
     """Everything the HTTP API is built from, wired by the composition root."""
@@ -107,6 +117,10 @@ class ServingParts:
     approvals: Callable[[], Approvals] | None = None
     #: Reads the promotion ledger (``GET /v1/models/history``); None leaves the route out.
     ledger_history: LedgerHistory | None = None
+    #: The experiments facade ``/v1/experiments`` calls (expert), built on first request; None: no routes.
+    experiments: Callable[[], Any] | None = None
+    #: Follows running experiments (polls their store) and flushes exposures at shutdown; None: no split.
+    experiment_runner: BackgroundService | None = None
 
     def close(self) -> None:
         """Release what the parts hold (the server's shutdown); the prediction log writes what it queued."""
@@ -151,6 +165,7 @@ def serving_parts(
     audit: AuditLog | None = None,
     clock: Clock | None = None,
     prediction_log: PredictionLog | None = None,
+    split: TrafficSplit | None = None,
 ) -> ServingParts:
     """The API's parts for ``model_name`` (default ``settings.model_name``) at ``alias``.
 
@@ -165,34 +180,28 @@ def serving_parts(
 
         loader = OptimizedPredictorLoader(registry, settings.tracking_uri, feature_builder)
     if holder is None:
-        name = model_name or settings.model_name
-        poll_seconds = settings.registry_poll_seconds
-        holder = ModelHolder(registry, name, alias=alias, loader=loader, metrics=metrics, poll_seconds=poll_seconds)
+        holder = ModelHolder(
+            registry, model_name or settings.model_name, alias=alias, loader=loader, metrics=metrics,
+            poll_seconds=settings.registry_poll_seconds,
+        )  # fmt: skip
     if cache == FROM_SETTINGS:
         from tripcast.mlops.serving.caching.factory import build_cache
 
         cache = build_cache(settings.cache_url, settings.cache_size)
     features = FeatureRows(feature_builder) if drift_monitor is not None and feature_builder is not None else None
     prediction = Prediction(
-        holder,
-        cache=cache,
-        metrics=metrics,
-        drift=drift_monitor,
-        features=features,
-        inline_max_requests=settings.inline_max_trips,
-        log=prediction_log,
-    )
+        holder, cache=cache, metrics=metrics, drift=drift_monitor, features=features,
+        inline_max_requests=settings.inline_max_trips, log=prediction_log, split=split,
+    )  # fmt: skip
     return ServingParts(
         settings=settings,
         prediction=prediction,
         models=holder,
         reload=ModelReload(holder, audit, clock or _system_clock()),
-        metrics=metrics,
-        authenticator=authenticator or authenticator_from_settings(settings),
-        anonymous=anonymous_permissions(settings),
-        poll=poll,
+        metrics=metrics, authenticator=authenticator or authenticator_from_settings(settings),
+        anonymous=anonymous_permissions(settings), poll=poll,
         drift_interval_seconds=drift_evaluation_seconds or settings.drift_evaluation_seconds,
-    )
+    )  # fmt: skip
 
 
 def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
@@ -209,6 +218,7 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
     tripcast = bootstrap(settings)
     metrics = ServingMetrics()
     tripcast.feedback.register_live_error_metrics(metrics.registry)  # issue #13: live error on /metrics
+    split, runner = experiment_split(tripcast, tripcast.serving_registry, metrics, feature_builder=tripcast.features)
     parts = serving_parts(
         tripcast.settings,
         tripcast.serving_registry,
@@ -218,6 +228,7 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
         audit=tripcast.audit_on_first_use,  # opened on the first audited reload, not at start-up
         clock=tripcast.clock,
         prediction_log=tripcast.feedback.prediction_log(),  # issue #13: ground truth joins on it
+        split=split,
     )
     # The approval routes build the workflow (registry, request store) on their first request.
     # The ledger opens on the first history request, not at start-up (the registry may be down then).
@@ -225,7 +236,41 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
         parts,
         approvals=lambda: tripcast.approvals,
         ledger_history=lambda model, limit: tripcast.ml.rollback.history(model, limit=limit),
+        experiments=lambda: tripcast.experiments.http(),
+        experiment_runner=runner,
     )
+
+
+def experiment_split(
+    tripcast: Tripcast,
+    registry: ModelRegistry,
+    metrics: ServingMetrics | None = None,
+    *,
+    feature_builder: FeatureBuilder | None = None,
+) -> tuple[TrafficSplit | None, BackgroundService | None]:
+    """The served model's traffic split and its poller (issue #14), or (None, None) when
+    ``experiments_serving`` is off. Each arm's model is loaded once (with the optimised loader when
+    ``feature_builder`` is given, as the champion is): a version pinned, an alias followed."""
+    settings = tripcast.settings
+    if not settings.experiments_serving:
+        return None, None
+    loader: PredictorLoader | None = None
+    if feature_builder is not None:
+        from tripcast.mlops.serving.optimization.loader import OptimizedPredictorLoader
+
+        loader = OptimizedPredictorLoader(registry, settings.tracking_uri, feature_builder)
+
+    def arm_source(model_name: str, ref: str) -> ModelSource:
+        if ref.isdigit():
+            return PinnedModel(registry, model_name, ref, loader)
+        holder = ModelHolder(
+            registry, model_name, alias=ref, loader=loader, metrics=metrics, poll_seconds=settings.registry_poll_seconds
+        )
+        holder.refresh()
+        holder.start(load_now=False)
+        return holder
+
+    return tripcast.experiments.traffic(registry, settings.model_name, arm_source)
 
 
 def _system_clock() -> Clock:
@@ -300,10 +345,14 @@ class StreamSettings:
 class PinnedModel:
     """A model source serving one version, loaded on first use (``tripcast predict``, the dashboard)."""
 
-    def __init__(self, registry: ModelRegistry, model_name: str, ref: str) -> None:
+    def __init__(
+        self, registry: ModelRegistry, model_name: str, ref: str, loader: PredictorLoader | None = None
+    ) -> None:
         self.registry = registry
         self.model_name = model_name
         self.ref = ref
+        #: Loads the version (an experiment's arm: the server's optimised loader, like the champion's).
+        self.loader: PredictorLoader = loader or registry.load_predictor
         self._loaded: LoadedModel | None = None
 
     @property
@@ -317,7 +366,7 @@ class PinnedModel:
     def require(self) -> LoadedModel:
         if self._loaded is None:
             version = self.registry.get(self.model_name, self.ref)
-            predictor = self.registry.load_predictor(self.model_name, version.version)
+            predictor = self.loader(self.model_name, version.version)
             self._loaded = LoadedModel(predictor, version)
         return self._loaded
 

@@ -40,7 +40,13 @@ def client(fake_registry: Any):
 def test_single_trip_gets_minutes_and_model_version(client: TestClient, trip: dict[str, Any]) -> None:
     response = client.post("/v1/predictions", json=trip)
     assert response.status_code == 200, response.text
-    assert response.json() == {"minutes": 106.0, "model_name": "trip-duration", "model_version": "1"}
+    assert response.json() == {
+        "minutes": 106.0,
+        "model_name": "trip-duration",
+        "model_version": "1",
+        "experiment": None,
+        "arm": None,
+    }
 
 
 def test_batch_answers_in_order(client: TestClient, trip: dict[str, Any]) -> None:

@@ -18,12 +18,21 @@ from tripcast.core.services.prediction import ServedPredictions
 def _body(served: ServedPredictions, *, batch: bool) -> Response:
     result: PredictionOut | BatchPredictionOut
     model = served.model
+    route = served.route
+    experiment, arm = (route.experiment, route.arm) if route is not None else (None, None)
     if batch:
         result = BatchPredictionOut(
-            predictions=served.minutes, model_name=model.name, model_version=model.number, count=len(served.minutes)
+            predictions=served.minutes,
+            model_name=model.name,
+            model_version=model.number,
+            count=len(served.minutes),
+            experiment=experiment,
+            arm=arm,
         )
     else:
-        result = PredictionOut(minutes=served.minutes[0], model_name=model.name, model_version=model.number)
+        result = PredictionOut(
+            minutes=served.minutes[0], model_name=model.name, model_version=model.number, experiment=experiment, arm=arm
+        )
     # Built from our own typed model, so FastAPI's re-validation against response_model (declared for the
     # docs) would only repeat work: a returned Response skips it.
     # With the prediction log on, the id the actual outcomes are later joined on: a batch's row i is "<id>.<i>".
@@ -46,8 +55,13 @@ def add_prediction_routes(router: APIRouter, parts: ServingParts, policy: Access
         batch = isinstance(payload, TripBatchIn)
         trips: list[TripIn] = payload.trips if isinstance(payload, TripBatchIn) else [payload]
         requests = trip_requests(trips, batch=batch)
+        unit = trips[0].client_id  # the unit of an experiment: the client when named, else the request
         inline = prediction.answers_inline(len(requests))
-        served = prediction.predict(requests) if inline else await run_in_threadpool(prediction.predict, requests)
+        served = (
+            prediction.predict(requests, None, unit)
+            if inline
+            else await run_in_threadpool(prediction.predict, requests, None, unit)
+        )
         if served.feature_rows is not None:
             if inline and prediction.drift_follows(served.model):
                 prediction.observe_drift(served)  # the same microseconds of numpy as the prediction

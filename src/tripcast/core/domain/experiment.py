@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from tripcast.core.domain.errors import FieldProblem, InvalidInputError
+from tripcast.core.domain.errors import FieldProblem, InvalidInputError, TripcastError
 
 
 class ExperimentMode(StrEnum):
@@ -160,6 +160,64 @@ class Exposure:
     at: datetime
     model_version: str
     answered: bool = True  # False for shadow scores that were never returned
+    #: What the arm predicted, kept for shadow scores (their prediction is in no prediction log).
+    prediction: float | None = None
+
+
+class ExperimentConflictError(TripcastError):
+    """The experiment's state (or another running experiment) forbids the change; nothing changed."""
+
+
+#: What each audited transition is called (``experiment.created|started|stopped|decided``).
+TRANSITION_ACTIONS: dict[ExperimentState, str] = {
+    ExperimentState.DRAFT: "experiment.created",
+    ExperimentState.RUNNING: "experiment.started",
+    ExperimentState.STOPPED: "experiment.stopped",
+    ExperimentState.DECIDED: "experiment.decided",
+}
+
+
+def arm_weights(experiment: Experiment, seconds_running: float) -> tuple[float, ...]:
+    """The weights serving uses now: a canary's scheduled share, a shadow's all-to-control, else the arms'."""
+    definition = experiment.definition
+    if definition.mode is ExperimentMode.SHADOW:
+        return (1.0, *(0.0 for _ in definition.arms[1:]))
+    if definition.mode is ExperimentMode.CANARY:
+        return canary_weights(definition, seconds_running)
+    return tuple(arm.weight for arm in definition.arms)
+
+
+def experiment_payload(experiment: Experiment, exposures: dict[str, int] | None = None) -> dict[str, object]:
+    """An experiment as JSON-able data (``status --json``, the API)."""
+    d = experiment.definition
+    stamp = {
+        "created_at": experiment.created_at,
+        "started_at": experiment.started_at,
+        "stopped_at": experiment.stopped_at,
+        "decided_at": experiment.decided_at,
+    }
+    payload: dict[str, object] = {
+        "id": d.experiment_id,
+        "model": d.model_name,
+        "mode": d.mode.value,
+        "state": experiment.state.value,
+        "unit": d.unit,
+        "arms": [{"name": a.name, "model_ref": a.model_ref, "weight": a.weight} for a in d.arms],
+        "primary_metric": d.primary_metric,
+        "minimum_detectable_effect": d.minimum_detectable_effect,
+        "alpha": d.alpha,
+        "power": d.power,
+        "canary_steps": [
+            {"after_seconds": s.after_seconds, "treatment_share": s.treatment_share} for s in d.canary_steps
+        ],
+        "guardrails": [{"metric": g.metric, "limit": g.limit} for g in d.guardrails],
+        "description": d.description,
+        "verdict": experiment.verdict.value if experiment.verdict is not None else None,
+        **{key: value.isoformat() if value is not None else None for key, value in stamp.items()},
+    }
+    if exposures is not None:
+        payload["exposures"] = exposures
+    return payload
 
 
 def bucket(experiment_id: str, unit_id: str) -> float:

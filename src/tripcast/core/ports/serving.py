@@ -8,6 +8,7 @@ the composition root (``tripcast.bootstrap.serving``) picks them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -144,3 +145,29 @@ class DriftWindow(Protocol):
 
     def evaluate(self) -> object:
         """Run the drift tests on the window and publish the result."""
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Which model answers a request when traffic is split (an experiment), and under which name."""
+
+    model: ServedModel
+    experiment: str
+    arm: str
+
+
+class TrafficSplit(Protocol):
+    """Splits a served model's traffic between versions (experiments); the prediction use case asks it first."""
+
+    def route(self, unit_id: str) -> Route | None:
+        """The route of the unit, or None when no split is active (the served model answers)."""
+
+    def served(
+        self,
+        route: Route,
+        unit_id: str,
+        request_ids: Sequence[str],
+        requests: Sequence[TripRequest],
+        minutes: Sequence[float],
+    ) -> None:
+        """Record what answered (cheaply: queued) and hand any mirrored scoring to the background."""

@@ -28,7 +28,9 @@ from tripcast.core.ports.serving import (
     PredictionMetrics,
     RefreshResult,
     RequestFeatures,
+    Route,
     ServedModel,
+    TrafficSplit,
 )
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,8 @@ class ServedPredictions:
     computed_minutes: tuple[float, ...] = ()
     #: One id per request, in order, when predictions are logged (ground truth joins on it later).
     request_ids: tuple[str, ...] = ()
+    #: The experiment arm that answered, when traffic is split.
+    route: Route | None = None
 
     def as_predictions(self) -> list[PredictedTrip]:
         """One domain prediction per request, tagged with the model version."""
@@ -68,6 +72,7 @@ class Prediction:
         features: RequestFeatures | None = None,
         inline_max_requests: int = 0,
         log: PredictionLog | None = None,
+        split: TrafficSplit | None = None,
     ) -> None:
         if drift is not None and features is None:
             raise ValueError("a drift window needs the feature builder that turns requests into the model's rows")
@@ -78,6 +83,7 @@ class Prediction:
         self.features = features
         self.inline_max_requests = inline_max_requests
         self.log = log
+        self.split = split
         # Request ids: a random per-instance prefix and a counter, unique across processes and ~15x cheaper
         # than a uuid4 per request (which reads os.urandom each time).
         self._id_prefix = uuid.uuid4().hex[:16]
@@ -98,12 +104,22 @@ class Prediction:
         model = self.models.current
         return model is not None and model.predictor.cpu_only
 
-    def predict(self, requests: Sequence[TripRequest], request_ids: Sequence[str] | None = None) -> ServedPredictions:
+    def predict(
+        self,
+        requests: Sequence[TripRequest],
+        request_ids: Sequence[str] | None = None,
+        unit_id: str | None = None,
+    ) -> ServedPredictions:
         """Predicted minutes for ``requests``; ModelNotLoadedError when nothing is served yet.
 
         With a prediction log, every answer is handed to it under ``request_ids`` (new ids when not given).
+        With a traffic split (an experiment), the arm of ``unit_id`` (default: the request's id, a batch's
+        id) answers, and the log records the version that actually answered.
         """
-        model = self.models.require()  # one snapshot: a concurrent swap cannot mix versions in one answer
+        ids = self._ids(requests, request_ids) if self.log is not None or self.split is not None else ()
+        route = self._route(unit_id, ids)
+        # One snapshot: a concurrent swap cannot mix versions in one answer.
+        model = route.model if route is not None else self.models.require()
         results: list[float | None] = (
             self._cached(model, requests) if self.cache is not None else [None] * len(requests)
         )
@@ -123,18 +139,20 @@ class Prediction:
             if self.cache is not None:
                 self.metrics.cache_outcome(hits, len(missing))
         minutes = [float(v) for v in results if v is not None]
-        ids = self._logged(model, requests, minutes, request_ids) if self.log is not None else ()
-        return ServedPredictions(minutes, model, hits, rows, tuple(fresh), ids)
+        if self.log is not None:
+            self._logged(model, requests, minutes, ids)
+        if route is not None:
+            self._exposed(route, unit_id or _batch_id(ids), ids, requests, minutes)
+        logged = ids if self.log is not None else ()
+        if route is not None and not self._is_served(model):
+            rows = None  # the drift window follows the served version: another arm's rows would swap its reference
+        return ServedPredictions(minutes, model, hits, rows, tuple(fresh), logged, route)
 
-    def _logged(
-        self,
-        model: ServedModel,
-        requests: Sequence[TripRequest],
-        minutes: list[float],
-        request_ids: Sequence[str] | None,
-    ) -> tuple[str, ...]:
-        """Hand the answers to the prediction log (a queue append); a log failure never fails a prediction."""
-        assert self.log is not None
+    def _is_served(self, model: ServedModel) -> bool:
+        current = self.models.current
+        return current is not None and (current.name, current.number) == (model.name, model.number)
+
+    def _ids(self, requests: Sequence[TripRequest], request_ids: Sequence[str] | None) -> tuple[str, ...]:
         if request_ids is not None:
             ids = tuple(request_ids)
         else:
@@ -144,11 +162,45 @@ class Prediction:
             ids = (first,) if len(requests) == 1 else tuple(f"{first}.{index}" for index in range(len(requests)))
         if len(ids) != len(requests):
             raise ValueError(f"{len(ids)} request ids for {len(requests)} requests")
+        return ids
+
+    def _route(self, unit_id: str | None, ids: tuple[str, ...]) -> Route | None:
+        """The experiment arm that answers, None without a running experiment (or when routing fails)."""
+        if self.split is None:
+            return None
+        try:
+            return self.split.route(unit_id or _batch_id(ids))
+        except Exception:  # an experiment never fails a prediction: the served model answers
+            log.exception("experiment routing failed; the served model answers")
+            return None
+
+    def _exposed(
+        self,
+        route: Route,
+        unit_id: str,
+        ids: tuple[str, ...],
+        requests: Sequence[TripRequest],
+        minutes: list[float],
+    ) -> None:
+        assert self.split is not None
+        try:
+            self.split.served(route, unit_id, ids, requests, minutes)
+        except Exception:
+            log.exception("exposure recording failed")
+
+    def _logged(
+        self,
+        model: ServedModel,
+        requests: Sequence[TripRequest],
+        minutes: list[float],
+        ids: tuple[str, ...],
+    ) -> None:
+        """Hand the answers to the prediction log (a queue append); a log failure never fails a prediction."""
+        assert self.log is not None
         try:
             self.log.append(model.name, model.number, ids, requests, minutes)
         except Exception:
             log.exception("prediction log append failed")
-        return ids
 
     def predict_one(self, request: TripRequest) -> PredictedTrip:
         """The prediction for one trip, tagged with the model version."""
@@ -210,6 +262,11 @@ class Prediction:
         if self.metrics is not None:
             self.metrics.cache_failed()
         log.warning("prediction cache %s failed, serving without cache: %s", action, exc)
+
+
+def _batch_id(ids: tuple[str, ...]) -> str:
+    """A single request's id, or the id a batch's rows ("<batch>.<i>") share."""
+    return ids[0] if len(ids) == 1 else ids[0].rsplit(".", 1)[0]
 
 
 #: The audit action of a reload that changed the served version.

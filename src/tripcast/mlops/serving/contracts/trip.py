@@ -51,6 +51,12 @@ class TripIn(BaseModel):
     trip_distance: StrictFloat = Field(description="Trip distance in miles, 0-100")
     vendor_id: StrictInt | None = Field(default=None, description="TLC vendor id, positive")
     passenger_count: StrictInt | None = Field(default=None, description="Passengers, 0-9")
+    client_id: Annotated[str, Strict()] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Who asks (rider or client id): an experiment keeps the same client on the same arm",
+    )
 
     @field_validator("pickup_datetime", mode="before")
     @classmethod

@@ -1,0 +1,71 @@
+"""Ports of experiments: where definitions and their states live, where exposures go, where outcomes come from."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+from tripcast.core.domain.experiment import Experiment, ExperimentState, Exposure
+from tripcast.core.ports.table import Table
+
+#: Columns of :meth:`OutcomeSource.outcomes`: one row per request whose actual outcome is known.
+OUTCOME_COLUMNS = ("request_id", "predicted", "actual")
+
+
+class ExperimentStore(ABC):
+    """Experiment definitions and their states; a state change is a compare-and-set (two operators racing to
+    start the same experiment: one wins, the other gets ExperimentConflictError)."""
+
+    @abstractmethod
+    def save(self, experiment: Experiment) -> None:
+        """Insert a new experiment; ExperimentConflictError when its id exists."""
+
+    @abstractmethod
+    def get(self, experiment_id: str) -> Experiment:
+        """The experiment, or NotFoundError."""
+
+    @abstractmethod
+    def list(self, state: ExperimentState | None = None, model_name: str | None = None) -> list[Experiment]:
+        """Experiments (optionally in one state, of one model), oldest first."""
+
+    @abstractmethod
+    def transition(self, updated: Experiment, expected: ExperimentState) -> Experiment:
+        """Store ``updated`` only if the stored state is still ``expected``; ExperimentConflictError otherwise."""
+
+
+class ExposureLog(ABC):
+    """Exposures, appended cheaply on the serving path and written durably in batches."""
+
+    @abstractmethod
+    def record(self, exposures: Sequence[Exposure]) -> None:
+        """Queue exposures for writing (never blocks on I/O)."""
+
+    @abstractmethod
+    def flush(self) -> int:
+        """Write everything queued; returns the rows written. Rows are durable once it returns."""
+
+    @abstractmethod
+    def count(self, experiment_id: str) -> dict[str, int]:
+        """Written exposures per arm (answered and shadow alike)."""
+
+    @abstractmethod
+    def request_ids(self, experiment_id: str) -> list[str]:
+        """The distinct request ids exposed in the experiment."""
+
+    @abstractmethod
+    def observations(self, experiment_id: str, outcomes: Table) -> Table:
+        """Exposures joined to ``outcomes`` (:data:`OUTCOME_COLUMNS`) as the analyzer's observation table:
+        one row per unit and arm, its outcome the mean absolute error of its requests (a shadow arm's error
+        is its own prediction against the actual). InvalidInputError when no exposure has an outcome yet."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Flush and stop the writer."""
+
+
+class OutcomeSource(ABC):
+    """Actual outcomes of served requests (the prediction log once actuals arrived)."""
+
+    @abstractmethod
+    def outcomes(self, request_ids: Sequence[str]) -> Table:
+        """Rows (:data:`OUTCOME_COLUMNS`) of the requests among ``request_ids`` whose actual is known."""

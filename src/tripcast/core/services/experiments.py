@@ -1,0 +1,320 @@
+"""Experiments on served models: define, start, stop, decide, analyse (``Experiments``), and the traffic split
+serving asks for each request (``ExperimentTraffic``).
+
+Every change of state is a compare-and-set in the store and an audit event; a refusal changes nothing.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from tripcast.core.domain.access import Identity, Permission, roles_with
+from tripcast.core.domain.audit import AuditEvent
+from tripcast.core.domain.errors import FieldProblem, InvalidInputError, NotFoundError, TripcastError
+from tripcast.core.domain.experiment import (
+    TRANSITION_ACTIONS,
+    TRANSITIONS,
+    AnalysisResult,
+    Experiment,
+    ExperimentConflictError,
+    ExperimentDefinition,
+    ExperimentMode,
+    ExperimentState,
+    Exposure,
+    Verdict,
+    arm_weights,
+    assign,
+)
+from tripcast.core.domain.trip import TripRequest
+from tripcast.core.ports.audit import AuditLog
+from tripcast.core.ports.clock import Clock
+from tripcast.core.ports.experiment_analysis import ExperimentAnalyzer
+from tripcast.core.ports.experiments import ExperimentStore, ExposureLog, OutcomeSource
+from tripcast.core.ports.serving import ModelSource, Route, ServedModel
+from tripcast.core.ports.tracking import ModelRegistry
+
+log = logging.getLogger(__name__)
+
+#: Who may define, start and stop experiments, and who may record their decision.
+OPERATE_PERMISSION = Permission.OPERATE
+DECIDE_PERMISSION = Permission.APPROVE
+
+
+class AnalysisEngineMissingError(TripcastError):
+    """No statistics engine is installed behind the ExperimentAnalyzer port."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentStatus:
+    """An experiment and its written exposures per arm."""
+
+    experiment: Experiment
+    exposures: dict[str, int]
+
+
+class Experiments:
+    """The experiment use case: lifecycle (audited, role-checked), status and analysis."""
+
+    def __init__(
+        self,
+        store: ExperimentStore,
+        exposures: ExposureLog,
+        registry: ModelRegistry,
+        audit: AuditLog,
+        clock: Clock,
+        *,
+        analyzer: Callable[[], ExperimentAnalyzer] | None = None,
+        outcomes: OutcomeSource | None = None,
+    ) -> None:
+        self.store = store
+        self.exposures = exposures
+        self.registry = registry
+        self.audit = audit
+        self.clock = clock
+        self._analyzer = analyzer
+        self.outcomes = outcomes
+
+    def create(self, definition: ExperimentDefinition, *, actor: Identity) -> Experiment:
+        """Store a new experiment as a draft; its arms must name existing versions or aliases."""
+        _require(actor, OPERATE_PERMISSION, "create experiments")
+        definition = definition.validated()
+        problems = self._missing_arms(definition)
+        if problems:
+            raise InvalidInputError(problems)
+        experiment = Experiment(definition, ExperimentState.DRAFT, self.clock.now())
+        self.store.save(experiment)
+        self._audit(experiment, actor, {"mode": definition.mode.value, "arms": _arms_text(definition)})
+        return experiment
+
+    def start(self, experiment_id: str, *, actor: Identity) -> Experiment:
+        """Start serving the experiment; refused while another experiment runs on the same model."""
+        _require(actor, OPERATE_PERMISSION, "start experiments")
+        experiment = self.store.get(experiment_id)
+        model = experiment.definition.model_name
+        others = [
+            e for e in self.store.list(ExperimentState.RUNNING, model) if e.definition.experiment_id != experiment_id
+        ]
+        if others:
+            raise ExperimentConflictError(
+                f"experiment {others[0].definition.experiment_id!r} is already running on {model}'s traffic; "
+                "stop it first"
+            )
+        problems = self._missing_arms(experiment.definition)  # a version may have gone since the draft
+        if problems:
+            raise InvalidInputError(problems)
+        return self._move(experiment, ExperimentState.RUNNING, actor, started_at=self.clock.now(), stopped_at=None)
+
+    def stop(self, experiment_id: str, *, actor: Identity) -> Experiment:
+        """Stop serving the experiment (its exposures stay for the analysis)."""
+        _require(actor, OPERATE_PERMISSION, "stop experiments")
+        experiment = self.store.get(experiment_id)
+        return self._move(experiment, ExperimentState.STOPPED, actor, stopped_at=self.clock.now())
+
+    def decide(self, experiment_id: str, verdict: Verdict, *, actor: Identity) -> Experiment:
+        """Record the decision on a stopped experiment."""
+        _require(actor, DECIDE_PERMISSION, "decide experiments")
+        experiment = self.store.get(experiment_id)
+        return self._move(experiment, ExperimentState.DECIDED, actor, decided_at=self.clock.now(), verdict=verdict)
+
+    def status(self, experiment_id: str) -> ExperimentStatus:
+        """The experiment and how many exposures each arm has."""
+        experiment = self.store.get(experiment_id)
+        return ExperimentStatus(experiment, self.exposures.count(experiment_id))
+
+    def list(self, state: ExperimentState | None = None) -> builtins.list[Experiment]:
+        """Every experiment (optionally in one state), oldest first."""
+        return self.store.list(state)
+
+    def running_for(self, model_name: str) -> Experiment | None:
+        """The experiment running on ``model_name``'s traffic, if any."""
+        running = self.store.list(ExperimentState.RUNNING, model_name)
+        return running[0] if running else None
+
+    def analyzer(self) -> ExperimentAnalyzer:
+        """The statistics engine, or AnalysisEngineMissingError."""
+        if self._analyzer is None:
+            raise AnalysisEngineMissingError("analysis engine not installed (tripcast.mlops.ab_testing.analysis)")
+        return self._analyzer()
+
+    def analyze(self, experiment_id: str) -> AnalysisResult:
+        """Join the exposures to their outcomes and apply the rule the definition fixed in advance."""
+        experiment = self.store.get(experiment_id)
+        if self.outcomes is None:
+            raise AnalysisEngineMissingError("no outcome source: the prediction log is off (prediction_log_enabled)")
+        self.exposures.flush()
+        ids = self.exposures.request_ids(experiment_id)
+        if not ids:
+            raise InvalidInputError([FieldProblem("exposures", f"experiment {experiment_id!r} has no exposures yet")])
+        observations = self.exposures.observations(experiment_id, self.outcomes.outcomes(ids))
+        return self.analyzer().analyze(experiment.definition, observations)
+
+    def sample_size(self, experiment_id: str, baseline_mean: float, baseline_std: float) -> int:
+        """Units per arm the experiment needs (the analyzer's power calculation)."""
+        problems = [FieldProblem("--baseline-std", "must be > 0")] if baseline_std <= 0 else []
+        if baseline_mean == 0:
+            problems.append(FieldProblem("--baseline-mean", "must not be 0 (the effect is relative to it)"))
+        if problems:
+            raise InvalidInputError(problems)
+        return self.analyzer().sample_size(self.store.get(experiment_id).definition, baseline_mean, baseline_std)
+
+    def _missing_arms(self, definition: ExperimentDefinition) -> builtins.list[FieldProblem]:
+        problems = []
+        for arm in definition.arms:
+            try:
+                self.registry.get(definition.model_name, arm.model_ref)
+            except NotFoundError as exc:
+                what = f"version {arm.model_ref}" if arm.model_ref.isdigit() else f"alias {arm.model_ref!r}"
+                problems.append(
+                    FieldProblem(
+                        f"arms.{arm.name}",
+                        f"arm {arm.name!r} names {what} of {definition.model_name}, which does not exist ({exc})",
+                    )
+                )
+        return problems
+
+    def _move(self, experiment: Experiment, new: ExperimentState, actor: Identity, **changes: object) -> Experiment:
+        if new not in TRANSITIONS[experiment.state]:
+            name = experiment.definition.experiment_id
+            raise ExperimentConflictError(f"experiment {name!r} is {experiment.state.value}: cannot become {new.value}")
+        updated = replace(experiment, state=new, **changes)  # type: ignore[arg-type]
+        stored = self.store.transition(updated, expected=experiment.state)
+        details = {"from": experiment.state.value}
+        if stored.verdict is not None:
+            details["verdict"] = stored.verdict.value
+        self._audit(stored, actor, details)
+        return stored
+
+    def _audit(self, experiment: Experiment, actor: Identity, details: dict[str, str]) -> None:
+        action = TRANSITION_ACTIONS[experiment.state]
+        subject = f"experiment:{experiment.definition.experiment_id}"
+        details = {"model": experiment.definition.model_name, **details}
+        self.audit.record(AuditEvent(self.clock.now(), actor.name, action, subject, details))
+
+
+def _require(identity: Identity, permission: Permission, what: str) -> None:
+    if not identity.can(permission):
+        roles = " or ".join(role.value for role in roles_with(permission))
+        raise ExperimentConflictError(
+            f"{identity.name!r} (role {identity.role.value}) may not {what}: needs role {roles}"
+        )
+
+
+def _arms_text(definition: ExperimentDefinition) -> str:
+    return ", ".join(f"{a.name}={a.model_ref}@{a.weight:g}" for a in definition.arms)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A running experiment as serving needs it: its arms' loaded sources and when it started."""
+
+    experiment: Experiment
+    sources: tuple[ModelSource, ...]
+    started: float  # clock seconds
+
+
+#: (model name, version or alias) -> a model source serving it (loaded once, following an alias).
+ArmSources = Callable[[str, str], ModelSource]
+#: Runs a task off the request path; False when it had to drop it (overloaded).
+Background = Callable[[Callable[[], None]], bool]
+
+
+class ExperimentTraffic:
+    """The traffic split of one served model: which arm answers each unit, and the exposures it leaves.
+
+    :meth:`refresh` (a poller calls it every second or two) follows the store: when an experiment starts,
+    its arms' models are loaded before any request is routed to them; when it stops, routing ends.
+    """
+
+    def __init__(
+        self,
+        store: ExperimentStore,
+        exposures: ExposureLog,
+        model_name: str,
+        sources: ArmSources,
+        clock: Clock,
+        background: Background,
+    ) -> None:
+        self.store = store
+        self.exposures = exposures
+        self.model_name = model_name
+        self.sources = sources
+        self.clock = clock
+        self.background = background
+        self._plan: _Plan | None = None
+        self._cache: dict[str, ModelSource] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def running(self) -> Experiment | None:
+        """The experiment being served, if any."""
+        plan = self._plan
+        return plan.experiment if plan is not None else None
+
+    def refresh(self) -> None:
+        """Follow the store: serve the running experiment of the model, or none."""
+        running = self.store.list(ExperimentState.RUNNING, self.model_name)
+        if not running:
+            self._plan = None
+            return
+        experiment = running[0]
+        current = self._plan
+        if current is not None and current.experiment == experiment:
+            return
+        with self._lock:
+            sources = tuple(self._source(arm.model_ref) for arm in experiment.definition.arms)
+        for source in sources:
+            source.require()  # loaded here, on the poller's thread, never on a request
+        started = experiment.started_at.timestamp() if experiment.started_at else self.clock.now().timestamp()
+        self._plan = _Plan(experiment, sources, started)
+        log.info("serving experiment %s", experiment.definition.experiment_id)
+
+    def _source(self, ref: str) -> ModelSource:
+        if ref not in self._cache:
+            self._cache[ref] = self.sources(self.model_name, ref)
+        return self._cache[ref]
+
+    def route(self, unit_id: str) -> Route | None:
+        plan = self._plan
+        if plan is None:
+            return None
+        definition = plan.experiment.definition
+        weights = arm_weights(plan.experiment, self.clock.now().timestamp() - plan.started)
+        index = assign(definition.experiment_id, unit_id, weights)
+        return Route(plan.sources[index].require(), definition.experiment_id, definition.arms[index].name)
+
+    def served(
+        self,
+        route: Route,
+        unit_id: str,
+        request_ids: Sequence[str],
+        requests: Sequence[TripRequest],
+        minutes: Sequence[float],
+    ) -> None:
+        at = self.clock.now()
+        model = route.model
+        self.exposures.record(
+            [Exposure(route.experiment, route.arm, unit_id, rid, at, model.number) for rid in request_ids]
+        )
+        plan = self._plan
+        if plan is None or plan.experiment.definition.mode is not ExperimentMode.SHADOW:
+            return
+        if not self.background(lambda: self._shadow(plan, unit_id, request_ids, requests)):
+            log.warning("shadow scoring queue full: %d requests not mirrored", len(request_ids))
+
+    def _shadow(self, plan: _Plan, unit_id: str, request_ids: Sequence[str], requests: Sequence[TripRequest]) -> None:
+        """Score the treatment arms on the same requests, off the request path; their answers are never returned."""
+        definition = plan.experiment.definition
+        for arm, source in zip(definition.arms[1:], plan.sources[1:], strict=True):
+            model: ServedModel = source.require()
+            minutes = model.predictor.predict_trips(list(requests))
+            at = self.clock.now()
+            self.exposures.record(
+                [
+                    Exposure(definition.experiment_id, arm.name, unit_id, rid, at, model.number, False, float(m))
+                    for rid, m in zip(request_ids, minutes, strict=True)
+                ]
+            )
