@@ -114,6 +114,9 @@ PACKAGE_LEVELS: dict[str, Level] = {
     # The read-only history route is plain FastAPI over a core port: it sits with the API (intermediate) and
     # is registered only when the root hands the API a ledger reader (wired at expert, lazily).
     "tripcast.api.routes.history": Level.INTERMEDIATE,
+    # The web console's read-only JSON and its static build (issue 16): "frontend" is intermediate.
+    "tripcast.api.routes.console": Level.INTERMEDIATE,
+    "tripcast.api.routes.ui": Level.INTERMEDIATE,
 }
 
 #: Every folder at the repository root -> its level (hidden tool caches and generated output excluded).
@@ -125,6 +128,7 @@ FOLDER_LEVELS: dict[str, Level] = {
     "DOCS": Level.BEGINNER,  # the guide's educational resources
     "environments": Level.INTERMEDIATE,
     ".ci": Level.INTERMEDIATE,  # infrastructure: the CI job definition
+    "frontend": Level.INTERMEDIATE,  # the web console (React): the guide's "React basics"
     "data_engineering": Level.ADVANCED,
     "observability": Level.ADVANCED,
     "performance": Level.ADVANCED,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 from tripcast.bootstrap.access import anonymous_permissions, authenticator_from_settings
 from tripcast.core.domain.access import Permission
+from tripcast.core.domain.evaluation import ModelVersion
 from tripcast.core.domain.ledger import LedgerEntry
 from tripcast.core.ports.access import Authenticator
 from tripcast.core.ports.audit import AuditLog
@@ -80,12 +81,15 @@ __all__ = [
     "serving_parts",
     "serving_parts_from_env",
     "trip_requests",
+    "zone_boroughs",
     "zone_names",
 ]
 
 FROM_SETTINGS: Literal["from-settings"] = "from-settings"
 #: (model, limit) -> the newest ledger rows of that model, oldest first.
 LedgerHistory = Callable[[str, int], list[LedgerEntry]]
+#: model -> its registered versions (the web console's models page).
+ModelVersions = Callable[[str], list[ModelVersion]]
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,8 @@ class ServingParts:
     approvals: Callable[[], Approvals] | None = None
     #: Reads the promotion ledger (``GET /v1/models/history``); None leaves the route out.
     ledger_history: LedgerHistory | None = None
+    #: Lists the registry's versions (``GET /v1/console/models``); None leaves the route answering 503.
+    model_versions: ModelVersions | None = None
 
     def close(self) -> None:
         """Release what the parts hold (the server's shutdown); the prediction log writes what it queued."""
@@ -225,6 +231,7 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
         parts,
         approvals=lambda: tripcast.approvals,
         ledger_history=lambda model, limit: tripcast.ml.rollback.history(model, limit=limit),
+        model_versions=lambda model: tripcast.serving_registry.list_versions(model),
     )
 
 
@@ -240,6 +247,14 @@ def zone_names() -> dict[int, str]:
 
     zones = ZoneLookup.bundled()
     return {zone_id: zones.name(zone_id) for zone_id in zones.zone_ids}
+
+
+def zone_boroughs() -> dict[int, tuple[str, str]]:
+    """TLC zone id -> (zone name, borough), from the bundled zone table (the web console's zone picker)."""
+    from tripcast.data_engineering.tlc.zones import ZoneLookup
+
+    zones = ZoneLookup.bundled()
+    return {zone_id: (zones.name(zone_id), zones.borough(zone_id)) for zone_id in zones.zone_ids}
 
 
 class ServingServices:
