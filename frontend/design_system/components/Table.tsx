@@ -17,7 +17,8 @@ export interface TableProps<T> {
 /** A data table that scrolls sideways on a phone instead of squeezing its columns. */
 export function Table<T>({ columns, rows, rowKey, caption }: TableProps<T>) {
   return (
-    <div className="overflow-x-auto">
+    // Focusable so a keyboard user can scroll a table wider than a phone.
+    <div className="overflow-x-auto" tabIndex={0} role="region" aria-label={caption}>
       <table className="w-full border-collapse text-sm">
         <caption className="sr-only">{caption}</caption>
         <thead>

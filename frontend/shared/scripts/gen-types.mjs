@@ -29,7 +29,8 @@ function specFromApp() {
   const home = mkdtempSync(join(tmpdir(), "tripcast-spec-"));
   const out = execFileSync("python3", ["-m", "uv", "run", "--frozen", "--no-sync", "python", "-c", SPEC_SNIPPET], {
     cwd: repo,
-    env: { ...process.env, TRIPCAST_HOME: home },
+    // Only the defaults: a developer's TRIPCAST_* settings (batch size, say) would change the documented limits.
+    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("TRIPCAST_"))), TRIPCAST_HOME: home },
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
   });

@@ -1,12 +1,14 @@
-import type { ReactNode } from "react";
+import { lazy, type ReactNode, Suspense } from "react";
 import { KeyField } from "./components";
 import { DataPage } from "./pages/Data";
 import { DesignPage } from "./pages/Design";
 import { ExperimentsPage } from "./pages/Experiments";
 import { ModelsPage } from "./pages/Models";
-import { MonitoringPage } from "./pages/Monitoring";
 import { PredictPage } from "./pages/Predict";
 import { useRoute } from "./router";
+
+// The chart library is most of the JavaScript: loaded when the monitoring page opens, not up front.
+const MonitoringPage = lazy(() => import("./pages/Monitoring").then((m) => ({ default: m.MonitoringPage })));
 
 export const PAGES: { path: string; title: string; render: () => ReactNode }[] = [
   { path: "/predict", title: "Predict", render: () => <PredictPage /> },
@@ -45,7 +47,7 @@ export function App() {
       </header>
       <main className="mx-auto max-w-6xl p-4">
         <h1 className="mb-4 text-xl font-bold text-ink">{page.title}</h1>
-        {page.render()}
+        <Suspense fallback={<p className="text-sm text-muted">Loading…</p>}>{page.render()}</Suspense>
       </main>
     </div>
   );

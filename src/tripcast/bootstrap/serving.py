@@ -254,7 +254,7 @@ def zone_boroughs() -> dict[int, tuple[str, str]]:
     from tripcast.data_engineering.tlc.zones import ZoneLookup
 
     zones = ZoneLookup.bundled()
-    return {zone_id: (zones.name(zone_id), zones.borough(zone_id)) for zone_id in zones.zone_ids}
+    return {zone_id: (str(zones.table.loc[zone_id, "Zone"]), zones.borough(zone_id)) for zone_id in zones.zone_ids}
 
 
 class ServingServices:

@@ -3,7 +3,7 @@ import { Badge, Button, Card, ChartFrame, EmptyState, ErrorBanner, Stat, Table, 
 /** The design system's documentation, rendered by the app itself (/ui/#/design). */
 export function DesignPage() {
   return (
-    <div className="grid gap-4">
+    <div className="grid grid-cols-1 gap-4">
       <Card title="Colour tokens">
         <p className="mb-2 text-sm text-muted">From <code>frontend/design_system/tokens.json</code>, the single source of Tailwind's theme (class names like <code>bg-brand</code>).</p>
         <ul className="grid grid-cols-2 gap-2 sm:grid-cols-4">

@@ -68,7 +68,7 @@ export function ExperimentsPage() {
             {data === null ? "This server has no experiments API (/v1/experiments answered 404)." : "Start one with tripcast experiments."}
           </EmptyState>
         ) : (
-          <div className="grid gap-4">
+          <div className="grid grid-cols-1 gap-4">
             {data.experiments.map((e) =>
               e.analysis ? (
                 <AnalysisCard key={e.experiment_id} result={e.analysis} />

@@ -89,7 +89,7 @@ export function ModelsPage() {
   const [reason, setReason] = useState("");
   const can = (p: string) => who.data?.permissions.includes(p) ?? false;
   return (
-    <div className="grid gap-4">
+    <div className="grid grid-cols-1 gap-4">
       <Card title="Serving now">
         <Loaded query={current}>
           {(m) => (

@@ -20,7 +20,7 @@ const ms = (v: number | null) => (v === null ? "–" : v < 10 ? v.toFixed(2) : v
 
 function DriftChart({ history, features }: { history: DriftPoint[]; features: string[] }) {
   return (
-    <ChartFrame title="Drift score per feature" description="One line per feature, one point per refresh of this page (every 5 s); the dashed line marks 0.1 (a common PSI alert level).">
+    <ChartFrame title="Drift score per feature" description="One line per feature, one point per refresh of this page (every 5 s); the dashed line marks 0.1, the default drift threshold of the Jensen-Shannon and Wasserstein tests. Each row's status below is the server's verdict.">
       <ResponsiveContainer>
         <LineChart data={history} margin={{ left: 0, right: 8, top: 8, bottom: 0 }}>
           <CartesianGrid strokeDasharray="3 3" />
@@ -42,7 +42,7 @@ function Snapshot({ data, history }: { data: Monitoring; history: DriftPoint[] }
   const s = data.serving;
   const features = data.drift.features.map((f) => f.feature);
   return (
-    <div className="grid gap-4">
+    <div className="grid grid-cols-1 gap-4">
       <Card title="Serving">
         <div className="flex flex-wrap gap-3">
           <Stat label="p50" value={ms(s.latency_ms.p50)} unit="ms" />

@@ -34,16 +34,16 @@ export function PredictPage() {
     } as TripIn);
   };
   return (
-    <div className="grid gap-4 lg:grid-cols-[2fr_1fr]">
+    <div className="grid grid-cols-1 gap-4 lg:grid-cols-[2fr_1fr]">
       <Card title="Trip">
         <Loaded query={zones}>
           {(data) => (
-            <form onSubmit={submit} className="grid gap-4" aria-label="Trip to predict">
-              <div className="grid gap-4 sm:grid-cols-2">
+            <form onSubmit={submit} className="grid grid-cols-1 gap-4" aria-label="Trip to predict">
+              <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
                 <ZonePicker label="Pickup zone" zones={data.zones} value={pickup} onChange={setPickup} />
                 <ZonePicker label="Dropoff zone" zones={data.zones} value={dropoff} onChange={setDropoff} />
               </div>
-              <div className="grid gap-4 sm:grid-cols-2">
+              <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
                 <label className="flex flex-col gap-1 text-sm font-semibold">
                   Pickup time (NYC)
                   <input type="datetime-local" required value={when} onChange={(e) => setWhen(e.target.value)} className="rounded-sm border border-line px-2 py-2 font-normal" />
