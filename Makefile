@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
 
-.PHONY: help setup demo test lint typecheck architecture serve clean
+.PHONY: help setup demo test lint typecheck architecture serve clean frontend
 
 help:
 	@echo "make demo   - set up and run ingest -> validate -> train -> register -> promote -> predict"
@@ -29,7 +29,16 @@ typecheck: setup
 architecture: setup
 	$(RUN) lint-imports
 
-test: setup lint typecheck architecture
+# The web console (frontend/, DOCS/frontend.md): packages from the committed lock (again only when it changed),
+# type check, unit tests, production build (served by `tripcast serve` at /ui). Its browser test runs in pytest.
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm (Node >= 20.19) is needed for the web console"; exit 1; }
+	cd frontend && npm ci --no-audit --no-fund
+
+frontend: frontend/node_modules/.package-lock.json
+	cd frontend && npm run --silent typecheck && npm test --silent && npm run --silent build
+
+test: setup lint typecheck architecture frontend
 	$(RUN) pytest $(PYTEST_ARGS)
 
 serve: setup

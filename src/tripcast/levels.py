@@ -147,6 +147,9 @@ PACKAGE_LEVELS: dict[str, Level] = {
     # Plain FastAPI over a facade of plain data, like the history route; registered only when the root hands
     # the API an experiments facade (wired at expert, lazily).
     "tripcast.api.routes.experiments": Level.INTERMEDIATE,
+    # The web console's read-only JSON and its static build (issue 16): "frontend" is intermediate.
+    "tripcast.api.routes.console": Level.INTERMEDIATE,
+    "tripcast.api.routes.ui": Level.INTERMEDIATE,
 }
 
 #: Every folder at the repository root -> its level (hidden tool caches and generated output excluded).
@@ -158,6 +161,7 @@ FOLDER_LEVELS: dict[str, Level] = {
     "DOCS": Level.BEGINNER,  # the guide's educational resources
     "environments": Level.INTERMEDIATE,
     ".ci": Level.INTERMEDIATE,  # infrastructure: the CI job definition
+    "frontend": Level.INTERMEDIATE,  # the web console (React): the guide's "React basics"
     "data_engineering": Level.ADVANCED,
     "observability": Level.ADVANCED,
     "performance": Level.ADVANCED,

@@ -11,11 +11,13 @@ from tripcast.api.errors import install_error_handlers
 from tripcast.api.lifespan import lifespan_of
 from tripcast.api.middleware import MetricsMiddleware, OverloadMiddleware, refusal_counter
 from tripcast.api.routes.approvals import add_approval_routes
+from tripcast.api.routes.console import add_console_routes
 from tripcast.api.routes.experiments import add_experiment_routes
 from tripcast.api.routes.health import add_health_routes
 from tripcast.api.routes.history import add_history_routes
 from tripcast.api.routes.models import add_model_routes
 from tripcast.api.routes.predictions import add_prediction_routes
+from tripcast.api.routes.ui import add_ui_routes
 from tripcast.api.security import AccessPolicy
 from tripcast.bootstrap.serving import LoadShedder, ServingParts, SheddingPolicy
 
@@ -48,6 +50,8 @@ def create_app(parts: ServingParts) -> FastAPI:
         add_history_routes(app.router, parts.ledger_history, parts.settings.model_name, policy)
     if parts.experiments is not None:
         add_experiment_routes(app.router, parts.experiments, policy)
+    add_console_routes(app.router, parts, policy)  # the web console's read-only JSON
+    add_ui_routes(app, parts.settings.home or parts.settings.data_dir)
     install_overload_protection(app, parts)
     return app
 

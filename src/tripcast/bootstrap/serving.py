@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from tripcast.bootstrap.access import anonymous_permissions, authenticator_from_settings
 from tripcast.core.domain.access import Permission
+from tripcast.core.domain.evaluation import ModelVersion
 from tripcast.core.domain.ledger import LedgerEntry
 from tripcast.core.ports.access import Authenticator
 from tripcast.core.ports.audit import AuditLog
@@ -80,12 +81,15 @@ __all__ = [
     "serving_parts",
     "serving_parts_from_env",
     "trip_requests",
+    "zone_boroughs",
     "zone_names",
 ]
 
 FROM_SETTINGS: Literal["from-settings"] = "from-settings"
 #: (model, limit) -> the newest ledger rows of that model, oldest first.
 LedgerHistory = Callable[[str, int], list[LedgerEntry]]
+#: model -> its registered versions (the web console's models page).
+ModelVersions = Callable[[str], list[ModelVersion]]
 
 
 class BackgroundService(Protocol):
@@ -121,6 +125,8 @@ class ServingParts:
     experiments: Callable[[], Any] | None = None
     #: Follows running experiments (polls their store) and flushes exposures at shutdown; None: no split.
     experiment_runner: BackgroundService | None = None
+    #: Lists the registry's versions (``GET /v1/console/models``); None leaves the route answering 503.
+    model_versions: ModelVersions | None = None
 
     def close(self) -> None:
         """Release what the parts hold (the server's shutdown); the prediction log writes what it queued."""
@@ -238,6 +244,7 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
         ledger_history=lambda model, limit: tripcast.ml.rollback.history(model, limit=limit),
         experiments=lambda: tripcast.experiments.http(),
         experiment_runner=runner,
+        model_versions=lambda model: tripcast.serving_registry.list_versions(model),
     )
 
 
@@ -285,6 +292,14 @@ def zone_names() -> dict[int, str]:
 
     zones = ZoneLookup.bundled()
     return {zone_id: zones.name(zone_id) for zone_id in zones.zone_ids}
+
+
+def zone_boroughs() -> dict[int, tuple[str, str]]:
+    """TLC zone id -> (zone name, borough), from the bundled zone table (the web console's zone picker)."""
+    from tripcast.data_engineering.tlc.zones import ZoneLookup
+
+    zones = ZoneLookup.bundled()
+    return {zone_id: (str(zones.table.loc[zone_id, "Zone"]), zones.borough(zone_id)) for zone_id in zones.zone_ids}
 
 
 class ServingServices:

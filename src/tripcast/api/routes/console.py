@@ -1,0 +1,179 @@
+"""``/v1/console/*``: read-only JSON the web console (``frontend/``) draws, for any role that may read the model.
+
+Zones for the trip form, the registry's versions, and a snapshot of this process's monitoring metrics
+(latency quantiles, refusals, online drift per feature, live error by segment), all read from what the
+composition root already hands the API: no new state, nothing changed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from tripcast.api.errors import problems_body
+from tripcast.api.routes.common import ERROR_RESPONSES
+from tripcast.api.security import AccessPolicy, Requires, identity_of
+from tripcast.bootstrap.serving import ModelVersions, ServingParts, zone_boroughs
+from tripcast.core.domain.access import Permission, roles_with
+from tripcast.core.domain.evaluation import ModelVersion
+
+#: The route whose latency the console shows.
+PREDICTION_ROUTE = "/v1/predictions"
+QUANTILES = (0.5, 0.95, 0.99)
+
+
+def histogram_quantile(buckets: Iterable[tuple[float, float]], q: float) -> float | None:
+    """Quantile ``q`` of a cumulative histogram ``(upper bound, count)``, linear within a bucket (as PromQL)."""
+    ordered = sorted(buckets)
+    if not ordered or ordered[-1][1] <= 0:
+        return None
+    rank = q * ordered[-1][1]
+    lower_bound, lower_count = 0.0, 0.0
+    for bound, count in ordered:
+        if count >= rank:
+            if math.isinf(bound):
+                return lower_bound  # beyond the last finite bucket: its bound is all we know
+            share = (rank - lower_count) / (count - lower_count) if count > lower_count else 1.0
+            return lower_bound + (bound - lower_bound) * share
+        lower_bound, lower_count = bound, count
+    return lower_bound
+
+
+def _samples(registry: Any) -> dict[str, list[tuple[dict[str, str], float]]]:
+    """Every sample of a prometheus registry by sample name (labels, value)."""
+    found: dict[str, list[tuple[dict[str, str], float]]] = defaultdict(list)
+    for family in registry.collect():
+        for sample in family.samples:
+            found[sample.name].append((dict(sample.labels), float(sample.value)))
+    return found
+
+
+def latency_summary(samples: dict[str, list[tuple[dict[str, str], float]]]) -> dict[str, Any]:
+    """Prediction route latency quantiles in ms, its request count, and refusals (shed rate) since start."""
+    buckets: dict[float, float] = defaultdict(float)
+    for labels, value in samples.get("tripcast_http_request_duration_seconds_bucket", []):
+        if labels.get("route") == PREDICTION_ROUTE:
+            buckets[float(labels["le"])] += value
+    requests = sum(
+        value
+        for labels, value in samples.get("tripcast_http_requests_total", [])
+        if labels.get("route") == PREDICTION_ROUTE
+    )
+    rejected = {
+        labels.get("reason", ""): value for labels, value in samples.get("tripcast_http_requests_rejected_total", [])
+    }
+    refused = sum(rejected.values())
+    quantiles = {f"p{round(q * 100)}": histogram_quantile(buckets.items(), q) for q in QUANTILES}
+    return {
+        "latency_ms": {name: None if value is None else value * 1000 for name, value in quantiles.items()},
+        "requests": requests,
+        "rejected": rejected,
+        "shed_rate": refused / (requests + refused) if requests + refused else 0.0,
+    }
+
+
+def drift_summary(samples: dict[str, list[tuple[dict[str, str], float]]]) -> dict[str, Any]:
+    """The online drift window's latest verdicts: score and flag per feature, predictions, drifted share."""
+    drifted = {
+        labels.get("feature", ""): value >= 1 for labels, value in samples.get("tripcast_drift_feature_drifted", [])
+    }
+    features = [
+        {"feature": labels.get("feature", ""), "method": labels.get("method", ""), "score": value,
+         "drifted": drifted.get(labels.get("feature", ""), False)}
+        for labels, value in samples.get("tripcast_drift_feature_score", [])
+    ]  # fmt: skip
+    prediction = [
+        {"method": labels.get("method", ""), "score": value}
+        for labels, value in samples.get("tripcast_drift_prediction_score", [])
+    ]
+    share = [value for _, value in samples.get("tripcast_drift_dataset_share", [])]
+    rows = [value for _, value in samples.get("tripcast_drift_window_rows", [])]
+    return {
+        "features": sorted(features, key=lambda item: item["feature"]),
+        "prediction": prediction,
+        "dataset_share": share[0] if share else None,
+        "window_rows": rows[0] if rows else 0,
+    }
+
+
+def live_error(samples: dict[str, list[tuple[dict[str, str], float]]]) -> list[dict[str, Any]]:
+    """Live RMSE/MAE from ground truth per version and segment (from ``tripcast feedback``), when published."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for metric, key in (
+        ("tripcast_live_rmse", "rmse"),
+        ("tripcast_live_mae", "mae"),
+        ("tripcast_live_labeled_rows", "n"),
+    ):
+        for labels, value in samples.get(metric, []):
+            ident = (labels.get("version", ""), labels.get("segment", ""))
+            rows.setdefault(ident, {"version": ident[0], "segment": ident[1]})[key] = value
+    return sorted(rows.values(), key=lambda row: (row["version"], row["segment"]))
+
+
+def version_payload(version: ModelVersion) -> dict[str, Any]:
+    """One registry version as the console shows it (no run id or storage URI: viewers read this)."""
+    return {
+        "version": version.version,
+        "aliases": list(version.aliases),
+        "metrics": dict(version.metrics),
+        "created_at": version.created_at.isoformat() if version.created_at else None,
+    }
+
+
+def _versions_answer(list_versions: ModelVersions | None, model: str) -> JSONResponse:
+    if list_versions is None:
+        return JSONResponse(problems_body("this server lists no registry versions", []), status_code=503)
+    try:
+        versions = list_versions(model)
+    except Exception as exc:  # noqa: BLE001 - the registry down is a 503 with its reason, not a 500
+        return JSONResponse(problems_body(f"cannot list versions: {exc}", []), status_code=503)
+    ordered = sorted(versions, key=lambda v: int(v.version) if v.version.isdigit() else 0, reverse=True)
+    return JSONResponse({"model": model, "versions": [version_payload(v) for v in ordered]})
+
+
+def add_console_routes(router: APIRouter, parts: ServingParts, policy: AccessPolicy) -> None:
+    """The console's read-only routes (viewer and up)."""
+    read = [Depends(Requires(policy, Permission.READ_MODEL))]
+    responses: dict[int | str, dict[str, Any]] = {401: ERROR_RESPONSES[401], 503: ERROR_RESPONSES[503]}
+    zones = sorted(
+        ({"id": zone_id, "name": name, "borough": borough} for zone_id, (name, borough) in zone_boroughs().items()),
+        key=lambda zone: (zone["borough"], zone["name"]),
+    )
+
+    @router.get("/v1/console/whoami", tags=["console"], responses=responses, dependencies=read)
+    async def console_whoami(request: Request) -> dict[str, Any]:
+        """The caller's key name, role and permissions: the console shows only the buttons the role may use."""
+        identity = identity_of(request)
+        allowed = sorted(p.value for p in Permission if (identity.can(p) if identity else p in policy.anonymous))
+        who = {"name": identity.name, "role": identity.role.value} if identity else {"name": None, "role": None}
+        roles = {p.value: [role.value for role in roles_with(p)] for p in Permission}
+        return {**who, "permissions": allowed, "roles_with": roles}
+
+    @router.get("/v1/console/zones", tags=["console"], responses=responses, dependencies=read)
+    async def console_zones() -> dict[str, Any]:
+        """TLC zones (id, name, borough), by borough then name: the trip form's pickers."""
+        return {"zones": zones}
+
+    @router.get("/v1/console/models", tags=["console"], responses=responses, dependencies=read)
+    async def console_models() -> JSONResponse:
+        """The served model's registered versions, newest first, with aliases and metrics."""
+        return await run_in_threadpool(_versions_answer, parts.model_versions, parts.settings.model_name)
+
+    @router.get("/v1/console/monitoring", tags=["console"], responses=responses, dependencies=read)
+    async def console_monitoring() -> dict[str, Any]:
+        """This process's monitoring snapshot: latency, refusals, online drift, live error."""
+        samples = _samples(parts.metrics.registry)
+        return {
+            "serving": latency_summary(samples),
+            "drift": drift_summary(samples),
+            "live_error": live_error(samples),
+        }
+
+
+__all__ = ["add_console_routes", "histogram_quantile"]
