@@ -25,31 +25,18 @@ if TYPE_CHECKING:
     from tripcast.mlops.ab_testing.serving import ExperimentRunner
 
 
-#: Where the statistics engine and its report live (built apart: found at run time, absent in a cut without it).
-ENGINE_MODULE = "tripcast.mlops.ab_testing.analysis.engine"
-REPORT_MODULE = "tripcast.mlops.ab_testing.analysis.report"
-
-
-def _analysis_attribute(module: str, name: str) -> Any:
-    import importlib
-
-    from tripcast.core.services.experiments import AnalysisEngineMissingError
-
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        raise AnalysisEngineMissingError(f"analysis engine not installed ({module}.{name})") from None
-
-
 def stats_engine() -> ExperimentAnalyzer:
-    """The statistics engine (``tripcast.mlops.ab_testing.analysis``), or a clear error when it is absent."""
-    engine: ExperimentAnalyzer = _analysis_attribute(ENGINE_MODULE, "StatsEngine")()
-    return engine
+    """The statistics engine (``tripcast.mlops.ab_testing.analysis``): SRM, CUPED, sequential and Welch tests."""
+    from tripcast.mlops.ab_testing.analysis.engine import StatsEngine
+
+    return StatsEngine()
 
 
 def write_report(result: Any, path: Path) -> None:
-    """The engine's HTML report of ``result`` at ``path``."""
-    _analysis_attribute(REPORT_MODULE, "write_report")(result, path)
+    """The engine's self-contained HTML report of ``result`` at ``path``."""
+    from tripcast.mlops.ab_testing.analysis.report import write_report as write_html
+
+    write_html(result, path)
 
 
 class ExperimentServices:
