@@ -137,13 +137,7 @@ class ExperimentsHttp:
 
 def analysis_payload(result: Any) -> dict[str, object]:
     """An analysis result as JSON-able data: at least verdict, effect, ci_low, ci_high, srm_p, n_per_arm."""
-    import dataclasses
-    import importlib
+    from tripcast.mlops.ab_testing.analysis.report import result_to_dict
 
-    try:
-        payload: dict[str, object] = importlib.import_module(REPORT_MODULE).result_to_dict(result)
-        return payload
-    except (ImportError, AttributeError):
-        data = dataclasses.asdict(result)
-        data["verdict"] = result.verdict.value
-        return data
+    payload: dict[str, object] = result_to_dict(result)
+    return payload
