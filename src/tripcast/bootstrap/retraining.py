@@ -157,7 +157,8 @@ def triggers(tc: Tripcast, policy: RetrainingPolicy, months: ValidatedMonths) ->
 def build_retraining(tc: Tripcast) -> Retraining:
     """The retraining use case over the root's services."""
     from tripcast.mlops.retraining.store import SqlRunStateStore
-    from tripcast.observability.alerting.retraining import ChannelAlerter
+    from tripcast.observability.alerting.alertmanager import AlertmanagerGateway
+    from tripcast.observability.alerting.retraining import AlertmanagerAlerter
 
     policy = retraining_policy(tc.settings)
     months = ValidatedMonths(tc)
@@ -175,7 +176,7 @@ def build_retraining(tc: Tripcast) -> Retraining:
         approvals=lambda: tc.approvals,
         rollback=(lambda: tc.ml.rollback) if has_ledger else None,
         live=tc.feedback.service,
-        alerter=ChannelAlerter.from_webhook(tc.settings.retraining_alert_webhook_url),
+        alerter=AlertmanagerAlerter(AlertmanagerGateway(tc.settings.alertmanager_url)),
         locks=tc.registry_locks,
         audit=tc.audit,
         clock=tc.clock,
