@@ -118,6 +118,7 @@ PACKAGE_LEVELS: dict[str, Level] = {
     "tripcast.cli.cards": Level.EXPERT,
     # Lifecycle automation (issue 13): the approval workflow's adapters, wiring and commands.
     "tripcast.mlops.governance": Level.EXPERT,
+    "tripcast.mlops.policy_files": Level.EXPERT,
     "tripcast.bootstrap.approvals": Level.EXPERT,
     "tripcast.cli.approvals": Level.EXPERT,
     # Model lifecycle (issue 13, ledger): the promotion ledger and one-command rollback.
