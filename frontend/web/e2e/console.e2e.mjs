@@ -26,6 +26,7 @@ async function axe(page) {
 async function predict(page) {
   await page.goto(`${base}/ui/#/predict`);
   await page.getByRole("button", { name: "Predict duration" }).waitFor();
+  await page.getByRole("option", { name: "JFK Airport (132)" }).first().waitFor({ state: "attached" }); // zones arrived
   await page.getByRole("group", { name: "Dropoff zone" }).getByRole("searchbox").fill("JFK");
   await page.getByLabel("Distance (miles)").fill("17.2");
   await page.getByRole("button", { name: "Predict duration" }).click();
