@@ -45,7 +45,8 @@ async function visit(page, name) {
   if (name === "models") await page.getByRole("list", { name: "Promotion ledger" }).or(page.getByText("No promotion recorded yet")).first().waitFor({ timeout: 15000 });
   if (name === "models") await page.getByRole("table", { name: "Registered versions" }).waitFor({ timeout: 15000 });
   if (name === "monitoring") await page.locator('[data-stat="p50"]').waitFor({ timeout: 15000 });
-  await page.waitForLoadState("networkidle");
+  // A hash change is no new load, so "networkidle" would not wait: wait until no part is still loading.
+  await page.waitForFunction(() => !document.querySelector("main")?.innerText.includes("Loading…"), null, { timeout: 15000 });
 }
 
 async function run(browser, viewport) {
