@@ -49,6 +49,7 @@ PACKAGE_LEVELS: dict[str, Level] = {
     "tripcast.levels": Level.BEGINNER,
     "tripcast.durable_files": Level.BEGINNER,
     "tripcast.sql_schema": Level.BEGINNER,
+    "tripcast.background_batches": Level.BEGINNER,
     "tripcast.bootstrap": Level.BEGINNER,
     # Driving adapters: the CLI is the beginner's entry point; HTTP API and dashboard come with
     # "api contracts" and "frontend" at the intermediate level.
