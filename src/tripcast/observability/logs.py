@@ -95,6 +95,19 @@ def _trace_ids(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMappi
     return event
 
 
+def _exception_in_one_line(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Console lines name an exception (``error=NoServersError: ...``) instead of printing its traceback:
+    no traceback reaches a user's terminal; JSON lines keep the whole traceback for the log store."""
+    exc_info = event.pop("exc_info", None)
+    if exc_info is True:
+        exc_info = sys.exc_info()
+    if isinstance(exc_info, BaseException):
+        exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+    if isinstance(exc_info, tuple) and exc_info[0] is not None:
+        event["error"] = f"{exc_info[0].__name__}: {exc_info[1]}"
+    return event
+
+
 def formatter(*, json_lines: bool) -> structlog.stdlib.ProcessorFormatter:
     """The formatter every handler uses: categories, context, trace ids, redaction, then JSON or console."""
     shared: list[Any] = [
@@ -106,15 +119,14 @@ def formatter(*, json_lines: bool) -> structlog.stdlib.ProcessorFormatter:
         _trace_ids,
         structlog.stdlib.ExtraAdder(),
     ]
-    renderer: Any = structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(colors=False)
+    if json_lines:
+        exceptions: Any = structlog.processors.format_exc_info
+        renderer: Any = structlog.processors.JSONRenderer()
+    else:
+        exceptions, renderer = _exception_in_one_line, structlog.dev.ConsoleRenderer(colors=False)
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
-            _redact_fields,
-            renderer,
-        ],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, exceptions, _redact_fields, renderer],
     )
 
 

@@ -73,3 +73,24 @@ def test_console_lines_are_human_readable(capsys, restore_logging) -> None:  # t
     logging.getLogger("tripcast.data_engineering.pipeline").info("validated %d rows", 12)
     [line] = capsys.readouterr().err.splitlines()
     assert "validated 12 rows" in line and "category=data" in line and not line.startswith("{")
+
+
+def test_console_lines_name_an_exception_without_its_traceback(capsys, restore_logging) -> None:  # type: ignore[no-untyped-def]
+    configure_logging(json_lines=False, level="INFO")
+    try:
+        raise ConnectionError("no servers available")
+    except ConnectionError:
+        logging.getLogger("tripcast.data_engineering.streaming").error("encountered error", exc_info=True)
+    err = capsys.readouterr().err
+    assert "error='ConnectionError: no servers available'" in err or "error=ConnectionError: no servers" in err
+    assert "Traceback" not in err
+
+
+def test_json_lines_keep_the_traceback_for_the_log_store(capsys, restore_logging) -> None:  # type: ignore[no-untyped-def]
+    configure_logging(json_lines=True, level="INFO")
+    try:
+        raise ConnectionError("no servers available")
+    except ConnectionError:
+        logging.getLogger("tripcast.data_engineering.streaming").error("encountered error", exc_info=True)
+    [line] = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert "Traceback" in line["exception"] and "ConnectionError: no servers available" in line["exception"]
