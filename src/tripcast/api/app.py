@@ -19,7 +19,7 @@ from tripcast.api.routes.models import add_model_routes
 from tripcast.api.routes.predictions import add_prediction_routes
 from tripcast.api.routes.ui import add_ui_routes
 from tripcast.api.security import AccessPolicy
-from tripcast.bootstrap.serving import LoadShedder, ServingParts, SheddingPolicy
+from tripcast.bootstrap.serving import LoadShedder, ServingParts, SheddingPolicy, instrument_api
 
 #: Bytes allowed per trip in a request body before parsing (a trip is ~150 bytes of JSON).
 BYTES_PER_TRIP = 1024
@@ -53,6 +53,7 @@ def create_app(parts: ServingParts) -> FastAPI:
     add_console_routes(app.router, parts, policy)  # the web console's read-only JSON
     add_ui_routes(app, parts.settings.home or parts.settings.data_dir)
     install_overload_protection(app, parts)
+    instrument_api(app, parts.settings)  # OpenTelemetry's server span wraps every middleware (tracing on only)
     return app
 
 
