@@ -233,6 +233,8 @@ class StreamScorer:
         ``deliveries`` (entry id -> times delivered) marks entries that keep coming back; one delivered more
         than ``max_deliveries`` times is dead-lettered without being scored again.
         """
+        if not entries:
+            return BatchOutcome()  # an idle round: no span either
         if reclaimed and deliveries is None:
             deliveries = self._deliveries([i for i, _ in entries])
         parent, links = producer_context(entries)
