@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from tripcast.api.errors import install_error_handlers
 from tripcast.api.lifespan import lifespan_of
@@ -30,9 +31,21 @@ DESCRIPTION = (
 )
 
 
+#: FastAPI's own OpenTelemetry spans and metrics (on as soon as a tracer provider is installed) stay off: the
+#: server spans come from OpenTelemetry's FastAPI instrumentation (health and /metrics excluded, sampled at the
+#: edge; ``tripcast.observability.tracing``), and one request must not be traced twice.
+NATIVE_TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+
+
 def create_app(parts: ServingParts) -> FastAPI:
     """The prediction API over ``parts``: routers per resource, overload protection, metrics, error bodies."""
-    app = FastAPI(title="Tripcast prediction API", version="1", description=DESCRIPTION, lifespan=lifespan_of(parts))
+    app = FastAPI(
+        title="Tripcast prediction API",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan_of(parts),
+        telemetry=NATIVE_TELEMETRY_OFF,
+    )
     policy = AccessPolicy(parts.authenticator, parts.anonymous)
     app.state.holder = parts.models
     app.state.metrics = parts.metrics

@@ -262,7 +262,7 @@ def instrument_api(app: FastAPI, settings: Settings) -> bool:
         return False
     from tripcast.observability.tracing import instrument_fastapi
 
-    instrument_fastapi(app)
+    instrument_fastapi(app, settings.otel_sampling_ratio)
     return True
 
 
