@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import httpx
@@ -121,3 +122,28 @@ def _no_global_exporter(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("OTEL_"):
             monkeypatch.delenv(name, raising=False)
+
+
+def test_at_ten_percent_a_tenth_of_requests_are_traced_whole_and_the_rest_leave_no_span(
+    champion: Champion, tmp_path: Path
+) -> None:
+    log = tmp_path / "serve.log"
+    env = _env(champion, tmp_path, "") | {"TRIPCAST_OTEL_SAMPLING_RATIO": "0.1", "TRIPCAST_CACHE_SIZE": "0"}
+    with otlp_receiver() as receiver:
+        env["TRIPCAST_OTEL_EXPORTER_ENDPOINT"] = receiver.endpoint
+        with serve_process(env, log) as base, httpx.Client(base_url=base, timeout=10) as client:
+            auth = {"Authorization": f"Bearer {TOKEN}"}
+            for i in range(300):
+                trip = TRIP | {"trip_distance": 1 + i / 100}
+                assert client.post("/v1/predictions", json=trip, headers=auth).status_code == 200
+            time.sleep(1.5)  # a few export rounds (200 ms apart) after the last request
+            spans = list(receiver.spans)
+    servers = [s for s in spans if s.kind == SERVER]
+    assert 10 <= len(servers) <= 60, len(servers)  # binomial(300, 0.1): 30 +- 15 is > 99.9 % of outcomes
+    predicts = [s for s in spans if s.name == "tripcast.predict"]
+    # Whole traces or nothing: every sampled request has its predict span under its server span, no orphans.
+    assert sorted(p.parent_span_id for p in predicts) == sorted(s.span_id for s in servers)
+    traced = {s.trace_id for s in servers}
+    lines = [line for line in _log_lines(log) if line.get("event") == "predicted 1 trip(s)"]
+    assert len(lines) == 300 and all(len(str(line["trace_id"])) == 32 for line in lines)
+    assert {str(line["trace_id"]) for line in lines} >= traced  # sampled requests' lines name their trace
