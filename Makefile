@@ -6,11 +6,12 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
 
-.PHONY: help setup demo test lint typecheck architecture serve clean frontend
+.PHONY: help setup demo test lint typecheck architecture serve clean frontend monitoring-up monitoring-down
 
 help:
 	@echo "make demo   - set up and run ingest -> validate -> train -> register -> promote -> predict"
 	@echo "make test   - set up and run lint, architecture contracts and the whole test suite"
+	@echo "make monitoring-up / monitoring-down - Prometheus, Alertmanager and Pushgateway from observability/"
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --user uv
@@ -44,6 +45,39 @@ test: setup lint typecheck architecture frontend
 
 serve: setup
 	$(RUN) tripcast serve
+
+# The monitoring stack on one machine (DOCS/observability.md): Debian's prometheus, prometheus-alertmanager and
+# prometheus-pushgateway with the repository's configs, on the ports those configs name (9090, 9093, 9091).
+# Data, logs and pid files under data/monitoring; `make monitoring-down` stops exactly the processes started here.
+MONITORING_DIR := data/monitoring
+PROMETHEUS_BIN := $(shell command -v prometheus 2>/dev/null)
+ALERTMANAGER_BIN := $(shell command -v prometheus-alertmanager 2>/dev/null || command -v alertmanager 2>/dev/null)
+PUSHGATEWAY_BIN := $(shell command -v prometheus-pushgateway 2>/dev/null || command -v pushgateway 2>/dev/null)
+
+monitoring-up:
+	@[ -n "$(PROMETHEUS_BIN)" ] && [ -n "$(ALERTMANAGER_BIN)" ] && [ -n "$(PUSHGATEWAY_BIN)" ] || \
+		{ echo "needs: apt-get install -y prometheus prometheus-alertmanager prometheus-pushgateway"; exit 1; }
+	@mkdir -p $(MONITORING_DIR)
+	@$(PUSHGATEWAY_BIN) --web.listen-address=127.0.0.1:9091 --persistence.file= \
+		>$(MONITORING_DIR)/pushgateway.log 2>&1 & echo $$! >$(MONITORING_DIR)/pushgateway.pid
+	@$(ALERTMANAGER_BIN) --config.file=observability/alerting/alertmanager.yml --web.listen-address=127.0.0.1:9093 \
+		--storage.path=$(MONITORING_DIR)/alertmanager --cluster.listen-address= \
+		>$(MONITORING_DIR)/alertmanager.log 2>&1 & echo $$! >$(MONITORING_DIR)/alertmanager.pid
+	@$(PROMETHEUS_BIN) --config.file=observability/prometheus/prometheus.yml --web.listen-address=127.0.0.1:9090 \
+		--storage.tsdb.path=$(MONITORING_DIR)/prometheus \
+		>$(MONITORING_DIR)/prometheus.log 2>&1 & echo $$! >$(MONITORING_DIR)/prometheus.pid
+	@sleep 2
+	@for name in pushgateway alertmanager prometheus; do \
+		kill -0 $$(cat $(MONITORING_DIR)/$$name.pid) 2>/dev/null || { echo "$$name failed:"; tail -5 $(MONITORING_DIR)/$$name.log; exit 1; }; \
+	done
+	@echo "Prometheus http://127.0.0.1:9090  Alertmanager http://127.0.0.1:9093  Pushgateway http://127.0.0.1:9091"
+	@echo "scrapes tripcast serve on 127.0.0.1:8000; logs in $(MONITORING_DIR); stop with: make monitoring-down"
+
+monitoring-down:
+	@for name in prometheus alertmanager pushgateway; do \
+		pid=$(MONITORING_DIR)/$$name.pid; \
+		if [ -f $$pid ]; then kill $$(cat $$pid) 2>/dev/null && echo "stopped $$name"; rm -f $$pid; fi; \
+	done
 
 clean:
 	rm -rf data/raw data/processed data/quarantine data/reports data/mlflow.db data/mlartifacts data/synthetic

@@ -188,6 +188,13 @@ class Settings(BaseSettings):
     alertmanager_url: str = Field(default="http://127.0.0.1:9093", description="Alertmanager base URL")
     # The SLO spec (sloth's prometheus/v1 format; relative: under the settings' home).
     slo_spec_file: Path = Field(default=Path("observability/sli_slo/slos.yaml"), description="SLO spec YAML")
+    # Traces (observability/tracing.py): OTLP over HTTP to a collector; unset (the local default) = no tracing.
+    otel_exporter_endpoint: str | None = Field(
+        default=None, description="OTLP/HTTP base URL (http://collector:4318) or full /v1/traces URL; unset: off"
+    )
+    # Share of new traces recorded (ParentBased: a request whose caller sampled it is always recorded).
+    otel_sampling_ratio: float = Field(default=0.1, ge=0.0, le=1.0, description="share of root traces sampled")
+    otel_service_name: str = Field(default="tripcast", min_length=1, description="service.name of every span")
 
     # --- approvals area (issue 13: approval workflow) ---
     # The environment's approval policy (YAML; relative: under the settings' home). Unset: the repository's

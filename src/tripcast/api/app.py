@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from tripcast.api.errors import install_error_handlers
 from tripcast.api.lifespan import lifespan_of
@@ -19,7 +20,7 @@ from tripcast.api.routes.models import add_model_routes
 from tripcast.api.routes.predictions import add_prediction_routes
 from tripcast.api.routes.ui import add_ui_routes
 from tripcast.api.security import AccessPolicy
-from tripcast.bootstrap.serving import LoadShedder, ServingParts, SheddingPolicy
+from tripcast.bootstrap.serving import LoadShedder, ServingParts, SheddingPolicy, instrument_api
 
 #: Bytes allowed per trip in a request body before parsing (a trip is ~150 bytes of JSON).
 BYTES_PER_TRIP = 1024
@@ -30,9 +31,21 @@ DESCRIPTION = (
 )
 
 
+#: FastAPI's own OpenTelemetry spans and metrics (on as soon as a tracer provider is installed) stay off: the
+#: server spans come from OpenTelemetry's FastAPI instrumentation (health and /metrics excluded, sampled at the
+#: edge; ``tripcast.observability.tracing``), and one request must not be traced twice.
+NATIVE_TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+
+
 def create_app(parts: ServingParts) -> FastAPI:
     """The prediction API over ``parts``: routers per resource, overload protection, metrics, error bodies."""
-    app = FastAPI(title="Tripcast prediction API", version="1", description=DESCRIPTION, lifespan=lifespan_of(parts))
+    app = FastAPI(
+        title="Tripcast prediction API",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan_of(parts),
+        telemetry=NATIVE_TELEMETRY_OFF,
+    )
     policy = AccessPolicy(parts.authenticator, parts.anonymous)
     app.state.holder = parts.models
     app.state.metrics = parts.metrics
@@ -53,6 +66,7 @@ def create_app(parts: ServingParts) -> FastAPI:
     add_console_routes(app.router, parts, policy)  # the web console's read-only JSON
     add_ui_routes(app, parts.settings.home or parts.settings.data_dir)
     install_overload_protection(app, parts)
+    instrument_api(app, parts.settings)  # OpenTelemetry's server span wraps every middleware (tracing on only)
     return app
 
 

@@ -6,7 +6,8 @@ first use so that ``tripcast --help`` and data-only commands stay fast.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -16,13 +17,26 @@ from typing import TYPE_CHECKING
 from tripcast.core.domain.audit import AuditEvent
 from tripcast.core.ports.audit import AuditLog, VerifiableAuditLog
 from tripcast.core.ports.clock import Clock
+from tripcast.core.ports.tracing import NO_TRACING, AttributeValue, SpanHandle, Tracer
 from tripcast.core.ports.tracking import RegistrationHook
 from tripcast.security.urls import mask_url
 from tripcast.settings import Settings, load_settings
 
 #: ``load_settings``, ``Settings`` and ``mask_url`` are re-exported for driving adapters, which import no
 #: adapter module.
-__all__ = ["Settings", "SystemClock", "Tripcast", "bootstrap", "configure_logs", "load_settings", "mask_url"]
+__all__ = [
+    "Settings",
+    "SystemClock",
+    "Tripcast",
+    "bind_log_context",
+    "bootstrap",
+    "configure_logs",
+    "configure_traces",
+    "load_settings",
+    "mask_url",
+    "traced",
+    "tracer_of",
+]
 
 if TYPE_CHECKING:
     from tripcast.bootstrap.data import DataServices
@@ -341,6 +355,7 @@ def bootstrap(
     """Wire Tripcast from settings (environment and ``.env`` when not given); logs as the settings say."""
     settings = settings if settings is not None else Settings()
     configure_logs(settings)
+    configure_traces(settings)
     return Tripcast(
         settings=settings,
         local_source=local_source,
@@ -354,3 +369,43 @@ def configure_logs(settings: Settings) -> None:
     from tripcast.observability.logs import configure_logging
 
     configure_logging(json_lines=settings.json_logs, level=settings.log_level)
+
+
+def configure_traces(settings: Settings) -> bool:
+    """Install OpenTelemetry's tracer provider when ``otel_exporter_endpoint`` is set; whether tracing is on.
+
+    Off (the local default), nothing of OpenTelemetry's SDK is imported.
+    """
+    if settings.otel_exporter_endpoint is None:
+        return False
+    from tripcast.observability.tracing import configure_tracing
+
+    return configure_tracing(
+        settings.otel_exporter_endpoint,
+        sampling_ratio=settings.otel_sampling_ratio,
+        service_name=settings.otel_service_name,
+        environment=settings.env.value,
+    )
+
+
+def tracer_of(settings: Settings) -> Tracer:
+    """The core's tracer: OpenTelemetry's when tracing is on (:func:`configure_traces`), else a no-op one."""
+    if not configure_traces(settings):
+        return NO_TRACING
+    from tripcast.observability.tracing import OpenTelemetryTracer
+
+    return OpenTelemetryTracer()
+
+
+def bind_log_context(**values: str) -> None:
+    """Add ``values`` (a request id) to every log line of the current request or task (structured logs)."""
+    from tripcast.observability.logs import bind_context
+
+    bind_context(**values)
+
+
+def traced(
+    settings: Settings, name: str, attributes: Mapping[str, AttributeValue] | None = None
+) -> AbstractContextManager[SpanHandle]:
+    """A top-level span around a command's use case (pipeline run, training, scoring, drift check); no-op when off."""
+    return tracer_of(settings).span(name, attributes)

@@ -22,6 +22,7 @@ from tripcast.core.ports.clock import Clock
 from tripcast.core.ports.feedback import PredictionLog
 from tripcast.core.ports.learning import FeatureBuilder
 from tripcast.core.ports.serving import DriftWindow, ModelSource, PredictionCache, TrafficSplit
+from tripcast.core.ports.tracing import NO_TRACING, Tracer
 from tripcast.core.ports.tracking import ModelRegistry
 from tripcast.core.services.prediction import ModelReload, Prediction
 from tripcast.mlops.serving.contracts.trip import (
@@ -52,6 +53,8 @@ from tripcast.mlops.serving.real_time.model_holder import LoadedModel, ModelHold
 from tripcast.settings import Settings
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from tripcast.bootstrap import Tripcast
     from tripcast.core.services.approval import Approvals
     from tripcast.mlops.serving.streaming import StreamScorer
@@ -76,6 +79,7 @@ __all__ = [
     "body_too_large",
     "exposition",
     "forget_this_worker",
+    "instrument_api",
     "parse_trip_json",
     "prediction_payload",
     "serving_parts",
@@ -172,6 +176,7 @@ def serving_parts(
     clock: Clock | None = None,
     prediction_log: PredictionLog | None = None,
     split: TrafficSplit | None = None,
+    tracer: Tracer = NO_TRACING,
 ) -> ServingParts:
     """The API's parts for ``model_name`` (default ``settings.model_name``) at ``alias``.
 
@@ -197,7 +202,7 @@ def serving_parts(
     features = FeatureRows(feature_builder) if drift_monitor is not None and feature_builder is not None else None
     prediction = Prediction(
         holder, cache=cache, metrics=metrics, drift=drift_monitor, features=features,
-        inline_max_requests=settings.inline_max_trips, log=prediction_log, split=split,
+        inline_max_requests=settings.inline_max_trips, log=prediction_log, split=split, tracer=tracer,
     )  # fmt: skip
     return ServingParts(
         settings=settings,
@@ -216,7 +221,7 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
     The registry connects on first use (:attr:`tripcast.bootstrap.Tripcast.serving_registry`): the
     server listens, and reports not ready, while the registry database is down.
     """
-    from tripcast.bootstrap import bootstrap
+    from tripcast.bootstrap import bootstrap, tracer_of
     from tripcast.bootstrap.monitoring import served_drift_monitor
     from tripcast.mlops.serving.real_time.deferred_registry import quiet_registry_outage_logs
 
@@ -235,6 +240,7 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
         clock=tripcast.clock,
         prediction_log=tripcast.feedback.prediction_log(),  # issue #13: ground truth joins on it
         split=split,
+        tracer=tracer_of(tripcast.settings),
     )
     # The approval routes build the workflow (registry, request store) on their first request.
     # The ledger opens on the first history request, not at start-up (the registry may be down then).
@@ -246,6 +252,18 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
         experiment_runner=runner,
         model_versions=lambda model: tripcast.serving_registry.list_versions(model),
     )
+
+
+def instrument_api(app: FastAPI, settings: Settings) -> bool:
+    """HTTP server spans on ``app`` when tracing is on (``otel_exporter_endpoint``); whether it was instrumented."""
+    from tripcast.bootstrap import configure_traces
+
+    if not configure_traces(settings):
+        return False
+    from tripcast.observability.tracing import instrument_fastapi
+
+    instrument_fastapi(app, settings.otel_sampling_ratio)
+    return True
 
 
 def experiment_split(
@@ -314,15 +332,20 @@ class ServingServices:
         ``logged``: every answer goes to the prediction log (when enabled) under a request id, so
         ``tripcast feedback ingest`` can join its actual outcome later; close ``prediction.log`` before exit.
         """
+        from tripcast.bootstrap import tracer_of
+
         tc = self.tripcast
         log = tc.feedback.prediction_log() if logged else None
-        return Prediction(PinnedModel(tc.registry, tc.settings.model_name, ref), log=log)
+        return Prediction(PinnedModel(tc.registry, tc.settings.model_name, ref), log=log, tracer=tracer_of(tc.settings))
 
     def following_prediction(self) -> tuple[Prediction, ModelSource]:
         """Predictions by the champion, swapped when the alias moves; start and stop the source around use."""
+        from tripcast.bootstrap import tracer_of
+
         tc = self.tripcast
         holder = ModelHolder(tc.registry, tc.settings.model_name, poll_seconds=tc.settings.registry_poll_seconds)
-        return Prediction(holder, log=tc.feedback.prediction_log()), holder  # stream: logged under event ids
+        prediction = Prediction(holder, log=tc.feedback.prediction_log(), tracer=tracer_of(tc.settings))
+        return prediction, holder  # stream: logged under event ids
 
     def stream_consumer(self, streams: StreamSettings) -> tuple[StreamScorer, ModelSource]:
         """A Redis Streams consumer scoring with the champion (the returned source: start and stop it)."""

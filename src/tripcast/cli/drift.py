@@ -133,7 +133,12 @@ def drift_check(
         predictions=predictions,
         month=_month(month),
     )
-    with step(f"Checking drift of {current} against {profile_file or reference}"):
+    from tripcast.bootstrap import load_settings, traced
+
+    with (
+        step(f"Checking drift of {current} against {profile_file or reference}"),
+        traced(load_settings(), "tripcast.drift.check", {"tripcast.model.ref": reference}),
+    ):
         result = _service().check(request)
     _warn(result.warnings)
     print_drift_table(result.report)

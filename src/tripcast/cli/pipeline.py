@@ -38,12 +38,16 @@ def run(
 
     One run per month at a time (also against `tripcast validate`): a second is refused with exit 75.
     """
-    from tripcast.bootstrap import bootstrap
+    from tripcast.bootstrap import bootstrap, traced
     from tripcast.cli.guards import load_settings
 
     try:
         tc = bootstrap(load_settings(), local_source=source, allow_download=download)
-        with tc.batch_jobs.run("pipeline", month=month) as counts:
+        attributes = {"tripcast.month": month, "tripcast.engine": engine}
+        with (
+            traced(tc.settings, "tripcast.pipeline.run", attributes),
+            tc.batch_jobs.run("pipeline", month=month) as counts,
+        ):
             report = tc.data.pipeline.run(
                 month, engine=engine, force=force, show_progress=True, actor=getpass.getuser()
             )

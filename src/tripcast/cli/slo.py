@@ -79,7 +79,7 @@ def _state(state: str) -> str:
 @user_errors
 def dashboards_export(
     out: Annotated[Path, typer.Option("--out", help="Folder for the dashboard JSON files.")] = Path(
-        "observability/dashboards"
+        "observability/dashboards/grafana"
     ),
 ) -> None:
     """Write the Grafana dashboards (serving, model, data, SLOs), built with Grafana's Foundation SDK."""

@@ -17,7 +17,7 @@ from tripcast.cli.app import app
 from tripcast.observability.dashboards.build import panel_queries, render_dashboards
 
 ROOT = Path(__file__).resolve().parents[3]
-DASHBOARDS = ROOT / "observability" / "dashboards"
+DASHBOARDS = ROOT / "observability" / "dashboards" / "grafana"
 SLO_RULES = ROOT / "observability" / "sli_slo" / "rules" / "tripcast-slo.rules.yml"
 PROMTOOL = shutil.which("promtool")
 SERIES = re.compile(r"\b(tripcast_[a-z0-9_]+|slo:[a-z0-9_:]+)\b")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Body, Depends, Response
@@ -10,9 +11,12 @@ from starlette.concurrency import run_in_threadpool
 from tripcast.api.routes.common import ERROR_RESPONSES
 from tripcast.api.schemas import PAYLOAD_EXAMPLES, BatchPredictionOut, PredictionOut, TripBatchIn, TripIn
 from tripcast.api.security import AccessPolicy, Requires
+from tripcast.bootstrap import bind_log_context
 from tripcast.bootstrap.serving import ServingParts, prediction_payload, trip_requests
 from tripcast.core.domain.access import Permission
 from tripcast.core.services.prediction import ServedPredictions
+
+log = logging.getLogger(__name__)
 
 
 def _body(served: ServedPredictions, *, batch: bool) -> Response:
@@ -62,6 +66,11 @@ def add_prediction_routes(router: APIRouter, parts: ServingParts, policy: Access
             if inline
             else await run_in_threadpool(prediction.predict, requests, None, unit)
         )
+        if served.request_ids:
+            # The id the answer's X-Request-Id names, on every later line of this request (its task's context).
+            bind_log_context(request_id=batch_request_id(served.request_ids))
+        if log.isEnabledFor(logging.DEBUG):  # one line per request costs more than the prediction: DEBUG only
+            log.debug("predicted %d trip(s)", len(served.minutes), extra={"model_version": served.model.number})
         if served.feature_rows is not None:
             if inline and prediction.drift_follows(served.model):
                 prediction.observe_drift(served)  # the same microseconds of numpy as the prediction

@@ -32,6 +32,7 @@ from tripcast.core.ports.serving import (
     ServedModel,
     TrafficSplit,
 )
+from tripcast.core.ports.tracing import NO_TRACING, AttributeValue, Tracer
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ class Prediction:
         inline_max_requests: int = 0,
         log: PredictionLog | None = None,
         split: TrafficSplit | None = None,
+        tracer: Tracer = NO_TRACING,
     ) -> None:
         if drift is not None and features is None:
             raise ValueError("a drift window needs the feature builder that turns requests into the model's rows")
@@ -84,6 +86,8 @@ class Prediction:
         self.inline_max_requests = inline_max_requests
         self.log = log
         self.split = split
+        # Spans around cache lookup, feature building and the model (attributes: versions and counts only).
+        self.tracer = tracer
         # Request ids: a random per-instance prefix and a counter, unique across processes and ~15x cheaper
         # than a uuid4 per request (which reads os.urandom each time).
         self._id_prefix = uuid.uuid4().hex[:16]
@@ -116,6 +120,16 @@ class Prediction:
         With a traffic split (an experiment), the arm of ``unit_id`` (default: the request's id, a batch's
         id) answers, and the log records the version that actually answered.
         """
+        with self.tracer.span("tripcast.predict", {"tripcast.trips": len(requests)}) as span:
+            served = self._predict(requests, request_ids, unit_id)
+            span.set_attribute("tripcast.model.name", served.model.name)
+            span.set_attribute("tripcast.model.version", served.model.number)
+            span.set_attribute("tripcast.cache.hits", served.cache_hits)
+            return served
+
+    def _predict(
+        self, requests: Sequence[TripRequest], request_ids: Sequence[str] | None, unit_id: str | None
+    ) -> ServedPredictions:
         ids = self._ids(requests, request_ids) if self.log is not None or self.split is not None else ()
         route = self._route(unit_id, ids)
         # One snapshot: a concurrent swap cannot mix versions in one answer.
@@ -234,11 +248,19 @@ class Prediction:
     def _compute(self, model: ServedModel, requests: Sequence[TripRequest]) -> tuple[object | None, list[float]]:
         started = time.perf_counter()
         rows: object | None = None
+        attributes: dict[str, AttributeValue] = {
+            "tripcast.model.version": model.number,
+            "tripcast.trips": len(requests),
+        }
         if self.drift is not None and self.features is not None:
-            rows = self.features.rows(requests)  # built once: the model and the drift window share them
-            minutes = [float(m) for m in model.predictor.predict_features(rows)]
+            with self.tracer.span("tripcast.features.build", attributes):
+                rows = self.features.rows(requests)  # built once: the model and the drift window share them
+            with self.tracer.span("tripcast.model.predict", attributes):
+                minutes = [float(m) for m in model.predictor.predict_features(rows)]
         else:
-            minutes = [float(m) for m in model.predictor.predict_trips(requests)]
+            # The predictor builds the features itself (its lean path): one span covers both.
+            with self.tracer.span("tripcast.model.predict", attributes):
+                minutes = [float(m) for m in model.predictor.predict_trips(requests)]
         if self.metrics is not None:
             self.metrics.model_answered(model.name, model.number, len(minutes), time.perf_counter() - started)
         return rows, minutes
@@ -246,7 +268,8 @@ class Prediction:
     def _cached(self, model: ServedModel, requests: Sequence[TripRequest]) -> list[float | None]:
         assert self.cache is not None
         try:
-            return self.cache.get_many(model.name, model.number, requests)
+            with self.tracer.span("tripcast.cache.lookup", {"tripcast.trips": len(requests)}):
+                return self.cache.get_many(model.name, model.number, requests)
         except Exception as exc:  # noqa: BLE001 - a cache outage degrades to "all misses", not errors
             self._cache_error("read", exc)
             return [None] * len(requests)

@@ -6,6 +6,9 @@ after it was handled: a consumer that dies mid-batch leaves the events pending. 
 events, a consumer reclaims events another consumer left pending for ``claim_idle_ms`` (``XAUTOCLAIM``),
 so a crashed consumer's batch is delivered again instead of stranded.
 
+When a span is active while publishing (tracing on), each event also carries the W3C ``traceparent`` field
+(and ``tracestate`` when set): the stream scorer continues the producer's trace from it.
+
 An event that cannot become a trip is never acked away: it is moved to the dead-letter stream (default
 ``<stream>:dead``) with the reason and its original fields, in the same transaction that acknowledges
 it. So is an event delivered more than ``max_deliveries`` times (it keeps killing its consumers).
@@ -17,6 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import redis
+from opentelemetry.propagate import inject
 
 from tripcast.data_engineering.streaming.events import MicroBatch, decode_batch, encode_event
 
@@ -67,11 +71,14 @@ class RedisTripStream:
                 raise
 
     def publish(self, trips: Iterable[Mapping[str, Any]]) -> int:
-        """Append trips as events (pipelined); return how many."""
+        """Append trips as events (pipelined); return how many. Events carry the active span's ``traceparent``."""
+        context: dict[str, str] = {}
+        inject(context)  # empty unless a span is recording: one trace context for the whole publish call
+        trace_fields: dict[Any, Any] = {key.encode(): value.encode() for key, value in context.items()}
         pipe = self.client.pipeline(transaction=False)
         n = 0
         for trip in trips:
-            pipe.xadd(self.stream, {FIELD: encode_event(trip)})
+            pipe.xadd(self.stream, {FIELD: encode_event(trip), **trace_fields})
             n += 1
         pipe.execute()
         return n

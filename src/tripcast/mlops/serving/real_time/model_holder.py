@@ -21,11 +21,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from opentelemetry import trace
+
 from tripcast.core.domain.errors import ModelNotLoadedError, TripcastError
 from tripcast.core.domain.evaluation import ModelVersion
 from tripcast.core.ports.learning import Predictor
 from tripcast.core.ports.tracking import ModelRegistry
 from tripcast.mlops.serving.real_time.metrics import ServingMetrics
+
+_tracer = trace.get_tracer("tripcast.serving")
 
 log = logging.getLogger(__name__)
 
@@ -174,11 +178,15 @@ class ModelHolder:
             if not force and current is not None and current.version.version == target.version:
                 self._failures = 0
                 return RefreshOutcome(False, current.version.version)
-            try:
-                predictor = self.loader(self.model_name, target.version)
-            except Exception as exc:  # noqa: BLE001 - any loader failure keeps the previous model serving
-                return self._load_failed(target.version, exc)
-            self._swap(LoadedModel(predictor, target))
+            # A span only when a version is loaded (the per-second "nothing changed" poll would be noise); a
+            # no-op unless the composition root installed a tracer provider.
+            attributes = {"tripcast.model.name": self.model_name, "tripcast.model.version": target.version}
+            with _tracer.start_as_current_span("tripcast.registry.reload", attributes=attributes):
+                try:
+                    predictor = self.loader(self.model_name, target.version)
+                except Exception as exc:  # noqa: BLE001 - any loader failure keeps the previous model serving
+                    return self._load_failed(target.version, exc)
+                self._swap(LoadedModel(predictor, target))
             return RefreshOutcome(True, target.version)
 
     def _registry_answered(self) -> None:

@@ -14,6 +14,10 @@ script that writes an entry's outcome only while the entry is still pending on t
 that dies before committing leaves its entries for another, and a slow one whose entries were reclaimed
 meanwhile writes nothing twice. Lost connections (Redis restarting) are retried with capped exponential
 backoff; the entries of an interrupted commit are taken back from this consumer's own pending list.
+
+Each handled batch is a span. Events published under a trace carry its W3C ``traceparent``: when a batch's
+events come from one trace, the batch's span is a child of the producer's span (the trace continues in the
+consumer); events from several traces are linked to the batch's span instead.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.propagate import extract
 
 from tripcast.core.domain.errors import InvalidInputError, ModelNotLoadedError
 from tripcast.core.domain.trip import TripRequest
@@ -34,6 +41,7 @@ from tripcast.core.services.prediction import Prediction
 from tripcast.mlops.serving.streaming.events import parse_trip_event
 
 log = logging.getLogger(__name__)
+_tracer = trace.get_tracer("tripcast.serving")
 
 Entry = tuple[str, dict[bytes, bytes]]
 #: Longest reason kept in a dead letter (a 400-digit value should not make a 400-digit reason).
@@ -225,11 +233,20 @@ class StreamScorer:
         ``deliveries`` (entry id -> times delivered) marks entries that keep coming back; one delivered more
         than ``max_deliveries`` times is dead-lettered without being scored again.
         """
+        if not entries:
+            return BatchOutcome()  # an idle round: no span either
         if reclaimed and deliveries is None:
             deliveries = self._deliveries([i for i, _ in entries])
-        outcomes = [self._parse(entry_id, fields, (deliveries or {}).get(entry_id, 0)) for entry_id, fields in entries]
-        self._predict([o for o in outcomes if o.reason is None])
-        return self._commit_outcomes(outcomes)
+        parent, links = producer_context(entries)
+        attributes: dict[str, str | int] = {"messaging.system": "redis", "messaging.batch.message_count": len(entries)}
+        with _tracer.start_as_current_span(
+            "tripcast.stream.score", context=parent, links=links, kind=trace.SpanKind.CONSUMER, attributes=attributes
+        ):
+            outcomes = [
+                self._parse(entry_id, fields, (deliveries or {}).get(entry_id, 0)) for entry_id, fields in entries
+            ]
+            self._predict([o for o in outcomes if o.reason is None])
+            return self._commit_outcomes(outcomes)
 
     def _parse(self, entry_id: str, fields: dict[bytes, bytes], delivered: int) -> _Outcome:
         outcome = _Outcome(entry_id, fields)
@@ -363,6 +380,27 @@ class StreamScorer:
             if idle_rounds is not None and idle >= idle_rounds:
                 break
         return total
+
+
+#: Event fields of the W3C trace context a producer adds (``RedisTripStream.publish``).
+TRACE_FIELDS = (b"traceparent", b"tracestate")
+
+
+def producer_context(entries: Sequence[Entry]) -> tuple[Context | None, list[trace.Link]]:
+    """The producers' trace contexts of ``entries``: (the parent, when they all share one trace; else links)."""
+    found: dict[int, tuple[Context, trace.SpanContext]] = {}
+    for _, fields in entries:
+        if b"traceparent" not in fields:
+            continue
+        carrier = {key.decode(): fields[key].decode(errors="replace") for key in TRACE_FIELDS if key in fields}
+        context = extract(carrier)
+        span_context = trace.get_current_span(context).get_span_context()
+        if span_context.is_valid:
+            found.setdefault(span_context.trace_id, (context, span_context))
+    if len(found) == 1:
+        [(context, _)] = found.values()
+        return context, []
+    return None, [trace.Link(span_context) for _, span_context in found.values()]
 
 
 def _as_text(fields: dict[bytes, bytes]) -> dict[str, str]:
