@@ -65,8 +65,8 @@ def test_json_lines_carry_category_context_and_no_secret(capsys, restore_logging
     logging.getLogger("tripcast.security.api_keys").warning("store at %s", "postgresql://u:topsecret@h/db")
     logging.getLogger("tripcast.mlops.x").info("loaded", extra={"rows": 3})
     logging.getLogger("somelibrary.internals").info("library internals")  # libraries log at WARNING and above
-    lines = [json.loads(line) for line in ours(capsys.readouterr().err, "tripcast.security.api_keys", "tripcast.mlops.x",
-                                                "somelibrary")]  # fmt: skip
+    written = ours(capsys.readouterr().err, "tripcast.security.api_keys", "tripcast.mlops.x", "somelibrary")
+    lines = [json.loads(line) for line in written]
     assert [line["event"] for line in lines] == ["store at postgresql://u:***@h/db", "loaded"]
     first, second = lines
     assert first["category"] == "security" and first["level"] == "warning" and first["timestamp"].endswith("Z")
