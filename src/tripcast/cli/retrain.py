@@ -22,19 +22,6 @@ from tripcast.core.domain.retraining import RetrainRun
 app = typer.Typer(no_args_is_help=True, help="Automated retraining: triggers, challenger, decision, guardrail.")
 
 
-def quiet_libraries() -> None:
-    """Route library logging (MLflow, alembic) to stderr at WARNING: stdout is the JSON's."""
-    import logging
-    import sys
-
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setLevel(logging.WARNING)
-    for name in ("mlflow", "alembic", "tripcast"):
-        logger = logging.getLogger(name)
-        logger.handlers = [handler]
-        logger.propagate = False
-
-
 @app.command("run")
 @user_errors
 def run_command(
@@ -50,7 +37,6 @@ def run_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON (stdout: JSON only)")] = False,
 ) -> None:
     """Ingest -> validate -> train a challenger on the recent window -> evaluate both -> gate -> decide."""
-    quiet_libraries()
     parsed = Month.parse(month)
     folder = source if source is not None and source.is_dir() else None
     ctx = context(folder)
@@ -100,7 +86,6 @@ def guard_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON (stdout: JSON only)")] = False,
 ) -> None:
     """Roll the champion back (and alert) when its live error is worse than the previous champion's."""
-    quiet_libraries()
     verdict = context().retraining.guard(actor=f"retrain-guardrail:{getpass.getuser()}")
     if as_json:
         print_json(verdict.to_dict())
@@ -120,7 +105,6 @@ def watch_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print each check as one JSON line")] = False,
 ) -> None:
     """Run the triggers (and, when one fires, a retrain) for the newest month with data, on a schedule."""
-    quiet_libraries()
     while True:
         ctx = context(source)
         payload = watch_once(ctx)
