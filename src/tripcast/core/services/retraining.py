@@ -58,6 +58,7 @@ from tripcast.core.ports.retraining import (
     TriggerContext,
 )
 from tripcast.core.services.approval import Approvals
+from tripcast.core.services.experiment_lifecycle import ChallengerExperimentPlan, ExperimentLifecycle
 from tripcast.core.services.promotion import CHALLENGER, CHAMPION, REFUSED, Promotion
 from tripcast.core.services.rollback import Rollback
 from tripcast.core.services.training import Training, TrainingPlan
@@ -109,6 +110,7 @@ class Retraining:
         locks: Locks,
         audit: AuditLog,
         clock: Clock,
+        experiments: Callable[[], ExperimentLifecycle] | None = None,
     ) -> None:
         self.model_name = model_name
         self.policy = policy
@@ -125,6 +127,8 @@ class Retraining:
         self.locks = locks
         self.audit = audit
         self.clock = clock
+        #: Opens the A/B test of a parked challenger (decision ``experiment``); None: the challenger just waits.
+        self.experiments = experiments
 
     # ------------------------------------------------------------------ run
     def run(
@@ -260,10 +264,22 @@ class Retraining:
             request = self.approvals().request(self.model_name, challenger.version, requester=requester, reason=reason)
             return RetrainDecision.APPROVAL_REQUESTED, f"approval request {request.request_id} is {request.state.value}"
         self._park_as_challenger(challenger, actor, reason)
-        return (
-            RetrainDecision.EXPERIMENT_REQUIRED,
-            f"v{challenger.version} set as {CHALLENGER}: an experiment must decide (not built yet)",
-        )
+        detail = f"v{challenger.version} set as {CHALLENGER}: an experiment must decide"
+        if self.experiments is not None and run.champion_version:
+            launched = self.experiments().launch_for_challenger(
+                self.model_name,
+                run.champion_version,
+                challenger.version,
+                name=f"retrain-{self.model_name}-{run.month}-v{challenger.version}",
+                plan=ChallengerExperimentPlan(
+                    self.policy.experiment_start,
+                    self.policy.experiment_treatment_share,
+                    self.policy.experiment_minimum_detectable_effect,
+                ),
+                actor=Identity(f"retrain:{actor}", Role.OPERATOR),
+            )
+            detail = f"{detail}; {launched.describe()}"
+        return RetrainDecision.EXPERIMENT_REQUIRED, detail
 
     def _park_as_challenger(self, challenger: ModelVersion, actor: str, reason: str) -> None:
         """Point ``challenger`` at the version, audited and in the ledger like any alias move."""
