@@ -135,3 +135,22 @@ def test_replaying_february_ships_a_strong_challenger_against_a_weak_champion(
     analysis = _run_experiment(env, base, "replay-strong-challenger", control=weak, treatment=strong)
     assert analysis["verdict"] == "ship", analysis["rule"]
     assert analysis["effect"] < 0 and analysis["ci_high"] < 0  # the strong arm's absolute error is lower
+
+
+def test_an_in_process_replay_reaches_the_same_verdict_without_http(
+    weak_and_strong: tuple[Path, str, str], served: tuple[dict[str, str], str, Path]
+) -> None:
+    _, weak, strong = weak_and_strong
+    env, base, _ = served
+    name = "replay-in-process"
+    arms = [{"name": "control", "model": strong, "weight": 0.5}, {"name": "treatment", "model": weak, "weight": 0.5}]
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with httpx.Client(base_url=base, timeout=30, headers=auth) as client:
+        assert client.post("/v1/experiments", json={"id": name, "model": MODEL, "arms": arms}).status_code == 201
+        assert client.post(f"/v1/experiments/{name}/start").status_code == 200
+        replay = _cli(env, "replay", name, "--month", "2021-02", "--limit", "1500", "--json")
+        client.post(f"/v1/experiments/{name}/stop")
+    assert replay.returncode == 0, replay.stderr
+    assert "(in-process)" in replay.stderr and "sent 1,500 (0 failed, 1,500 in the experiment)" in replay.stderr
+    analysis = json.loads(replay.stdout)
+    assert analysis["verdict"] == "keep champion" and sum(analysis["n_per_arm"].values()) == 1500
