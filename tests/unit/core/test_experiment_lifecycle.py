@@ -136,3 +136,15 @@ def test_without_a_decided_ship_for_the_version_the_approval_is_refused(
     with pytest.raises(ApprovalRefusedError, match="no decided experiment with verdict 'ship' has v2 as its treatment"):
         approvals.approve(request.request_id, approver=APPROVER)
     assert registry.aliases[CHAMPION] == "1" and ledger.rows == []
+
+
+def test_an_experiment_retraining_cannot_create_is_said_and_the_challenger_stays_parked() -> None:
+    world = World(policy=RetrainingPolicy("staging", decision=DecisionMode.EXPERIMENT))
+    experiments = experiments_over(world.registry)
+    taken = ExperimentDefinition(f"retrain-{NAME}-2021-03-v2", NAME, (Arm("a", "1", 0.5), Arm("b", "1", 0.5)))
+    experiments.create(taken, actor=OPERATOR)  # the name retraining would use
+    service = world.service()
+    service.experiments = lambda: ExperimentLifecycle(experiments)
+    run = service.run(MAR).run
+    assert run.decision == "experiment_required" and world.registry.aliases["challenger"] == "2"
+    assert f"experiment retrain-{NAME}-2021-03-v2 not created: exists" in run.decision_detail

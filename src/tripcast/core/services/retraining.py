@@ -266,20 +266,34 @@ class Retraining:
         self._park_as_challenger(challenger, actor, reason)
         detail = f"v{challenger.version} set as {CHALLENGER}: an experiment must decide"
         if self.experiments is not None and run.champion_version:
+            detail = f"{detail}; {self._open_experiment(run, challenger.version, actor)}"
+        return RetrainDecision.EXPERIMENT_REQUIRED, detail
+
+    def _open_experiment(self, run: RetrainRun, challenger_version: str, actor: str) -> str:
+        """Create (and start, per policy) the A/B test champion vs challenger; what happened, in one sentence.
+
+        A refusal (an experiment of that name exists, an arm went missing) is said, not raised: the challenger
+        stays parked and an operator can open the experiment by hand.
+        """
+        assert self.experiments is not None
+        name = f"retrain-{self.model_name}-{run.month}-v{challenger_version}"
+        plan = ChallengerExperimentPlan(
+            self.policy.experiment_start,
+            self.policy.experiment_treatment_share,
+            self.policy.experiment_minimum_detectable_effect,
+        )
+        try:
             launched = self.experiments().launch_for_challenger(
                 self.model_name,
                 run.champion_version,
-                challenger.version,
-                name=f"retrain-{self.model_name}-{run.month}-v{challenger.version}",
-                plan=ChallengerExperimentPlan(
-                    self.policy.experiment_start,
-                    self.policy.experiment_treatment_share,
-                    self.policy.experiment_minimum_detectable_effect,
-                ),
+                challenger_version,
+                name=name,
+                plan=plan,
                 actor=Identity(f"retrain:{actor}", Role.OPERATOR),
             )
-            detail = f"{detail}; {launched.describe()}"
-        return RetrainDecision.EXPERIMENT_REQUIRED, detail
+        except TripcastError as exc:
+            return f"experiment {name} not created: {exc}"
+        return launched.describe()
 
     def _park_as_challenger(self, challenger: ModelVersion, actor: str, reason: str) -> None:
         """Point ``challenger`` at the version, audited and in the ledger like any alias move."""
