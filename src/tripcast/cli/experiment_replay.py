@@ -45,11 +45,12 @@ def replay(
     """Replay a month's trips through a running experiment, record their real durations, print the analysis."""
     from tripcast.bootstrap.experiment_replay import experiment_replay, month_requests
     from tripcast.bootstrap.experiments import analysis_payload
-    from tripcast.core.services.experiment_replay import ReplaySettings
+    from tripcast.core.services.experiment_replay import ReplaySettings, ensure_replayable
 
     settings = ReplaySettings(rate=rate, max_in_flight=max_in_flight)
     chosen = Month.parse(month)
     ctx = context(None)
+    ensure_replayable(ctx.experiments.service, experiment_id, settings)  # before loading a month and models
     requests = month_requests(ctx, chosen, limit)
     err_console.print(f"replaying {len(requests):,} trips of {chosen} through {experiment_id} ({url or 'in-process'})")
     bearer = token or os.environ.get("TRIPCAST_TOKEN") or None

@@ -124,9 +124,10 @@ def test_a_stopped_or_draft_experiment_is_refused_and_nothing_is_sent() -> None:
 def test_bad_settings_and_nothing_to_replay_are_named() -> None:
     replay, server, _, _ = world()
     with pytest.raises(InvalidInputError) as refused:
-        replay.run("ab-1", [], ReplaySettings(rate=0.0, max_in_flight=0))
-    text = str(refused.value)
-    assert "--rate: must be > 0" in text and "max_in_flight: must be >= 1" in text and "nothing to replay" in text
+        replay.run("ab-1", labelled(2), ReplaySettings(rate=0.0, max_in_flight=0))
+    assert "--rate: must be > 0" in str(refused.value) and "max_in_flight: must be >= 1" in str(refused.value)
+    with pytest.raises(InvalidInputError, match="nothing to replay"):
+        replay.run("ab-1", [])
     assert server.sent_at == []
 
 

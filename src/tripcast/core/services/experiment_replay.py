@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError, TripcastError
 from tripcast.core.domain.experiment import AnalysisResult, ExperimentState
 from tripcast.core.ports.replay import LabelledRequest, OutcomeRecorder, ReplaySender, SentRequest
-from tripcast.core.services.experiments import Experiments
+from tripcast.core.services.experiments import Experiments, ExperimentStatus
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,27 @@ class ReplayOutcome:
         }
 
 
+def ensure_replayable(experiments: Experiments, experiment_id: str, settings: ReplaySettings) -> ExperimentStatus:
+    """The experiment's status when a replay may run through it; InvalidInputError naming every reason otherwise.
+
+    Cheap: callers check before loading the requests or the models.
+    """
+    problems = settings.problems()
+    status = experiments.status(experiment_id)
+    state = status.experiment.state
+    if state is not ExperimentState.RUNNING:
+        problems.append(
+            FieldProblem(
+                "experiment",
+                f"experiment {experiment_id!r} is {state.value}, not running: "
+                f"start it first (tripcast experiments start {experiment_id})",
+            )
+        )
+    if problems:
+        raise InvalidInputError(problems)
+    return status
+
+
 class ExperimentReplay:
     """Replays labelled requests through a running experiment, records their outcomes, analyses it."""
 
@@ -102,22 +123,9 @@ class ExperimentReplay:
     ) -> ReplayOutcome:
         """Send ``requests`` as timed traffic, record the outcomes of those answered, analyse the experiment."""
         settings = settings or ReplaySettings()
-        problems = settings.problems()
         if not requests:
-            problems.append(FieldProblem("requests", "nothing to replay (no valid labelled request)"))
-        if problems:
-            raise InvalidInputError(problems)
-        status = self.experiments.status(experiment_id)
-        if status.experiment.state is not ExperimentState.RUNNING:
-            raise InvalidInputError(
-                [
-                    FieldProblem(
-                        "experiment",
-                        f"experiment {experiment_id!r} is {status.experiment.state.value}, not running: "
-                        f"start it first (tripcast experiments start {experiment_id})",
-                    )
-                ]
-            )
+            raise InvalidInputError([FieldProblem("requests", "nothing to replay (no valid labelled request)")])
+        status = ensure_replayable(self.experiments, experiment_id, settings)
         before = sum(status.exposures.values())
         started = self.monotonic()
         errors: list[str] = []
