@@ -30,13 +30,14 @@ architecture: setup
 	$(RUN) lint-imports
 
 # The web console (frontend/, DOCS/frontend.md): packages from the committed lock (again only when it changed),
-# type check, unit tests, production build (served by `tripcast serve` at /ui). Its browser test runs in pytest.
+# lint (eslint), type check (tsc), unit tests (Vitest), production build (served by `tripcast serve` at /ui).
+# Its browser tests run in pytest (tests/e2e/frontend).
 frontend/node_modules/.package-lock.json: frontend/package-lock.json
 	@command -v npm >/dev/null 2>&1 || { echo "npm (Node >= 20.19) is needed for the web console"; exit 1; }
 	cd frontend && npm ci --no-audit --no-fund
 
 frontend: frontend/node_modules/.package-lock.json
-	cd frontend && npm run --silent typecheck && npm test --silent && npm run --silent build
+	cd frontend && npm run --silent lint && npm run --silent typecheck && npm test --silent && npm run --silent build
 
 test: setup lint typecheck architecture frontend
 	$(RUN) pytest $(PYTEST_ARGS)

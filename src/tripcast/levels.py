@@ -49,6 +49,7 @@ PACKAGE_LEVELS: dict[str, Level] = {
     "tripcast.levels": Level.BEGINNER,
     "tripcast.durable_files": Level.BEGINNER,
     "tripcast.sql_schema": Level.BEGINNER,
+    "tripcast.background_batches": Level.BEGINNER,
     "tripcast.bootstrap": Level.BEGINNER,
     # Driving adapters: the CLI is the beginner's entry point; HTTP API and dashboard come with
     # "api contracts" and "frontend" at the intermediate level.
@@ -118,6 +119,7 @@ PACKAGE_LEVELS: dict[str, Level] = {
     "tripcast.cli.cards": Level.EXPERT,
     # Lifecycle automation (issue 13): the approval workflow's adapters, wiring and commands.
     "tripcast.mlops.governance": Level.EXPERT,
+    "tripcast.mlops.policy_files": Level.EXPERT,
     "tripcast.bootstrap.approvals": Level.EXPERT,
     "tripcast.cli.approvals": Level.EXPERT,
     # Model lifecycle (issue 13, ledger): the promotion ledger and one-command rollback.

@@ -197,10 +197,6 @@ class Settings(BaseSettings):
     # The environment's retraining policy (YAML; relative: under the settings' home). Unset: the repository's
     # environments/<env>/retraining_policy.yaml when present, else the built-in policy of the environment.
     retraining_policy_file: Path | None = Field(default=None, description="YAML retraining policy of this environment")
-    # Where the retraining guardrail's alerts go besides the log (a Slack-compatible webhook; egress rules apply).
-    retraining_alert_webhook_url: str | None = Field(
-        default=None, description="webhook the retraining guardrail alerts (besides the log)"
-    )
     # Seconds between two checks of `tripcast retrain watch`.
     retraining_watch_seconds: float = Field(default=3600.0, ge=1.0, le=31 * 86_400.0)
     # --- feedback area (issue #13: ground truth, live error) ---

@@ -26,6 +26,7 @@ async function axe(page) {
 async function predict(page) {
   await page.goto(`${base}/ui/#/predict`);
   await page.getByRole("button", { name: "Predict duration" }).waitFor();
+  await page.getByRole("option", { name: "JFK Airport (132)" }).first().waitFor({ state: "attached" }); // zones arrived
   await page.getByRole("group", { name: "Dropoff zone" }).getByRole("searchbox").fill("JFK");
   await page.getByLabel("Distance (miles)").fill("17.2");
   await page.getByRole("button", { name: "Predict duration" }).click();
@@ -44,7 +45,8 @@ async function visit(page, name) {
   if (name === "models") await page.getByRole("list", { name: "Promotion ledger" }).or(page.getByText("No promotion recorded yet")).first().waitFor({ timeout: 15000 });
   if (name === "models") await page.getByRole("table", { name: "Registered versions" }).waitFor({ timeout: 15000 });
   if (name === "monitoring") await page.locator('[data-stat="p50"]').waitFor({ timeout: 15000 });
-  await page.waitForLoadState("networkidle");
+  // A hash change is no new load, so "networkidle" would not wait: wait until no part is still loading.
+  await page.waitForFunction(() => !document.querySelector("main")?.innerText.includes("Loading…"), null, { timeout: 15000 });
 }
 
 async function run(browser, viewport) {

@@ -67,6 +67,33 @@ def start_experiment(env: dict[str, str]) -> None:
             service.start("overhead-ab", actor=bench)
 
 
+def micro(env: dict[str, str], n: int = 20_000) -> None:
+    """In-process cost per request of the experiment path: routing (hash, weights, arm lookup) and the
+    exposure handed to the writer's queue; no HTTP, no network, no load generator."""
+    import time
+    from datetime import datetime
+
+    from tripcast.bootstrap import bootstrap
+    from tripcast.bootstrap.serving import experiment_split
+    from tripcast.core.domain.trip import TripRequest
+    from tripcast.settings import Settings
+
+    tc = bootstrap(Settings(data_dir=Path(env["TRIPCAST_DATA_DIR"])))
+    split, _ = experiment_split(tc, tc.serving_registry, feature_builder=tc.features)
+    assert split is not None
+    split.refresh()  # type: ignore[attr-defined]
+    trip = [TripRequest(datetime(2021, 2, 14, 8, 30), 74, 75, 1.6, 2, 1)]
+    started = time.perf_counter()
+    routes = [split.route(f"rider-{i}") for i in range(n)]
+    routed = time.perf_counter() - started
+    started = time.perf_counter()
+    for i, route in enumerate(routes):
+        assert route is not None
+        split.served(route, f"rider-{i}", (f"request-{i}",), trip, [1.0])
+    exposed = time.perf_counter() - started
+    print(f"in process: route {routed / n * 1e6:.1f} us, exposure {exposed / n * 1e6:.1f} us per request")
+
+
 def one_run(env: dict[str, str], work: Path, cpus: Any, bodies: list[dict[str, Any]], rate: float, seconds: float,
             experiments: bool) -> dict[str, float]:  # fmt: skip
     port = free_port()
@@ -87,6 +114,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per measured run")
     parser.add_argument("--rounds", type=int, default=3, help="baseline/experiment pairs")
     parser.add_argument("--quick", action="store_true", help="5 s, 1 round")
+    parser.add_argument("--micro", action="store_true", help="also time the experiment path in process")
     parser.add_argument("--work", type=Path, help="keep the registry here and reuse it (training and compiling "
                         "the two versions takes minutes); default: a temporary directory")  # fmt: skip
     args = parser.parse_args()
@@ -109,6 +137,8 @@ def main() -> None:
         }
         os.environ.update({k: v for k, v in env.items() if k.startswith("TRIPCAST_")})
         start_experiment(env)
+        if args.micro:
+            micro(env)
         pinned = split_cpus()
         server_cpus = pinned[0] if pinned else None
         if pinned:

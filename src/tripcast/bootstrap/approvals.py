@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tripcast.core.domain.approval import ApprovalPolicy, DriftCheck
-from tripcast.core.domain.errors import FieldProblem, InvalidInputError
 from tripcast.core.domain.evaluation import ModelVersion
 from tripcast.core.domain.month import Month
 from tripcast.core.ports.approval import DriftEvidence
@@ -15,6 +14,8 @@ from tripcast.core.services.approval import Approvals, GateThroughPromotion
 from tripcast.core.services.experiment_lifecycle import ExperimentLifecycle
 from tripcast.mlops.governance.policy import POLICY_FILE, default_policy, load_policy
 from tripcast.mlops.governance.store import SqlApprovalStore
+from tripcast.mlops.policy_files import policy_path as environment_policy_path
+from tripcast.mlops.policy_files import refuse_other_environment
 
 if TYPE_CHECKING:
     from tripcast.bootstrap import Tripcast
@@ -23,12 +24,7 @@ if TYPE_CHECKING:
 
 def policy_path(settings: Settings) -> Path | None:
     """The policy file the settings name, else ``environments/<env>/approval_policy.yaml`` under the home."""
-    if settings.approval_policy_file is not None:
-        path = settings.approval_policy_file.expanduser()
-        assert settings.home is not None  # resolved when the settings load
-        return path if path.is_absolute() else settings.home / path
-    candidate = (settings.home or Path("/nonexistent")) / "environments" / settings.env.value / POLICY_FILE
-    return candidate if candidate.is_file() else None
+    return environment_policy_path(settings.home, settings.env.value, POLICY_FILE, settings.approval_policy_file)
 
 
 def approval_policy(settings: Settings) -> ApprovalPolicy:
@@ -37,10 +33,7 @@ def approval_policy(settings: Settings) -> ApprovalPolicy:
     if path is None:
         return default_policy(settings.env.value)
     policy = load_policy(path)
-    if policy.environment != settings.env.value:
-        # A local policy copied into production would auto-approve there: refuse it.
-        problem = f"is {policy.environment!r} but TRIPCAST_ENV is {settings.env.value!r}"
-        raise InvalidInputError([FieldProblem(f"{path.name}: environment", problem)])
+    refuse_other_environment(policy, settings.env.value, path)
     return policy
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tripcast.core.domain.approval import DriftCheck
-from tripcast.core.domain.errors import FieldProblem, InvalidInputError
 from tripcast.core.domain.evaluation import ModelVersion
 from tripcast.core.domain.month import Month
 from tripcast.core.domain.retraining import RetrainingPolicy
@@ -28,27 +27,22 @@ if TYPE_CHECKING:
 
 def policy_path(settings: Settings) -> Path | None:
     """The file the settings name, else ``environments/<env>/retraining_policy.yaml`` under the home."""
+    from tripcast.mlops.policy_files import policy_path as environment_policy_path
     from tripcast.mlops.retraining.policy import POLICY_FILE
 
-    if settings.retraining_policy_file is not None:
-        path = settings.retraining_policy_file.expanduser()
-        return path if path.is_absolute() or settings.home is None else settings.home / path
-    candidate = (settings.home or Path("/nonexistent")) / "environments" / settings.env.value / POLICY_FILE
-    return candidate if candidate.is_file() else None
+    return environment_policy_path(settings.home, settings.env.value, POLICY_FILE, settings.retraining_policy_file)
 
 
 def retraining_policy(settings: Settings) -> RetrainingPolicy:
     """The environment's policy: its file, or the environment's built-in default."""
+    from tripcast.mlops.policy_files import refuse_other_environment
     from tripcast.mlops.retraining.policy import default_policy, load_policy
 
     path = policy_path(settings)
     if path is None:
         return default_policy(settings.env.value)
     policy = load_policy(path)
-    if policy.environment != settings.env.value:
-        # A local policy (auto-promote) copied into production would promote without an approver: refuse it.
-        problem = f"is {policy.environment!r} but TRIPCAST_ENV is {settings.env.value!r}"
-        raise InvalidInputError([FieldProblem(f"{path.name}: environment", problem)])
+    refuse_other_environment(policy, settings.env.value, path)
     return policy
 
 
@@ -158,7 +152,8 @@ def triggers(tc: Tripcast, policy: RetrainingPolicy, months: ValidatedMonths) ->
 def build_retraining(tc: Tripcast) -> Retraining:
     """The retraining use case over the root's services."""
     from tripcast.mlops.retraining.store import SqlRunStateStore
-    from tripcast.observability.alerting.retraining import ChannelAlerter
+    from tripcast.observability.alerting.alertmanager import AlertmanagerGateway
+    from tripcast.observability.alerting.retraining import AlertmanagerAlerter
 
     policy = retraining_policy(tc.settings)
     months = ValidatedMonths(tc)
@@ -176,7 +171,7 @@ def build_retraining(tc: Tripcast) -> Retraining:
         approvals=lambda: tc.approvals,
         rollback=(lambda: tc.ml.rollback) if has_ledger else None,
         live=tc.feedback.service,
-        alerter=ChannelAlerter.from_webhook(tc.settings.retraining_alert_webhook_url),
+        alerter=AlertmanagerAlerter(AlertmanagerGateway(tc.settings.alertmanager_url)),
         locks=tc.registry_locks,
         audit=tc.audit,
         clock=tc.clock,

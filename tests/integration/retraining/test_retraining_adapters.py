@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tripcast.core.domain.errors import InvalidInputError
+from tripcast.core.domain.errors import InvalidInputError, TripcastError
 from tripcast.core.domain.retraining import Alert, DecisionMode, GuardScope, RetrainRun, RetrainStage, TriggerResult
 from tripcast.mlops.retraining.policy import load_policy
 from tripcast.mlops.retraining.store import SqlRunStateStore
-from tripcast.observability.alerting.retraining import ChannelAlerter
+from tripcast.observability.alerting.alertmanager import AlertmanagerGateway
+from tripcast.observability.alerting.retraining import AlertmanagerAlerter
 
 ENVIRONMENTS = Path(__file__).resolve().parents[3] / "environments"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -66,11 +67,18 @@ def test_a_bad_policy_file_names_each_bad_field(tmp_path: Path) -> None:
         assert field in message
 
 
-def test_the_alerter_delivers_through_the_log_channel(caplog: pytest.LogCaptureFixture) -> None:
+def test_the_alerter_logs_and_says_when_alertmanager_did_not_take_it(caplog: pytest.LogCaptureFixture) -> None:
+    """Alertmanager down (nothing listens): the alert is still in the log, and the error says where it is."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{probe.getsockname()[1]}"
     alert = Alert("RetrainGuardrailRollback", "critical", "v3 rolled back to v2", "model:m/3", {"model": "m"}, 9.5)
-    with caplog.at_level(logging.WARNING, logger="tripcast.alerts"):
-        ChannelAlerter.from_webhook(None).send(alert)
+    with caplog.at_level(logging.WARNING, logger="tripcast.alerts"), pytest.raises(TripcastError) as refused:
+        AlertmanagerAlerter(AlertmanagerGateway(down, timeout=1)).send(alert)
     assert "v3 rolled back to v2" in caplog.text and "RetrainGuardrailRollback" in caplog.text
+    assert "the alert is in the log, but Alertmanager did not take it" in str(refused.value)
 
 
 def _runner_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:

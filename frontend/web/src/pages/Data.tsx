@@ -18,7 +18,7 @@ export function DataPage() {
       {(data) =>
         data === null || data.months.length === 0 ? (
           <EmptyState title="No pipeline reports served">
-            Pipeline runs and quality reports are read with <code>tripcast pipeline status</code> for now; this server does not expose them.
+            This server does not expose pipeline runs and quality reports yet: <code>tripcast pipeline run</code> prints each month's steps and rows, and writes its manifest.
           </EmptyState>
         ) : (
           <Card title="Quality by month">

@@ -2,7 +2,7 @@ import { useMutation } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { Button, Card, Stat } from "@ds/index";
 import { api, type PredictionOut, type TripIn } from "../api";
-import { ErrorOf, Loaded } from "../components";
+import { ErrorOf } from "../components";
 import { useZones } from "../hooks";
 import { ZonePicker } from "./ZonePicker";
 
@@ -11,6 +11,7 @@ const DEFAULT_DROPOFF = 75; // East Harlem South
 
 export function PredictPage() {
   const zones = useZones();
+  const zoneList = zones.data?.zones ?? [];
   const [pickup, setPickup] = useState<number | "">(DEFAULT_PICKUP);
   const [dropoff, setDropoff] = useState<number | "">(DEFAULT_DROPOFF);
   const [when, setWhen] = useState("2021-02-14T08:30");
@@ -36,31 +37,29 @@ export function PredictPage() {
   return (
     <div className="grid grid-cols-1 gap-4 lg:grid-cols-[2fr_1fr]">
       <Card title="Trip">
-        <Loaded query={zones}>
-          {(data) => (
-            <form onSubmit={submit} className="grid grid-cols-1 gap-4" aria-label="Trip to predict">
-              <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
-                <ZonePicker label="Pickup zone" zones={data.zones} value={pickup} onChange={setPickup} />
-                <ZonePicker label="Dropoff zone" zones={data.zones} value={dropoff} onChange={setDropoff} />
-              </div>
-              <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
-                <label className="flex flex-col gap-1 text-sm font-semibold">
-                  Pickup time (NYC)
-                  <input type="datetime-local" required value={when} onChange={(e) => setWhen(e.target.value)} className="rounded-sm border border-line px-2 py-2 font-normal" />
-                </label>
-                <label className="flex flex-col gap-1 text-sm font-semibold">
-                  Distance (miles)
-                  <input type="number" step="0.1" required value={distance} onChange={(e) => setDistance(e.target.value)} className="rounded-sm border border-line px-2 py-2 font-normal" />
-                </label>
-              </div>
-              <div>
-                <Button type="submit" disabled={predict.isPending}>
-                  {predict.isPending ? "Predicting…" : "Predict duration"}
-                </Button>
-              </div>
-            </form>
-          )}
-        </Loaded>
+        {/* The form renders at once (no layout shift when the zones arrive); the pickers fill in. */}
+        {zones.isError && <ErrorOf error={zones.error} />}
+        <form onSubmit={submit} className="grid grid-cols-1 gap-4" aria-label="Trip to predict">
+          <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
+            <ZonePicker label="Pickup zone" zones={zoneList} value={pickup} onChange={setPickup} />
+            <ZonePicker label="Dropoff zone" zones={zoneList} value={dropoff} onChange={setDropoff} />
+          </div>
+          <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
+            <label className="flex flex-col gap-1 text-sm font-semibold">
+              Pickup time (NYC)
+              <input type="datetime-local" required value={when} onChange={(e) => setWhen(e.target.value)} className="rounded-sm border border-line px-2 py-2 font-normal" />
+            </label>
+            <label className="flex flex-col gap-1 text-sm font-semibold">
+              Distance (miles)
+              <input type="number" step="0.1" required value={distance} onChange={(e) => setDistance(e.target.value)} className="rounded-sm border border-line px-2 py-2 font-normal" />
+            </label>
+          </div>
+          <div>
+            <Button type="submit" disabled={predict.isPending}>
+              {predict.isPending ? "Predicting…" : "Predict duration"}
+            </Button>
+          </div>
+        </form>
       </Card>
       <Card title="Prediction">
         {predict.isError && <ErrorOf error={predict.error} />}

@@ -39,11 +39,13 @@ export function ZonePicker({ label, zones, value, onChange }: { label: string; z
       <label htmlFor={`${id}-zone`} className="sr-only">{label}</label>
       <select
         id={`${id}-zone`}
-        value={value}
+        value={zones.length ? value : ""}
+        disabled={zones.length === 0}
         onChange={(e) => onChange(Number(e.target.value))}
         className="rounded-sm border border-line bg-surface px-2 py-2"
       >
-        {value === "" && <option value="">Choose a zone</option>}
+        {zones.length === 0 && <option value="">Loading zones…</option>}
+        {zones.length > 0 && value === "" && <option value="">Choose a zone</option>}
         {groups.map(([borough, list]) => (
           <optgroup key={borough} label={borough}>
             {list.map((zone) => (

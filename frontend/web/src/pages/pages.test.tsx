@@ -32,6 +32,7 @@ describe("predict page", () => {
     });
     renderWithQuery(<PredictPage />);
     const dropoff = await screen.findByRole("group", { name: "Dropoff zone" });
+    await within(dropoff).findByRole("option", { name: "JFK Airport (132)" }); // the zones have arrived
     fireEvent.change(within(dropoff).getByRole("searchbox"), { target: { value: "JFK" } });
     fireEvent.click(screen.getByRole("button", { name: "Predict duration" }));
     expect(await screen.findByText("7.9")).toBeInTheDocument();

@@ -7,16 +7,15 @@ log), each batch one transaction; ``close()`` (the server's shutdown) writes wha
 
 from __future__ import annotations
 
-import atexit
 import json
 import logging
-import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from tripcast.background_batches import BackgroundBatches
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError, NotFoundError
 from tripcast.core.domain.experiment import (
     Experiment,
@@ -170,50 +169,36 @@ class SqlExposureLog(ExposureLog):
 
     def __init__(self, engine: sa.Engine, *, flush_seconds: float = 0.5, max_pending: int = 500_000) -> None:
         self.engine = engine
-        self.flush_seconds = flush_seconds
-        self.max_pending = max_pending
-        self.dropped = 0
-        self._pending: list[Exposure] = []
-        self._lock = threading.Lock()
-        self._flush_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._batches: BackgroundBatches[Exposure] = BackgroundBatches(
+            self._write, name="exposure-log", flush_seconds=flush_seconds, max_pending=max_pending
+        )
+
+    @property
+    def dropped(self) -> int:
+        """Exposures dropped because the queue was full."""
+        return self._batches.dropped
 
     def record(self, exposures: Sequence[Exposure]) -> None:
-        with self._lock:
-            if len(self._pending) + len(exposures) > self.max_pending:
-                self.dropped += len(exposures)
-                return
-            self._pending.extend(exposures)
-            if self._thread is None and not self._stop.is_set():
-                self._thread = threading.Thread(target=self._run, name="exposure-log", daemon=True)
-                self._thread.start()
-                atexit.register(self._flush_at_exit)
+        for exposure in exposures:
+            self._batches.add(exposure)
 
     def flush(self) -> int:
-        with self._flush_lock:
-            with self._lock:
-                batch, self._pending = self._pending, []
-            if not batch:
-                return 0
-            rows = [
-                (e.experiment_id, e.arm, e.unit_id, e.request_id, e.at.timestamp(), e.model_version, e.answered,
-                 e.prediction)
-                for e in batch
-            ]  # fmt: skip
-            mark = "?" if self.engine.dialect.name == "sqlite" else "%s"
-            statement = (
-                "INSERT INTO experiment_exposures (experiment_id, arm, unit_id, request_id, at, model_version, "
-                f"answered, prediction) VALUES ({', '.join([mark] * 8)})"
-            )
-            try:
-                with self.engine.begin() as conn:  # the whole batch or none of it
-                    conn.exec_driver_sql(statement, rows)
-            except Exception:
-                with self._lock:  # back in front: the next flush retries them
-                    self._pending[:0] = batch
-                raise
-            return len(rows)
+        return self._batches.flush()
+
+    def _write(self, batch: list[Exposure]) -> int:
+        rows = [
+            (e.experiment_id, e.arm, e.unit_id, e.request_id, e.at.timestamp(), e.model_version, e.answered,
+             e.prediction)
+            for e in batch
+        ]  # fmt: skip
+        mark = "?" if self.engine.dialect.name == "sqlite" else "%s"
+        statement = (
+            "INSERT INTO experiment_exposures (experiment_id, arm, unit_id, request_id, at, model_version, "
+            f"answered, prediction) VALUES ({', '.join([mark] * 8)})"
+        )
+        with self.engine.begin() as conn:  # the whole batch or none of it
+            conn.exec_driver_sql(statement, rows)
+        return len(rows)
 
     def count(self, experiment_id: str) -> dict[str, int]:
         c = exposures_table.c
@@ -248,23 +233,7 @@ class SqlExposureLog(ExposureLog):
         return frame
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self.flush()
-
-    def _flush_at_exit(self) -> None:
-        try:
-            self.flush()
-        except Exception:  # at exit there is no one left to tell but the log
-            log.warning("exposure log: rows not written at exit", exc_info=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.flush_seconds):
-            try:
-                self.flush()
-            except Exception:  # an outage keeps rows queued and retries; serving goes on
-                log.warning("exposure log flush failed; retrying", exc_info=True)
+        self._batches.close()
 
 
 _OBSERVATIONS_SQL = """

@@ -8,9 +8,7 @@ is committed (SQLite in WAL mode survives a killed process).
 
 from __future__ import annotations
 
-import atexit
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -19,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from tripcast.background_batches import BackgroundBatches
 from tripcast.core.domain.trip import TripRequest
 from tripcast.core.ports.feedback import Actual, LabeledPrediction, LoggedPrediction
 
@@ -200,7 +199,8 @@ _Pending = tuple[str, str, Sequence[str], Sequence[TripRequest], Sequence[float]
 
 
 class BufferedPredictionLog:
-    """Queues served predictions and writes them in batches from a background thread.
+    """Queues served predictions and writes them in batches from a background thread
+    (:class:`~tripcast.background_batches.BackgroundBatches`).
 
     ``append`` costs a list append under a lock; describing the requests (digest, segment) and the SQL
     happen on the writer thread. At most ``max_pending`` rows wait: beyond that new rows are dropped and
@@ -217,15 +217,14 @@ class BufferedPredictionLog:
     ) -> None:
         self.store = store
         self.describe = describe
-        self.flush_seconds = flush_seconds
-        self.max_pending = max_pending
-        self.dropped = 0
-        self._pending: list[_Pending] = []
-        self._pending_rows = 0
-        self._lock = threading.Lock()
-        self._flush_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._batches: BackgroundBatches[_Pending] = BackgroundBatches(
+            self._write, name="prediction-log", flush_seconds=flush_seconds, max_pending=max_pending
+        )
+
+    @property
+    def dropped(self) -> int:
+        """Rows dropped because the queue was full."""
+        return self._batches.dropped
 
     def append(
         self,
@@ -235,42 +234,20 @@ class BufferedPredictionLog:
         requests: Sequence[TripRequest],
         minutes: Sequence[float],
     ) -> None:
-        with self._lock:
-            if self._pending_rows + len(requests) > self.max_pending:
-                self.dropped += len(requests)
-                return
-            self._pending.append((model_name, model_version, request_ids, requests, minutes, time.time()))
-            self._pending_rows += len(requests)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
-                self._thread.start()
-                atexit.register(self._flush_at_exit)  # a command or consumer exiting normally loses nothing
+        item = (model_name, model_version, request_ids, requests, minutes, time.time())
+        self._batches.add(item, rows=len(requests))
 
     def flush(self) -> int:
-        with self._flush_lock:
-            with self._lock:
-                batch, self._pending, self._pending_rows = self._pending, [], 0
-            records = [record for item in batch for record in self._records(item)]
-            try:
-                self.store.append(records)
-                return len(records)
-            except Exception:
-                with self._lock:  # put them back in front: the next flush retries them
-                    self._pending[:0] = batch
-                    self._pending_rows += len(records)
-                raise
+        """Write what is queued; the rows written (a failure re-queues them and raises)."""
+        return self._batches.flush()
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self.flush()
+        self._batches.close()
 
-    def _flush_at_exit(self) -> None:
-        try:
-            self.flush()
-        except Exception:  # at exit there is no one left to tell but the log
-            log.warning("prediction log: rows not written at exit", exc_info=True)
+    def _write(self, batch: list[_Pending]) -> int:
+        records = [record for item in batch for record in self._records(item)]
+        self.store.append(records)
+        return len(records)
 
     def _records(self, item: _Pending) -> list[LoggedPrediction]:
         name, version, ids, requests, minutes, served_at = item
@@ -280,10 +257,3 @@ class BufferedPredictionLog:
             LoggedPrediction(rid, name, version, digest, segment, zone, float(m), at)
             for rid, (digest, segment, zone), m in zip(ids, described, minutes, strict=True)
         ]
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.flush_seconds):
-            try:
-                self.flush()
-            except Exception:  # an outage keeps rows queued and retries; serving goes on
-                log.warning("prediction log flush failed; retrying", exc_info=True)

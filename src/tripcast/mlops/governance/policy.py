@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from tripcast.core.domain.approval import ApprovalPolicy
-from tripcast.core.domain.errors import FieldProblem, InvalidInputError
+from tripcast.mlops.policy_files import read_policy
 
 POLICY_FILE = "approval_policy.yaml"
 
@@ -46,22 +45,4 @@ def default_policy(environment: str) -> ApprovalPolicy:
 
 def load_policy(path: Path) -> ApprovalPolicy:
     """The policy in ``path``; InvalidInputError naming the file and each bad field."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InvalidInputError([FieldProblem(str(path), f"cannot read: {exc.strerror}")]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or type(exc).__name__
-        raise InvalidInputError([FieldProblem(str(path), f"not valid YAML{where}: {problem}")]) from None
-    if not isinstance(raw, dict):
-        raise InvalidInputError([FieldProblem(str(path), "expected a mapping of policy fields")])
-    try:
-        return ApprovalPolicyModel.model_validate(raw).to_policy()
-    except ValidationError as exc:
-        problems = [
-            FieldProblem(f"{path.name}: {'.'.join(str(p) for p in error['loc']) or 'policy'}", str(error["msg"]))
-            for error in exc.errors()
-        ]
-        raise InvalidInputError(problems) from None
+    return read_policy(path, ApprovalPolicyModel).to_policy()

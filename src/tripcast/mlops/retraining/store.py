@@ -7,15 +7,14 @@ so a process killed mid-run leaves the last stage it completed, which the next r
 from __future__ import annotations
 
 import json
-import threading
 from datetime import UTC
-from pathlib import Path
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, create_engine, delete, insert, select
+from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, delete, insert, select
 from sqlalchemy.engine import Engine
 
 from tripcast.core.domain.retraining import RetrainRun
 from tripcast.core.ports.retraining import RunStateStore
+from tripcast.sql_schema import LazySchema
 
 _metadata = MetaData()
 retrain_runs = Table(
@@ -33,21 +32,11 @@ class SqlRunStateStore(RunStateStore):
     """Run records in one table of the database at ``url`` (created on first use)."""
 
     def __init__(self, url: str) -> None:
-        connect_args = {"connect_timeout": 3} if url.startswith("postgresql") else {}
-        self.engine: Engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
-        self._schema_ready = False
-        self._schema_lock = threading.Lock()
+        self.schema = LazySchema(url, _metadata)
+        self.engine: Engine = self.schema.engine
 
     def _ready(self) -> Engine:
-        if not self._schema_ready:
-            with self._schema_lock:
-                if not self._schema_ready:
-                    database = self.engine.url.database
-                    if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
-                        Path(database).parent.mkdir(parents=True, exist_ok=True)
-                    _metadata.create_all(self.engine)
-                    self._schema_ready = True
-        return self.engine
+        return self.schema.ready()
 
     def get(self, model: str, month: str) -> RetrainRun | None:
         query = select(retrain_runs.c.record).where(retrain_runs.c.model == model, retrain_runs.c.month == month)
