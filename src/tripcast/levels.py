@@ -146,6 +146,14 @@ PACKAGE_LEVELS: dict[str, Level] = {
     "tripcast.core.services.experiments": Level.EXPERT,
     "tripcast.bootstrap.experiments": Level.EXPERT,
     "tripcast.cli.experiments": Level.EXPERT,
+    # The experiment replay (issue #14 item 4): generic use case, the taxi month adapter, wiring and command.
+    "tripcast.core.ports.replay": Level.EXPERT,
+    "tripcast.core.services.experiment_replay": Level.EXPERT,
+    "tripcast.data_engineering.features.replay_trips": Level.EXPERT,
+    "tripcast.bootstrap.experiment_replay": Level.EXPERT,
+    "tripcast.cli.experiment_replay": Level.EXPERT,
+    # The lifecycle link (issue #14 item 5): retraining opens experiments, approvals ask for a shipped one.
+    "tripcast.core.services.experiment_lifecycle": Level.EXPERT,
     # Plain FastAPI over a facade of plain data, like the history route; registered only when the root hands
     # the API an experiments facade (wired at expert, lazily).
     "tripcast.api.routes.experiments": Level.INTERMEDIATE,

@@ -11,6 +11,7 @@ from tripcast.core.domain.evaluation import ModelVersion
 from tripcast.core.domain.month import Month
 from tripcast.core.ports.approval import DriftEvidence
 from tripcast.core.services.approval import Approvals, GateThroughPromotion
+from tripcast.core.services.experiment_lifecycle import ExperimentLifecycle
 from tripcast.mlops.governance.policy import POLICY_FILE, default_policy, load_policy
 from tripcast.mlops.governance.store import SqlApprovalStore
 from tripcast.mlops.policy_files import policy_path as environment_policy_path
@@ -62,4 +63,5 @@ def approvals(tc: Tripcast) -> Approvals:
         clock=tc.clock,
         audit=tc.audit,
         drift=DriftOfValidationMonth(tc),
+        won_experiment=lambda model, version: ExperimentLifecycle(tc.experiments.service).shipped(model, version),
     )

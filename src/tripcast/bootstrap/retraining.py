@@ -17,6 +17,7 @@ from tripcast.core.domain.retraining import RetrainingPolicy
 from tripcast.core.ports.locks import month_lock
 from tripcast.core.ports.retraining import MonthPreparation, RetrainTrigger
 from tripcast.core.services.approval import GateThroughPromotion
+from tripcast.core.services.experiment_lifecycle import ExperimentLifecycle
 from tripcast.core.services.retraining import Retraining
 
 if TYPE_CHECKING:
@@ -174,4 +175,5 @@ def build_retraining(tc: Tripcast) -> Retraining:
         locks=tc.registry_locks,
         audit=tc.audit,
         clock=tc.clock,
+        experiments=lambda: ExperimentLifecycle(tc.experiments.service),  # decision `experiment` (issue #14)
     )

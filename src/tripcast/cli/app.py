@@ -36,7 +36,7 @@ def _register_command_groups(root: typer.Typer) -> None:
     from tripcast.cli import alerts, optimize, pipeline, slo  # advanced
 
     # isort: split
-    from tripcast.cli import approvals, cards, experiments, feedback, ledger, retrain  # expert
+    from tripcast.cli import approvals, cards, experiment_replay, experiments, feedback, ledger, retrain  # expert
 
     root.command()(demo.demo)
     for group in (ingest, data, models, predict, audit, serving, scoring, optimize, monitoring):
@@ -53,6 +53,7 @@ def _register_command_groups(root: typer.Typer) -> None:
         models.models_app.registered_commands.extend(subcommands.app.registered_commands)
     root.add_typer(feedback.app, name="feedback", help="Ground truth: actual outcomes, live error, concept drift.")
     root.add_typer(retrain.app, name="retrain", help="Automated retraining: triggers, challenger, decision, guardrail.")
+    experiments.app.registered_commands.extend(experiment_replay.app.registered_commands)  # `experiments replay`
     root.add_typer(experiments.app, name="experiments", help="Experiments: A/B, shadow and canary on served models.")
 
 

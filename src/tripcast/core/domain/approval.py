@@ -47,7 +47,7 @@ class ApprovalPolicy:
     require_passing_gate: bool = True
     #: No dataset drift on the candidate's validation month against the candidate's reference profile.
     require_no_drift: bool = False
-    #: A won experiment for the version (experiments arrive with their own issue: until then never satisfied).
+    #: A decided experiment with verdict ship whose treatment arm is the version (its id goes to the ledger).
     require_won_experiment: bool = False
 
 
@@ -136,8 +136,8 @@ def policy_problems(policy: ApprovalPolicy, request: ApprovalRequest, evidence: 
             )
     if policy.require_won_experiment and not evidence.experiment_won:
         problems.append(
-            f"{policy.environment} policy requires a won experiment for v{request.version}; "
-            "no experiment result is recorded (experiments are not available yet)"
+            f"{policy.environment} policy requires a won experiment for v{request.version}: no decided "
+            f"experiment with verdict 'ship' has v{request.version} as its treatment arm"
         )
     return problems
 

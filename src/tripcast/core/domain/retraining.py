@@ -79,6 +79,11 @@ class RetrainingPolicy:
     #: The new champion's live RMSE may exceed the previous champion's by this fraction before a rollback.
     guard_margin: float = 0.1
     guard_min_rows: int = 500
+    #: Decision ``experiment``: start the A/B test of champion vs challenger at once (False: leave a draft).
+    experiment_start: bool = True
+    #: The challenger's share of the experiment's traffic, and the experiment's minimum detectable effect.
+    experiment_treatment_share: float = 0.5
+    experiment_minimum_detectable_effect: float = 0.05
 
 
 @dataclass(frozen=True, slots=True)

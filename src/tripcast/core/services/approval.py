@@ -9,6 +9,7 @@ anything is written: the request, the aliases and the trail stay as they were.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from tripcast.core.domain.access import Identity, Permission, roles_with
 from tripcast.core.domain.approval import (
@@ -38,6 +39,9 @@ from tripcast.core.ports.approval import ApprovalStore, DriftEvidence, Promotion
 from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.clock import Clock
 from tripcast.core.services.promotion import CHAMPION, Promotion
+
+#: (model, version) -> the id of a decided experiment whose verdict shipped that version, None when none did.
+WonExperiment = Callable[[str, str], str | None]
 
 #: Who may ask for a promotion, and who may decide one.
 REQUEST_PERMISSION = Permission.OPERATE
@@ -83,6 +87,7 @@ class Approvals:
         clock: Clock,
         audit: AuditLog,
         drift: DriftEvidence | None = None,
+        won_experiment: WonExperiment | None = None,
     ) -> None:
         self.store = store
         self.promotion = promotion
@@ -91,6 +96,8 @@ class Approvals:
         self.clock = clock
         self.audit = audit
         self.drift = drift
+        #: (model, version) -> the id of a decided experiment that shipped it (policy require_won_experiment).
+        self.won_experiment = won_experiment
 
     def request(self, model: str, version: str, *, requester: Identity, reason: str) -> ApprovalRequest:
         """Ask for ``version`` to become champion; with an auto-approving policy and a passing gate, promote it."""
@@ -124,11 +131,24 @@ class Approvals:
         candidate = self.promotion.candidate(request.model, request.version)
         gate = self.gate.check(candidate)
         drift, drift_failure = self._drift(candidate, gate.validation_month)
-        evidence = PolicyEvidence(approver=approver.name, gate=gate, drift=drift, drift_failure=drift_failure)
+        experiment_id = self._won_experiment(request)
+        evidence = PolicyEvidence(
+            approver=approver.name,
+            gate=gate,
+            drift=drift,
+            drift_failure=drift_failure,
+            experiment_won=bool(experiment_id),
+        )
         problems = policy_problems(self.policy, request, evidence)
         if problems:
             raise ApprovalRefusedError(f"cannot approve request {request_id}: " + "; ".join(problems))
-        return self._approve(request, approver.name, note.strip() or "approved", gate)
+        return self._approve(request, approver.name, note.strip() or "approved", gate, experiment_id)
+
+    def _won_experiment(self, request: ApprovalRequest) -> str:
+        """The experiment that shipped the requested version, when the policy asks for one ("" otherwise)."""
+        if not self.policy.require_won_experiment or self.won_experiment is None:
+            return ""
+        return self.won_experiment(request.model, request.version) or ""
 
     def _drift(self, candidate: ModelVersion, month: str) -> tuple[DriftCheck | None, str]:
         """The drift evidence the policy asks for; a check that cannot be made refuses (fails closed)."""
@@ -169,7 +189,9 @@ class Approvals:
         """Requests, newest first."""
         return self.store.list_requests(model=model, state=state)
 
-    def _approve(self, request: ApprovalRequest, approver: str, note: str, gate: GateSnapshot) -> ApprovalRequest:
+    def _approve(
+        self, request: ApprovalRequest, approver: str, note: str, gate: GateSnapshot, experiment_id: str = ""
+    ) -> ApprovalRequest:
         approved = self._transition(request, ApprovalState.APPROVED, approver, note)
         self._record(
             approver, APPROVED, approved, {"note": note, "requested_by": request.requested_by, **gate.as_details()}
@@ -178,7 +200,9 @@ class Approvals:
         reason = f"approval {request.request_id} by {approver}: {request.reason}"
         # The ledger row names both: the requester as its actor (who asked for the move), the approver in
         # its approver column; the audit event ``model.promoted`` is the approver's act.
-        ledger_note = LedgerNote(actor=request.requested_by, reason=reason, approver=approver)
+        ledger_note = LedgerNote(
+            actor=request.requested_by, reason=reason, approver=approver, experiment_id=experiment_id
+        )
         try:
             self.promotion.promote(candidate, actor=approver, reason=reason, note=ledger_note)
         except Exception as exc:

@@ -58,6 +58,7 @@ from tripcast.core.ports.retraining import (
     TriggerContext,
 )
 from tripcast.core.services.approval import Approvals
+from tripcast.core.services.experiment_lifecycle import ChallengerExperimentPlan, ExperimentLifecycle
 from tripcast.core.services.promotion import CHALLENGER, CHAMPION, REFUSED, Promotion
 from tripcast.core.services.rollback import Rollback
 from tripcast.core.services.training import Training, TrainingPlan
@@ -109,6 +110,7 @@ class Retraining:
         locks: Locks,
         audit: AuditLog,
         clock: Clock,
+        experiments: Callable[[], ExperimentLifecycle] | None = None,
     ) -> None:
         self.model_name = model_name
         self.policy = policy
@@ -125,6 +127,8 @@ class Retraining:
         self.locks = locks
         self.audit = audit
         self.clock = clock
+        #: Opens the A/B test of a parked challenger (decision ``experiment``); None: the challenger just waits.
+        self.experiments = experiments
 
     # ------------------------------------------------------------------ run
     def run(
@@ -260,10 +264,36 @@ class Retraining:
             request = self.approvals().request(self.model_name, challenger.version, requester=requester, reason=reason)
             return RetrainDecision.APPROVAL_REQUESTED, f"approval request {request.request_id} is {request.state.value}"
         self._park_as_challenger(challenger, actor, reason)
-        return (
-            RetrainDecision.EXPERIMENT_REQUIRED,
-            f"v{challenger.version} set as {CHALLENGER}: an experiment must decide (not built yet)",
+        detail = f"v{challenger.version} set as {CHALLENGER}: an experiment must decide"
+        if self.experiments is not None and run.champion_version:
+            detail = f"{detail}; {self._open_experiment(run, challenger.version, actor)}"
+        return RetrainDecision.EXPERIMENT_REQUIRED, detail
+
+    def _open_experiment(self, run: RetrainRun, challenger_version: str, actor: str) -> str:
+        """Create (and start, per policy) the A/B test champion vs challenger; what happened, in one sentence.
+
+        A refusal (an experiment of that name exists, an arm went missing) is said, not raised: the challenger
+        stays parked and an operator can open the experiment by hand.
+        """
+        assert self.experiments is not None
+        name = f"retrain-{self.model_name}-{run.month}-v{challenger_version}"
+        plan = ChallengerExperimentPlan(
+            self.policy.experiment_start,
+            self.policy.experiment_treatment_share,
+            self.policy.experiment_minimum_detectable_effect,
         )
+        try:
+            launched = self.experiments().launch_for_challenger(
+                self.model_name,
+                run.champion_version,
+                challenger_version,
+                name=name,
+                plan=plan,
+                actor=Identity(f"retrain:{actor}", Role.OPERATOR),
+            )
+        except TripcastError as exc:
+            return f"experiment {name} not created: {exc}"
+        return launched.describe()
 
     def _park_as_challenger(self, challenger: ModelVersion, actor: str, reason: str) -> None:
         """Point ``challenger`` at the version, audited and in the ledger like any alias move."""

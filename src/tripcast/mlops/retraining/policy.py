@@ -52,6 +52,14 @@ class Guardrail(_Strict):
     min_rows: int = Field(default=500, ge=1)
 
 
+class ExperimentPlan(_Strict):
+    """Decision ``experiment``: the A/B test of champion vs challenger that retraining creates."""
+
+    start: bool = True
+    treatment_share: float = Field(default=0.5, gt=0.0, lt=1.0)
+    minimum_detectable_effect: float = Field(default=0.05, gt=0.0, le=1.0)
+
+
 class RetrainingPolicyModel(_Strict):
     """The YAML schema of a retraining policy (see ``DOCS/lifecycle-retraining.md``)."""
 
@@ -60,6 +68,7 @@ class RetrainingPolicyModel(_Strict):
     decision: DecisionMode = DecisionMode.AUTO_PROMOTE
     triggers: Triggers = Triggers()
     guardrail: Guardrail = Guardrail()
+    experiment: ExperimentPlan = ExperimentPlan()
 
     def to_policy(self) -> RetrainingPolicy:
         """The domain policy."""
@@ -78,6 +87,9 @@ class RetrainingPolicyModel(_Strict):
             guard_scope=g.applies_to,
             guard_margin=g.margin,
             guard_min_rows=g.min_rows,
+            experiment_start=self.experiment.start,
+            experiment_treatment_share=self.experiment.treatment_share,
+            experiment_minimum_detectable_effect=self.experiment.minimum_detectable_effect,
         )
 
 
