@@ -68,8 +68,11 @@ def served(
         "TRIPCAST_MLFLOW_TRACKING_URI": f"sqlite:///{data_dir / 'mlflow.db'}",
         "TRIPCAST_API_TOKEN": TOKEN,
         "TRIPCAST_ANONYMOUS_PREDICTIONS": "true",
+        # These tests check verdicts, not shedding: host-dependent loop checks off, and an in-flight bound above
+        # the replay's own (8), so no trip is refused and every replayed trip is exposed and labelled.
         "TRIPCAST_MAX_LOOP_LAG_MS": "0",
         "TRIPCAST_MAX_LOOP_BUSY": "0",
+        "TRIPCAST_MAX_IN_FLIGHT": "64",
         "TRIPCAST_EXPERIMENTS_URL": f"sqlite:///{work / 'experiments.db'}",
         "TRIPCAST_EXPERIMENTS_POLL_SECONDS": "0.2",
         "TRIPCAST_EXPOSURE_FLUSH_SECONDS": "0.2",
