@@ -100,10 +100,15 @@ def _run_experiment(env: dict[str, str], base: str, name: str, control: str, tre
     with httpx.Client(base_url=base, timeout=30, headers=auth) as client:
         assert client.post("/v1/experiments", json=body).status_code == 201
         assert client.post(f"/v1/experiments/{name}/start").json()["state"] == "running"
-        deadline = time.monotonic() + 30
-        while client.post("/v1/predictions", json=TRIP).json()["experiment"] != name:
-            assert time.monotonic() < deadline, "the server never followed the started experiment"
-            time.sleep(0.1)
+        # Wait until both arms answer (each arm's model loads after the start): a request routed to an arm still
+        # loading falls back to the champion, and the SRM check would rightly call the split broken.
+        deadline, answered, probe = time.monotonic() + 60, set(), 0
+        while answered != {"control", "treatment"}:
+            assert time.monotonic() < deadline, f"the server never routed to both arms (saw {answered})"
+            answer = client.post("/v1/predictions", json={**TRIP, "client_id": f"probe-{probe}"}).json()
+            if answer["experiment"] == name:
+                answered.add(answer["arm"])
+            probe += 1
         # The server admits 8 requests at a time (TRIPCAST_MAX_IN_FLIGHT): the replay stays within it.
         replay = _cli(
             env, "replay", name, "--month", "2021-02", "--limit", "2000", "--rate", "250", "--max-in-flight", "8",
