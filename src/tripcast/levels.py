@@ -51,6 +51,8 @@ PACKAGE_LEVELS: dict[str, Level] = {
     "tripcast.sql_schema": Level.BEGINNER,
     "tripcast.background_batches": Level.BEGINNER,
     "tripcast.bootstrap": Level.BEGINNER,
+    # The project generator (issue 17) ships at every level: a generated project upgrades itself.
+    "tripcast.generator": Level.BEGINNER,
     # Driving adapters: the CLI is the beginner's entry point; HTTP API and dashboard come with
     # "api contracts" and "frontend" at the intermediate level.
     "tripcast.cli": Level.BEGINNER,
