@@ -14,8 +14,8 @@ from tripcast.core.services.approval import Approvals, GateThroughPromotion
 from tripcast.core.services.experiment_lifecycle import ExperimentLifecycle
 from tripcast.mlops.governance.policy import POLICY_FILE, default_policy, load_policy
 from tripcast.mlops.governance.store import SqlApprovalStore
+from tripcast.mlops.policy_files import environment_policy
 from tripcast.mlops.policy_files import policy_path as environment_policy_path
-from tripcast.mlops.policy_files import refuse_other_environment
 
 if TYPE_CHECKING:
     from tripcast.bootstrap import Tripcast
@@ -29,12 +29,7 @@ def policy_path(settings: Settings) -> Path | None:
 
 def approval_policy(settings: Settings) -> ApprovalPolicy:
     """The environment's policy: its file, or the environment's built-in default."""
-    path = policy_path(settings)
-    if path is None:
-        return default_policy(settings.env.value)
-    policy = load_policy(path)
-    refuse_other_environment(policy, settings.env.value, path)
-    return policy
+    return environment_policy(policy_path(settings), settings.env.value, default_policy, load_policy)
 
 
 class DriftOfValidationMonth(DriftEvidence):

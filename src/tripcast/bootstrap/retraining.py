@@ -35,15 +35,10 @@ def policy_path(settings: Settings) -> Path | None:
 
 def retraining_policy(settings: Settings) -> RetrainingPolicy:
     """The environment's policy: its file, or the environment's built-in default."""
-    from tripcast.mlops.policy_files import refuse_other_environment
+    from tripcast.mlops.policy_files import environment_policy
     from tripcast.mlops.retraining.policy import default_policy, load_policy
 
-    path = policy_path(settings)
-    if path is None:
-        return default_policy(settings.env.value)
-    policy = load_policy(path)
-    refuse_other_environment(policy, settings.env.value, path)
-    return policy
+    return environment_policy(policy_path(settings), settings.env.value, default_policy, load_policy)
 
 
 class ValidatedMonths(MonthPreparation):

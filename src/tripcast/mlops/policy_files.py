@@ -8,6 +8,7 @@ promote without an approver).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+PolicyT = TypeVar("PolicyT", bound="EnvironmentPolicy")
 
 
 class EnvironmentPolicy(Protocol):
@@ -64,3 +66,15 @@ def refuse_other_environment(policy: EnvironmentPolicy, environment: str, path: 
     if policy.environment != environment:
         problem = f"is {policy.environment!r} but TRIPCAST_ENV is {environment!r}"
         raise InvalidInputError([FieldProblem(f"{path.name}: environment", problem)])
+
+
+def environment_policy(
+    path: Path | None, environment: str, default: Callable[[str], PolicyT], load: Callable[[Path], PolicyT]
+) -> PolicyT:
+    """The policy at ``path`` (refused when written for another environment), or ``default(environment)``
+    when no file applies: the one rule every per-environment policy follows."""
+    if path is None:
+        return default(environment)
+    policy = load(path)
+    refuse_other_environment(policy, environment, path)
+    return policy
