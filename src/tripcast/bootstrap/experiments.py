@@ -13,7 +13,7 @@ from tripcast.core.domain.access import Identity
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError
 from tripcast.core.domain.experiment import ExperimentDefinition, ExperimentState, experiment_payload
 from tripcast.core.ports.experiment_analysis import ExperimentAnalyzer
-from tripcast.core.ports.experiments import ExperimentStore, ExposureLog
+from tripcast.core.ports.experiments import ExperimentMetrics, ExperimentStore, ExposureLog
 from tripcast.core.ports.serving import ModelSource
 from tripcast.core.ports.tracking import ModelRegistry
 from tripcast.core.services.experiments import Experiments, ExperimentTraffic
@@ -78,14 +78,20 @@ class ExperimentServices:
         )
 
     def traffic(
-        self, registry: ModelRegistry, model_name: str, sources: Callable[[str, str], ModelSource]
+        self,
+        registry: ModelRegistry,
+        model_name: str,
+        sources: Callable[[str, str], ModelSource],
+        metrics: ExperimentMetrics | None = None,
     ) -> tuple[ExperimentTraffic, ExperimentRunner]:
         """The traffic split of a serving process and the runner that polls the store and flushes at shutdown."""
         from tripcast.mlops.ab_testing.serving import BackgroundWorker, ExperimentRunner
 
         worker = BackgroundWorker()
         settings = self.tripcast.settings
-        traffic = ExperimentTraffic(self.store, self.exposures, model_name, sources, self.tripcast.clock, worker.submit)
+        traffic = ExperimentTraffic(
+            self.store, self.exposures, model_name, sources, self.tripcast.clock, worker.submit, metrics
+        )
         return traffic, ExperimentRunner(traffic.refresh, self.exposures, worker, settings.experiments_poll_seconds)
 
     @staticmethod
