@@ -17,6 +17,7 @@ from tripcast.api import create_app
 from tripcast.bootstrap.experiments import ExperimentsHttp
 from tripcast.bootstrap.serving import PinnedModel, serving_parts
 from tripcast.core.ports.clock import Clock
+from tripcast.core.ports.feedback import PredictionLog
 from tripcast.core.ports.tracking import Predictor
 from tripcast.core.services.experiments import Experiments, ExperimentTraffic
 from tripcast.mlops.ab_testing.serving import BackgroundWorker, ExperimentRunner
@@ -46,6 +47,7 @@ def experiment_world(
     *,
     flush_seconds: float = 0.05,
     gates: dict[str, threading.Event] | None = None,
+    prediction_log: PredictionLog | None = None,
     **settings: Any,
 ) -> ExperimentWorld:
     """Versions 1 (champion) and 2; the server polls the store every 50 ms. ``gates``: version -> an event
@@ -74,7 +76,7 @@ def experiment_world(
     keys = key_store(tmp_path)
     parts = serving_parts(
         functional_settings(**settings), registry, cache=None, poll=False, split=traffic,
-        authenticator=authenticator(keys), metrics=metrics,
+        authenticator=authenticator(keys), metrics=metrics, prediction_log=prediction_log,
     )  # fmt: skip
     parts = replace(
         parts,

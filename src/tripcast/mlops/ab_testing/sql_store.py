@@ -27,6 +27,7 @@ from tripcast.core.domain.experiment import (
 from tripcast.core.ports.experiments import ExperimentStore, ExposureLog
 from tripcast.core.ports.table import Table
 from tripcast.mlops.ab_testing.definitions import definition_dict, parse_definition
+from tripcast.sql_schema import widen_varchar
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ exposures_table = sa.Table(
     sa.Column("experiment_id", sa.String(80), nullable=False),
     sa.Column("arm", sa.String(64), nullable=False),
     sa.Column("unit_id", sa.String(200), nullable=False),
-    sa.Column("request_id", sa.String(80), nullable=False),
+    sa.Column("request_id", sa.String(200), nullable=False),  # a client's X-Request-Id and a batch row suffix
     sa.Column("at", sa.Float, nullable=False),  # epoch seconds: compact, and ordered the same everywhere
     sa.Column("model_version", sa.String(32), nullable=False),
     sa.Column("answered", sa.Boolean, nullable=False),
@@ -74,6 +75,7 @@ def sql_engine(url: str) -> sa.Engine:
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     metadata.create_all(engine)
+    widen_varchar(engine, "experiment_exposures", "request_id", 200)  # tables of older releases
     return engine
 
 
