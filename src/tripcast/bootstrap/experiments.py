@@ -11,7 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from tripcast.core.domain.access import Identity
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError
-from tripcast.core.domain.experiment import ExperimentDefinition, ExperimentState, experiment_payload
+from tripcast.core.domain.experiment import (
+    ExperimentDefinition,
+    ExperimentState,
+    experiment_payload,
+    parse_verdict,
+)
 from tripcast.core.ports.experiment_analysis import ExperimentAnalyzer
 from tripcast.core.ports.experiments import ExperimentMetrics, ExperimentStore, ExposureLog
 from tripcast.core.ports.serving import ModelSource
@@ -122,6 +127,10 @@ class ExperimentsHttp:
 
     def stop(self, experiment_id: str, actor: Identity) -> dict[str, object]:
         return experiment_payload(self.service.stop(experiment_id, actor=actor))
+
+    def decide(self, experiment_id: str, verdict: str, actor: Identity) -> dict[str, object]:
+        """Record the decision on a stopped experiment (``tripcast experiments decide``'s call)."""
+        return experiment_payload(self.service.decide(experiment_id, parse_verdict(verdict, "verdict"), actor=actor))
 
     def get(self, experiment_id: str) -> dict[str, object]:
         status = self.service.status(experiment_id)

@@ -51,6 +51,15 @@ class Verdict(StrEnum):
     INVALID = "invalid"
 
 
+def parse_verdict(text: str, field_name: str) -> Verdict:
+    """A verdict from its name (any case, surrounding spaces ignored); ``field_name`` is named when it is none."""
+    try:
+        return Verdict(text.strip().lower())
+    except ValueError:
+        allowed = ", ".join(v.value for v in Verdict)
+        raise InvalidInputError([FieldProblem(field_name, f"{text!r} is not a verdict; use {allowed}")]) from None
+
+
 @dataclass(frozen=True, slots=True)
 class Arm:
     """One arm: a name, the registry version or alias it serves, its share of traffic (shares sum to 1)."""

@@ -185,7 +185,10 @@ class Experiments:
     def _move(self, experiment: Experiment, new: ExperimentState, actor: Identity, **changes: object) -> Experiment:
         if new not in TRANSITIONS[experiment.state]:
             name = experiment.definition.experiment_id
-            raise ExperimentConflictError(f"experiment {name!r} is {experiment.state.value}: cannot become {new.value}")
+            hint = _TRANSITION_HINTS.get((experiment.state, new), "")
+            raise ExperimentConflictError(
+                f"experiment {name!r} is {experiment.state.value}: cannot become {new.value}{hint}"
+            )
         updated = replace(experiment, state=new, **changes)  # type: ignore[arg-type]
         stored = self.store.transition(updated, expected=experiment.state)
         details = {"from": experiment.state.value}
@@ -199,6 +202,14 @@ class Experiments:
         subject = f"experiment:{experiment.definition.experiment_id}"
         details = {"model": experiment.definition.model_name, **details}
         self.audit.record(AuditEvent(self.clock.now(), actor.name, action, subject, details))
+
+
+#: What to do instead, for the refusals an operator meets most.
+_TRANSITION_HINTS = {
+    (ExperimentState.RUNNING, ExperimentState.DECIDED): " (stop it first)",
+    (ExperimentState.DRAFT, ExperimentState.DECIDED): " (it never ran)",
+    (ExperimentState.DECIDED, ExperimentState.DECIDED): " (a decision is final)",
+}
 
 
 def _require(identity: Identity, permission: Permission, what: str) -> None:
