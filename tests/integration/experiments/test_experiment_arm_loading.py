@@ -82,3 +82,4 @@ def test_a_slow_arm_load_leaves_no_exposure_and_the_split_is_fair_once_loaded(tm
         assert _sample(world.metrics, "tripcast_experiment_exposures_total", {"experiment": "ab-slow", "arm": arm}) == n
     assert 'tripcast_experiment_arms_loaded{experiment="ab-slow"} 2.0' in metrics_text
     assert 'tripcast_experiment_arm_info{arm="treatment",experiment="ab-slow",model_version="2"} 1.0' in metrics_text
+    assert 'tripcast_experiment_arm_target_share{arm="treatment",experiment="ab-slow"} 0.5' in metrics_text

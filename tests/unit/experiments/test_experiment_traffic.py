@@ -16,6 +16,7 @@ from tripcast.core.domain.experiment import (
     ExperimentState,
 )
 from tripcast.core.domain.trip import TripRequest
+from tripcast.core.ports.experiments import NoExperimentMetrics
 from tripcast.core.services.experiments import ExperimentTraffic
 from tripcast.core.services.prediction import Prediction
 
@@ -84,6 +85,15 @@ def test_a_canary_moves_to_its_next_step_on_schedule() -> None:
     assert abs(treatment_share() - 0.05) < 0.02
     clock.advance(601)
     assert abs(treatment_share() - 0.5) < 0.03
+    shares: list[dict[str, float]] = []
+
+    class Recorder(NoExperimentMetrics):
+        def experiment_shares(self, experiment: str, now: dict[str, float]) -> None:
+            shares.append(now)
+
+    traffic.metrics = Recorder()
+    traffic.refresh()  # the poll reports the target the dashboard compares the observed split with
+    assert shares == [{"control": 0.5, "treatment": 0.5}]
 
 
 def test_stopping_ends_routing_at_the_next_refresh() -> None:

@@ -85,6 +85,10 @@ class ExperimentMetrics(Protocol):
         """``loaded`` of the experiment's arms are loaded; ``arms`` maps each loaded arm to its model version
         (empty while waiting, and after the experiment stops)."""
 
+    def experiment_shares(self, experiment: str, shares: dict[str, float]) -> None:
+        """The share of the experiment's exposures each arm should get now (a canary's moves with its steps;
+        every arm of a shadow test scores every request); empty once it is no longer served."""
+
 
 class NoExperimentMetrics:
     """Reports nothing (tests, the CLI's in-process replay)."""
@@ -96,4 +100,7 @@ class NoExperimentMetrics:
         """Nothing."""
 
     def experiment_arms(self, experiment: str, loaded: int, arms: dict[str, str]) -> None:
+        """Nothing."""
+
+    def experiment_shares(self, experiment: str, shares: dict[str, float]) -> None:
         """Nothing."""

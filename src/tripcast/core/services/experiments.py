@@ -288,10 +288,12 @@ class ExperimentTraffic:
         experiment = running[0] if running else None
         current = self._plan
         if current is not None and current.experiment == experiment:
+            self._report_shares(current)  # a canary's target moves with its steps
             return
         if current is not None:  # stopped, restarted or replaced: no exposure under a plan the store dropped
             self._plan = None
             self.metrics.experiment_arms(current.experiment.definition.experiment_id, 0, {})
+            self.metrics.experiment_shares(current.experiment.definition.experiment_id, {})
             log.info("experiment %s no longer served", current.experiment.definition.experiment_id)
         pending = self._pending
         if pending is not None and pending != experiment:  # stopped before its arms loaded
@@ -315,7 +317,18 @@ class ExperimentTraffic:
         started = experiment.started_at.timestamp() if experiment.started_at else self.clock.now().timestamp()
         self._plan = _Plan(experiment, tuple(sources), started)
         self._pending = None
+        self._report_shares(self._plan)
         log.info("serving experiment %s: all %d arms loaded", name, len(sources))
+
+    def _report_shares(self, plan: _Plan) -> None:
+        definition = plan.experiment.definition
+        if definition.mode is ExperimentMode.SHADOW:  # every arm scores every request
+            weights: tuple[float, ...] = tuple(1 / len(definition.arms) for _ in definition.arms)
+        else:
+            weights = arm_weights(plan.experiment, self.clock.now().timestamp() - plan.started)
+        self.metrics.experiment_shares(
+            definition.experiment_id, {arm.name: w for arm, w in zip(definition.arms, weights, strict=True)}
+        )
 
     def _load_arms(self, experiment: Experiment) -> tuple[builtins.list[ModelSource], builtins.list[str]]:
         """Each arm's source, loaded here on the poller's thread (never on a request), and the arms not loaded."""

@@ -136,6 +136,14 @@ class ServingMetrics:
             registry=r,
             multiprocess_mode="livemin",
         )
+        self.experiment_target_share = Gauge(
+            "tripcast_experiment_arm_target_share",
+            "The share of the experiment's exposures each arm should get now",
+            ["experiment", "arm"],
+            registry=r,
+            multiprocess_mode="livemax",
+        )
+        self._share_arms: dict[str, set[str]] = {}
         self._arm_rows: set[tuple[str, str, str]] = set()
         self.experiment_arm_info = Gauge(
             "tripcast_experiment_arm_info",
@@ -164,6 +172,14 @@ class ServingMetrics:
         for row in rows:
             self.experiment_arm_info.labels(*row).set(1)
         self._arm_rows = {row for row in self._arm_rows if row[0] != experiment} | rows
+
+    def experiment_shares(self, experiment: str, shares: dict[str, float]) -> None:
+        """Each arm's target share now (0 for every arm once the experiment is no longer served)."""
+        for arm in self._share_arms.get(experiment, set()) - set(shares):
+            self.experiment_target_share.labels(experiment, arm).set(0)
+        for arm, share in shares.items():
+            self.experiment_target_share.labels(experiment, arm).set(share)
+        self._share_arms[experiment] = self._share_arms.get(experiment, set()) | set(shares)
 
     # The prediction use case's metrics port (tripcast.core.ports.serving.PredictionMetrics).
 
