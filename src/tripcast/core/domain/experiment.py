@@ -77,9 +77,18 @@ class CanaryStep:
     treatment_share: float
 
 
+#: Guardrail metrics measured from the exposures, with what each means (every treatment arm must stay at or
+#: below the limit).
+GUARDRAIL_METRICS = {
+    "p99_latency_ms": "99th percentile of the arm's time per request (routing, cache, model), ms",
+    "error_rate": "share of the arm's requests that failed",
+    "prediction_drift": "population stability index of the arm's predictions against the control's",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Guardrail:
-    """A metric that must stay at or below ``limit`` in every treatment arm (e.g. p99 latency in ms)."""
+    """A metric that must stay at or below ``limit`` in every treatment arm (one of :data:`GUARDRAIL_METRICS`)."""
 
     metric: str
     limit: float
@@ -169,8 +178,12 @@ class Exposure:
     at: datetime
     model_version: str
     answered: bool = True  # False for shadow scores that were never returned
-    #: What the arm predicted, kept for shadow scores (their prediction is in no prediction log).
+    #: What the arm predicted (the prediction-drift guardrail; a shadow score is in no prediction log).
     prediction: float | None = None
+    #: How long the arm took for the request, in ms (the p99-latency guardrail); None when not measured.
+    latency_ms: float | None = None
+    #: The arm failed the request (the error-rate guardrail): the request then answered an error.
+    error: bool = False
 
 
 class ExperimentConflictError(TripcastError):

@@ -60,6 +60,12 @@ class ExposureLog(ABC):
         is its own prediction against the actual). InvalidInputError when no exposure has an outcome yet."""
 
     @abstractmethod
+    def arm_measures(self, experiment_id: str, control_arm: str) -> dict[str, dict[str, float]]:
+        """Per arm, the guardrail metrics (:data:`~tripcast.core.domain.experiment.GUARDRAIL_METRICS`) measured
+        from its written exposures (prediction drift: against ``control_arm``'s predictions), and ``requests``;
+        NaN where nothing was measured (no latency recorded, no prediction)."""
+
+    @abstractmethod
     def close(self) -> None:
         """Flush and stop the writer."""
 

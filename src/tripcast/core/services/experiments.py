@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import builtins
 import logging
+import math
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -25,6 +27,7 @@ from tripcast.core.domain.experiment import (
     ExperimentMode,
     ExperimentState,
     Exposure,
+    GuardrailResult,
     Verdict,
     arm_weights,
     assign,
@@ -156,7 +159,22 @@ class Experiments:
         if not ids:
             raise InvalidInputError([FieldProblem("exposures", f"experiment {experiment_id!r} has no exposures yet")])
         observations = self.exposures.observations(experiment_id, self.outcomes.outcomes(ids))
-        return self.analyzer().analyze(experiment.definition, observations)
+        guardrails = self.guardrails(experiment.definition)
+        return self.analyzer().analyze(experiment.definition, observations, guardrails)
+
+    def guardrails(self, definition: ExperimentDefinition) -> tuple[GuardrailResult, ...]:
+        """Each declared guardrail in each treatment arm, measured from the written exposures. A guardrail with
+        nothing measured yet (NaN: no latency recorded, no prediction) holds: there is no evidence against it."""
+        if not definition.guardrails:
+            return ()
+        measures = self.exposures.arm_measures(definition.experiment_id, definition.arms[0].name)
+        results = []
+        for guardrail in definition.guardrails:
+            for arm in definition.arms[1:]:
+                value = measures.get(arm.name, {}).get(guardrail.metric, math.nan)
+                held = math.isnan(value) or value <= guardrail.limit
+                results.append(GuardrailResult(guardrail.metric, arm.name, value, guardrail.limit, held))
+        return tuple(results)
 
     def sample_size(self, experiment_id: str, baseline_mean: float, baseline_std: float) -> int:
         """Units per arm the experiment needs (the analyzer's power calculation)."""
@@ -377,11 +395,18 @@ class ExperimentTraffic:
         request_ids: Sequence[str],
         requests: Sequence[TripRequest],
         minutes: Sequence[float],
+        seconds: float | None = None,
     ) -> None:
+        """Queue the exposures of what answered (its predictions and time: the guardrails' data); mirror a
+        shadow test's requests to the other arms off the request path."""
         at = self.clock.now()
-        model = route.model
+        version = route.model.number
+        latency = None if seconds is None else seconds * 1000
         self.exposures.record(
-            [Exposure(route.experiment, route.arm, unit_id, rid, at, model.number) for rid in request_ids]
+            [
+                Exposure(route.experiment, route.arm, unit_id, rid, at, version, True, float(m), latency)
+                for rid, m in zip(request_ids, minutes, strict=True)
+            ]
         )
         self.metrics.experiment_exposed(route.experiment, route.arm, len(request_ids))
         plan = self._plan
@@ -390,19 +415,39 @@ class ExperimentTraffic:
         if not self.background(lambda: self._shadow(plan, unit_id, request_ids, requests)):
             log.warning("shadow scoring queue full: %d requests not mirrored", len(request_ids))
 
+    def failed(self, route: Route, unit_id: str, request_ids: Sequence[str], seconds: float) -> None:
+        """Queue exposures marking the requests the route's arm failed (the error-rate guardrail)."""
+        at, version = self.clock.now(), route.model.number
+        self.exposures.record(
+            [
+                Exposure(route.experiment, route.arm, unit_id, rid, at, version, True, None, seconds * 1000, True)
+                for rid in request_ids
+            ]
+        )
+        self.metrics.experiment_exposed(route.experiment, route.arm, len(request_ids))
+
     def _shadow(self, plan: _Plan, unit_id: str, request_ids: Sequence[str], requests: Sequence[TripRequest]) -> None:
         """Score the treatment arms on the same requests, off the request path; their answers are never returned."""
         definition = plan.experiment.definition
         for arm, source in zip(definition.arms[1:], plan.sources[1:], strict=True):
             model: ServedModel = source.require()
-            minutes = model.predictor.predict_trips(list(requests))
-            at = self.clock.now()
+            started = time.perf_counter()
+            try:
+                minutes: Sequence[float | None] = model.predictor.predict_trips(list(requests))
+                error = False
+            except Exception:  # a failing shadow arm is measured (error rate), never the request's problem
+                log.exception("shadow scoring by %s v%s failed", arm.name, model.number)
+                minutes, error = [None] * len(request_ids), True
+            latency, at = (time.perf_counter() - started) * 1000, self.clock.now()
             self.exposures.record(
                 [
-                    Exposure(definition.experiment_id, arm.name, unit_id, rid, at, model.number, False, float(m))
+                    Exposure(
+                        definition.experiment_id, arm.name, unit_id, rid, at, model.number, False,
+                        None if m is None else float(m), latency, error,
+                    )
                     for rid, m in zip(request_ids, minutes, strict=True)
                 ]
-            )
+            )  # fmt: skip
             self.metrics.experiment_exposed(definition.experiment_id, arm.name, len(request_ids))
 
 
