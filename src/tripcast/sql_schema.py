@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import MetaData, Table, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 
 #: Seconds a PostgreSQL connection attempt may take before the store reports the database down.
@@ -43,3 +43,31 @@ class LazySchema:
                     self.metadata.create_all(self.engine)
                     self._created = True
         return self.engine
+
+
+def widen_varchar(engine: Engine, table: str, column: str, length: int) -> None:
+    """Widen ``table.column`` to ``varchar(length)`` on a PostgreSQL table created narrower by an older
+    release (``create_all`` never alters an existing table). Widening a varchar is a catalogue change, no
+    rewrite. SQLite does not enforce lengths: nothing to do."""
+    if engine.dialect.name != "postgresql":
+        return
+    query = text(
+        "SELECT character_maximum_length FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name = :table AND column_name = :column"
+    )
+    with engine.begin() as conn:
+        current = conn.execute(query, {"table": table, "column": column}).scalar()
+        if current is not None and current < length:
+            conn.execute(text(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" TYPE varchar({int(length)})'))
+
+
+def add_missing_columns(engine: Engine, table: Table) -> None:
+    """Add ``table``'s nullable columns that an older release's table lacks (``create_all`` never alters)."""
+    present = {column["name"] for column in inspect(engine).get_columns(table.name)}
+    missing = [c for c in table.columns if c.name not in present and c.nullable]
+    if not missing:
+        return
+    with engine.begin() as conn:
+        for column in missing:
+            kind = column.type.compile(dialect=engine.dialect)
+            conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))

@@ -98,6 +98,18 @@ class FakeExposureLog(ExposureLog):
             if e.experiment_id == experiment_id and e.request_id in known
         ]
 
+    def arm_measures(self, experiment_id: str, control_arm: str) -> dict[str, dict[str, float]]:
+        import pandas as pd
+
+        from tripcast.mlops.ab_testing.guardrails import arm_measures
+
+        rows = [
+            {"arm": e.arm, "prediction": e.prediction, "latency_ms": e.latency_ms, "error": e.error}
+            for e in self.written
+            if e.experiment_id == experiment_id
+        ]
+        return arm_measures(pd.DataFrame(rows, columns=["arm", "prediction", "latency_ms", "error"]), control_arm)
+
     def close(self) -> None:
         self.flush()
         self.closed = True

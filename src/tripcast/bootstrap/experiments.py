@@ -11,9 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from tripcast.core.domain.access import Identity
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError
-from tripcast.core.domain.experiment import ExperimentDefinition, ExperimentState, experiment_payload
+from tripcast.core.domain.experiment import (
+    ExperimentDefinition,
+    ExperimentState,
+    experiment_payload,
+    parse_verdict,
+)
 from tripcast.core.ports.experiment_analysis import ExperimentAnalyzer
-from tripcast.core.ports.experiments import ExperimentStore, ExposureLog
+from tripcast.core.ports.experiments import ExperimentMetrics, ExperimentStore, ExposureLog
 from tripcast.core.ports.serving import ModelSource
 from tripcast.core.ports.tracking import ModelRegistry
 from tripcast.core.services.experiments import Experiments, ExperimentTraffic
@@ -78,14 +83,20 @@ class ExperimentServices:
         )
 
     def traffic(
-        self, registry: ModelRegistry, model_name: str, sources: Callable[[str, str], ModelSource]
+        self,
+        registry: ModelRegistry,
+        model_name: str,
+        sources: Callable[[str, str], ModelSource],
+        metrics: ExperimentMetrics | None = None,
     ) -> tuple[ExperimentTraffic, ExperimentRunner]:
         """The traffic split of a serving process and the runner that polls the store and flushes at shutdown."""
         from tripcast.mlops.ab_testing.serving import BackgroundWorker, ExperimentRunner
 
         worker = BackgroundWorker()
         settings = self.tripcast.settings
-        traffic = ExperimentTraffic(self.store, self.exposures, model_name, sources, self.tripcast.clock, worker.submit)
+        traffic = ExperimentTraffic(
+            self.store, self.exposures, model_name, sources, self.tripcast.clock, worker.submit, metrics
+        )
         return traffic, ExperimentRunner(traffic.refresh, self.exposures, worker, settings.experiments_poll_seconds)
 
     @staticmethod
@@ -116,6 +127,10 @@ class ExperimentsHttp:
 
     def stop(self, experiment_id: str, actor: Identity) -> dict[str, object]:
         return experiment_payload(self.service.stop(experiment_id, actor=actor))
+
+    def decide(self, experiment_id: str, verdict: str, actor: Identity) -> dict[str, object]:
+        """Record the decision on a stopped experiment (``tripcast experiments decide``'s call)."""
+        return experiment_payload(self.service.decide(experiment_id, parse_verdict(verdict, "verdict"), actor=actor))
 
     def get(self, experiment_id: str) -> dict[str, object]:
         status = self.service.status(experiment_id)

@@ -295,7 +295,7 @@ def experiment_split(
         holder.start(load_now=False)
         return holder
 
-    return tripcast.experiments.traffic(registry, settings.model_name, arm_source)
+    return tripcast.experiments.traffic(registry, settings.model_name, arm_source, metrics)
 
 
 def _system_clock() -> Clock:

@@ -16,7 +16,7 @@ from tripcast.cli.approvals import AsOption, identity_of
 from tripcast.cli.console import console, print_json, user_errors
 from tripcast.cli.options import context
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError
-from tripcast.core.domain.experiment import Experiment, ExperimentState, Verdict, experiment_payload
+from tripcast.core.domain.experiment import Experiment, ExperimentState, experiment_payload, parse_verdict
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -82,11 +82,7 @@ def decide(
     as_json: JsonOption = False,
 ) -> None:
     """Record the decision on a stopped experiment (approvers)."""
-    try:
-        chosen = Verdict(verdict.strip().lower())
-    except ValueError:
-        allowed = ", ".join(v.value for v in Verdict)
-        raise InvalidInputError([FieldProblem("--verdict", f"{verdict!r} is not a verdict; use {allowed}")]) from None
+    chosen = parse_verdict(verdict, "--verdict")
     ctx = context(None)
     _show(ctx.experiments.service.decide(experiment_id, chosen, actor=identity_of(ctx, token)), as_json)
 

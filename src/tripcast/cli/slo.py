@@ -82,7 +82,7 @@ def dashboards_export(
         "observability/dashboards/grafana"
     ),
 ) -> None:
-    """Write the Grafana dashboards (serving, model, data, SLOs), built with Grafana's Foundation SDK."""
+    """Write the Grafana dashboards (serving, model, data, SLOs, experiments), built with Grafana's Foundation SDK."""
     out.mkdir(parents=True, exist_ok=True)
     for name, text in context(None).observability.dashboards().items():
         (out / name).write_text(text)

@@ -144,3 +144,34 @@ def test_shutdown_writes_every_acknowledged_exposure(tmp_path: Path, n: int) -> 
         )
         assert _exposures(world.url).count("ab-1") == {}  # still queued while serving
     assert sum(_exposures(world.url).count("ab-1").values()) == acknowledged
+
+
+def test_an_approver_decides_a_stopped_experiment_over_http(tmp_path: Path) -> None:
+    world = experiment_world(tmp_path, MovableClock())
+    with TestClient(world.app) as client:
+        op, viewer = bearer(world.keys, Role.OPERATOR), bearer(world.keys, Role.VIEWER)
+        approver = bearer(world.keys, Role.APPROVER)
+        client.post("/v1/experiments", json=AB, headers=op)
+        client.post("/v1/experiments/ab-1/start", headers=op)
+        ship = {"verdict": "ship"}
+        assert client.post("/v1/experiments/ab-1/decide", json=ship, headers=viewer).status_code == 403
+        assert client.post("/v1/experiments/ab-1/decide", json=ship, headers=op).status_code == 403  # approvers
+        running = client.post("/v1/experiments/ab-1/decide", json=ship, headers=approver)
+        assert running.status_code == 409
+        assert running.json()["detail"] == "experiment 'ab-1' is running: cannot become decided (stop it first)"
+        client.post("/v1/experiments/ab-1/stop", headers=op)
+        bad = client.post("/v1/experiments/ab-1/decide", json={"verdict": "maybe"}, headers=approver)
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "verdict"
+        assert "ship, keep champion, continue, invalid" in bad.text
+        missing = client.post("/v1/experiments/ab-1/decide", json={}, headers=approver)
+        assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "verdict"
+        assert client.post("/v1/experiments/nope/decide", json=ship, headers=approver).status_code == 404
+        decided = client.post("/v1/experiments/ab-1/decide", json={"verdict": "Keep Champion"}, headers=approver)
+        assert decided.status_code == 200, decided.text
+        assert decided.json()["state"] == "decided" and decided.json()["verdict"] == "keep champion"
+        again = client.post("/v1/experiments/ab-1/decide", json=ship, headers=approver)
+        assert again.status_code == 409 and "a decision is final" in again.text
+        assert client.get("/v1/experiments/ab-1", headers=viewer).json()["verdict"] == "keep champion"
+    decided_rows = [e for e in world.audit.rows if e.action == "experiment.decided"]
+    assert len(decided_rows) == 1 and decided_rows[0].details["verdict"] == "keep champion"
+    assert decided_rows[0].subject == "experiment:ab-1" and decided_rows[0].actor != "anonymous"

@@ -90,3 +90,31 @@ def test_close_writes_what_is_still_queued(engine: sa.Engine) -> None:
     exposures.record([Exposure("ab-1", "control", f"u{i}", f"r{i}", AT, "1") for i in range(500)])
     exposures.close()
     assert SqlExposureLog(engine).count("ab-1") == {"control": 500}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_an_exposure_table_of_an_older_release_gains_the_guardrail_columns(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    old = sa.create_engine(url)
+    key = "INTEGER PRIMARY KEY" if backend == "sqlite" else "SERIAL PRIMARY KEY"
+    with old.begin() as conn:  # the table as the first release created it
+        conn.execute(sa.text(
+            f"CREATE TABLE experiment_exposures (id {key}, experiment_id VARCHAR(80) NOT NULL, "
+            "arm VARCHAR(64) NOT NULL, unit_id VARCHAR(200) NOT NULL, request_id VARCHAR(80) NOT NULL, "
+            "at FLOAT NOT NULL, model_version VARCHAR(32) NOT NULL, answered BOOLEAN NOT NULL, prediction FLOAT)"
+        ))  # fmt: skip
+        conn.execute(sa.text(
+            "INSERT INTO experiment_exposures (experiment_id, arm, unit_id, request_id, at, model_version, answered) "
+            "VALUES ('ab-1', 'control', 'u', 'r', 0, '1', TRUE)"
+        ))  # fmt: skip
+    old.dispose()
+    exposures = SqlExposureLog(sql_engine(url))
+    exposures.record([Exposure("ab-1", "treatment", "u2", "r" * 150, AT, "2", True, 9.0, 12.5, True)])
+    exposures.flush()
+    measures = exposures.arm_measures("ab-1", "control")
+    assert measures["treatment"]["p99_latency_ms"] == 12.5 and measures["treatment"]["error_rate"] == 1.0
+    assert measures["control"]["error_rate"] == 0.0  # the old row: no error recorded
+    exposures.close()
+    exposures.engine.dispose()

@@ -97,3 +97,30 @@ def test_a_log_database_down_at_start_keeps_rows_queued_until_it_answers(tmp_pat
     missing.mkdir()  # the database comes back
     assert log.flush() == 2 and store.known_ids(["a", "b"]) == {"a", "b"}
     log.close()
+
+
+def test_a_table_of_an_older_release_is_widened_for_client_request_ids(postgres_url: str) -> None:
+    """The prediction log once kept varchar(80) ids; a client's X-Request-Id may be 128 characters plus a batch
+    row's ".<index>": the first use widens the old table (create_all alone never would) and the row fits."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE prediction_log (request_id varchar(80) PRIMARY KEY)"))
+        conn.execute(
+            sa.text(
+                "ALTER TABLE prediction_log ADD COLUMN model_name varchar(200) NOT NULL, "
+                "ADD COLUMN model_version varchar(32) NOT NULL, ADD COLUMN features_digest varchar(64) NOT NULL, "
+                "ADD COLUMN segment varchar(80) NOT NULL, ADD COLUMN zone integer, "
+                "ADD COLUMN predicted_minutes double precision NOT NULL, ADD COLUMN predicted_at timestamp NOT NULL, "
+                "ADD COLUMN actual_minutes double precision, ADD COLUMN actual_recorded_at timestamp"
+            )
+        )
+    long_id = "c" * 128 + ".999"
+    store = SqlPredictionLogStore(postgres_url)
+    try:
+        store.append([LoggedPrediction(long_id, "trip-duration", "1", "0" * 16, "Manhattan", 74, 10.0, T0)])
+        assert store.known_ids([long_id]) == {long_id}
+    finally:
+        store.close()
+        engine.dispose()

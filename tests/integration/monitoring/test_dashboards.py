@@ -74,5 +74,5 @@ def test_export_as_a_user_runs_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(app, ["dashboards", "export", "--out", "dashboards"])
     assert result.exit_code == 0, result.output
-    for name in ("serving.json", "model.json", "data.json", "slo.json"):
+    for name in ("serving.json", "model.json", "data.json", "slo.json", "experiments.json"):
         assert (tmp_path / "dashboards" / name).read_text() == (DASHBOARDS / name).read_text()

@@ -62,7 +62,12 @@ NO_DATA_HERE: dict[str, str] = {
     "max by (model) (tripcast_drift_prediction_score)": "drift scores come from a drift check's push",
     "count by (month) (tripcast_data_check_status == 2)": "no data check failed (status 2) on January",
     FIRING_PANEL: "no SLO alert fires before the breach test (tests run in any order)",
+    "sum by (experiment, reason) (rate(tripcast_experiment_fallbacks_total[1m]))": (
+        "no request falls back: the experiment's arms load before the good server answers"
+    ),
 }
+#: The A/B test the good server runs from its start (champion v1 against v2): the experiments dashboard's data.
+EXPERIMENT = "stack-ab"
 
 
 @dataclass
@@ -158,7 +163,26 @@ def _train_champion(shared_data_dir: Path, root: Path) -> str:
         uri = run.log_model(model, features.spec, train)
     registry = MlflowModelRegistry(tracking_uri, features)
     registry.set_alias(MODEL_NAME, "champion", registry.register(uri, MODEL_NAME).version)
+    registry.register(uri, MODEL_NAME)  # version 2: the experiment's treatment arm
     return tracking_uri
+
+
+def _running_experiment(data_dir: Path) -> None:
+    """An A/B test (control = champion, treatment = v2) already running in the good server's experiments database,
+    so the server loads both arms at start and splits every prediction of the load."""
+    from datetime import UTC, datetime
+
+    from tripcast.core.domain.experiment import Arm, Experiment, ExperimentDefinition, ExperimentState
+    from tripcast.mlops.ab_testing.sql_store import SqlExperimentStore, sql_engine
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    definition = ExperimentDefinition(
+        EXPERIMENT, MODEL_NAME, (Arm("control", "champion", 0.5), Arm("treatment", "2", 0.5))
+    )
+    now = datetime.now(UTC)
+    engine = sql_engine(f"sqlite:///{data_dir / 'experiments.db'}")
+    SqlExperimentStore(engine).save(Experiment(definition, ExperimentState.RUNNING, now, started_at=now))
+    engine.dispose()
 
 
 def _serve(env: dict[str, str], port: int, log: Path, ready: str) -> subprocess.Popen[bytes]:
@@ -228,6 +252,7 @@ def stack(shared_data_dir: Path, tmp_path_factory: pytest.TempPathFactory, webho
         env = {**os.environ, "TRIPCAST_MODEL_NAME": MODEL_NAME, "TRIPCAST_ENV": "local",
                "TRIPCAST_ALLOW_ANONYMOUS_PREDICTIONS": "true", "TRIPCAST_CACHE_SIZE": "0"}  # fmt: skip
         tracking_uri = _train_champion(shared_data_dir, tmp)
+        _running_experiment(tmp / "good")
         processes.append(
             _serve(env | {"TRIPCAST_MLFLOW_TRACKING_URI": tracking_uri, "TRIPCAST_DATA_DIR": str(tmp / "good")},
                    good, tmp / "good.log", "/health/ready")
@@ -309,6 +334,9 @@ def test_every_dashboard_panel_answers_where_the_stack_has_the_data(stack: Stack
     assert not unexplained, f"panels without data: {unexplained}"
     assert "serving" not in empty or set(empty["serving"]) <= set(NO_DATA_HERE)
     assert set(empty.get("slo", [])) <= {FIRING_PANEL}, empty.get("slo")
+    assert len(empty.get("experiments", [])) <= 1, empty.get("experiments")  # only the fallback panel
+    exposed = stack.query(f'tripcast_experiment_exposures_total{{experiment="{EXPERIMENT}"}}')
+    assert {series["metric"]["arm"] for series in exposed} == {"control", "treatment"}
     assert "tripcast_data_rows" in str(panel_queries((DASHBOARDS / "data.json").read_text()))
     assert not {e for e in empty.get("data", []) if "tripcast_data_rows" in e or "quarantined" in e}, "pipeline push"
 

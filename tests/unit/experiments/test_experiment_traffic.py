@@ -16,6 +16,7 @@ from tripcast.core.domain.experiment import (
     ExperimentState,
 )
 from tripcast.core.domain.trip import TripRequest
+from tripcast.core.ports.experiments import NoExperimentMetrics
 from tripcast.core.services.experiments import ExperimentTraffic
 from tripcast.core.services.prediction import Prediction
 
@@ -84,6 +85,15 @@ def test_a_canary_moves_to_its_next_step_on_schedule() -> None:
     assert abs(treatment_share() - 0.05) < 0.02
     clock.advance(601)
     assert abs(treatment_share() - 0.5) < 0.03
+    shares: list[dict[str, float]] = []
+
+    class Recorder(NoExperimentMetrics):
+        def experiment_shares(self, experiment: str, now: dict[str, float]) -> None:
+            shares.append(now)
+
+    traffic.metrics = Recorder()
+    traffic.refresh()  # the poll reports the target the dashboard compares the observed split with
+    assert shares == [{"control": 0.5, "treatment": 0.5}]
 
 
 def test_stopping_ends_routing_at_the_next_refresh() -> None:
@@ -119,3 +129,41 @@ def test_only_the_served_version_s_rows_reach_the_drift_window() -> None:
     assert by_arm["control"].feature_rows is not None and by_arm["treatment"].feature_rows is None
     for s in served:
         drifting.observe_drift(s)  # never asks the window to follow version 2
+
+
+class LoadingHolder(PinnedModel):
+    """A followed alias whose background load has not finished: ``require`` refuses until ``ready``."""
+
+    ready = False
+
+    def require(self):  # type: ignore[no-untyped-def]
+        if not self.ready:
+            from tripcast.core.domain.errors import ModelNotLoadedError
+
+            raise ModelNotLoadedError("still loading")
+        return super().require()
+
+
+def test_a_replaced_experiment_exposes_nothing_until_the_new_one_s_arms_are_loaded() -> None:
+    traffic, exposures, clock, prediction = world(AB)
+    holders: dict[str, LoadingHolder] = {}
+    registry = traffic.sources("trip-duration", "1").registry  # type: ignore[attr-defined]
+    registry.add("3")
+
+    def sources(name: str, ref: str) -> PinnedModel:
+        holders[ref] = holders.get(ref) or LoadingHolder(registry, name, ref)
+        return holders[ref] if ref == "3" else PinnedModel(registry, name, ref)
+
+    traffic.sources = sources
+    traffic.store.transition(replace(traffic.store.get("ab-1"), state=ExperimentState.STOPPED), ExperimentState.RUNNING)
+    second = ExperimentDefinition("ab-2", NAME, (Arm("control", "1", 0.5), Arm("treatment", "3", 0.5)))
+    traffic.store.save(Experiment(second, ExperimentState.RUNNING, clock.now(), started_at=clock.now()))
+    traffic.refresh()  # one poll sees ab-1 stopped and ab-2 running, its treatment still loading
+    served = [prediction.predict([trip()], unit_id=f"u{i}") for i in range(100)]
+    assert all(s.route is None and s.model.number == "1" for s in served)
+    assert exposures.queued == [] and traffic.running is None and traffic.waiting is not None
+    holders["3"].ready = True
+    traffic.refresh()
+    served = [prediction.predict([trip()], unit_id=f"u{i}") for i in range(100)]
+    assert {s.route.experiment for s in served if s.route is not None} == {"ab-2"}
+    assert len(exposures.queued) == 100 and {e.arm for e in exposures.queued} == {"control", "treatment"}

@@ -1,6 +1,7 @@
 """``/v1/experiments``: define, start, stop and read experiments, and their analysis, by API keys with roles.
 
-Reading needs ``read_model`` (viewer and up); creating, starting and stopping need ``operate``. A refusal is a
+Reading needs ``read_model`` (viewer and up); creating, starting and stopping need ``operate``; deciding
+needs ``approve`` (approver, admin), as ``tripcast experiments decide`` does. A refusal is a
 4xx problem body and changes nothing: 404 unknown experiment, 409 refused by its state (or another running
 experiment on the same model), 422 bad definition (each field named; arms naming missing versions too).
 
@@ -17,6 +18,7 @@ from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from tripcast.api.errors import problems_body
@@ -39,6 +41,7 @@ class ExperimentsFacade(Protocol):
     def create(self, body: dict[str, Any], actor: Identity) -> dict[str, object]: ...
     def start(self, experiment_id: str, actor: Identity) -> dict[str, object]: ...
     def stop(self, experiment_id: str, actor: Identity) -> dict[str, object]: ...
+    def decide(self, experiment_id: str, verdict: str, actor: Identity) -> dict[str, object]: ...
     def get(self, experiment_id: str) -> dict[str, object]: ...
     def list(self, state: str | None) -> list[dict[str, object]]: ...
     def analysis(self, experiment_id: str) -> dict[str, object]: ...
@@ -71,9 +74,18 @@ async def _answer(call: Callable[[], object], status_code: int = 200) -> JSONRes
         return JSONResponse(problems_body(str(exc), []), status_code=409)
 
 
-def _actor(request: Request) -> Identity:
-    # Without API keys (development), the anonymous caller's permissions let it through: act as an operator.
-    return identity_of(request) or Identity("anonymous", Role.OPERATOR)
+def _actor(request: Request, role: Role = Role.OPERATOR) -> Identity:
+    # Without API keys (development), the anonymous caller's permissions let it through: act in the role the
+    # route needs (the use case checks roles again).
+    return identity_of(request) or Identity("anonymous", role)
+
+
+class DecideIn(BaseModel):
+    """The decision recorded on a stopped experiment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    verdict: str = Field(max_length=32, description="ship, keep champion, continue or invalid")
 
 
 def add_experiment_routes(router: APIRouter, build: Callable[[], Any], policy: AccessPolicy) -> None:
@@ -81,6 +93,7 @@ def add_experiment_routes(router: APIRouter, build: Callable[[], Any], policy: A
     facade = _Lazy(build)
     read = [Depends(Requires(policy, Permission.READ_MODEL))]
     operate = [Depends(Requires(policy, Permission.OPERATE))]
+    approve = [Depends(Requires(policy, Permission.APPROVE))]  # the use case's DECIDE_PERMISSION
     tags: list[str | Enum] = ["experiments"]
 
     @router.post("/v1/experiments", tags=tags, responses=REFUSALS, dependencies=operate, status_code=201)
@@ -97,6 +110,13 @@ def add_experiment_routes(router: APIRouter, build: Callable[[], Any], policy: A
     async def stop_experiment(request: Request, experiment_id: str) -> JSONResponse:
         """Stop routing traffic; exposures stay for the analysis."""
         return await _answer(lambda: facade.get().stop(experiment_id, _actor(request)))
+
+    @router.post("/v1/experiments/{experiment_id}/decide", tags=tags, responses=REFUSALS, dependencies=approve)
+    async def decide_experiment(request: Request, experiment_id: str, body: DecideIn) -> JSONResponse:
+        """Record the decision on a stopped experiment (approvers, audited; the same call as
+        ``tripcast experiments decide``)."""
+        actor = _actor(request, Role.APPROVER)
+        return await _answer(lambda: facade.get().decide(experiment_id, body.verdict, actor))
 
     @router.get("/v1/experiments", tags=tags, responses=REFUSALS, dependencies=read)
     async def list_experiments(

@@ -5,21 +5,47 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Body, Depends, Response
+from fastapi import APIRouter, BackgroundTasks, Body, Depends, Request, Response
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from tripcast.api.errors import problems_body
 from tripcast.api.routes.common import ERROR_RESPONSES
 from tripcast.api.schemas import PAYLOAD_EXAMPLES, BatchPredictionOut, PredictionOut, TripBatchIn, TripIn
 from tripcast.api.security import AccessPolicy, Requires
 from tripcast.bootstrap import bind_log_context
 from tripcast.bootstrap.serving import ServingParts, prediction_payload, trip_requests
 from tripcast.core.domain.access import Permission
+from tripcast.core.domain.errors import FieldProblem
 from tripcast.core.services.prediction import ServedPredictions
 
 log = logging.getLogger(__name__)
 
+#: The header a client may name its request with (echoed back; generated when absent).
+REQUEST_ID_HEADER = "X-Request-Id"
+#: Longest client request id accepted (the stores keep room for a batch row's ".<index>" after it).
+MAX_REQUEST_ID_LENGTH = 128
 
-def _body(served: ServedPredictions, *, batch: bool) -> Response:
+
+def request_id_problem(value: str) -> FieldProblem | None:
+    """Why a client's X-Request-Id is refused, or None: 1-128 visible ASCII characters (no space, no
+    control character: it is echoed in a header, written to logs and joined on in CSV files of actuals)."""
+    if not value or len(value) > MAX_REQUEST_ID_LENGTH or not all("!" <= c <= "~" for c in value):
+        return FieldProblem(
+            REQUEST_ID_HEADER,
+            f"must be 1-{MAX_REQUEST_ID_LENGTH} printable ASCII characters without spaces "
+            f"(got {len(value)} characters)",
+        )
+    return None
+
+
+def client_request_ids(request_id: str, n_requests: int) -> tuple[str, ...]:
+    """The ids of a request the client named: its id for one trip, "<id>.<i>" for row i of a batch of several
+    (the rule of generated ids)."""
+    return (request_id,) if n_requests == 1 else tuple(f"{request_id}.{index}" for index in range(n_requests))
+
+
+def _body(served: ServedPredictions, *, batch: bool, request_id: str | None) -> Response:
     result: PredictionOut | BatchPredictionOut
     model = served.model
     route = served.route
@@ -40,7 +66,10 @@ def _body(served: ServedPredictions, *, batch: bool) -> Response:
     # Built from our own typed model, so FastAPI's re-validation against response_model (declared for the
     # docs) would only repeat work: a returned Response skips it.
     # With the prediction log on, the id the actual outcomes are later joined on: a batch's row i is "<id>.<i>".
-    headers = {"X-Request-Id": batch_request_id(served.request_ids)} if served.request_ids else None
+    # The client's own id is echoed even when nothing is logged.
+    if request_id is None and served.request_ids:
+        request_id = batch_request_id(served.request_ids)
+    headers = {REQUEST_ID_HEADER: request_id} if request_id is not None else None
     return Response(result.model_dump_json(), media_type="application/json", headers=headers)
 
 
@@ -55,20 +84,27 @@ def add_prediction_routes(router: APIRouter, parts: ServingParts, policy: Access
     """The prediction route; its body type carries this server's ``max_batch_size``."""
     prediction = parts.prediction
 
-    async def predict(payload: Any, background: BackgroundTasks) -> Response:
+    async def predict(payload: Any, background: BackgroundTasks, request: Request) -> Response:
         batch = isinstance(payload, TripBatchIn)
         trips: list[TripIn] = payload.trips if isinstance(payload, TripBatchIn) else [payload]
         requests = trip_requests(trips, batch=batch)
+        named = request.headers.get(REQUEST_ID_HEADER)
+        ids = None
+        if named is not None:
+            problem = request_id_problem(named)
+            if problem is not None:
+                return JSONResponse(problems_body(f"invalid {REQUEST_ID_HEADER} header", [problem]), status_code=422)
+            ids = client_request_ids(named, len(requests))
         unit = trips[0].client_id  # the unit of an experiment: the client when named, else the request
         inline = prediction.answers_inline(len(requests))
         served = (
-            prediction.predict(requests, None, unit)
+            prediction.predict(requests, ids, unit)
             if inline
-            else await run_in_threadpool(prediction.predict, requests, None, unit)
+            else await run_in_threadpool(prediction.predict, requests, ids, unit)
         )
-        if served.request_ids:
+        if served.request_ids or named is not None:
             # The id the answer's X-Request-Id names, on every later line of this request (its task's context).
-            bind_log_context(request_id=batch_request_id(served.request_ids))
+            bind_log_context(request_id=named or batch_request_id(served.request_ids))
         if log.isEnabledFor(logging.DEBUG):  # one line per request costs more than the prediction: DEBUG only
             log.debug("predicted %d trip(s)", len(served.minutes), extra={"model_version": served.model.number})
         if served.feature_rows is not None:
@@ -77,7 +113,7 @@ def add_prediction_routes(router: APIRouter, parts: ServingParts, policy: Access
             else:
                 # A threaded request stays off the loop; a new version's profile load too (sync: threadpool).
                 background.add_task(prediction.observe_drift, served)
-        return _body(served, batch=batch)
+        return _body(served, batch=batch, request_id=named)
 
     predict.__annotations__["payload"] = Annotated[
         prediction_payload(parts.settings.max_batch_size), Body(openapi_examples=PAYLOAD_EXAMPLES)

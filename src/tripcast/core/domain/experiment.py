@@ -51,6 +51,15 @@ class Verdict(StrEnum):
     INVALID = "invalid"
 
 
+def parse_verdict(text: str, field_name: str) -> Verdict:
+    """A verdict from its name (any case, surrounding spaces ignored); ``field_name`` is named when it is none."""
+    try:
+        return Verdict(text.strip().lower())
+    except ValueError:
+        allowed = ", ".join(v.value for v in Verdict)
+        raise InvalidInputError([FieldProblem(field_name, f"{text!r} is not a verdict; use {allowed}")]) from None
+
+
 @dataclass(frozen=True, slots=True)
 class Arm:
     """One arm: a name, the registry version or alias it serves, its share of traffic (shares sum to 1)."""
@@ -68,9 +77,18 @@ class CanaryStep:
     treatment_share: float
 
 
+#: Guardrail metrics measured from the exposures, with what each means (every treatment arm must stay at or
+#: below the limit).
+GUARDRAIL_METRICS = {
+    "p99_latency_ms": "99th percentile of the arm's time per request (routing, cache, model), ms",
+    "error_rate": "share of the arm's requests that failed",
+    "prediction_drift": "population stability index of the arm's predictions against the control's",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Guardrail:
-    """A metric that must stay at or below ``limit`` in every treatment arm (e.g. p99 latency in ms)."""
+    """A metric that must stay at or below ``limit`` in every treatment arm (one of :data:`GUARDRAIL_METRICS`)."""
 
     metric: str
     limit: float
@@ -160,8 +178,12 @@ class Exposure:
     at: datetime
     model_version: str
     answered: bool = True  # False for shadow scores that were never returned
-    #: What the arm predicted, kept for shadow scores (their prediction is in no prediction log).
+    #: What the arm predicted (the prediction-drift guardrail; a shadow score is in no prediction log).
     prediction: float | None = None
+    #: How long the arm took for the request, in ms (the p99-latency guardrail); None when not measured.
+    latency_ms: float | None = None
+    #: The arm failed the request (the error-rate guardrail): the request then answered an error.
+    error: bool = False
 
 
 class ExperimentConflictError(TripcastError):

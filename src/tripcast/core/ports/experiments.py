@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import Protocol
 
 from tripcast.core.domain.experiment import Experiment, ExperimentState, Exposure
 from tripcast.core.ports.table import Table
@@ -59,6 +60,12 @@ class ExposureLog(ABC):
         is its own prediction against the actual). InvalidInputError when no exposure has an outcome yet."""
 
     @abstractmethod
+    def arm_measures(self, experiment_id: str, control_arm: str) -> dict[str, dict[str, float]]:
+        """Per arm, the guardrail metrics (:data:`~tripcast.core.domain.experiment.GUARDRAIL_METRICS`) measured
+        from its written exposures (prediction drift: against ``control_arm``'s predictions), and ``requests``;
+        NaN where nothing was measured (no latency recorded, no prediction)."""
+
+    @abstractmethod
     def close(self) -> None:
         """Flush and stop the writer."""
 
@@ -69,3 +76,37 @@ class OutcomeSource(ABC):
     @abstractmethod
     def outcomes(self, request_ids: Sequence[str]) -> Table:
         """Rows (:data:`OUTCOME_COLUMNS`) of the requests among ``request_ids`` whose actual is known."""
+
+
+class ExperimentMetrics(Protocol):
+    """What a serving process's traffic split reports (Prometheus in a server; nothing elsewhere)."""
+
+    def experiment_exposed(self, experiment: str, arm: str, count: int) -> None:
+        """``count`` exposures of ``arm`` were queued (answered or shadow-scored)."""
+
+    def experiment_fallback(self, experiment: str, reason: str) -> None:
+        """A request of a running experiment was answered by the served model, with no exposure recorded."""
+
+    def experiment_arms(self, experiment: str, loaded: int, arms: dict[str, str]) -> None:
+        """``loaded`` of the experiment's arms are loaded; ``arms`` maps each loaded arm to its model version
+        (empty while waiting, and after the experiment stops)."""
+
+    def experiment_shares(self, experiment: str, shares: dict[str, float]) -> None:
+        """The share of the experiment's exposures each arm should get now (a canary's moves with its steps;
+        every arm of a shadow test scores every request); empty once it is no longer served."""
+
+
+class NoExperimentMetrics:
+    """Reports nothing (tests, the CLI's in-process replay)."""
+
+    def experiment_exposed(self, experiment: str, arm: str, count: int) -> None:
+        """Nothing."""
+
+    def experiment_fallback(self, experiment: str, reason: str) -> None:
+        """Nothing."""
+
+    def experiment_arms(self, experiment: str, loaded: int, arms: dict[str, str]) -> None:
+        """Nothing."""
+
+    def experiment_shares(self, experiment: str, shares: dict[str, float]) -> None:
+        """Nothing."""

@@ -169,5 +169,9 @@ class TrafficSplit(Protocol):
         request_ids: Sequence[str],
         requests: Sequence[TripRequest],
         minutes: Sequence[float],
+        seconds: float | None = None,
     ) -> None:
-        """Record what answered (cheaply: queued) and hand any mirrored scoring to the background."""
+        """Record what answered (cheaply: queued), in ``seconds``, and hand any mirrored scoring to the background."""
+
+    def failed(self, route: Route, unit_id: str, request_ids: Sequence[str], seconds: float) -> None:
+        """Record that the route's arm failed the requests (the error-rate guardrail)."""

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import builtins
 import logging
+import math
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -25,6 +27,7 @@ from tripcast.core.domain.experiment import (
     ExperimentMode,
     ExperimentState,
     Exposure,
+    GuardrailResult,
     Verdict,
     arm_weights,
     assign,
@@ -33,7 +36,13 @@ from tripcast.core.domain.trip import TripRequest
 from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.clock import Clock
 from tripcast.core.ports.experiment_analysis import ExperimentAnalyzer
-from tripcast.core.ports.experiments import ExperimentStore, ExposureLog, OutcomeSource
+from tripcast.core.ports.experiments import (
+    ExperimentMetrics,
+    ExperimentStore,
+    ExposureLog,
+    NoExperimentMetrics,
+    OutcomeSource,
+)
 from tripcast.core.ports.serving import ModelSource, Route, ServedModel
 from tripcast.core.ports.tracking import ModelRegistry
 
@@ -150,7 +159,22 @@ class Experiments:
         if not ids:
             raise InvalidInputError([FieldProblem("exposures", f"experiment {experiment_id!r} has no exposures yet")])
         observations = self.exposures.observations(experiment_id, self.outcomes.outcomes(ids))
-        return self.analyzer().analyze(experiment.definition, observations)
+        guardrails = self.guardrails(experiment.definition)
+        return self.analyzer().analyze(experiment.definition, observations, guardrails)
+
+    def guardrails(self, definition: ExperimentDefinition) -> tuple[GuardrailResult, ...]:
+        """Each declared guardrail in each treatment arm, measured from the written exposures. A guardrail with
+        nothing measured yet (NaN: no latency recorded, no prediction) holds: there is no evidence against it."""
+        if not definition.guardrails:
+            return ()
+        measures = self.exposures.arm_measures(definition.experiment_id, definition.arms[0].name)
+        results = []
+        for guardrail in definition.guardrails:
+            for arm in definition.arms[1:]:
+                value = measures.get(arm.name, {}).get(guardrail.metric, math.nan)
+                held = math.isnan(value) or value <= guardrail.limit
+                results.append(GuardrailResult(guardrail.metric, arm.name, value, guardrail.limit, held))
+        return tuple(results)
 
     def sample_size(self, experiment_id: str, baseline_mean: float, baseline_std: float) -> int:
         """Units per arm the experiment needs (the analyzer's power calculation)."""
@@ -179,7 +203,10 @@ class Experiments:
     def _move(self, experiment: Experiment, new: ExperimentState, actor: Identity, **changes: object) -> Experiment:
         if new not in TRANSITIONS[experiment.state]:
             name = experiment.definition.experiment_id
-            raise ExperimentConflictError(f"experiment {name!r} is {experiment.state.value}: cannot become {new.value}")
+            hint = _TRANSITION_HINTS.get((experiment.state, new), "")
+            raise ExperimentConflictError(
+                f"experiment {name!r} is {experiment.state.value}: cannot become {new.value}{hint}"
+            )
         updated = replace(experiment, state=new, **changes)  # type: ignore[arg-type]
         stored = self.store.transition(updated, expected=experiment.state)
         details = {"from": experiment.state.value}
@@ -193,6 +220,14 @@ class Experiments:
         subject = f"experiment:{experiment.definition.experiment_id}"
         details = {"model": experiment.definition.model_name, **details}
         self.audit.record(AuditEvent(self.clock.now(), actor.name, action, subject, details))
+
+
+#: What to do instead, for the refusals an operator meets most.
+_TRANSITION_HINTS = {
+    (ExperimentState.RUNNING, ExperimentState.DECIDED): " (stop it first)",
+    (ExperimentState.DRAFT, ExperimentState.DECIDED): " (it never ran)",
+    (ExperimentState.DECIDED, ExperimentState.DECIDED): " (a decision is final)",
+}
 
 
 def _require(identity: Identity, permission: Permission, what: str) -> None:
@@ -225,8 +260,10 @@ Background = Callable[[Callable[[], None]], bool]
 class ExperimentTraffic:
     """The traffic split of one served model: which arm answers each unit, and the exposures it leaves.
 
-    :meth:`refresh` (a poller calls it every second or two) follows the store: when an experiment starts,
-    its arms' models are loaded before any request is routed to them; when it stops, routing ends.
+    :meth:`refresh` (a poller calls it every second or two) follows the store. An experiment routes only
+    once **every** arm's model is loaded: until then (and for a stale plan the store no longer runs) the
+    served model answers every request and **no exposure is recorded** (counted as a fallback), so a slow
+    arm never skews the split: a unit is either in the experiment with its hashed arm, or not in it at all.
     """
 
     def __init__(
@@ -237,6 +274,7 @@ class ExperimentTraffic:
         sources: ArmSources,
         clock: Clock,
         background: Background,
+        metrics: ExperimentMetrics | None = None,
     ) -> None:
         self.store = store
         self.exposures = exposures
@@ -244,7 +282,10 @@ class ExperimentTraffic:
         self.sources = sources
         self.clock = clock
         self.background = background
+        self.metrics: ExperimentMetrics = metrics or NoExperimentMetrics()
         self._plan: _Plan | None = None
+        #: The running experiment whose arms are still loading (requests meanwhile: champion, no exposure).
+        self._pending: Experiment | None = None
         self._cache: dict[str, ModelSource] = {}
         self._lock = threading.Lock()
 
@@ -254,23 +295,76 @@ class ExperimentTraffic:
         plan = self._plan
         return plan.experiment if plan is not None else None
 
+    @property
+    def waiting(self) -> Experiment | None:
+        """The running experiment whose arms are still loading, if any."""
+        return self._pending
+
     def refresh(self) -> None:
-        """Follow the store: serve the running experiment of the model, or none."""
+        """Follow the store: serve the running experiment of the model once its arms are loaded, or none."""
         running = self.store.list(ExperimentState.RUNNING, self.model_name)
-        if not running:
-            self._plan = None
-            return
-        experiment = running[0]
+        experiment = running[0] if running else None
         current = self._plan
         if current is not None and current.experiment == experiment:
+            self._report_shares(current)  # a canary's target moves with its steps
             return
-        with self._lock:
-            sources = tuple(self._source(arm.model_ref) for arm in experiment.definition.arms)
-        for source in sources:
-            source.require()  # loaded here, on the poller's thread, never on a request
+        if current is not None:  # stopped, restarted or replaced: no exposure under a plan the store dropped
+            self._plan = None
+            self.metrics.experiment_arms(current.experiment.definition.experiment_id, 0, {})
+            self.metrics.experiment_shares(current.experiment.definition.experiment_id, {})
+            log.info("experiment %s no longer served", current.experiment.definition.experiment_id)
+        pending = self._pending
+        if pending is not None and pending != experiment:  # stopped before its arms loaded
+            self.metrics.experiment_arms(pending.definition.experiment_id, 0, {})
+        first_look = pending != experiment
+        self._pending = experiment
+        if experiment is None:
+            return
+        sources, waiting = self._load_arms(experiment)
+        name = experiment.definition.experiment_id
+        self.metrics.experiment_arms(name, len(sources), _arm_versions(experiment, sources, waiting))
+        if waiting:
+            log.log(
+                logging.WARNING if first_look else logging.DEBUG,  # once per start, not every poll
+                "experiment %s waits for %s; until every arm is loaded the served model answers and no exposure "
+                "is recorded",
+                name,
+                "; ".join(waiting),
+            )
+            return
         started = experiment.started_at.timestamp() if experiment.started_at else self.clock.now().timestamp()
-        self._plan = _Plan(experiment, sources, started)
-        log.info("serving experiment %s", experiment.definition.experiment_id)
+        self._plan = _Plan(experiment, tuple(sources), started)
+        self._pending = None
+        self._report_shares(self._plan)
+        log.info("serving experiment %s: all %d arms loaded", name, len(sources))
+
+    def _report_shares(self, plan: _Plan) -> None:
+        definition = plan.experiment.definition
+        if definition.mode is ExperimentMode.SHADOW:  # every arm scores every request
+            weights: tuple[float, ...] = tuple(1 / len(definition.arms) for _ in definition.arms)
+        else:
+            weights = arm_weights(plan.experiment, self.clock.now().timestamp() - plan.started)
+        self.metrics.experiment_shares(
+            definition.experiment_id, {arm.name: w for arm, w in zip(definition.arms, weights, strict=True)}
+        )
+
+    def _load_arms(self, experiment: Experiment) -> tuple[builtins.list[ModelSource], builtins.list[str]]:
+        """Each arm's source, loaded here on the poller's thread (never on a request), and the arms not loaded."""
+        sources: builtins.list[ModelSource] = []
+        waiting: builtins.list[str] = []
+        for arm in experiment.definition.arms:
+            try:
+                with self._lock:
+                    source = self._source(arm.model_ref)
+                if source.current is None:
+                    source.require()  # a pinned version loads now; a followed alias raises until its loader has
+            except Exception as exc:  # noqa: BLE001 - a slow or failing arm: retried at the next poll
+                waiting.append(f"arm {arm.name!r} ({arm.model_ref}): {exc}")
+                continue
+            sources.append(source)
+            # Progress while a later arm is still loading (a load can take minutes).
+            self.metrics.experiment_arms(experiment.definition.experiment_id, len(sources), {})
+        return sources, waiting
 
     def _source(self, ref: str) -> ModelSource:
         if ref not in self._cache:
@@ -278,13 +372,21 @@ class ExperimentTraffic:
         return self._cache[ref]
 
     def route(self, unit_id: str) -> Route | None:
+        """The unit's arm; None (the served model answers, nothing exposed) without a fully loaded experiment."""
         plan = self._plan
         if plan is None:
+            pending = self._pending
+            if pending is not None:
+                self.metrics.experiment_fallback(pending.definition.experiment_id, "arms_loading")
             return None
         definition = plan.experiment.definition
         weights = arm_weights(plan.experiment, self.clock.now().timestamp() - plan.started)
         index = assign(definition.experiment_id, unit_id, weights)
-        return Route(plan.sources[index].require(), definition.experiment_id, definition.arms[index].name)
+        model = plan.sources[index].current
+        if model is None:  # cannot happen once loaded (a source never unloads); never load on a request
+            self.metrics.experiment_fallback(definition.experiment_id, "arm_not_loaded")
+            return None
+        return Route(model, definition.experiment_id, definition.arms[index].name)
 
     def served(
         self,
@@ -293,28 +395,69 @@ class ExperimentTraffic:
         request_ids: Sequence[str],
         requests: Sequence[TripRequest],
         minutes: Sequence[float],
+        seconds: float | None = None,
     ) -> None:
+        """Queue the exposures of what answered (its predictions and time: the guardrails' data); mirror a
+        shadow test's requests to the other arms off the request path."""
         at = self.clock.now()
-        model = route.model
+        version = route.model.number
+        latency = None if seconds is None else seconds * 1000
         self.exposures.record(
-            [Exposure(route.experiment, route.arm, unit_id, rid, at, model.number) for rid in request_ids]
+            [
+                Exposure(route.experiment, route.arm, unit_id, rid, at, version, True, float(m), latency)
+                for rid, m in zip(request_ids, minutes, strict=True)
+            ]
         )
+        self.metrics.experiment_exposed(route.experiment, route.arm, len(request_ids))
         plan = self._plan
         if plan is None or plan.experiment.definition.mode is not ExperimentMode.SHADOW:
             return
         if not self.background(lambda: self._shadow(plan, unit_id, request_ids, requests)):
             log.warning("shadow scoring queue full: %d requests not mirrored", len(request_ids))
 
+    def failed(self, route: Route, unit_id: str, request_ids: Sequence[str], seconds: float) -> None:
+        """Queue exposures marking the requests the route's arm failed (the error-rate guardrail)."""
+        at, version = self.clock.now(), route.model.number
+        self.exposures.record(
+            [
+                Exposure(route.experiment, route.arm, unit_id, rid, at, version, True, None, seconds * 1000, True)
+                for rid in request_ids
+            ]
+        )
+        self.metrics.experiment_exposed(route.experiment, route.arm, len(request_ids))
+
     def _shadow(self, plan: _Plan, unit_id: str, request_ids: Sequence[str], requests: Sequence[TripRequest]) -> None:
         """Score the treatment arms on the same requests, off the request path; their answers are never returned."""
         definition = plan.experiment.definition
         for arm, source in zip(definition.arms[1:], plan.sources[1:], strict=True):
             model: ServedModel = source.require()
-            minutes = model.predictor.predict_trips(list(requests))
-            at = self.clock.now()
+            started = time.perf_counter()
+            try:
+                minutes: Sequence[float | None] = model.predictor.predict_trips(list(requests))
+                error = False
+            except Exception:  # a failing shadow arm is measured (error rate), never the request's problem
+                log.exception("shadow scoring by %s v%s failed", arm.name, model.number)
+                minutes, error = [None] * len(request_ids), True
+            latency, at = (time.perf_counter() - started) * 1000, self.clock.now()
             self.exposures.record(
                 [
-                    Exposure(definition.experiment_id, arm.name, unit_id, rid, at, model.number, False, float(m))
+                    Exposure(
+                        definition.experiment_id, arm.name, unit_id, rid, at, model.number, False,
+                        None if m is None else float(m), latency, error,
+                    )
                     for rid, m in zip(request_ids, minutes, strict=True)
                 ]
-            )
+            )  # fmt: skip
+            self.metrics.experiment_exposed(definition.experiment_id, arm.name, len(request_ids))
+
+
+def _arm_versions(experiment: Experiment, sources: Sequence[ModelSource], waiting: Sequence[str]) -> dict[str, str]:
+    """Arm name -> the loaded version answering it; empty until every arm is loaded."""
+    if waiting:
+        return {}
+    versions: dict[str, str] = {}
+    for arm, source in zip(experiment.definition.arms, sources, strict=True):
+        model = source.current
+        if model is not None:
+            versions[arm.name] = model.number
+    return versions

@@ -130,8 +130,24 @@ class Prediction:
     def _predict(
         self, requests: Sequence[TripRequest], request_ids: Sequence[str] | None, unit_id: str | None
     ) -> ServedPredictions:
+        started = time.perf_counter()
         ids = self._ids(requests, request_ids) if self.log is not None or self.split is not None else ()
         route = self._route(unit_id, ids)
+        try:
+            return self._answer(requests, ids, unit_id, route, started)
+        except Exception:
+            if route is not None:  # the arm failed the request: the error-rate guardrail counts it
+                self._failed(route, unit_id or _batch_id(ids), ids, time.perf_counter() - started)
+            raise
+
+    def _answer(
+        self,
+        requests: Sequence[TripRequest],
+        ids: tuple[str, ...],
+        unit_id: str | None,
+        route: Route | None,
+        started: float,
+    ) -> ServedPredictions:
         # One snapshot: a concurrent swap cannot mix versions in one answer.
         model = route.model if route is not None else self.models.require()
         results: list[float | None] = (
@@ -156,7 +172,7 @@ class Prediction:
         if self.log is not None:
             self._logged(model, requests, minutes, ids)
         if route is not None:
-            self._exposed(route, unit_id or _batch_id(ids), ids, requests, minutes)
+            self._exposed(route, unit_id or _batch_id(ids), ids, requests, minutes, time.perf_counter() - started)
         logged = ids if self.log is not None else ()
         if route is not None and not self._is_served(model):
             rows = None  # the drift window follows the served version: another arm's rows would swap its reference
@@ -195,10 +211,18 @@ class Prediction:
         ids: tuple[str, ...],
         requests: Sequence[TripRequest],
         minutes: list[float],
+        seconds: float,
     ) -> None:
         assert self.split is not None
         try:
-            self.split.served(route, unit_id, ids, requests, minutes)
+            self.split.served(route, unit_id, ids, requests, minutes, seconds)
+        except Exception:
+            log.exception("exposure recording failed")
+
+    def _failed(self, route: Route, unit_id: str, ids: tuple[str, ...], seconds: float) -> None:
+        assert self.split is not None
+        try:
+            self.split.failed(route, unit_id, ids, seconds)
         except Exception:
             log.exception("exposure recording failed")
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator
 
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError
 from tripcast.core.domain.experiment import (
+    GUARDRAIL_METRICS,
     Arm,
     CanaryStep,
     ExperimentDefinition,
@@ -44,6 +45,13 @@ class GuardrailIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     metric: StrictStr = Field(min_length=1)
     limit: float
+
+    @field_validator("metric")
+    @classmethod
+    def _measured(cls, metric: str) -> str:
+        if metric not in GUARDRAIL_METRICS:
+            raise ValueError(f"{metric!r} is not measured; use {', '.join(GUARDRAIL_METRICS)}")
+        return metric
 
 
 class DefinitionIn(BaseModel):

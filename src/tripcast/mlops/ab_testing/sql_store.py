@@ -27,6 +27,7 @@ from tripcast.core.domain.experiment import (
 from tripcast.core.ports.experiments import ExperimentStore, ExposureLog
 from tripcast.core.ports.table import Table
 from tripcast.mlops.ab_testing.definitions import definition_dict, parse_definition
+from tripcast.sql_schema import add_missing_columns, widen_varchar
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,13 @@ exposures_table = sa.Table(
     sa.Column("experiment_id", sa.String(80), nullable=False),
     sa.Column("arm", sa.String(64), nullable=False),
     sa.Column("unit_id", sa.String(200), nullable=False),
-    sa.Column("request_id", sa.String(80), nullable=False),
+    sa.Column("request_id", sa.String(200), nullable=False),  # a client's X-Request-Id and a batch row suffix
     sa.Column("at", sa.Float, nullable=False),  # epoch seconds: compact, and ordered the same everywhere
     sa.Column("model_version", sa.String(32), nullable=False),
     sa.Column("answered", sa.Boolean, nullable=False),
     sa.Column("prediction", sa.Float, nullable=True),
+    sa.Column("latency_ms", sa.Float, nullable=True),  # the guardrails' data
+    sa.Column("error", sa.Boolean, nullable=True),
     sa.Index("ix_exposures_experiment", "experiment_id", "arm"),
 )
 
@@ -74,6 +77,8 @@ def sql_engine(url: str) -> sa.Engine:
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     metadata.create_all(engine)
+    widen_varchar(engine, "experiment_exposures", "request_id", 200)  # tables of older releases
+    add_missing_columns(engine, exposures_table)
     return engine
 
 
@@ -188,13 +193,13 @@ class SqlExposureLog(ExposureLog):
     def _write(self, batch: list[Exposure]) -> int:
         rows = [
             (e.experiment_id, e.arm, e.unit_id, e.request_id, e.at.timestamp(), e.model_version, e.answered,
-             e.prediction)
+             e.prediction, e.latency_ms, e.error)
             for e in batch
         ]  # fmt: skip
         mark = "?" if self.engine.dialect.name == "sqlite" else "%s"
         statement = (
             "INSERT INTO experiment_exposures (experiment_id, arm, unit_id, request_id, at, model_version, "
-            f"answered, prediction) VALUES ({', '.join([mark] * 8)})"
+            f"answered, prediction, latency_ms, error) VALUES ({', '.join([mark] * 10)})"
         )
         with self.engine.begin() as conn:  # the whole batch or none of it
             conn.exec_driver_sql(statement, rows)
@@ -231,6 +236,17 @@ class SqlExposureLog(ExposureLog):
                 [FieldProblem("outcomes", f"experiment {experiment_id!r} has no exposure with an actual outcome yet")]
             )
         return frame
+
+    def arm_measures(self, experiment_id: str, control_arm: str) -> dict[str, dict[str, float]]:
+        import pandas as pd
+
+        from tripcast.mlops.ab_testing.guardrails import arm_measures
+
+        c = exposures_table.c
+        query = sa.select(c.arm, c.prediction, c.latency_ms, c.error).where(c.experiment_id == experiment_id)
+        with self.engine.connect() as conn:
+            frame = pd.DataFrame(conn.execute(query).all(), columns=["arm", "prediction", "latency_ms", "error"])
+        return arm_measures(frame, control_arm)
 
     def close(self) -> None:
         self._batches.close()

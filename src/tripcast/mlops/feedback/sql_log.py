@@ -20,14 +20,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from tripcast.background_batches import BackgroundBatches
 from tripcast.core.domain.trip import TripRequest
 from tripcast.core.ports.feedback import Actual, LabeledPrediction, LoggedPrediction
+from tripcast.sql_schema import widen_varchar
 
 log = logging.getLogger(__name__)
+
+#: Room for a client's X-Request-Id (up to 128 characters) and a batch row's ".<index>" suffix.
+REQUEST_ID_LENGTH = 200
 
 metadata = sa.MetaData()
 prediction_log = sa.Table(
     "prediction_log",
     metadata,
-    sa.Column("request_id", sa.String(80), primary_key=True),
+    sa.Column("request_id", sa.String(REQUEST_ID_LENGTH), primary_key=True),
     sa.Column("model_name", sa.String(200), nullable=False),
     sa.Column("model_version", sa.String(32), nullable=False),
     sa.Column("features_digest", sa.String(64), nullable=False),
@@ -71,6 +75,7 @@ class SqlPredictionLogStore:
         (its writer keeps rows queued and retries)."""
         if not self._ready:
             metadata.create_all(self.engine)
+            widen_varchar(self.engine, "prediction_log", "request_id", REQUEST_ID_LENGTH)  # tables of older releases
             self._ready = True
 
     def write(self, predictions: Sequence[LoggedPrediction]) -> int:

@@ -1,4 +1,4 @@
-"""The four dashboards of the guide's metric split: technical (serving), model, data and SLOs.
+"""The dashboards of the guide's metric split: technical (serving), model, data and SLOs, plus experiments.
 
 Built with Grafana's Foundation SDK, the supported dashboards-as-code route: typed builders, JSON out.
 Every query reads a metric Tripcast exports or a series its generated rules record (a test checks both,
@@ -130,12 +130,50 @@ def slo_dashboard() -> Dashboard:
     )  # fmt: skip
 
 
+def _exposure_rate(by: str) -> str:
+    return f"sum by ({by}) (rate(tripcast_experiment_exposures_total[{RATE}]))"
+
+
+#: The model call's p99 per version, put on each arm that version answers (the HTTP latency histogram has no arm
+#: label: the middleware times a request before the use case picks its arm).
+ARM_P99 = (
+    "max by (experiment, arm, model_version) (tripcast_experiment_arm_info == 1) * on (model_version) group_left "
+    f"histogram_quantile(0.99, sum by (le, model_version) (rate(tripcast_prediction_duration_seconds_bucket[{RATE}])))"
+)
+
+
+def experiments_dashboard() -> Dashboard:
+    """Experiments (issue #14): exposures and the split per arm against its target, fallbacks, arms loaded,
+    and each arm's model latency."""
+    return (
+        _dashboard("tripcast-experiments", "Tripcast / Experiments", ["experiments"])
+        .with_row(Row("Traffic split"))
+        .with_panel(_series("Exposures per arm", "ops",
+                            _query(_exposure_rate("experiment, arm"), "{{experiment}} {{arm}}")))
+        .with_panel(_series("Split share per arm vs target", "percentunit",
+                            _query(f"{_exposure_rate('experiment, arm')} / ignoring (arm) group_left "
+                                   f"{_exposure_rate('experiment')}", "{{experiment}} {{arm}} observed"),
+                            _query("max by (experiment, arm) (tripcast_experiment_arm_target_share)",
+                                   "{{experiment}} {{arm}} target")))
+        .with_row(Row("Readiness and fallbacks"))
+        .with_panel(_series("Fallbacks (served model answered, nothing exposed)", "reqps",
+                            _query(f"sum by (experiment, reason) (rate(tripcast_experiment_fallbacks_total[{RATE}]))",
+                                   "{{experiment}} {{reason}}")))
+        .with_panel(_series("Arms loaded (least-ready worker)", "short",
+                            _query("min by (experiment) (tripcast_experiment_arms_loaded)", "{{experiment}}")))
+        .with_row(Row("Latency"))
+        .with_panel(_series("Model p99 latency per arm", "s",
+                            _query(ARM_P99, "{{experiment}} {{arm}} (v{{model_version}})"), span=24))
+    )  # fmt: skip
+
+
 #: File stem -> builder, in the order Grafana lists them.
 DASHBOARDS: dict[str, Callable[[], Dashboard]] = {
     "serving": serving_dashboard,
     "model": model_dashboard,
     "data": data_dashboard,
     "slo": slo_dashboard,
+    "experiments": experiments_dashboard,
 }
 
 

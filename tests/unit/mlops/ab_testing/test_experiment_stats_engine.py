@@ -118,6 +118,13 @@ def test_sample_sizes_follow_statsmodels_and_the_sequential_horizon_is_larger() 
     assert 1.5 * fixed < ENGINE.sequential_sample_size(d, 10.0, 5.0) < 2.5 * fixed
 
 
+def test_a_huge_effect_plans_a_few_units_where_statsmodels_gives_up() -> None:
+    # MDE 10 % of a mean of 100 with sd 2: d = 5; NormalIndPower's root finder returns NaN there.
+    planned = ENGINE.sample_size(definition(), 100.0, 2.0)
+    assert planned == 2  # the closed form: (1.96 + 0.84)^2 * 2 / 25 = 0.63 units, at least 2
+    assert ENGINE.sample_size(definition(), 100.0, 40.0) == 252  # d = 0.25: statsmodels answers, as before
+
+
 def test_reads_parquet_paths_and_pandas(tmp_path: Path) -> None:
     table = observations({"control": 2000, "treatment": 2000}, {"treatment": -1.0})
     path = tmp_path / "obs.parquet"

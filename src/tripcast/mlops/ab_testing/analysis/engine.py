@@ -189,7 +189,13 @@ class StatsEngine(ExperimentAnalyzer):
             ratio=_ratio(definition),
             alternative="two-sided",
         )
-        return math.ceil(float(nobs))
+        if not math.isfinite(float(nobs)):
+            # statsmodels' root finder gives up when a few units suffice (a huge standardised effect): the
+            # closed form it solves (two-sided normal, the other tail neglected) answers directly.
+            alpha = definition.alpha / _treatments(definition)
+            z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(definition.power)
+            nobs = z**2 * (1 + 1 / _ratio(definition)) / effect_size**2
+        return max(2, math.ceil(float(nobs)))
 
     def sequential_sample_size(
         self, definition: ExperimentDefinition, baseline_mean: float, baseline_std: float

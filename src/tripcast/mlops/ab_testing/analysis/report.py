@@ -184,10 +184,16 @@ def _guardrails_table(result: AnalysisResult) -> str:
         return "<p>No guardrails given.</p>"
     rows = "".join(
         f"<tr><td>{html.escape(g.metric)}</td><td>{html.escape(g.arm)}</td><td>{g.value:.4g}</td><td>{g.limit:.4g}</td>"
-        f"<td class='{'' if g.ok else 'bad'}'>{'ok' if g.ok else 'FAILED'}</td></tr>"
+        f"<td class='{'' if g.ok else 'bad'}'>{_held(g.ok, g.value)}</td></tr>"
         for g in result.guardrails
     )
     return f"<table><tr><th>metric</th><th>arm</th><th>value</th><th>limit</th><th>held</th></tr>{rows}</table>"
+
+
+def _held(ok: bool, value: float) -> str:
+    if math.isnan(value):
+        return "not measured"
+    return "ok" if ok else "FAILED"
 
 
 def _arms_table(result: AnalysisResult) -> str:

@@ -113,6 +113,73 @@ class ServingMetrics:
             registry=r,
             multiprocess_mode="liveall",
         )
+        self._experiment_metrics(r)
+
+    def _experiment_metrics(self, r: CollectorRegistry) -> None:
+        """The traffic split's metrics (issue #14), registered once with the others."""
+        self.experiment_exposures = Counter(
+            "tripcast_experiment_exposures_total",
+            "Exposures queued, by experiment and arm (shadow scores included)",
+            ["experiment", "arm"],
+            registry=r,
+        )
+        self.experiment_fallbacks = Counter(
+            "tripcast_experiment_fallbacks_total",
+            "Requests of a running experiment answered by the served model with no exposure, by reason",
+            ["experiment", "reason"],
+            registry=r,
+        )
+        self.experiment_arms_loaded = Gauge(
+            "tripcast_experiment_arms_loaded",
+            "Arms of the running experiment whose model is loaded (the least-ready worker's count)",
+            ["experiment"],
+            registry=r,
+            multiprocess_mode="livemin",
+        )
+        self.experiment_target_share = Gauge(
+            "tripcast_experiment_arm_target_share",
+            "The share of the experiment's exposures each arm should get now",
+            ["experiment", "arm"],
+            registry=r,
+            multiprocess_mode="livemax",
+        )
+        self._share_arms: dict[str, set[str]] = {}
+        self._arm_rows: set[tuple[str, str, str]] = set()
+        self.experiment_arm_info = Gauge(
+            "tripcast_experiment_arm_info",
+            "1 for each arm of a served experiment and the model version answering it",
+            ["experiment", "arm", "model_version"],
+            registry=r,
+            multiprocess_mode="livemax",
+        )
+
+    # The traffic split's metrics port (tripcast.core.ports.experiments.ExperimentMetrics).
+
+    def experiment_exposed(self, experiment: str, arm: str, count: int) -> None:
+        """``count`` exposures of ``arm`` queued."""
+        self.experiment_exposures.labels(experiment, arm).inc(count)
+
+    def experiment_fallback(self, experiment: str, reason: str) -> None:
+        """A request of ``experiment`` answered by the served model, nothing exposed."""
+        self.experiment_fallbacks.labels(experiment, reason).inc()
+
+    def experiment_arms(self, experiment: str, loaded: int, arms: dict[str, str]) -> None:
+        """How many arms are loaded; which version answers each arm (cleared when empty)."""
+        self.experiment_arms_loaded.labels(experiment).set(loaded)
+        rows = {(experiment, arm, version) for arm, version in arms.items()}
+        for stale in {row for row in self._arm_rows if row[0] == experiment} - rows:
+            self.experiment_arm_info.labels(*stale).set(0)  # 0, not removed: multiprocess files cannot remove
+        for row in rows:
+            self.experiment_arm_info.labels(*row).set(1)
+        self._arm_rows = {row for row in self._arm_rows if row[0] != experiment} | rows
+
+    def experiment_shares(self, experiment: str, shares: dict[str, float]) -> None:
+        """Each arm's target share now (0 for every arm once the experiment is no longer served)."""
+        for arm in self._share_arms.get(experiment, set()) - set(shares):
+            self.experiment_target_share.labels(experiment, arm).set(0)
+        for arm, share in shares.items():
+            self.experiment_target_share.labels(experiment, arm).set(share)
+        self._share_arms[experiment] = self._share_arms.get(experiment, set()) | set(shares)
 
     # The prediction use case's metrics port (tripcast.core.ports.serving.PredictionMetrics).
 
