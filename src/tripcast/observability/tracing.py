@@ -101,8 +101,9 @@ _UNSAMPLED: AbstractContextManager[SpanHandle] = nullcontext(trace.INVALID_SPAN)
 class OpenTelemetryTracer:
     """The core's tracer port on OpenTelemetry: each span is a child of the current one (the request's)."""
 
-    def __init__(self, scope: str = SCOPE) -> None:
-        self._tracer = trace.get_tracer(scope)
+    def __init__(self, scope: str = SCOPE, provider: trace.TracerProvider | None = None) -> None:
+        # ``provider``: a test's own (the process's global one is set once); default the global one.
+        self._tracer = trace.get_tracer(scope, tracer_provider=provider)
 
     def span(
         self, name: str, attributes: Mapping[str, AttributeValue] | None = None
