@@ -8,12 +8,9 @@ a short timeout, and a full queue drops spans. A collector that is down therefor
 failed or slowed request.
 
 :class:`OpenTelemetryTracer` is the adapter of the core's :class:`~tripcast.core.ports.tracing.Tracer` port;
-:func:`instrument_fastapi` adds the HTTP server spans (health probes and ``/metrics`` excluded).
-
-Sampling is decided at the edge (:class:`EdgeSampler`), with the very rule ``TraceIdRatioBased`` applies to a
-new trace's id: a request the ratio leaves out skips OpenTelemetry's ASGI middleware altogether (it parses the
-request and builds a non-recording span even for requests it drops) and runs under a non-sampled context, so
-Tripcast's own spans below it cost one check. performance/tracing/README.md has the figures.
+:func:`instrument_fastapi` adds the HTTP server spans (:class:`ServerSpans`: health probes and ``/metrics``
+excluded, sampling decided at the edge, so a request the ratio leaves out costs no span and Tripcast's own
+spans below it one check). performance/tracing/README.md has the figures.
 """
 
 from __future__ import annotations
@@ -32,6 +29,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from tripcast.core.ports.tracing import AttributeValue, SpanHandle
 
@@ -44,8 +42,8 @@ log = logging.getLogger(__name__)
 TRACES_PATH = "/v1/traces"
 #: Seconds one export may take before the batch is dropped (exports run off the request path).
 EXPORT_TIMEOUT_SECONDS = 2.0
-#: URLs (regular expressions searched in the full URL) without server spans: probes and scrapes.
-EXCLUDED_URLS = "/health/,/metrics"
+#: Paths (prefixes) without server spans: probes and scrapes.
+EXCLUDED_PATHS = ("/health/", "/metrics")
 #: The instrumentation scope of Tripcast's own spans.
 SCOPE = "tripcast"
 
@@ -115,12 +113,12 @@ class OpenTelemetryTracer:
         return self._tracer.start_as_current_span(name, attributes=attributes)
 
 
-#: The trace id :class:`EdgeSampler` chose for the request it hands to OpenTelemetry's middleware.
+#: The trace id :class:`ServerSpans` chose (and sampled) for the request whose server span it starts.
 _EDGE_TRACE_ID: ContextVar[int | None] = ContextVar("tripcast_edge_trace_id", default=None)
 
 
 class EdgeIdGenerator(RandomIdGenerator):
-    """Random ids, except the server span's trace id, which :class:`EdgeSampler` already drew (and sampled)."""
+    """Random ids, except the server span's trace id, which :class:`ServerSpans` already drew (and sampled)."""
 
     def generate_trace_id(self) -> int:
         chosen = _EDGE_TRACE_ID.get()
@@ -132,52 +130,98 @@ class EdgeIdGenerator(RandomIdGenerator):
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
+_PROPAGATOR = TraceContextTextMapPropagator()
+#: Request headers of a caller's W3C trace context.
+_CONTEXT_HEADERS = {b"traceparent": "traceparent", b"tracestate": "tracestate"}
+#: Response headers worth a server span attribute (the ids a user quotes when something went wrong).
+_ANSWER_HEADERS = {b"x-request-id": "tripcast.request_id", b"x-model-version": "tripcast.model.version"}
 
 
-class EdgeSampler:
-    """ASGI: sample each new request at the edge; only sampled (or caller-traced) requests meet OpenTelemetry.
+class ServerSpans:
+    """ASGI: one SERVER span per sampled HTTP request, health probes and ``/metrics`` excluded.
 
-    The decision is ``TraceIdRatioBased``'s on a fresh trace id; a sampled request's server span takes that
-    id (:class:`EdgeIdGenerator`), an unsampled one runs under a non-sampled span context with it (its log
-    lines still carry a trace id). A request with a ``traceparent`` always goes through OpenTelemetry, which
-    follows the caller's decision (``ParentBased``).
+    New requests are sampled here, at the edge, with ``TraceIdRatioBased``'s rule on a fresh trace id: a
+    sampled one's span takes that id (:class:`EdgeIdGenerator`), an unsampled one runs under a non-sampled
+    span context with it (its log lines still carry a trace id) and costs no span at all. A request with a
+    ``traceparent`` continues the caller's trace and follows its decision (``ParentBased``).
+
+    The span carries what identifies the request and nothing about the caller: method, route template,
+    status code, the answer's ``X-Request-Id`` and ``X-Model-Version``; no client address, user agent, URL
+    or query string (a query may hold a token). This replaces OpenTelemetry's ASGI middleware, which records
+    all of those and costs several times more per sampled request (performance/tracing/README.md).
     """
 
-    def __init__(self, traced: ASGIApp, untraced: ASGIApp, ratio: float) -> None:
-        self.traced = traced
-        self.untraced = untraced
+    def __init__(self, app: ASGIApp, ratio: float, provider: trace.TracerProvider | None = None) -> None:
+        self.app = app
         self.bound = TraceIdRatioBased.get_bound_for_rate(ratio)
+        self.tracer = trace.get_tracer(SCOPE + ".http", tracer_provider=provider)
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or any(name == b"traceparent" for name, _ in scope.get("headers", ())):
-            await self.traced(scope, receive, send)
+        if scope["type"] != "http" or scope["path"].startswith(EXCLUDED_PATHS):
+            await self.app(scope, receive, send)
+            return
+        carrier = {_CONTEXT_HEADERS[name]: value.decode("latin-1") for name, value in scope["headers"]
+                   if name in _CONTEXT_HEADERS}  # fmt: skip
+        if carrier:
+            await self._traced(scope, receive, send, _PROPAGATOR.extract(carrier))
             return
         trace_id = random.getrandbits(128) or 1
         if trace_id & TraceIdRatioBased.TRACE_ID_LIMIT < self.bound:
             token = _EDGE_TRACE_ID.set(trace_id)
             try:
-                await self.traced(scope, receive, send)
+                await self._traced(scope, receive, send, None)
             finally:
                 _EDGE_TRACE_ID.reset(token)
             return
         unsampled = trace.SpanContext(trace_id, random.getrandbits(64) or 1, is_remote=False)
         attached = otel_context.attach(trace.set_span_in_context(trace.NonRecordingSpan(unsampled)))
         try:
-            await self.untraced(scope, receive, send)
+            await self.app(scope, receive, send)
         finally:
             otel_context.detach(attached)
 
+    async def _traced(self, scope: Scope, receive: Any, send: Any, parent: otel_context.Context | None) -> None:
+        method = scope["method"]
+        span = self.tracer.start_span(
+            method, parent, trace.SpanKind.SERVER, {"http.request.method": method, "url.scheme": scope["scheme"]}
+        )
+        answer: list[MutableMapping[str, Any]] = []
+
+        async def send_noting_the_answer(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                answer.append(message)
+            await send(message)
+
+        with trace.use_span(span, end_on_exit=True):
+            try:
+                await self.app(scope, receive, send_noting_the_answer)
+            finally:
+                _describe(span, scope, answer[0] if answer else None)
+
+
+def _describe(span: trace.Span, scope: Scope, answer: MutableMapping[str, Any] | None) -> None:
+    """Name the span after the matched route's template; add the status and the answer's ids."""
+    template = getattr(scope.get("route"), "path", None)
+    if template is not None:
+        span.update_name(f"{scope['method']} {template}")
+        span.set_attribute("http.route", template)
+    if answer is None:
+        return
+    status = answer["status"]
+    span.set_attribute("http.response.status_code", status)
+    if status >= 500:
+        span.set_status(trace.StatusCode.ERROR)
+    for name, value in answer.get("headers", ()):
+        key = _ANSWER_HEADERS.get(name.lower())
+        if key is not None:
+            span.set_attribute(key, value.decode("latin-1"))
+
 
 def instrument_fastapi(app: FastAPI, sampling_ratio: float) -> None:
-    """HTTP server spans for ``app`` (one per sampled request, no per-message child spans), health and metrics
-    excluded; unsampled requests bypass the instrumentation (:class:`EdgeSampler`)."""
-    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+    """HTTP server spans for ``app`` (:class:`ServerSpans`, outside every middleware of the app)."""
+    stack = app.build_middleware_stack
 
-    untraced_stack = app.build_middleware_stack
-    FastAPIInstrumentor.instrument_app(app, excluded_urls=EXCLUDED_URLS, exclude_spans=["receive", "send"])
-    traced_stack = app.build_middleware_stack
+    def traced_stack() -> Any:
+        return ServerSpans(stack(), sampling_ratio)
 
-    def edge_sampled_stack() -> Any:
-        return EdgeSampler(traced_stack(), untraced_stack(), sampling_ratio)
-
-    app.build_middleware_stack = edge_sampled_stack  # type: ignore[method-assign]
+    app.build_middleware_stack = traced_stack  # type: ignore[method-assign]

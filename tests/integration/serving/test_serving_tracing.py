@@ -25,6 +25,13 @@ TRIP = {"pickup_datetime": "2021-02-14T08:30:00", "pickup_zone": 74, "dropoff_zo
 #: A caller's W3C trace context: the server's span must continue this trace under this parent.
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
+QUERY_SECRET = "query-secret-9f8e7d6c5b4a"
+#: What OpenTelemetry's ASGI middleware records about the caller and the URL, and Tripcast's server span must not.
+CALLER_ATTRIBUTES = {
+    "client.address", "client.port", "net.peer.ip", "net.peer.port", "http.client_ip", "user_agent.original",
+    "http.user_agent", "http.target", "http.url", "url.full", "url.query", "url.path", "net.host.port",
+    "server.address", "server.port", "http.host",
+}  # fmt: skip
 #: Words an attribute key must never contain (a trip's fields: where and when someone travelled).
 TRIP_FIELDS = ("zone", "pickup", "dropoff", "distance", "latitude", "longitude", "location")
 
@@ -67,7 +74,8 @@ def test_a_prediction_is_one_trace_server_span_to_model_spans_with_version_no_pi
     log = tmp_path / "serve.log"
     with otlp_receiver() as receiver, serve_process(_env(champion, tmp_path, receiver.endpoint), log) as base:
         headers = {"Authorization": f"Bearer {TOKEN}", "traceparent": f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"}
-        answer = httpx.post(f"{base}/v1/predictions", json=TRIP, headers=headers, timeout=10)
+        # A query string may carry a secret (a misconfigured client's token): it must not reach any span.
+        answer = httpx.post(f"{base}/v1/predictions?api_key={QUERY_SECRET}", json=TRIP, headers=headers, timeout=10)
         assert answer.status_code == 200, answer.text
         request_id = answer.headers["X-Request-Id"]
         auth = {"Authorization": f"Bearer {TOKEN}"}
@@ -94,11 +102,20 @@ def test_a_prediction_is_one_trace_server_span_to_model_spans_with_version_no_pi
     assert {"tripcast.cache.lookup", "tripcast.model.predict"} <= set(below)
     assert below["tripcast.model.predict"].attributes["tripcast.model.version"] == champion.version
     assert continued.resource["service.name"] == "tripcast"
+    # The server span identifies the request, not the caller: no address, agent, URL or query string.
+    assert continued.name == "POST /v1/predictions"
+    assert continued.attributes["http.request.method"] == "POST"
+    assert continued.attributes["http.response.status_code"] == 200
+    assert continued.attributes["tripcast.request_id"] == request_id
+    assert continued.attributes["tripcast.model.version"] == champion.version == answer.headers["X-Model-Version"]
+    for server in servers:
+        assert not set(server.attributes) & CALLER_ATTRIBUTES, server.attributes
 
     for span in spans:
         for key, value in span.attributes.items():
             assert not any(word in key.lower() for word in TRIP_FIELDS), (span.name, key)
             assert TOKEN not in str(value) and "Bearer" not in str(value), (span.name, key)
+            assert QUERY_SECRET not in str(value) and "127.0.0.1" not in str(value), (span.name, key)
 
     lines = [line for line in _log_lines(log) if line.get("event") == "predicted 1 trip(s)"]
     assert lines, log.read_text()[-2000:]

@@ -39,8 +39,11 @@ def _body(served: ServedPredictions, *, batch: bool) -> Response:
         )
     # Built from our own typed model, so FastAPI's re-validation against response_model (declared for the
     # docs) would only repeat work: a returned Response skips it.
-    # With the prediction log on, the id the actual outcomes are later joined on: a batch's row i is "<id>.<i>".
-    headers = {"X-Request-Id": batch_request_id(served.request_ids)} if served.request_ids else None
+    # The version that answered, for proxies and traces (the server span reads it); with the prediction log on,
+    # the id the actual outcomes are later joined on: a batch's row i is "<id>.<i>".
+    headers = {"X-Model-Version": model.number}
+    if served.request_ids:
+        headers["X-Request-Id"] = batch_request_id(served.request_ids)
     return Response(result.model_dump_json(), media_type="application/json", headers=headers)
 
 
