@@ -33,6 +33,8 @@ from unit.core import test_retraining_service as retraining_world
 
 #: Words an attribute key must never contain (a trip's fields: where and when someone travelled).
 TRIP_FIELDS = ("zone", "pickup", "dropoff", "distance", "latitude", "longitude", "location")
+#: OTLP's error status code.
+ERROR = 2
 STEPS = ["ingest", "validate", "transform", "quality", "export"]
 
 
@@ -141,6 +143,20 @@ def test_batch_scoring_has_a_span_per_chunk_with_its_counts(traced) -> None:
     counts = [tuple(c.attributes[f"tripcast.rows.{k}"] for k in ("input", "scored", "quarantined")) for c in chunks]
     assert counts == [(2, 1, 1), (2, 1, 1), (1, 1, 0)]
     _no_pii(receiver.spans, "jan.parquet", "scored.parquet")
+
+
+def test_a_chunk_that_fails_ends_its_spans_as_errors_and_the_error_propagates(traced) -> None:
+    receiver, tracer = traced
+    rows = scoring_world.trips([1.0, 2.0, 3.0, 4.0, 5.0])
+    world = scoring_world.World({"jan.parquet": rows}, scoring_world.FakePredictor("3", fail_on_call=2))
+    world.service.tracer = tracer
+    with pytest.raises(RuntimeError, match="mid-run"):
+        world.service.score(scoring_world.JOB)
+
+    score = _root(receiver.spans, "tripcast.batch.score")
+    chunks = sorted(_children(receiver.spans, score), key=lambda s: s.attributes["tripcast.chunk"])
+    assert [c.status for c in chunks] == [0, ERROR] and score.status == ERROR
+    assert "tripcast.rows.scored" not in chunks[1].attributes  # counts only of a chunk that was written
 
 
 def test_a_drift_check_is_one_trace_with_load_predict_detect_and_report_spans(traced) -> None:
