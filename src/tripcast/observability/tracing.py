@@ -106,6 +106,13 @@ def flush_traces(timeout_millis: int = 5_000) -> bool:
     return _provider.force_flush(timeout_millis) if _provider is not None else True
 
 
+def trace_exemplar() -> dict[str, str] | None:
+    """The current span's trace id as a Prometheus exemplar's labels; None outside a sampled trace (an exemplar
+    must lead to a trace that was exported)."""
+    context = trace.get_current_span().get_span_context()
+    return {"trace_id": f"{context.trace_id:032x}"} if context.trace_flags.sampled else None
+
+
 #: A non-sampled trace's work: no span at all (ParentBased would drop it anyway, after building one).
 _UNSAMPLED: AbstractContextManager[SpanHandle] = nullcontext(trace.INVALID_SPAN)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -25,6 +26,13 @@ TRIP = {"pickup_datetime": "2021-02-14T08:30:00", "pickup_zone": 74, "dropoff_zo
 #: A caller's W3C trace context: the server's span must continue this trace under this parent.
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
+OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+#: A predictions latency bucket's exemplar: ``..._bucket{..,route="/v1/predictions",..} N # {trace_id="..."} v``
+EXEMPLAR = re.compile(
+    r'^tripcast_http_request_duration_seconds_bucket\{[^}]*route="/v1/predictions"[^}]*\} \S+ '
+    r'# \{trace_id="([0-9a-f]{32})"\}',
+    re.MULTILINE,
+)
 QUERY_SECRET = "query-secret-9f8e7d6c5b4a"
 #: What OpenTelemetry's ASGI middleware records about the caller and the URL, and Tripcast's server span must not.
 CALLER_ATTRIBUTES = {
@@ -88,6 +96,9 @@ def test_a_prediction_is_one_trace_server_span_to_model_spans_with_version_no_pi
         assert fresh.status_code == 200, fresh.text
         for path in ("/health/ready", "/health/live", "/metrics"):
             assert httpx.get(f"{base}{path}", timeout=5).status_code == 200
+        # Prometheus asks for OpenMetrics when it stores exemplars: the latency buckets name sampled traces.
+        scraped = httpx.get(f"{base}/metrics", headers={"Accept": OPENMETRICS}, timeout=5)
+        assert scraped.headers["content-type"].startswith("application/openmetrics-text")
         spans = receiver.wait_for(lambda got: sum(s.name == "tripcast.model.predict" for s in got) >= 2)
 
     servers = [s for s in spans if s.kind == SERVER]
@@ -116,6 +127,13 @@ def test_a_prediction_is_one_trace_server_span_to_model_spans_with_version_no_pi
             assert not any(word in key.lower() for word in TRIP_FIELDS), (span.name, key)
             assert TOKEN not in str(value) and "Bearer" not in str(value), (span.name, key)
             assert QUERY_SECRET not in str(value) and "127.0.0.1" not in str(value), (span.name, key)
+
+    # Traces, logs and metrics of one request share its trace id: each exemplar on the predictions' latency
+    # buckets is a server span's trace, and that request's log line names the same trace.
+    exemplars = set(re.findall(EXEMPLAR, scraped.text))
+    assert exemplars and exemplars <= {s.trace_id for s in servers}, scraped.text[-3000:]
+    logged = {str(line["trace_id"]) for line in _log_lines(log) if str(line.get("event", "")).startswith("predicted")}
+    assert exemplars <= logged
 
     lines = [line for line in _log_lines(log) if line.get("event") == "predicted 1 trip(s)"]
     assert lines, log.read_text()[-2000:]

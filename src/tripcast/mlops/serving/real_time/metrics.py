@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client import multiprocess as prometheus_multiprocess
 from prometheus_client import values as prometheus_values
+from prometheus_client.exposition import choose_encoder
 
 #: The environment variable prometheus_client reads, at import, to switch to multiprocess mode.
 MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -38,11 +39,18 @@ def multiprocess_dir() -> str | None:
 
 def exposition(registry: CollectorRegistry) -> bytes:
     """Prometheus text for a scrape: ``registry``'s metrics, or every worker's when in multiprocess mode."""
+    return negotiated_exposition(registry, "")[0]
+
+
+def negotiated_exposition(registry: CollectorRegistry, accept: str) -> tuple[bytes, str]:
+    """(body, content type) in the format the scraper's ``Accept`` header asks for: OpenMetrics (which carries
+    the latency histogram's exemplars, the trace ids of sampled requests) or Prometheus text."""
+    encode, content_type = choose_encoder(accept)
     if multiprocess_dir() is None:
-        return generate_latest(registry)
+        return encode(registry), content_type
     merged = CollectorRegistry()
-    prometheus_multiprocess.MultiProcessCollector(merged)
-    return generate_latest(merged)
+    prometheus_multiprocess.MultiProcessCollector(merged)  # no exemplars across workers (prometheus_client)
+    return encode(merged), content_type
 
 
 def forget_this_worker() -> None:
