@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from support.otlp_receiver import OtlpReceiver, ReceivedSpan, otlp_receiver
+from support.serve_process import free_port
 from tripcast.core.domain.month import Month
 from tripcast.core.ports.drift import DriftSettings
 from tripcast.core.services.drift import CheckRequest, DriftMonitoring
@@ -69,21 +71,26 @@ def _no_pii(spans: list[ReceivedSpan], *forbidden: str) -> None:
             assert not any(word in text for word in forbidden), (span.name, key, text)
 
 
+def _pipeline_run(endpoint: str, data_dir: Path, source: Path) -> subprocess.CompletedProcess[str]:
+    """``tripcast pipeline run --month 2021-01`` in its own process, tracing every span to ``endpoint``."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
+        "TRIPCAST_DATA_DIR": str(data_dir),
+        "TRIPCAST_OTEL_EXPORTER_ENDPOINT": endpoint,
+        "TRIPCAST_OTEL_SAMPLING_RATIO": "1.0",
+    }
+    command = [sys.executable, "-c", "from tripcast.cli.app import app; app()", "pipeline", "run"]
+    return subprocess.run(
+        [*command, "--month", "2021-01", "--source", str(source), "--no-download"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
 def test_a_pipeline_run_is_one_trace_with_a_span_per_step_and_its_row_counts(
     shared_data_dir: Path, tmp_path: Path
 ) -> None:
     with otlp_receiver() as receiver:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
-            "TRIPCAST_DATA_DIR": str(tmp_path / "data"),
-            "TRIPCAST_OTEL_EXPORTER_ENDPOINT": receiver.endpoint,
-            "TRIPCAST_OTEL_SAMPLING_RATIO": "1.0",
-        }
-        command = [sys.executable, "-c", "from tripcast.cli.app import app; app()", "pipeline", "run"]
-        done = subprocess.run(
-            [*command, "--month", "2021-01", "--source", str(shared_data_dir), "--no-download"],
-            env=env, capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+        done = _pipeline_run(receiver.endpoint, tmp_path / "data", shared_data_dir)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
         spans = receiver.wait_for(lambda got: any(s.name == "tripcast.pipeline.run" for s in got))
     run = _root(spans, "tripcast.pipeline.run")
@@ -96,6 +103,17 @@ def test_a_pipeline_run_is_one_trace_with_a_span_per_step_and_its_row_counts(
     assert validate["tripcast.rows.quarantined"] == 2_674 and validate["tripcast.step.skipped"] is False
     assert steps["transform"].attributes["tripcast.rows.trips_enriched"] == 73_844
     _no_pii(spans, str(tmp_path), str(shared_data_dir))
+
+
+def test_a_pipeline_run_with_the_collector_down_succeeds_and_exits_promptly(
+    shared_data_dir: Path, tmp_path: Path
+) -> None:
+    nobody = f"http://127.0.0.1:{free_port()}"  # nothing listens: the spans' export at exit is refused
+    started = time.monotonic()
+    done = _pipeline_run(nobody, tmp_path / "data", shared_data_dir)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert time.monotonic() - started < 120  # the export gives up after its 2 s timeout; the run is ~10 s
 
 
 def test_training_and_retraining_are_one_trace_per_run_with_a_span_per_stage(traced) -> None:
