@@ -13,11 +13,14 @@ gauge per live worker (a ``pid`` label), which shows a worker still serving an o
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import cast
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client import multiprocess as prometheus_multiprocess
 from prometheus_client import values as prometheus_values
 from prometheus_client.exposition import choose_encoder
+from prometheus_client.metrics_core import Metric
 
 #: The environment variable prometheus_client reads, at import, to switch to multiprocess mode.
 MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -48,9 +51,24 @@ def negotiated_exposition(registry: CollectorRegistry, accept: str) -> tuple[byt
     encode, content_type = choose_encoder(accept)
     if multiprocess_dir() is None:
         return encode(registry), content_type
-    merged = CollectorRegistry()
-    prometheus_multiprocess.MultiProcessCollector(merged)  # no exemplars across workers (prometheus_client)
-    return encode(merged), content_type
+    files = CollectorRegistry()
+    prometheus_multiprocess.MultiProcessCollector(files)  # no exemplars across workers (prometheus_client)
+    shared = list(files.collect())
+    # Custom collectors registered in ``registry`` (live error from the prediction log, computed on scrape)
+    # have no worker files: the merge alone would drop them.
+    names = {family.name for family in shared}
+    local = [family for family in registry.collect() if family.name not in names and family.samples]
+    return encode(cast(CollectorRegistry, _Families(shared + local))), content_type
+
+
+class _Families:
+    """Already collected families, in the shape an encoder reads (``collect()``)."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self.families)
 
 
 def forget_this_worker() -> None:
