@@ -231,7 +231,7 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
     quiet_registry_outage_logs()
     tripcast = bootstrap(settings)
     metrics = ServingMetrics()
-    tripcast.feedback.register_live_error_metrics(metrics.registry)  # issue #13: live error on /metrics
+    tripcast.feedback.register_live_error_metrics(metrics.on_scrape)  # issue #13: live error on /metrics
     split, runner = experiment_split(tripcast, tripcast.serving_registry, metrics, feature_builder=tripcast.features)
     parts = serving_parts(
         tripcast.settings,

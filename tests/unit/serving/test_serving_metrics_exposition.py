@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.metrics_core import GaugeMetricFamily
 
 from tripcast.mlops.serving.real_time.metrics import (
     MULTIPROCESS_DIR_ENV,
@@ -42,8 +44,8 @@ class LiveError:  # a custom collector computed on scrape, like the prediction l
 assert multiprocess_dir() is not None
 metrics = ServingMetrics()
 metrics.predictions.labels("trip-duration", "3").inc(2)
-metrics.registry.register(LiveError())
-print(exposition(metrics.registry).decode())
+metrics.on_scrape.register(LiveError())
+print(exposition(metrics.registry, metrics.on_scrape).decode())
 """
 
 
@@ -59,3 +61,19 @@ def test_with_several_workers_custom_collectors_are_exposed_beside_the_merged_fi
     assert 'tripcast_live_rmse{version="3"} 4.5' in text  # the custom collector's family
     assert 'tripcast_predictions_total{model_name="trip-duration",model_version="3"} 2.0' in text  # from the files
     assert text.count("# TYPE tripcast_predictions_total counter") == 1  # once: not again from this process
+
+
+def test_in_one_process_collectors_computed_on_scrape_are_in_the_registry() -> None:
+    metrics = ServingMetrics()
+    metrics.on_scrape.register(FixedGauge())
+    assert 'tripcast_live_rmse{version="3"} 4.5' in exposition(metrics.registry).decode()
+
+
+class FixedGauge:
+    def describe(self) -> list[object]:
+        return []
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("tripcast_live_rmse", "Live RMSE", labels=["version"])
+        family.add_metric(["3"], 4.5)
+        yield family

@@ -31,5 +31,7 @@ def add_health_routes(router: APIRouter, models: ModelSource, metrics: ServingMe
     async def prometheus_metrics(request: Request) -> Response:
         """Prometheus exposition: this process's metrics, or all workers' under `tripcast serve --workers N`;
         OpenMetrics (with exemplars: trace ids of sampled requests) when the scraper asks for it."""
-        body, content_type = negotiated_exposition(metrics.registry, request.headers.get("accept", ""))
+        body, content_type = negotiated_exposition(
+            metrics.registry, request.headers.get("accept", ""), metrics.on_scrape
+        )
         return Response(body, headers={"Content-Type": content_type})

@@ -44,25 +44,29 @@ def multiprocess_dir() -> str | None:
     return os.environ.get(MULTIPROCESS_DIR_ENV) or None
 
 
-def exposition(registry: CollectorRegistry) -> bytes:
+def exposition(registry: CollectorRegistry, on_scrape: CollectorRegistry | None = None) -> bytes:
     """Prometheus text for a scrape: ``registry``'s metrics, or every worker's when in multiprocess mode."""
-    return negotiated_exposition(registry, "")[0]
+    return negotiated_exposition(registry, "", on_scrape)[0]
 
 
-def negotiated_exposition(registry: CollectorRegistry, accept: str) -> tuple[bytes, str]:
+def negotiated_exposition(
+    registry: CollectorRegistry, accept: str, on_scrape: CollectorRegistry | None = None
+) -> tuple[bytes, str]:
     """(body, content type) in the format the scraper's ``Accept`` header asks for: OpenMetrics (which carries
-    the latency histogram's exemplars, the trace ids of sampled requests) or Prometheus text."""
+    the latency histogram's exemplars, the trace ids of sampled requests) or Prometheus text.
+
+    ``on_scrape`` holds this process's collectors computed on scrape (:attr:`ServingMetrics.on_scrape`, also
+    inside ``registry``): with several workers, the merge of their files is exposed with these beside it.
+    """
     encode, content_type = choose_encoder(accept)
     if multiprocess_dir() is None:
         return encode(registry), content_type
     files = CollectorRegistry()
     prometheus_multiprocess.MultiProcessCollector(files)  # no exemplars across workers (prometheus_client)
-    shared = list(files.collect())
-    # Custom collectors registered in ``registry`` (live error from the prediction log, computed on scrape)
-    # have no worker files: the merge alone would drop them.
-    names = {family.name for family in shared}
-    local = [family for family in registry.collect() if family.name not in names and family.samples]
-    return encode(cast(CollectorRegistry, _Families(shared + local))), content_type
+    families = list(files.collect())
+    if on_scrape is not None:
+        families += on_scrape.collect()
+    return encode(cast(CollectorRegistry, _Families(families))), content_type
 
 
 class _Families:
@@ -92,6 +96,10 @@ class ServingMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
+        #: Collectors computed on scrape (live error from the prediction log): exposed with :attr:`registry`
+        #: (registered inside it) and, with several workers, beside the merge of the workers' files.
+        self.on_scrape = CollectorRegistry()
+        self.registry.register(self.on_scrape)
         r = self.registry
         self.requests = Counter(
             "tripcast_http_requests_total",
