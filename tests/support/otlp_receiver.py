@@ -35,6 +35,8 @@ class ReceivedSpan:
     attributes: dict[str, Any]
     resource: dict[str, Any]
     links: tuple[str, ...] = ()
+    #: OTLP's status code: 0 unset, 1 ok, 2 error.
+    status: int = 0
 
 
 def _value(value: AnyValue) -> Any:
@@ -63,6 +65,7 @@ def decode(body: bytes) -> list[ReceivedSpan]:
                         attributes={a.key: _value(a.value) for a in span.attributes},
                         resource=resource,
                         links=tuple(link.span_id.hex() for link in span.links),
+                        status=span.status.code,
                     )
                 )
     return spans

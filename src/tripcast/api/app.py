@@ -20,7 +20,7 @@ from tripcast.api.routes.models import add_model_routes
 from tripcast.api.routes.predictions import add_prediction_routes
 from tripcast.api.routes.ui import add_ui_routes
 from tripcast.api.security import AccessPolicy
-from tripcast.bootstrap.serving import LoadShedder, ServingParts, SheddingPolicy, instrument_api
+from tripcast.bootstrap.serving import LoadShedder, ServingParts, SheddingPolicy, instrument_api, trace_exemplar_of
 
 #: Bytes allowed per trip in a request body before parsing (a trip is ~150 bytes of JSON).
 BYTES_PER_TRIP = 1024
@@ -32,8 +32,8 @@ DESCRIPTION = (
 
 
 #: FastAPI's own OpenTelemetry spans and metrics (on as soon as a tracer provider is installed) stay off: the
-#: server spans come from OpenTelemetry's FastAPI instrumentation (health and /metrics excluded, sampled at the
-#: edge; ``tripcast.observability.tracing``), and one request must not be traced twice.
+#: server spans come from Tripcast's own middleware (health and /metrics excluded, sampled at the edge;
+#: ``tripcast.observability.tracing.ServerSpans``), and one request must not be traced twice.
 NATIVE_TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
 
 
@@ -96,4 +96,4 @@ def install_overload_protection(app: FastAPI, parts: ServingParts) -> None:
         metrics=metrics,
         shedder=shedder,
     )
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(MetricsMiddleware, metrics=metrics, exemplar=trace_exemplar_of(settings))

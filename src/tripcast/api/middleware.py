@@ -45,11 +45,18 @@ async def send_json(send: Send, status: int, body: dict[str, Any], headers: dict
 
 
 class MetricsMiddleware:
-    """Counts requests and observes latency by method, route template and status."""
+    """Counts requests and observes latency by method, route template and status.
 
-    def __init__(self, app: ASGIApp, metrics: ServingMetrics) -> None:
+    With ``exemplar`` (tracing on), a sampled request's latency carries its trace id as an exemplar, so a
+    latency bucket leads to a trace of a request in it.
+    """
+
+    def __init__(
+        self, app: ASGIApp, metrics: ServingMetrics, exemplar: Callable[[], dict[str, str] | None] | None = None
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.exemplar = exemplar
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -72,7 +79,8 @@ class MetricsMiddleware:
             label = getattr(route, "path", None) or "unmatched"
             labels = (scope.get("method", ""), label, str(status))
             self.metrics.requests.labels(*labels).inc()
-            self.metrics.request_latency.labels(*labels).observe(time.perf_counter() - started)
+            exemplar = self.exemplar() if self.exemplar is not None else None
+            self.metrics.request_latency.labels(*labels).observe(time.perf_counter() - started, exemplar)
 
 
 class OverloadMiddleware:

@@ -6,8 +6,7 @@ first use so that ``tripcast --help`` and data-only commands stay fast.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING
 from tripcast.core.domain.audit import AuditEvent
 from tripcast.core.ports.audit import AuditLog, VerifiableAuditLog
 from tripcast.core.ports.clock import Clock
-from tripcast.core.ports.tracing import NO_TRACING, AttributeValue, SpanHandle, Tracer
+from tripcast.core.ports.tracing import NO_TRACING, Tracer
 from tripcast.core.ports.tracking import RegistrationHook
 from tripcast.security.urls import mask_url
 from tripcast.settings import Settings, load_settings
@@ -34,7 +33,6 @@ __all__ = [
     "configure_traces",
     "load_settings",
     "mask_url",
-    "traced",
     "tracer_of",
 ]
 
@@ -402,10 +400,3 @@ def bind_log_context(**values: str) -> None:
     from tripcast.observability.logs import bind_context
 
     bind_context(**values)
-
-
-def traced(
-    settings: Settings, name: str, attributes: Mapping[str, AttributeValue] | None = None
-) -> AbstractContextManager[SpanHandle]:
-    """A top-level span around a command's use case (pipeline run, training, scoring, drift check); no-op when off."""
-    return tracer_of(settings).span(name, attributes)

@@ -33,10 +33,13 @@ class DataServices:
     @cached_property
     def pipeline(self) -> MonthlyPipeline:
         """ingest -> validate -> transform -> quality -> export; its validate step is :attr:`validation`."""
+        from tripcast.bootstrap import tracer_of
         from tripcast.data_engineering.pipeline.runner import PipelineRunner
 
         tc = self._root
-        return PipelineRunner(tc.settings, tc.source, tc.store, self.validation, tc.locks)
+        return PipelineRunner(
+            tc.settings, tc.source, tc.store, self.validation, tc.locks, tracer=tracer_of(tc.settings)
+        )
 
     @cached_property
     def catalog(self) -> DataCatalog:

@@ -56,6 +56,8 @@ class MlServices:
     @cached_property
     def training(self) -> Training:
         """``tripcast train``: fit, track, register (audited ``model.registered``), run the hooks."""
+        from tripcast.bootstrap import tracer_of
+
         root = self.root
         return Training(
             store=root.store,
@@ -68,6 +70,7 @@ class MlServices:
             clock=root.clock,
             audit=root.audit,
             hooks=self.registration_hooks,
+            tracer=tracer_of(root.settings),
         )
 
     @cached_property

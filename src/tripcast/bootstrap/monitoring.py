@@ -23,6 +23,7 @@ PROFILE_CACHE_DIR = Path("cache") / "reference_profiles"
 
 def drift_monitoring(tc: Tripcast) -> DriftMonitoring:
     """The drift service over the root's feature builder (zone-store features when enabled) and registry."""
+    from tripcast.bootstrap import tracer_of
     from tripcast.data_engineering.features.trip_feature_source import TlcFeatureSource
     from tripcast.mlops.drift_detection.adapters import (
         FileReportWriter,
@@ -49,6 +50,7 @@ def drift_monitoring(tc: Tripcast) -> DriftMonitoring:
         registry=registry,
         audit=tc.audit_on_first_use,
         clock=tc.clock,
+        tracer=tracer_of(settings),
     )
 
 

@@ -146,6 +146,7 @@ def triggers(tc: Tripcast, policy: RetrainingPolicy, months: ValidatedMonths) ->
 
 def build_retraining(tc: Tripcast) -> Retraining:
     """The retraining use case over the root's services."""
+    from tripcast.bootstrap import tracer_of
     from tripcast.mlops.retraining.store import SqlRunStateStore
     from tripcast.observability.alerting.alertmanager import AlertmanagerGateway
     from tripcast.observability.alerting.retraining import AlertmanagerAlerter
@@ -171,4 +172,5 @@ def build_retraining(tc: Tripcast) -> Retraining:
         audit=tc.audit,
         clock=tc.clock,
         experiments=lambda: ExperimentLifecycle(tc.experiments.service),  # decision `experiment` (issue #14)
+        tracer=tracer_of(tc.settings),
     )

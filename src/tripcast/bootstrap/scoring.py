@@ -41,6 +41,7 @@ def column_features(tc: Tripcast) -> ColumnFeatureBuilder:
 
 def build_batch_scoring(tc: Tripcast) -> BatchScoring:
     """The ``tripcast score`` use case over the registry, the audit trail and TLC column names."""
+    from tripcast.bootstrap import tracer_of
     from tripcast.data_engineering.tlc.schema import TLC_TO_CANONICAL
     from tripcast.mlops.serving.batch.scoring import batch_scorer
 
@@ -50,4 +51,5 @@ def build_batch_scoring(tc: Tripcast) -> BatchScoring:
         audit=tc.audit_on_first_use,
         clock=tc.clock,
         model_name=tc.settings.model_name,
+        tracer=tracer_of(tc.settings),
     )

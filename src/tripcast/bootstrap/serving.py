@@ -48,6 +48,7 @@ from tripcast.mlops.serving.real_time.metrics import (
     ServingMetrics,
     exposition,
     forget_this_worker,
+    negotiated_exposition,
 )
 from tripcast.mlops.serving.real_time.model_holder import LoadedModel, ModelHolder, PredictorLoader, RefreshOutcome
 from tripcast.settings import Settings
@@ -80,10 +81,12 @@ __all__ = [
     "exposition",
     "forget_this_worker",
     "instrument_api",
+    "negotiated_exposition",
     "parse_trip_json",
     "prediction_payload",
     "serving_parts",
     "serving_parts_from_env",
+    "trace_exemplar_of",
     "trip_requests",
     "zone_boroughs",
     "zone_names",
@@ -228,7 +231,7 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
     quiet_registry_outage_logs()
     tripcast = bootstrap(settings)
     metrics = ServingMetrics()
-    tripcast.feedback.register_live_error_metrics(metrics.registry)  # issue #13: live error on /metrics
+    tripcast.feedback.register_live_error_metrics(metrics.on_scrape)  # issue #13: live error on /metrics
     split, runner = experiment_split(tripcast, tripcast.serving_registry, metrics, feature_builder=tripcast.features)
     parts = serving_parts(
         tripcast.settings,
@@ -264,6 +267,17 @@ def instrument_api(app: FastAPI, settings: Settings) -> bool:
 
     instrument_fastapi(app, settings.otel_sampling_ratio)
     return True
+
+
+def trace_exemplar_of(settings: Settings) -> Callable[[], dict[str, str] | None] | None:
+    """The current sampled trace's id as a metric exemplar (``{"trace_id": ...}``), when tracing is on."""
+    from tripcast.bootstrap import configure_traces
+
+    if not configure_traces(settings):
+        return None
+    from tripcast.observability.tracing import trace_exemplar
+
+    return trace_exemplar
 
 
 def experiment_split(

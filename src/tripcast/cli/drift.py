@@ -133,12 +133,7 @@ def drift_check(
         predictions=predictions,
         month=_month(month),
     )
-    from tripcast.bootstrap import load_settings, traced
-
-    with (
-        step(f"Checking drift of {current} against {profile_file or reference}"),
-        traced(load_settings(), "tripcast.drift.check", {"tripcast.model.ref": reference}),
-    ):
+    with step(f"Checking drift of {current} against {profile_file or reference}"):
         result = _service().check(request)
     _warn(result.warnings)
     print_drift_table(result.report)

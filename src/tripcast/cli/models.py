@@ -28,13 +28,7 @@ def train_model(ctx: Tripcast, train_month: str | None) -> TrainingReport:
         Month.parse(train_month or ctx.settings.train_month, "train_month"), ctx.settings.model_name
     )
     prepare_plan(ctx, plan)
-    from tripcast.bootstrap import traced
-
-    attributes = {"tripcast.month": str(plan.train_month), "tripcast.model.name": plan.model_name}
-    with (
-        step(f"training on {plan.train_month}, validating on {plan.valid_month}, testing on {plan.test_month}"),
-        traced(ctx.settings, "tripcast.training", attributes),
-    ):
+    with step(f"training on {plan.train_month}, validating on {plan.valid_month}, testing on {plan.test_month}"):
         report = ctx.ml.training.train_and_register(plan, actor=getpass.getuser())
     table = Table(
         "model",

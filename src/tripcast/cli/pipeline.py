@@ -38,16 +38,12 @@ def run(
 
     One run per month at a time (also against `tripcast validate`): a second is refused with exit 75.
     """
-    from tripcast.bootstrap import bootstrap, traced
+    from tripcast.bootstrap import bootstrap
     from tripcast.cli.guards import load_settings
 
     try:
         tc = bootstrap(load_settings(), local_source=source, allow_download=download)
-        attributes = {"tripcast.month": month, "tripcast.engine": engine}
-        with (
-            traced(tc.settings, "tripcast.pipeline.run", attributes),
-            tc.batch_jobs.run("pipeline", month=month) as counts,
-        ):
+        with tc.batch_jobs.run("pipeline", month=month) as counts:  # the run's trace: tc.data.pipeline
             report = tc.data.pipeline.run(
                 month, engine=engine, force=force, show_progress=True, actor=getpass.getuser()
             )

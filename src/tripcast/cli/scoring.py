@@ -60,14 +60,14 @@ def score(
     An output that is an input (or inside an input folder) is refused. Outputs appear under their names
     only when complete: an interrupted run leaves the previous files, and the inputs, untouched.
     """
-    from tripcast.bootstrap import bootstrap, traced
+    from tripcast.bootstrap import bootstrap
     from tripcast.core.services.batch_scoring import ScoringJob
 
     job = ScoringJob(input_path, output, quarantine, model_ref=ref, chunk_rows=chunk_rows)
     tc = bootstrap()
     scoring = tc.scoring
     scoring.plan(job)  # refuse bad paths before loading a model
-    with traced(tc.settings, "tripcast.batch.score", {"tripcast.model.ref": ref}), ScoringProgressBar() as progress:
+    with ScoringProgressBar() as progress:
         report = scoring.score(job, progress)
     console.print(
         f"[bold]{report.input_rows:,}[/] rows in: [green]{report.scored_rows:,} scored[/] -> {report.output}, "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -25,6 +26,20 @@ TRIP = {"pickup_datetime": "2021-02-14T08:30:00", "pickup_zone": 74, "dropoff_zo
 #: A caller's W3C trace context: the server's span must continue this trace under this parent.
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
+OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+#: A predictions latency bucket's exemplar: ``..._bucket{..,route="/v1/predictions",..} N # {trace_id="..."} v``
+EXEMPLAR = re.compile(
+    r'^tripcast_http_request_duration_seconds_bucket\{[^}]*route="/v1/predictions"[^}]*\} \S+ '
+    r'# \{trace_id="([0-9a-f]{32})"\}',
+    re.MULTILINE,
+)
+QUERY_SECRET = "query-secret-9f8e7d6c5b4a"
+#: What OpenTelemetry's ASGI middleware records about the caller and the URL, and Tripcast's server span must not.
+CALLER_ATTRIBUTES = {
+    "client.address", "client.port", "net.peer.ip", "net.peer.port", "http.client_ip", "user_agent.original",
+    "http.user_agent", "http.target", "http.url", "url.full", "url.query", "url.path", "net.host.port",
+    "server.address", "server.port", "http.host",
+}  # fmt: skip
 #: Words an attribute key must never contain (a trip's fields: where and when someone travelled).
 TRIP_FIELDS = ("zone", "pickup", "dropoff", "distance", "latitude", "longitude", "location")
 
@@ -67,7 +82,8 @@ def test_a_prediction_is_one_trace_server_span_to_model_spans_with_version_no_pi
     log = tmp_path / "serve.log"
     with otlp_receiver() as receiver, serve_process(_env(champion, tmp_path, receiver.endpoint), log) as base:
         headers = {"Authorization": f"Bearer {TOKEN}", "traceparent": f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"}
-        answer = httpx.post(f"{base}/v1/predictions", json=TRIP, headers=headers, timeout=10)
+        # A query string may carry a secret (a misconfigured client's token): it must not reach any span.
+        answer = httpx.post(f"{base}/v1/predictions?api_key={QUERY_SECRET}", json=TRIP, headers=headers, timeout=10)
         assert answer.status_code == 200, answer.text
         request_id = answer.headers["X-Request-Id"]
         auth = {"Authorization": f"Bearer {TOKEN}"}
@@ -80,6 +96,9 @@ def test_a_prediction_is_one_trace_server_span_to_model_spans_with_version_no_pi
         assert fresh.status_code == 200, fresh.text
         for path in ("/health/ready", "/health/live", "/metrics"):
             assert httpx.get(f"{base}{path}", timeout=5).status_code == 200
+        # Prometheus asks for OpenMetrics when it stores exemplars: the latency buckets name sampled traces.
+        scraped = httpx.get(f"{base}/metrics", headers={"Accept": OPENMETRICS}, timeout=5)
+        assert scraped.headers["content-type"].startswith("application/openmetrics-text")
         spans = receiver.wait_for(lambda got: sum(s.name == "tripcast.model.predict" for s in got) >= 2)
 
     servers = [s for s in spans if s.kind == SERVER]
@@ -94,11 +113,27 @@ def test_a_prediction_is_one_trace_server_span_to_model_spans_with_version_no_pi
     assert {"tripcast.cache.lookup", "tripcast.model.predict"} <= set(below)
     assert below["tripcast.model.predict"].attributes["tripcast.model.version"] == champion.version
     assert continued.resource["service.name"] == "tripcast"
+    # The server span identifies the request, not the caller: no address, agent, URL or query string.
+    assert continued.name == "POST /v1/predictions"
+    assert continued.attributes["http.request.method"] == "POST"
+    assert continued.attributes["http.response.status_code"] == 200
+    assert continued.attributes["tripcast.request_id"] == request_id
+    assert continued.attributes["tripcast.model.version"] == champion.version == answer.headers["X-Model-Version"]
+    for server in servers:
+        assert not set(server.attributes) & CALLER_ATTRIBUTES, server.attributes
 
     for span in spans:
         for key, value in span.attributes.items():
             assert not any(word in key.lower() for word in TRIP_FIELDS), (span.name, key)
             assert TOKEN not in str(value) and "Bearer" not in str(value), (span.name, key)
+            assert QUERY_SECRET not in str(value) and "127.0.0.1" not in str(value), (span.name, key)
+
+    # Traces, logs and metrics of one request share its trace id: each exemplar on the predictions' latency
+    # buckets is a server span's trace, and that request's log line names the same trace.
+    exemplars = set(re.findall(EXEMPLAR, scraped.text))
+    assert exemplars and exemplars <= {s.trace_id for s in servers}, scraped.text[-3000:]
+    logged = {str(line["trace_id"]) for line in _log_lines(log) if str(line.get("event", "")).startswith("predicted")}
+    assert exemplars <= logged
 
     lines = [line for line in _log_lines(log) if line.get("event") == "predicted 1 trip(s)"]
     assert lines, log.read_text()[-2000:]

@@ -11,6 +11,7 @@ from tripcast.core.domain.errors import InvalidInputError
 from tripcast.observability.slo.rules import render_slo_rules
 from tripcast.observability.slo.spec import SpecSloCatalog, load_slo_spec
 
+SHIPPED = Path(__file__).resolve().parents[3] / "observability" / "sli_slo" / "slos.yaml"
 GOOD = {
     "version": "prometheus/v1",
     "service": "svc",
@@ -45,6 +46,21 @@ def test_a_valid_spec_gives_objectives_as_ratios(tmp_path: Path) -> None:
         (lambda s: s["slos"][0]["sli"]["events"].update(error_query="sum(e)"), "slos.0.sli", "{{.window}}"),
         (lambda s: s["slos"][0]["sli"].update(raw={"error_ratio_query": "x[{{.window}}]"}), "slos.0.sli", "one of"),
         (lambda s: s.update(version="v2"), "version", "prometheus/v1"),
+        (
+            lambda s: s["slos"][0]["sli"]["events"].update(error_query="sum(rate(e[{{.window}}])"),
+            "slos.0.sli",
+            "does not parse as PromQL (unclosed '(')",
+        ),
+        (
+            lambda s: s["slos"][0]["sli"]["events"].update(total_query='sum(rate(t{code="5xx}[{{.window}}]))'),
+            "slos.0.sli",
+            'unclosed "',
+        ),
+        (
+            lambda s: s["slos"][0]["sli"]["events"].update(total_query="sum(rate(t[{{.window}}])))"),
+            "slos.0.sli",
+            "unexpected ')'",
+        ),
     ],
 )
 def test_each_bad_field_is_named(tmp_path: Path, change, field: str, problem: str) -> None:  # type: ignore[no-untyped-def]
@@ -53,6 +69,19 @@ def test_each_bad_field_is_named(tmp_path: Path, change, field: str, problem: st
     with pytest.raises(InvalidInputError) as refused:
         load_slo_spec(write(tmp_path, spec))
     assert field in str(refused.value) and problem in str(refused.value)
+
+
+def test_a_file_that_is_not_yaml_or_not_there_is_one_clear_error(tmp_path: Path) -> None:
+    broken = tmp_path / "slos.yaml"
+    broken.write_text("version: prometheus/v1\nslos: [\n  - name: x\n")
+    with pytest.raises(InvalidInputError, match="not valid YAML"):
+        load_slo_spec(broken)
+    with pytest.raises(InvalidInputError, match="cannot read the SLO spec"):
+        load_slo_spec(tmp_path / "missing.yaml")
+
+
+def test_the_shipped_spec_parses() -> None:
+    assert load_slo_spec(SHIPPED).slos
 
 
 def test_rules_record_every_window_and_alert_with_the_sre_burn_rates(tmp_path: Path) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
-from tripcast.bootstrap.serving import EXPOSITION_CONTENT_TYPE, ServingMetrics, exposition
+from tripcast.bootstrap.serving import ServingMetrics, negotiated_exposition
 from tripcast.core.ports.serving import ModelSource
 
 
@@ -28,6 +28,10 @@ def add_health_routes(router: APIRouter, models: ModelSource, metrics: ServingMe
         return {"status": "ready", "model_name": loaded.name, "model_version": loaded.number}
 
     @router.get("/metrics", tags=["health"], response_class=Response)
-    async def prometheus_metrics() -> Response:
-        """Prometheus exposition: this process's metrics, or all workers' under `tripcast serve --workers N`."""
-        return Response(exposition(metrics.registry), media_type=EXPOSITION_CONTENT_TYPE)
+    async def prometheus_metrics(request: Request) -> Response:
+        """Prometheus exposition: this process's metrics, or all workers' under `tripcast serve --workers N`;
+        OpenMetrics (with exemplars: trace ids of sampled requests) when the scraper asks for it."""
+        body, content_type = negotiated_exposition(
+            metrics.registry, request.headers.get("accept", ""), metrics.on_scrape
+        )
+        return Response(body, headers={"Content-Type": content_type})

@@ -65,11 +65,14 @@ def _body(served: ServedPredictions, *, batch: bool, request_id: str | None) -> 
         )
     # Built from our own typed model, so FastAPI's re-validation against response_model (declared for the
     # docs) would only repeat work: a returned Response skips it.
-    # With the prediction log on, the id the actual outcomes are later joined on: a batch's row i is "<id>.<i>".
-    # The client's own id is echoed even when nothing is logged.
+    # The version that answered, for proxies and traces (the server span reads it); with the prediction log on,
+    # the id the actual outcomes are later joined on: a batch's row i is "<id>.<i>". The client's own id is
+    # echoed even when nothing is logged.
     if request_id is None and served.request_ids:
         request_id = batch_request_id(served.request_ids)
-    headers = {REQUEST_ID_HEADER: request_id} if request_id is not None else None
+    headers = {"X-Model-Version": model.number}
+    if request_id is not None:
+        headers[REQUEST_ID_HEADER] = request_id
     return Response(result.model_dump_json(), media_type="application/json", headers=headers)
 
 

@@ -15,15 +15,19 @@ from tripcast.core.domain.audit import AuditEvent
 from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.batch_scoring import (
     BatchChecker,
+    CheckedBatch,
     ColumnFeatureBuilder,
     PredictorLoader,
     ScoredSink,
+    ScoredWriter,
     ScoringPlan,
     ScoringProgress,
     ScoringSource,
+    TripBatch,
 )
 from tripcast.core.ports.clock import Clock
 from tripcast.core.ports.learning import Predictor
+from tripcast.core.ports.tracing import NO_TRACING, Tracer
 from tripcast.core.services.validation import RowsUnaccountedError
 
 SCORED = "batch.scored"
@@ -85,28 +89,28 @@ class BatchScorer:
         self.sink = sink
 
     def run(
-        self, predictor: Predictor, plan: ScoringPlan, chunk_rows: int, progress: ScoringProgress | None = None
+        self,
+        predictor: Predictor,
+        plan: ScoringPlan,
+        chunk_rows: int,
+        progress: ScoringProgress | None = None,
+        tracer: Tracer = NO_TRACING,
     ) -> ScoreReport:
-        """Score every row of ``plan`` with ``predictor``; both outputs appear only if every batch succeeded."""
+        """Score every row of ``plan`` with ``predictor``; both outputs appear only if every batch succeeded.
+
+        Each batch is a ``tripcast.batch.chunk`` span of ``tracer`` with its row counts."""
         progress = progress or _NoProgress()
         started, cpu_started = time.perf_counter(), time.process_time()
         counts = {"input": 0, "scored": 0, "quarantined": 0}
         reasons: dict[str, int] = {}
         progress.start(f"scoring with {predictor.model_name} v{predictor.model_version}", plan.total_rows)
         with self.sink.open(plan, predictor.model_name, predictor.model_version) as writer:
-            for batch in self.source.batches(plan, chunk_rows):
-                checked = self.checker.check(batch)
-                if checked.valid_rows + checked.refused_rows != batch.num_rows:
-                    raise RowsUnaccountedError(
-                        f"{batch.source_file} rows {batch.first_row}+{batch.num_rows}: "
-                        f"{checked.valid_rows} valid + {checked.refused_rows} refused"
-                    )
-                minutes = (
-                    predictor.predict_features(self.features.features_for_columns(checked.valid))
-                    if checked.valid_rows
-                    else []  # a batch of refused rows only: nothing to ask the model
-                )
-                writer.write(checked, minutes)
+            for index, batch in enumerate(self.source.batches(plan, chunk_rows)):
+                with tracer.span("tripcast.batch.chunk", {"tripcast.chunk": index}) as span:
+                    checked = self._score_batch(predictor, batch, writer)
+                    span.set_attribute("tripcast.rows.input", batch.num_rows)
+                    span.set_attribute("tripcast.rows.scored", checked.valid_rows)
+                    span.set_attribute("tripcast.rows.quarantined", checked.refused_rows)
                 counts["input"] += batch.num_rows
                 counts["scored"] += checked.valid_rows
                 counts["quarantined"] += checked.refused_rows
@@ -126,6 +130,22 @@ class BatchScorer:
             cpu_seconds=time.process_time() - cpu_started,
         )
 
+    def _score_batch(self, predictor: Predictor, batch: TripBatch, writer: ScoredWriter) -> CheckedBatch:
+        """Check one batch, predict its valid rows, write both; the checked batch (its counts)."""
+        checked = self.checker.check(batch)
+        if checked.valid_rows + checked.refused_rows != batch.num_rows:
+            raise RowsUnaccountedError(
+                f"{batch.source_file} rows {batch.first_row}+{batch.num_rows}: "
+                f"{checked.valid_rows} valid + {checked.refused_rows} refused"
+            )
+        minutes = (
+            predictor.predict_features(self.features.features_for_columns(checked.valid))
+            if checked.valid_rows
+            else []  # a batch of refused rows only: nothing to ask the model
+        )
+        writer.write(checked, minutes)
+        return checked
+
 
 class BatchScoring:
     """The ``tripcast score`` use case, wired by the composition root."""
@@ -139,6 +159,7 @@ class BatchScoring:
         clock: Clock,
         model_name: str,
         actor: str = "tripcast",
+        tracer: Tracer = NO_TRACING,
     ) -> None:
         self.scorer = scorer
         self.predictors = predictors
@@ -146,17 +167,26 @@ class BatchScoring:
         self.clock = clock
         self.model_name = model_name
         self.actor = actor
+        self.tracer = tracer
 
     def plan(self, job: ScoringJob) -> ScoringPlan:
         """Check the job's paths without loading a model (refuses outputs that would overwrite inputs)."""
         return self.scorer.source.plan(job.input, job.output, job.quarantine)
 
     def score(self, job: ScoringJob, progress: ScoringProgress | None = None) -> ScoreReport:
-        """Load the model version, score the input into the outputs, record ``batch.scored``."""
-        plan = self.plan(job)  # bad paths fail before the (slow) model load
-        predictor = self.predictors.load_predictor(self.model_name, job.model_ref)
-        report = self.scorer.run(predictor, plan, job.chunk_rows, progress)
-        self._record(report, plan)
+        """Load the model version, score the input into the outputs, record ``batch.scored``.
+
+        One ``tripcast.batch.score`` span (model version, row counts; no path: it may name a bucket or a user)
+        with a child per chunk."""
+        attributes = {"tripcast.model.name": self.model_name, "tripcast.model.ref": job.model_ref}
+        with self.tracer.span("tripcast.batch.score", attributes) as span:
+            plan = self.plan(job)  # bad paths fail before the (slow) model load
+            predictor = self.predictors.load_predictor(self.model_name, job.model_ref)
+            span.set_attribute("tripcast.model.version", predictor.model_version)
+            report = self.scorer.run(predictor, plan, job.chunk_rows, progress, self.tracer)
+            self._record(report, plan)
+            for kind in ("input", "scored", "quarantined"):
+                span.set_attribute(f"tripcast.rows.{kind}", getattr(report, f"{kind}_rows"))
         return report
 
     def _record(self, report: ScoreReport, plan: ScoringPlan) -> None:

@@ -29,6 +29,7 @@ from tripcast.core.ports.drift import (
     ReferenceProfileStore,
 )
 from tripcast.core.ports.table import Table
+from tripcast.core.ports.tracing import NO_TRACING, Tracer
 from tripcast.core.ports.tracking import ModelRegistry
 
 #: The run metric a decay check compares live error with when no validation RMSE is given.
@@ -115,6 +116,7 @@ class DriftMonitoring:
         audit: AuditLog,
         clock: Clock,
         actor: str = "tripcast",
+        tracer: Tracer = NO_TRACING,
     ) -> None:
         self.model_name = model_name
         self.features = features
@@ -127,6 +129,7 @@ class DriftMonitoring:
         self.audit = audit
         self.clock = clock
         self.actor = actor
+        self.tracer = tracer
 
     # ----------------------------------------------------------------- reference profile
     def profile_reference(self, request: ProfileRequest) -> ProfileResult:
@@ -155,23 +158,40 @@ class DriftMonitoring:
 
     # ----------------------------------------------------------------- drift check
     def check(self, request: CheckRequest) -> CheckResult:
-        """Current data against the reference: the report, written as files; raises on too few rows."""
-        if request.profile_file is not None:
-            profile, label = self.profiles.load_file(request.profile_file), PurePath(request.profile_file).name
-        else:
-            profile, label = self.profiles.load(self.model_name, request.reference), request.reference
-        sample = self.load_features(request.current, request.month, request.settings.min_rows)
+        """Current data against the reference: the report, written as files; raises on too few rows.
+
+        One ``tripcast.drift.check`` span (reference, row counts, verdict) with a child per stage: load,
+        predict (when the model is asked), detect, report."""
+        with self.tracer.span("tripcast.drift.check", {"tripcast.model.ref": request.reference}) as span:
+            result = self._check(request)
+            span.set_attribute("tripcast.rows.valid", result.sample.n_valid)
+            span.set_attribute("tripcast.rows.quarantined", result.sample.n_quarantined)
+            span.set_attribute("tripcast.drift.dataset_drift", result.report.dataset_drift)
+            span.set_attribute("tripcast.drift.drifted_columns", len(result.report.drifted_columns))
+        return result
+
+    def _check(self, request: CheckRequest) -> CheckResult:
+        with self.tracer.span("tripcast.drift.load") as span:
+            if request.profile_file is not None:
+                profile, label = self.profiles.load_file(request.profile_file), PurePath(request.profile_file).name
+            else:
+                profile, label = self.profiles.load(self.model_name, request.reference), request.reference
+            sample = self.load_features(request.current, request.month, request.settings.min_rows)
+            span.set_attribute("tripcast.rows.input", sample.n_input)
         warnings: list[str] = []
         predictions = None
         if request.predictions and request.profile_file is None and profile.prediction is not None:
-            predictions = self._predict(request.reference, sample, warnings)
+            with self.tracer.span("tripcast.drift.predict", {"tripcast.rows.valid": sample.n_valid}):
+                predictions = self._predict(request.reference, sample, warnings)
         metadata = {"reference": label, "current": sample.source, "quarantined": str(sample.n_quarantined)}
-        report = self.detection.check(
-            self.features.spec, profile, sample.features, predictions, request.settings, metadata
-        )
+        with self.tracer.span("tripcast.drift.detect"):
+            report = self.detection.check(
+                self.features.spec, profile, sample.features, predictions, request.settings, metadata
+            )
         stamp = self.clock.now().strftime("%Y%m%dT%H%M%SZ")
         stem = f"drift_{self.features.spec.name}_{sample.source.split('.', 1)[0]}_{stamp}"
-        locations = self.reports.write(report, profile, stem, request.out_dir)
+        with self.tracer.span("tripcast.drift.report"):
+            locations = self.reports.write(report, profile, stem, request.out_dir)
         return CheckResult(report=report, sample=sample, locations=locations, warnings=warnings)
 
     def load_features(self, current: str, month: Month | None, min_rows: int) -> FeatureSample:

@@ -57,6 +57,7 @@ from tripcast.core.ports.retraining import (
     RunStateStore,
     TriggerContext,
 )
+from tripcast.core.ports.tracing import NO_TRACING, AttributeValue, SpanHandle, Tracer
 from tripcast.core.services.approval import Approvals
 from tripcast.core.services.experiment_lifecycle import ChallengerExperimentPlan, ExperimentLifecycle
 from tripcast.core.services.promotion import CHALLENGER, CHAMPION, REFUSED, Promotion
@@ -111,6 +112,7 @@ class Retraining:
         audit: AuditLog,
         clock: Clock,
         experiments: Callable[[], ExperimentLifecycle] | None = None,
+        tracer: Tracer = NO_TRACING,
     ) -> None:
         self.model_name = model_name
         self.policy = policy
@@ -129,12 +131,27 @@ class Retraining:
         self.clock = clock
         #: Opens the A/B test of a parked challenger (decision ``experiment``); None: the challenger just waits.
         self.experiments = experiments
+        #: One trace per run (``tripcast.retrain.run``), a child span per stage (``tripcast.retrain.<stage>``).
+        self.tracer = tracer
 
     # ------------------------------------------------------------------ run
     def run(
         self, month: Month, *, source: str | None = None, force: bool = False, actor: str = "tripcast"
     ) -> RetrainOutcome:
         """Retrain for ``month`` (see the module docstring); the run's record says what was decided and why."""
+        attributes: dict[str, AttributeValue] = {
+            "tripcast.model.name": self.model_name,
+            "tripcast.month": str(month),
+            "tripcast.forced": force,
+        }
+        with self.tracer.span("tripcast.retrain.run", attributes) as span:
+            outcome = self._run(month, source, force, actor)
+            span.set_attribute("tripcast.retrain.decision", outcome.run.decision or "")
+            span.set_attribute("tripcast.retrain.reused", outcome.reused)
+            span.set_attribute("tripcast.retrain.resumed", outcome.resumed)
+        return outcome
+
+    def _run(self, month: Month, source: str | None, force: bool, actor: str) -> RetrainOutcome:
         started = time.perf_counter()
         with self.locks.hold(retrain_lock(self.model_name), f"tripcast retrain run --month {month} by {actor}"):
             recorded = self.runs.get(self.model_name, str(month))
@@ -155,26 +172,28 @@ class Retraining:
     def _train_stage(self, month: Month, source: str | None, force: bool, actor: str) -> RetrainRun:
         """Ingest and validate the month, check the triggers, train the challenger on the window."""
         timings: dict[str, float] = {}
-        with _timed(timings, "ingest_validate"):
+        with self._timed(timings, "ingest_validate") as span:
             rows = self.data.prepare(month, source)
+            span.set_attribute("tripcast.rows.valid", rows)
         if rows == 0:
             raise NoValidRowsError(f"{month} has no valid rows: nothing retrained, no model or alias changed")
         now = self.clock.now()
         champion = self.promotion.registry.find_alias(self.model_name, CHAMPION)
         context = TriggerContext(self.model_name, month, champion, self._last_retrained(month), rows)
-        with _timed(timings, "triggers"):
+        with self._timed(timings, "triggers") as span:
             results = tuple(trigger.check(context) for trigger in self.triggers)
+            span.set_attribute("tripcast.retrain.fired", sum(result.fired for result in results))
         run = RetrainRun(self.model_name, str(month), RetrainStage.STARTED, now, now, actor, results, rows_valid=rows)
         if not run.fired and not force:
             decided = run.at(RetrainStage.DECIDED, now, stage_seconds=timings, decision=RetrainDecision.NO_TRIGGER)
             return replace(decided, decision_detail="no trigger fired: nothing trained")
         window = self.window(month)
-        with _timed(timings, "ingest_validate_window"):
+        with self._timed(timings, "ingest_validate_window"):
             for past in window:
                 self.data.prepare(past)
         self.runs.save(run.at(RetrainStage.STARTED, now, window=tuple(str(m) for m in window), stage_seconds=timings))
         plan = TrainingPlan(window[-1], month, month, self.model_name, tuple(window))
-        with _timed(timings, "train"):
+        with self._timed(timings, "train"):
             report = self.training.train_and_register(plan, actor=actor)
         trained = run.at(
             RetrainStage.TRAINED,
@@ -186,6 +205,16 @@ class Retraining:
         )
         self.runs.save(trained)
         return trained
+
+    @contextmanager
+    def _timed(self, timings: dict[str, float], stage: str) -> Iterator[SpanHandle]:
+        """Add the block's seconds to ``timings[stage]``, inside the stage's span (yielded for its counts)."""
+        start = time.perf_counter()
+        try:
+            with self.tracer.span(f"tripcast.retrain.{stage}") as span:
+                yield span
+        finally:
+            timings[stage] = round(timings.get(stage, 0.0) + time.perf_counter() - start, 3)
 
     def window(self, month: Month) -> list[Month]:
         """The training window of a run for ``month``: up to ``window_months`` months ending at its predecessor,
@@ -204,7 +233,7 @@ class Retraining:
         """Champion and challenger on the same data: the run's month, through the promotion gate."""
         timings = dict(run.stage_seconds)
         challenger = self.promotion.registry.get(self.model_name, run.challenger_version)
-        with _timed(timings, "evaluate"):
+        with self._timed(timings, "evaluate"):
             gate = self.gate.check(challenger)
         evaluated = run.at(
             RetrainStage.EVALUATED,
@@ -223,7 +252,7 @@ class Retraining:
     def _decide_stage(self, run: RetrainRun, actor: str) -> RetrainRun:
         """Apply the policy to the gate's verdict, record the decision (run state + ``retrain.decided``)."""
         timings = dict(run.stage_seconds)
-        with _timed(timings, "decide"):
+        with self._timed(timings, "decide"):
             decision, detail = self._decide(run, actor)
         decided = run.at(
             RetrainStage.DECIDED, self.clock.now(), decision=decision, decision_detail=detail, stage_seconds=timings
@@ -411,12 +440,3 @@ def _evaluation_data(gate: GateSnapshot, challenger: ModelVersion, run: RetrainR
         "rows": run.rows_valid,
         "digest": challenger.tags.get("valid_digest", ""),
     }
-
-
-@contextmanager
-def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[stage] = round(timings.get(stage, 0.0) + time.perf_counter() - start, 3)

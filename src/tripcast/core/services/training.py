@@ -11,7 +11,8 @@ from tripcast.core.domain.month import Month
 from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.clock import Clock
 from tripcast.core.ports.data import DatasetStore
-from tripcast.core.ports.learning import FeatureBuilder, MetricsCalculator, ModelTrainer, TrainingSet
+from tripcast.core.ports.learning import FeatureBuilder, MetricsCalculator, ModelTrainer, TrainedModel, TrainingSet
+from tripcast.core.ports.tracing import NO_TRACING, Tracer
 from tripcast.core.ports.tracking import ExperimentTracker, ModelRegistry, RegistrationHook
 
 #: Audit action of a newly registered model version.
@@ -97,6 +98,7 @@ class Training:
         clock: Clock,
         audit: AuditLog,
         hooks: Sequence[RegistrationHook] = (),
+        tracer: Tracer = NO_TRACING,
     ) -> None:
         self.store = store
         self.features = features
@@ -108,35 +110,44 @@ class Training:
         self.clock = clock
         self.audit = audit
         self.hooks = tuple(hooks)
+        self.tracer = tracer
 
     def train_and_register(self, plan: TrainingPlan, *, actor: str) -> TrainingReport:
         """Fit the model and a baseline on processed months, log both, register the model (audited
         as ``model.registered``), then run the registration hooks."""
-        train = self._training_window(plan)
-        valid, test = (
-            self.features.training_set(self.store.load_processed(month), f"{month}")
-            for month in (plan.valid_month, plan.test_month)
-        )
-        baseline_validation = self._track_baseline(plan, train, valid)
-        model = self.trainer.fit(train, valid)
-        validation = self.metrics.evaluate(model, valid)
-        test_evaluation = self.metrics.evaluate(model, test)
-        with self.tracker.start_run(f"{model.flavor}-{plan.window_label}", tags={"role": "candidate"}) as run:
-            months = ",".join(str(m) for m in plan.train_months)
-            run.log_params(
-                {"flavor": model.flavor, "train_month": str(plan.train_month), "train_months": months, **model.params}
+        attributes = {"tripcast.model.name": plan.model_name, "tripcast.training.window": plan.window_label}
+        with self.tracer.span("tripcast.training", attributes) as span:
+            report = self._train_traced(plan, actor)
+            span.set_attribute("tripcast.model.version", report.version.version)
+        return report
+
+    def _train_traced(self, plan: TrainingPlan, actor: str) -> TrainingReport:
+        """The run's stages, one span each: load, fit (baseline and model), evaluate, register."""
+        with self.tracer.span("tripcast.training.load") as span:
+            train = self._training_window(plan)
+            valid, test = (
+                self.features.training_set(self.store.load_processed(month), f"{month}")
+                for month in (plan.valid_month, plan.test_month)
             )
-            for data, context in ((train, "training"), (valid, "validation"), (test, "testing")):
-                run.log_dataset(data, context)
-            run.log_metrics(validation.metrics, prefix="val_")
-            run.log_metrics(test_evaluation.metrics, prefix="test_")
-            run.log_metrics({"baseline_rmse": baseline_validation.metric("rmse")}, prefix="val_")
-            run.log_diagnostics(model, valid)
-            model_uri = run.log_model(model, self.features.spec, valid)
-            run_id = run.run_id
-        tags = self._version_tags(plan, valid, validation, test_evaluation)
-        version = self._register(plan.model_name, model_uri, run_id, tags, actor)
-        notes = [hook.after_registration(version, model, train) for hook in self.hooks]
+            for name, data in (("train", train), ("valid", valid), ("test", test)):
+                span.set_attribute(f"tripcast.rows.{name}", len(data))
+        with self.tracer.span("tripcast.training.fit", {"tripcast.rows.train": len(train)}) as span:
+            baseline_validation = self._track_baseline(plan, train, valid)
+            model = self.trainer.fit(train, valid)
+            span.set_attribute("tripcast.model.flavor", model.flavor)
+        with self.tracer.span("tripcast.training.evaluate") as span:
+            validation = self.metrics.evaluate(model, valid)
+            test_evaluation = self.metrics.evaluate(model, test)
+            span.set_attribute("tripcast.val.rmse", validation.metric("rmse"))
+            span.set_attribute("tripcast.baseline.rmse", baseline_validation.metric("rmse"))
+        with self.tracer.span("tripcast.training.register") as span:
+            run_id, model_uri = self._track_candidate(
+                plan, model, (train, valid, test), (validation, test_evaluation, baseline_validation)
+            )
+            tags = self._version_tags(plan, valid, validation, test_evaluation)
+            version = self._register(plan.model_name, model_uri, run_id, tags, actor)
+            span.set_attribute("tripcast.model.version", version.version)
+            notes = [hook.after_registration(version, model, train) for hook in self.hooks]
         return TrainingReport(
             version=version,
             run_id=run_id,
@@ -146,6 +157,29 @@ class Training:
             n_train=len(train),
             notes=notes,
         )
+
+    def _track_candidate(
+        self,
+        plan: TrainingPlan,
+        model: TrainedModel,
+        data: tuple[TrainingSet, TrainingSet, TrainingSet],
+        evaluations: tuple[Evaluation, Evaluation, Evaluation],
+    ) -> tuple[str, str]:
+        """Log the candidate (params, datasets, metrics, diagnostics, model) as a tracked run: (run id, model URI)."""
+        train, valid, test = data
+        validation, test_evaluation, baseline_validation = evaluations
+        with self.tracker.start_run(f"{model.flavor}-{plan.window_label}", tags={"role": "candidate"}) as run:
+            months = ",".join(str(m) for m in plan.train_months)
+            run.log_params(
+                {"flavor": model.flavor, "train_month": str(plan.train_month), "train_months": months, **model.params}
+            )
+            for dataset, context in ((train, "training"), (valid, "validation"), (test, "testing")):
+                run.log_dataset(dataset, context)
+            run.log_metrics(validation.metrics, prefix="val_")
+            run.log_metrics(test_evaluation.metrics, prefix="test_")
+            run.log_metrics({"baseline_rmse": baseline_validation.metric("rmse")}, prefix="val_")
+            run.log_diagnostics(model, valid)
+            return run.run_id, run.log_model(model, self.features.spec, valid)
 
     def _training_window(self, plan: TrainingPlan) -> TrainingSet:
         """The training set of the plan's months: one month as before, a window as one concatenated set

@@ -23,6 +23,7 @@ from tripcast.core.domain.month import Month
 from tripcast.core.ports.data import MonthDatasetStore, TripFileSource
 from tripcast.core.ports.locks import Locks, month_lock
 from tripcast.core.ports.pipeline import MonthlyPipeline, PipelineReport, StepReport
+from tripcast.core.ports.tracing import NO_TRACING, AttributeValue, Tracer
 from tripcast.core.services.validation import Validation
 from tripcast.data_engineering.lineage import DatasetRef, LineageEmitter, lineage_emitter
 from tripcast.data_engineering.pipeline.config import PipelineRequest
@@ -43,6 +44,9 @@ class PipelineRunner(MonthlyPipeline):
     run of the same month raises :class:`~tripcast.core.ports.locks.LockHeldError` before
     touching anything. The validate step calls the :class:`Validation` service, so it
     validates batch-wise and records ``dataset.validated`` like ``tripcast validate``.
+
+    With a tracer, a run is one ``tripcast.pipeline.run`` span with a child per step
+    (``tripcast.pipeline.<step>``: ``tripcast.rows.<kind>`` counts, ``tripcast.step.skipped``).
     """
 
     def __init__(
@@ -53,6 +57,7 @@ class PipelineRunner(MonthlyPipeline):
         validation: Validation,
         locks: Locks,
         lineage: LineageEmitter | None = None,
+        tracer: Tracer = NO_TRACING,
     ) -> None:
         self._settings = settings
         self._source = source
@@ -60,6 +65,7 @@ class PipelineRunner(MonthlyPipeline):
         self._validation = validation
         self._locks = locks
         self._lineage = lineage
+        self._tracer = tracer
 
     def run(
         self,
@@ -88,7 +94,15 @@ class PipelineRunner(MonthlyPipeline):
             spark=spark,
         )
         lock = month_lock(self._settings.service, ctx.month)
-        with self._locks.hold(lock, f"tripcast pipeline run {ctx.month}"):
+        attributes: dict[str, AttributeValue] = {
+            "tripcast.month": str(ctx.month),
+            "tripcast.engine": ctx.engine_name,
+            "tripcast.forced": force,
+        }
+        with (
+            self._tracer.span("tripcast.pipeline.run", attributes),
+            self._locks.hold(lock, f"tripcast pipeline run {ctx.month}"),
+        ):
             return self._run_locked(ctx, request, Console(quiet=not show_progress))
 
     def _run_locked(self, ctx: RunContext, request: PipelineRequest, console: Console) -> PipelineReport:
@@ -100,14 +114,18 @@ class PipelineRunner(MonthlyPipeline):
             task = progress.add_task(f"{ctx.month} on {ctx.engine_name}", total=len(STEPS))
             for step in STEPS:
                 progress.update(task, description=f"{ctx.month} on {ctx.engine_name}: {step.name}")
-                fingerprint = _fingerprint(upstream, step.name, step.fingerprint(ctx))
-                upstream = fingerprint
-                if not request.force and manifest.is_complete(step.name, fingerprint):
-                    record = manifest.steps[step.name]
-                    ctx.outputs[step.name] = dict(record.outputs)
-                    reports.append(StepReport(step.name, True, 0.0, record.rows, record.outputs, record.details))
-                else:
-                    reports.append(_run_step(step, ctx, manifest, fingerprint, emitter))
+                with self._tracer.span(f"tripcast.pipeline.{step.name}") as span:
+                    fingerprint = _fingerprint(upstream, step.name, step.fingerprint(ctx))
+                    upstream = fingerprint
+                    if not request.force and manifest.is_complete(step.name, fingerprint):
+                        record = manifest.steps[step.name]
+                        ctx.outputs[step.name] = dict(record.outputs)
+                        reports.append(StepReport(step.name, True, 0.0, record.rows, record.outputs, record.details))
+                    else:
+                        reports.append(_run_step(step, ctx, manifest, fingerprint, emitter))
+                    span.set_attribute("tripcast.step.skipped", reports[-1].skipped)
+                    for kind, rows in reports[-1].rows.items():
+                        span.set_attribute(f"tripcast.rows.{kind}", rows)
                 progress.advance(task)
                 if request.stop_after == step.name:
                     break

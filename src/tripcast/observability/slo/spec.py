@@ -48,7 +48,37 @@ class Sli(_Strict):
         queries = [self.events.error_query, self.events.total_query] if self.events else [self.raw.error_ratio_query]  # type: ignore[union-attr]
         if any(WINDOW_PLACEHOLDER not in query for query in queries):
             raise ValueError(f"every query must use {WINDOW_PLACEHOLDER} as its range")
+        for query in queries:
+            problem = unbalanced(query.replace(WINDOW_PLACEHOLDER, "5m"))
+            if problem:
+                raise ValueError(f"query does not parse as PromQL ({problem}): {query}")
         return self
+
+
+_CLOSING = {")": "(", "]": "[", "}": "{"}
+
+
+def unbalanced(query: str) -> str:
+    """Why ``query`` cannot parse as PromQL for want of a bracket or a quote ("" when they balance).
+
+    Not a PromQL parser (promtool checks the generated rules in CI); it catches the slips that otherwise
+    surface only as a rule Prometheus refuses to load, with the spec reported valid.
+    """
+    stack: list[str] = []
+    quote = ""
+    for position, char in enumerate(query):
+        if quote:
+            if char == quote and query[position - 1] != "\\":
+                quote = ""
+        elif char in "\"'`":
+            quote = char
+        elif char in "([{":
+            stack.append(char)
+        elif char in _CLOSING and (not stack or stack.pop() != _CLOSING[char]):
+            return f"unexpected {char!r} at character {position + 1}"
+    if quote:
+        return f"unclosed {quote}"
+    return f"unclosed {stack[-1]!r}" if stack else ""
 
 
 class AlertSpec(_Strict):
