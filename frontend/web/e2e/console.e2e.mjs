@@ -14,7 +14,7 @@ const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
 // Endpoints this server may lack on purpose: their 404 is an empty state, not an error.
-const OPTIONAL = ["/v1/experiments", "/v1/console/data"];
+const OPTIONAL = ["/v1/experiments"];
 const PAGES = ["predict", "models", "monitoring", "data", "experiments", "design"];
 
 async function axe(page) {
@@ -45,6 +45,7 @@ async function visit(page, name) {
   if (name === "models") await page.getByRole("list", { name: "Promotion ledger" }).or(page.getByText("No promotion recorded yet")).first().waitFor({ timeout: 15000 });
   if (name === "models") await page.getByRole("table", { name: "Registered versions" }).waitFor({ timeout: 15000 });
   if (name === "monitoring") await page.locator('[data-stat="p50"]').waitFor({ timeout: 15000 });
+  if (name === "data") await page.getByRole("table", { name: "Pipeline runs and quality by month" }).or(page.getByRole("status")).first().waitFor({ timeout: 15000 });
   // A hash change is no new load, so "networkidle" would not wait: wait until no part is still loading.
   await page.waitForFunction(() => !document.querySelector("main")?.innerText.includes("Loading…"), null, { timeout: 15000 });
 }
@@ -72,6 +73,13 @@ async function run(browser, viewport) {
       result.drift_scores = await page.evaluate(() =>
         Object.fromEntries([...document.querySelectorAll("[data-drift-score]")].map((el) => [el.getAttribute("data-drift-score"), el.textContent])),
       );
+    }
+    if (name === "data") {
+      result.data = await page.evaluate(() => ({
+        quarantined: Object.fromEntries([...document.querySelectorAll("[data-quarantined]")].map((el) => [el.getAttribute("data-quarantined"), el.textContent])),
+        reasons: Object.fromEntries([...document.querySelectorAll("[data-reason]")].map((el) => [el.getAttribute("data-reason"), el.textContent])),
+        bars: document.querySelectorAll(".recharts-bar-rectangle").length,
+      }));
     }
     await page.screenshot({ path: join(out, `${viewport}-${name}.png`), fullPage: true });
   }

@@ -71,6 +71,31 @@ export interface Monitoring {
   live_error: { version: string; segment: string; rmse?: number; mae?: number; n?: number }[];
 }
 
+export interface DataStep {
+  name: string;
+  status: string;
+  seconds: number;
+  finished_at: string | null;
+  rows: Record<string, number>;
+  error: string | null;
+}
+export interface DataMonth {
+  month: string;
+  rows_in: number | null;
+  rows_valid: number | null;
+  rows_quarantined: number | null;
+  reasons: Record<string, number>;
+  run: { status: string; seconds: number; steps: DataStep[] } | null;
+  quality: { status: string; failed_checks: string[]; warned_checks: string[] } | null;
+  sources: string[];
+}
+/** `GET /v1/console/data`: months oldest first; `reasons` over all of them, most frequent first. */
+export interface DataRuns {
+  service: string;
+  months: DataMonth[];
+  reasons: Record<string, number>;
+}
+
 /** A refused or failed call: HTTP status (0: the API did not answer), summary and field problems. */
 export class ApiError extends Error {
   constructor(

@@ -2,7 +2,8 @@
 
 At desktop and phone (390 px) sizes: predict a trip and see the number, see the models page with its versions
 and ledger, load every page with no console error and no serious or critical axe-core violation, nothing
-wider than the phone. Screenshots of each page land in the test's tmp dir (``console/*.png``).
+wider than the phone; the Data page shows the validated January's quarantine as the API serves it.
+Screenshots of each page land in the test's tmp dir (``console/*.png``).
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ def test_console_predicts_and_shows_every_page_at_desktop_and_phone_sizes(
         result = _drive(base, tmp_path / "console")
         with httpx.Client(base_url=base, timeout=10) as api:
             drift = api.get("/v1/console/monitoring").json()["drift"]["features"]
+            data = api.get("/v1/console/data").json()
     v1 = console_registry.versions[0]
     for viewport, seen in result.items():
         prediction = seen["prediction"]
@@ -89,5 +91,14 @@ def test_console_predicts_and_shows_every_page_at_desktop_and_phone_sizes(
     assert max(result["phone"]["scroll_width"].values()) <= 390, result["phone"]["scroll_width"]
     # The drift table shows the scores the API serves (no prediction since: the window is unchanged).
     assert drift and result["phone"]["drift_scores"] == {f["feature"]: f"{f['score']:.4f}" for f in drift}
+    # The Data page shows the validated January's quarantine as the API reads it from the files.
+    (january,) = data["months"]
+    assert (
+        january["month"] == "2021-01" and january["rows_quarantined"] > 0 and january["sources"] == ["validated files"]
+    )
+    for viewport, seen in result.items():
+        assert seen["data"]["quarantined"] == {"2021-01": f"{january['rows_quarantined']:,}"}, viewport
+        assert seen["data"]["reasons"] == {reason: f"{n:,}" for reason, n in data["reasons"].items()}, viewport
+        assert seen["data"]["bars"] == len(data["reasons"]), viewport  # one bar per reason in the chart
     screenshots = sorted(path.name for path in (tmp_path / "console").glob("*.png"))
     assert len(screenshots) == 12, screenshots  # 6 pages x 2 viewports
