@@ -68,7 +68,16 @@ export interface Monitoring {
     dataset_share: number | null;
     window_rows: number;
   };
+  /** The served predictions' histogram beside the training reference's (same bins; shares sum to 1). */
+  prediction_distribution: PredictionDistribution | null;
   live_error: { version: string; segment: string; rmse?: number; mae?: number; n?: number }[];
+}
+export interface PredictionDistribution {
+  edges: number[];
+  reference: number[];
+  current: number[];
+  n_reference: number;
+  n_current: number;
 }
 
 export interface DataStep {

@@ -18,13 +18,17 @@ from tripcast.bootstrap.serving import ServingMetrics
 from tripcast.core.domain.access import Identity, Role
 from tripcast.core.domain.evaluation import ModelVersion
 from tripcast.core.ports.pipeline import MonthDataRecord, StepRun
+from tripcast.core.ports.serving import DistributionComparison
 
 KEYS = {"viewer-key": Identity("carol", Role.VIEWER), "approver-key": Identity("ann", Role.APPROVER)}
 VIEWER = {"Authorization": "Bearer viewer-key"}
 
 
-def client(metrics: ServingMetrics | None = None, versions: Any = None, runs: Any = None) -> TestClient:
+def client(
+    metrics: ServingMetrics | None = None, versions: Any = None, runs: Any = None, drift: Any = None
+) -> TestClient:
     parts = SimpleNamespace(
+        prediction=SimpleNamespace(drift=drift),
         settings=SimpleNamespace(model_name="trip-duration", service="green"),
         metrics=metrics or ServingMetrics(),
         model_versions=versions,
@@ -109,6 +113,19 @@ def test_monitoring_reads_latency_refusals_and_drift_from_the_process_metrics() 
     assert 1.0 < serving["latency_ms"]["p50"] <= 2.5 and 25.0 < serving["latency_ms"]["p99"] <= 50.0
     assert body["drift"]["features"] == [{"feature": "trip_distance", "method": "psi", "score": 0.31, "drifted": True}]
     assert body["live_error"] == []
+    assert body["prediction_distribution"] is None  # no drift window on this server
+
+
+def test_monitoring_shows_the_served_predictions_histogram_beside_the_training_reference() -> None:
+    class Window:
+        def prediction_distribution(self, bins: int = 20) -> DistributionComparison:
+            return DistributionComparison([0.0, 10.0, 20.0], [0.75, 0.25], [0.5, 0.5], 6000, 300)
+
+    body = client(drift=Window()).get("/v1/console/monitoring", headers=VIEWER).json()
+    assert body["prediction_distribution"] == {
+        "edges": [0.0, 10.0, 20.0], "reference": [0.75, 0.25], "current": [0.5, 0.5],
+        "n_reference": 6000, "n_current": 300,
+    }  # fmt: skip
 
 
 def test_histogram_quantile_interpolates_within_a_bucket_like_promql() -> None:

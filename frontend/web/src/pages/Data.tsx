@@ -64,7 +64,7 @@ function ReasonsChart({ reasons }: { reasons: Record<string, number> }) {
     <>
       <ChartFrame
         title="Quarantine reasons"
-        description="Quarantined rows per reason over every month listed below; a row that breaks several rules counts for each."
+        description="Quarantined rows per reason over every month in the table above; a row that breaks several rules counts for each."
         height={Math.max(160, 36 * bars.length + 40)}
       >
         <ResponsiveContainer>

@@ -5,7 +5,7 @@ import { renderWithQuery } from "../test/render";
 import type { Monitoring } from "../api";
 import { ExperimentsPage } from "./Experiments";
 import { LedgerTimeline, ModelsPage } from "./Models";
-import { appendDrift, MonitoringPage } from "./Monitoring";
+import { appendDrift, distributionBins, MonitoringPage } from "./Monitoring";
 import { PredictPage } from "./Predict";
 import { groupZones } from "./ZonePicker";
 
@@ -145,6 +145,21 @@ describe("monitoring page", () => {
     expect(await screen.findByText("4.80")).toHaveAttribute("data-stat", "p95");
     await waitFor(() => expect(document.querySelector('[data-drift-score="pickup_hour"]')).toHaveTextContent("0.3100"));
     expect(screen.getByText("drifted")).toBeInTheDocument();
+  });
+
+  it("shows the served predictions' distribution beside the training reference, bin by bin", async () => {
+    mockFetch({ "/v1/console/monitoring": { body: MONITORING } });
+    renderWithQuery(<MonitoringPage />);
+    expect(await screen.findByRole("figure", { name: "Predicted minutes: served vs training reference" })).toHaveTextContent("the last 1,000 served");
+    const rows = within(screen.getByRole("table", { name: "Share of predictions per bin" })).getAllByRole("row").slice(1);
+    expect(rows.map((r) => r.textContent)).toEqual(["0.0–1050.0 %20.0 %", "10–2040.0 %50.0 %", "20–3010.0 %30.0 %"]);
+    expect(distributionBins(MONITORING.prediction_distribution)[2]).toEqual({ bin: "20–30", reference: 10, current: 30 });
+  });
+
+  it("says when there is no distribution to compare yet", async () => {
+    mockFetch({ "/v1/console/monitoring": { body: { ...MONITORING, prediction_distribution: null } } });
+    renderWithQuery(<MonitoringPage />);
+    expect(await screen.findByText("No predictions to compare yet")).toBeInTheDocument();
   });
 });
 

@@ -23,6 +23,7 @@ export const MONITORING = {
     dataset_share: 0.5,
     window_rows: 1000,
   },
+  prediction_distribution: { edges: [0, 10, 20, 30], reference: [0.5, 0.4, 0.1], current: [0.2, 0.5, 0.3], n_reference: 6000, n_current: 1000 },
   live_error: [],
 };
 

@@ -1,7 +1,8 @@
 """``/v1/console/*``: read-only JSON the web console (``frontend/``) draws, for any role that may read the model.
 
 Zones for the trip form, the registry's versions, a snapshot of this process's monitoring metrics
-(latency quantiles, refusals, online drift per feature, live error by segment), and what the pipeline and
+(latency quantiles, refusals, online drift per feature, the served predictions' histogram against the
+training reference's, live error by segment), and what the pipeline and
 validation wrote per month, all read from what the composition root already hands the API: no new state,
 nothing changed.
 """
@@ -24,6 +25,7 @@ from tripcast.bootstrap.serving import ModelVersions, ServingParts, zone_borough
 from tripcast.core.domain.access import Permission, roles_with
 from tripcast.core.domain.evaluation import ModelVersion
 from tripcast.core.ports.pipeline import DataRunHistory, MonthDataRecord
+from tripcast.core.ports.serving import DriftWindow
 
 #: The route whose latency the console shows.
 PREDICTION_ROUTE = "/v1/predictions"
@@ -116,6 +118,20 @@ def live_error(samples: dict[str, list[tuple[dict[str, str], float]]]) -> list[d
             ident = (labels.get("version", ""), labels.get("segment", ""))
             rows.setdefault(ident, {"version": ident[0], "segment": ident[1]})[key] = value
     return sorted(rows.values(), key=lambda row: (row["version"], row["segment"]))
+
+
+def distribution_payload(drift: DriftWindow | None) -> dict[str, Any] | None:
+    """The served predictions' histogram next to the training reference's (None until both exist)."""
+    found = drift.prediction_distribution() if drift is not None else None
+    if found is None:
+        return None
+    return {
+        "edges": found.edges,
+        "reference": found.reference,
+        "current": found.current,
+        "n_reference": found.n_reference,
+        "n_current": found.n_current,
+    }
 
 
 def version_payload(version: ModelVersion) -> dict[str, Any]:
@@ -213,11 +229,13 @@ def add_console_routes(router: APIRouter, parts: ServingParts, policy: AccessPol
 
     @router.get("/v1/console/monitoring", tags=["console"], responses=responses, dependencies=read)
     async def console_monitoring() -> dict[str, Any]:
-        """This process's monitoring snapshot: latency, refusals, online drift, live error."""
+        """This process's monitoring snapshot: latency, refusals, online drift, prediction distribution, live error."""
         samples = _samples(parts.metrics.registry)
+        distribution = await run_in_threadpool(distribution_payload, parts.prediction.drift)
         return {
             "serving": latency_summary(samples),
             "drift": drift_summary(samples),
+            "prediction_distribution": distribution,
             "live_error": live_error(samples),
         }
 
