@@ -109,7 +109,7 @@ export interface paths {
         };
         /**
          * Console Monitoring
-         * @description This process's monitoring snapshot: latency, refusals, online drift, live error.
+         * @description This process's monitoring snapshot: latency, refusals, online drift, prediction distribution, live error.
          */
         get: operations["console_monitoring_v1_console_monitoring_get"];
         put?: never;
