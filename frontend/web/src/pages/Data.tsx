@@ -41,12 +41,12 @@ function MonthsTable({ months }: { months: DataMonth[] }) {
       rowKey={(m) => m.month}
       rows={[...months].reverse()}
       columns={[
-        { key: "m", header: "Month", render: (m) => <span data-month={m.month}>{m.month}</span> },
+        { key: "m", header: "Month", render: (m) => <span data-month={m.month} className="whitespace-nowrap">{m.month}</span> },
         { key: "run", header: "Pipeline run", render: (m) => <RunCell month={m} /> },
         { key: "i", header: "Rows in", numeric: true, render: (m) => count(m.rows_in) },
         { key: "v", header: "Valid", numeric: true, render: (m) => count(m.rows_valid) },
         { key: "q", header: "Quarantined", numeric: true, render: (m) => <span data-quarantined={m.month}>{count(m.rows_quarantined)}</span> },
-        { key: "s", header: "Share", numeric: true, render: quarantineShare },
+        { key: "s", header: "Share", numeric: true, render: (m) => <span className="whitespace-nowrap">{quarantineShare(m)}</span> },
         {
           key: "quality",
           header: "Quality",
