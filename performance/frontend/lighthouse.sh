@@ -6,7 +6,7 @@ set -euo pipefail
 runs="${1:-3}"
 root="$(pwd)"
 work="$(mktemp -d)"
-port=8765
+port="${PORT:-$((20000 + RANDOM % 20000))}"   # a free port, never a shared one
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 (cd "$work" && npm install --silent --no-audit --no-fund lighthouse@12 >/dev/null)
 TRIPCAST_HOME="$root" TRIPCAST_DATA_DIR="$work/data" python3 -m uv run --frozen --no-sync \

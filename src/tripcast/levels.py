@@ -140,6 +140,8 @@ PACKAGE_LEVELS: dict[str, Level] = {
     # The read-only history route is plain FastAPI over a core port: it sits with the API (intermediate) and
     # is registered only when the root hands the API a ledger reader (wired at expert, lazily).
     "tripcast.api.routes.history": Level.INTERMEDIATE,
+    # The rollback route likewise: plain FastAPI over a callable the root hands in (the expert use case).
+    "tripcast.api.routes.rollback": Level.INTERMEDIATE,
     # Experiments (issue 14: A/B, shadow, canary and their statistics): the guide's expert mlops/ab_testing.
     "tripcast.core.domain.experiment": Level.EXPERT,
     "tripcast.core.ports.experiment_analysis": Level.EXPERT,

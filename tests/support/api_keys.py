@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tripcast.core.domain.access import Identity
 from tripcast.security.api_keys import Authenticator, KeyHasher, SqlApiKeyStore
 from tripcast.security.roles import Role
 
@@ -24,3 +25,19 @@ def bearer(store: SqlApiKeyStore, role: Role = Role.OPERATOR, name: str | None =
     """Headers carrying a new key of ``role``."""
     token = store.create(name or f"test-{role.value}", role, actor="tests")
     return {"Authorization": f"Bearer {token}"}
+
+
+class KeyTable:
+    """An authenticator port over a fixed ``token -> Identity`` dict: route tests need no key store."""
+
+    def __init__(self, keys: dict[str, Identity]) -> None:
+        self.keys = keys
+
+    def cached(self, token: str) -> tuple[bool, Identity | None]:
+        return True, self.keys.get(token)
+
+    def identify(self, token: str) -> Identity | None:
+        return self.keys.get(token)
+
+    def close(self) -> None:
+        return None

@@ -164,3 +164,6 @@ class RecordingDriftWindow:
 
     def evaluate(self) -> None:
         self.evaluations += 1
+
+    def prediction_distribution(self, bins: int = 20) -> None:
+        return None

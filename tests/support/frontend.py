@@ -42,3 +42,25 @@ def build_console(home: Path) -> Path:
     command = ["npx", "vite", "build", "--config", "web/vite.config.ts", "--outDir", str(out), "--emptyOutDir"]
     subprocess.run(command, cwd=project, check=True, timeout=300, capture_output=True)
     return out
+
+
+#: Where the browser test also writes its screenshots, palette-compressed (``DOCS/img/console`` for the docs).
+SCREENSHOTS_ENV = "TRIPCAST_SCREENSHOTS_DIR"
+
+
+def publish_screenshots(source: Path, colours: int = 64) -> list[Path]:
+    """Copy ``source/*.png`` to ``$TRIPCAST_SCREENSHOTS_DIR`` as small palette PNGs; none when it is unset."""
+    target = os.environ.get(SCREENSHOTS_ENV)
+    if not target:
+        return []
+    from PIL import Image
+
+    folder = Path(target)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in sorted(source.glob("*.png")):
+        with Image.open(path) as image:
+            small = image.convert("RGB").quantize(colors=colours, method=Image.Quantize.MEDIANCUT)
+            small.save(folder / path.name, optimize=True)
+        written.append(folder / path.name)
+    return written

@@ -60,6 +60,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/console/data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Console Data
+         * @description Pipeline runs, row counts, quarantine reasons and quality status per month, oldest first.
+         */
+        get: operations["console_data_v1_console_data_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/console/models": {
         parameters: {
             query?: never;
@@ -89,7 +109,7 @@ export interface paths {
         };
         /**
          * Console Monitoring
-         * @description This process's monitoring snapshot: latency, refusals, online drift, live error.
+         * @description This process's monitoring snapshot: latency, refusals, online drift, prediction distribution, live error.
          */
         get: operations["console_monitoring_v1_console_monitoring_get"];
         put?: never;
@@ -368,6 +388,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/models/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rollback Champion
+         * @description Move the champion back to the previous ledger entry's version (or ``to``); returns the ledger row.
+         */
+        post: operations["rollback_champion_v1_models_rollback_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/predictions": {
         parameters: {
             query?: never;
@@ -566,6 +606,22 @@ export interface components {
             version: string;
         };
         /**
+         * RollbackIn
+         * @description Why the champion goes back, and optionally to which earlier champion.
+         */
+        RollbackIn: {
+            /**
+             * Reason
+             * @description recorded in the ledger and the audit trail
+             */
+            reason: string;
+            /**
+             * To
+             * @description a version the ledger shows was champion (default: previous)
+             */
+            to?: string | null;
+        };
+        /**
          * TripBatchIn
          * @description Several trips at once; at most the server's ``max_batch_size``.
          */
@@ -714,6 +770,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    console_data_v1_console_data_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description No API key where one is needed, or an unknown or revoked one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No model loaded yet, or the server is overloaded (see Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
             };
         };
     };
@@ -1701,6 +1795,75 @@ export interface operations {
             };
             /** @description Service Unavailable */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    rollback_champion_v1_models_rollback_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RollbackIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description No API key where one is needed, or an unknown or revoked one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The API key's role lacks the permission; the roles that have it are named */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The version asked for was never champion (per the ledger) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Nothing to roll back to, or a promotion holds the lock; nothing changed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid trip: each broken field is named */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

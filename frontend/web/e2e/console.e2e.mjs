@@ -14,7 +14,7 @@ const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
 // Endpoints this server may lack on purpose: their 404 is an empty state, not an error.
-const OPTIONAL = ["/v1/experiments", "/v1/console/data"];
+const OPTIONAL = ["/v1/experiments"];
 const PAGES = ["predict", "models", "monitoring", "data", "experiments", "design"];
 
 async function axe(page) {
@@ -39,12 +39,40 @@ async function predict(page) {
   };
 }
 
+// What the drift chart plots: each feature line's last point, read back from the SVG through the y axis's
+// tick labels (pixel -> value), so the check covers the drawing, not just the data handed to the chart.
+function plottedDrift() {
+  const frame = document.querySelector('figure[aria-label="Drift score per feature"]');
+  if (!frame) return {};
+  // Tick values from the y axis's labels, their pixel rows from its tick lines (a label may be nudged to stay
+  // inside the chart; recharts 3 draws labels in a separate z-index layer, in the same order).
+  const values = [...frame.querySelectorAll(".recharts-yAxis-tick-labels .recharts-cartesian-axis-tick-value")].map((t) => parseFloat(t.textContent));
+  const rows = [...frame.querySelectorAll(".recharts-yAxis .recharts-cartesian-axis-tick-line")].map((l) => parseFloat(l.getAttribute("y1")));
+  if (values.length < 2 || rows.length !== values.length) return { error: { values, rows } };
+  const [a, b] = [{ y: rows[0], v: values[0] }, { y: rows[values.length - 1], v: values[values.length - 1] }];
+  const value = (y) => a.v + ((y - a.y) * (b.v - a.v)) / (b.y - a.y);
+  const plotted = {};
+  for (const line of frame.querySelectorAll(".recharts-line")) {
+    const feature = [...line.classList].find((c) => c.startsWith("drift-line-"))?.slice("drift-line-".length);
+    // The curve's last coordinate pair is its newest point ("M x,y" alone for a single point).
+    const numbers = (line.querySelector(".recharts-line-curve")?.getAttribute("d") ?? "").match(/-?\d+(\.\d+)?(e-?\d+)?/g) ?? [];
+    const y = parseFloat(numbers[numbers.length - 1]);
+    if (feature) plotted[feature] = { value: value(y), axis_span: Math.abs(b.v - a.v) };
+  }
+  return plotted;
+}
+
 async function visit(page, name) {
   await page.goto(`${base}/ui/#/${name}`);
   await page.locator("h1").waitFor();
   if (name === "models") await page.getByRole("list", { name: "Promotion ledger" }).or(page.getByText("No promotion recorded yet")).first().waitFor({ timeout: 15000 });
   if (name === "models") await page.getByRole("table", { name: "Registered versions" }).waitFor({ timeout: 15000 });
-  if (name === "monitoring") await page.locator('[data-stat="p50"]').waitFor({ timeout: 15000 });
+  if (name === "monitoring") {
+    await page.locator('[data-stat="p50"]').waitFor({ timeout: 15000 });
+    // Charts draw once their container is measured: wait for the drift lines (the test sends drifting traffic).
+    await page.locator('figure[aria-label="Drift score per feature"] .recharts-line-curve').first().waitFor({ timeout: 15000 }).catch(() => {});
+  }
+  if (name === "data") await page.getByRole("table", { name: "Pipeline runs and quality by month" }).or(page.getByRole("status")).first().waitFor({ timeout: 15000 });
   // A hash change is no new load, so "networkidle" would not wait: wait until no part is still loading.
   await page.waitForFunction(() => !document.querySelector("main")?.innerText.includes("Loading…"), null, { timeout: 15000 });
 }
@@ -72,6 +100,19 @@ async function run(browser, viewport) {
       result.drift_scores = await page.evaluate(() =>
         Object.fromEntries([...document.querySelectorAll("[data-drift-score]")].map((el) => [el.getAttribute("data-drift-score"), el.textContent])),
       );
+      result.drift_plotted = await page.evaluate(plottedDrift);
+      result.distribution = await page.evaluate(() =>
+        [...document.querySelectorAll('table:has(caption) tbody tr')]
+          .filter((tr) => tr.closest("table").querySelector("caption").textContent === "Share of predictions per bin")
+          .map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)),
+      );
+    }
+    if (name === "data") {
+      result.data = await page.evaluate(() => ({
+        quarantined: Object.fromEntries([...document.querySelectorAll("[data-quarantined]")].map((el) => [el.getAttribute("data-quarantined"), el.textContent])),
+        reasons: Object.fromEntries([...document.querySelectorAll("[data-reason]")].map((el) => [el.getAttribute("data-reason"), el.textContent])),
+        bars: document.querySelectorAll(".recharts-bar-rectangle").length,
+      }));
     }
     await page.screenshot({ path: join(out, `${viewport}-${name}.png`), fullPage: true });
   }

@@ -1,14 +1,14 @@
 import { lazy, type ReactNode, Suspense } from "react";
 import { KeyField } from "./components";
-import { DataPage } from "./pages/Data";
 import { DesignPage } from "./pages/Design";
 import { ExperimentsPage } from "./pages/Experiments";
 import { ModelsPage } from "./pages/Models";
 import { PredictPage } from "./pages/Predict";
 import { useRoute } from "./router";
 
-// The chart library is most of the JavaScript: loaded when the monitoring page opens, not up front.
+// The chart library is most of the JavaScript: loaded when a page with charts opens, not up front.
 const MonitoringPage = lazy(() => import("./pages/Monitoring").then((m) => ({ default: m.MonitoringPage })));
+const DataPage = lazy(() => import("./pages/Data").then((m) => ({ default: m.DataPage })));
 
 export const PAGES: { path: string; title: string; render: () => ReactNode }[] = [
   { path: "/predict", title: "Predict", render: () => <PredictPage /> },

@@ -68,7 +68,41 @@ export interface Monitoring {
     dataset_share: number | null;
     window_rows: number;
   };
+  /** The served predictions' histogram beside the training reference's (same bins; shares sum to 1). */
+  prediction_distribution: PredictionDistribution | null;
   live_error: { version: string; segment: string; rmse?: number; mae?: number; n?: number }[];
+}
+export interface PredictionDistribution {
+  edges: number[];
+  reference: number[];
+  current: number[];
+  n_reference: number;
+  n_current: number;
+}
+
+export interface DataStep {
+  name: string;
+  status: string;
+  seconds: number;
+  finished_at: string | null;
+  rows: Record<string, number>;
+  error: string | null;
+}
+export interface DataMonth {
+  month: string;
+  rows_in: number | null;
+  rows_valid: number | null;
+  rows_quarantined: number | null;
+  reasons: Record<string, number>;
+  run: { status: string; seconds: number; steps: DataStep[] } | null;
+  quality: { status: string; failed_checks: string[]; warned_checks: string[] } | null;
+  sources: string[];
+}
+/** `GET /v1/console/data`: months oldest first; `reasons` over all of them, most frequent first. */
+export interface DataRuns {
+  service: string;
+  months: DataMonth[];
+  reasons: Record<string, number>;
 }
 
 /** A refused or failed call: HTTP status (0: the API did not answer), summary and field problems. */

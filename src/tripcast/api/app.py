@@ -18,6 +18,7 @@ from tripcast.api.routes.health import add_health_routes
 from tripcast.api.routes.history import add_history_routes
 from tripcast.api.routes.models import add_model_routes
 from tripcast.api.routes.predictions import add_prediction_routes
+from tripcast.api.routes.rollback import add_rollback_route
 from tripcast.api.routes.ui import add_ui_routes
 from tripcast.api.security import AccessPolicy
 from tripcast.bootstrap.serving import LoadShedder, ServingParts, SheddingPolicy, instrument_api, trace_exemplar_of
@@ -61,6 +62,8 @@ def create_app(parts: ServingParts) -> FastAPI:
         add_approval_routes(app.router, parts.approvals, parts.settings.model_name, policy)
     if parts.ledger_history is not None:
         add_history_routes(app.router, parts.ledger_history, parts.settings.model_name, policy)
+    if parts.rollback is not None:
+        add_rollback_route(app.router, parts.rollback, parts.settings.model_name, policy)
     if parts.experiments is not None:
         add_experiment_routes(app.router, parts.experiments, policy)
     add_console_routes(app.router, parts, policy)  # the web console's read-only JSON

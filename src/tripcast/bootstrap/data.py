@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from tripcast.core.ports.pipeline import DataCatalog, MonthlyPipeline
+from tripcast.core.ports.pipeline import DataCatalog, DataRunHistory, MonthlyPipeline
 from tripcast.core.services.validation import Validation
 
 if TYPE_CHECKING:
@@ -40,6 +40,14 @@ class DataServices:
         return PipelineRunner(
             tc.settings, tc.source, tc.store, self.validation, tc.locks, tracer=tracer_of(tc.settings)
         )
+
+    @cached_property
+    def runs(self) -> DataRunHistory:
+        """What the pipeline and validation wrote under ``data/``, per month (the console's Data page)."""
+        from tripcast.data_engineering.pipeline.history import RunHistoryFiles
+
+        settings = self._root.settings
+        return RunHistoryFiles(settings.data_dir, settings.processed_path, settings.quarantine_path, settings.service)
 
     @cached_property
     def catalog(self) -> DataCatalog:

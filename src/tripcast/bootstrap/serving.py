@@ -21,6 +21,7 @@ from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.clock import Clock
 from tripcast.core.ports.feedback import PredictionLog
 from tripcast.core.ports.learning import FeatureBuilder
+from tripcast.core.ports.pipeline import DataRunHistory
 from tripcast.core.ports.serving import DriftWindow, ModelSource, PredictionCache, TrafficSplit
 from tripcast.core.ports.tracing import NO_TRACING, Tracer
 from tripcast.core.ports.tracking import ModelRegistry
@@ -69,6 +70,7 @@ __all__ = [
     "LoadShedder",
     "LoopLagMonitor",
     "Refusal",
+    "RollbackChampion",
     "ServingMetrics",
     "ServingParts",
     "ServingServices",
@@ -97,6 +99,8 @@ FROM_SETTINGS: Literal["from-settings"] = "from-settings"
 LedgerHistory = Callable[[str, int], list[LedgerEntry]]
 #: model -> its registered versions (the web console's models page).
 ModelVersions = Callable[[str], list[ModelVersion]]
+#: (model, actor, reason, to_version or None) -> the ledger row of the rollback (``Rollback.rollback``).
+RollbackChampion = Callable[[str, str, str, str | None], LedgerEntry]
 
 
 class BackgroundService(Protocol):
@@ -134,6 +138,10 @@ class ServingParts:
     experiment_runner: BackgroundService | None = None
     #: Lists the registry's versions (``GET /v1/console/models``); None leaves the route answering 503.
     model_versions: ModelVersions | None = None
+    #: Reads the pipeline's and validation's records per month (``GET /v1/console/data``); None: no route.
+    data_runs: Callable[[], DataRunHistory] | None = None
+    #: Rolls the champion back (``POST /v1/models/rollback``), built on first use; None: no route.
+    rollback: RollbackChampion | None = None
 
     def close(self) -> None:
         """Release what the parts hold (the server's shutdown); the prediction log writes what it queued."""
@@ -254,6 +262,10 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
         experiments=lambda: tripcast.experiments.http(),
         experiment_runner=runner,
         model_versions=lambda model: tripcast.serving_registry.list_versions(model),
+        data_runs=lambda: tripcast.data.runs,
+        rollback=lambda model, actor, reason, to: tripcast.ml.rollback.rollback(
+            model, actor=actor, reason=reason, to_version=to
+        ),
     )
 
 

@@ -1,5 +1,6 @@
 """A real registry for the console's browser test: the serving e2e tests' two LightGBM versions (v1 champion),
-each with the drift reference profile a registration stores, so the served traffic's drift is evaluated."""
+each with the drift reference profile a registration stores, so the served traffic's drift is evaluated, and
+the validated January (processed and quarantined files) the Data page shows."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tripcast.core.domain.month import Month
 from tripcast.core.ports.data import RawDataset
 from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
 from tripcast.data_engineering.tlc.files import read_tlc_file
+from tripcast.data_engineering.tlc.store import ParquetDatasetStore
 from tripcast.data_engineering.tlc.validation import PanderaTripValidator
 from tripcast.mlops.drift_detection.registration_hook import ReferenceProfileHook
 from tripcast.mlops.model_registry.mlflow_registry import MlflowModelRegistry
@@ -25,7 +27,12 @@ def console_registry(shared_data_dir: Path, tmp_path_factory: pytest.TempPathFac
     data_dir = tmp_path_factory.mktemp("console-e2e")
     tracking_uri = f"sqlite:///{data_dir / 'mlflow.db'}"
     path = shared_data_dir / "green_tripdata_2021-01.parquet"
-    trips = PanderaTripValidator().split(RawDataset(read_tlc_file(path, "green"), Month(2021, 1), str(path))).valid
+    split = PanderaTripValidator().split(RawDataset(read_tlc_file(path, "green"), Month(2021, 1), str(path)))
+    trips = split.valid
+    # What `tripcast validate --month 2021-01` leaves: the console's Data page reads it back.
+    store = ParquetDatasetStore(data_dir / "processed", data_dir / "quarantine", service="green")
+    store.save_processed(Month(2021, 1), split.valid)
+    store.save_quarantine(Month(2021, 1), split.quarantined)
     features = TripFeatureBuilder()
     train = features.training_set(trips.head(6000), "2021-01-head")
     tracker = MlflowTracker(tracking_uri, "console-e2e", (data_dir / "artifacts").as_uri())

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from support.api_keys import KeyTable
 from tripcast.api.routes.history import add_history_routes
 from tripcast.api.security import AccessPolicy
 from tripcast.core.domain.access import Identity, Role
@@ -19,26 +20,13 @@ ENTRY = LedgerEntry(
 KEYS = {"viewer-key": Identity("carol", Role.VIEWER)}
 
 
-class KeyTable:
-    """Bearer token -> identity from a dict (the route only needs the port)."""
-
-    def cached(self, token: str) -> tuple[bool, Identity | None]:
-        return True, KEYS.get(token)
-
-    def identify(self, token: str) -> Identity | None:
-        return KEYS.get(token)
-
-    def close(self) -> None:
-        return None
-
-
 def client(asked: list[tuple[str, int]]) -> TestClient:
     def history(model: str, limit: int) -> list[LedgerEntry]:
         asked.append((model, limit))
         return [ENTRY]
 
     app = FastAPI()
-    add_history_routes(app.router, history, "trip-duration", AccessPolicy(KeyTable()))
+    add_history_routes(app.router, history, "trip-duration", AccessPolicy(KeyTable(KEYS)))
     return TestClient(app)
 
 

@@ -226,3 +226,29 @@ def test_online_monitor_gives_no_verdict_on_an_empty_window(rng: np.random.Gener
     profile = ReferenceProfile.build(SPEC, frame(rng, 2000))
     monitor = OnlineDriftMonitor(SPEC, profile, window_size=100, registry=CollectorRegistry(), min_rows=0)
     assert monitor.evaluate() is None
+
+
+def test_prediction_distribution_bins_the_window_and_the_reference_alike(rng: np.random.Generator) -> None:
+    reference = rng.normal(10, 2, 20_000)
+    profile = ReferenceProfile.build(SPEC, frame(rng, 20_000), predictions=reference)
+    monitor = OnlineDriftMonitor(SPEC, profile, window_size=1000, registry=CollectorRegistry())
+    assert monitor.prediction_distribution() is None  # nothing served yet
+    served = rng.normal(14, 2, 1000)
+    monitor.observe(frame(rng, 1000).to_numpy(float), served)
+    found = monitor.prediction_distribution(bins=10)
+    assert found is not None and (found.n_reference, found.n_current) == (20_000, 1000)
+    assert len(found.edges) == 11 and len(found.reference) == len(found.current) == 10
+    assert sum(found.reference) == pytest.approx(1) and sum(found.current) == pytest.approx(1)
+    # The bins span the reference's central 99 %: the shifted window piles into the upper bins (tail included).
+    assert found.edges[0] == pytest.approx(np.quantile(reference, 0.005), abs=0.1)
+    assert found.current[-1] == pytest.approx(np.mean(served >= found.edges[-2]), abs=0.01)
+    assert found.current[-1] > 0.4 and found.reference[-1] < 0.05
+    # Rows without a prediction (the window also takes unscored rows) are left out.
+    monitor.observe(frame(rng, 10).to_numpy(float))
+    assert monitor.prediction_distribution(bins=10).n_current == 990  # type: ignore[union-attr]
+
+
+def test_prediction_distribution_is_none_without_a_reference_of_predictions(rng: np.random.Generator) -> None:
+    monitor = OnlineDriftMonitor(SPEC, ReferenceProfile.build(SPEC, frame(rng, 1000)), window_size=100)
+    monitor.observe(frame(rng, 100).to_numpy(float), rng.normal(10, 2, 100))
+    assert monitor.prediction_distribution() is None

@@ -80,6 +80,38 @@ function ApprovalsCard({ canApprove }: { canApprove: boolean }) {
   );
 }
 
+/** Moves the champion back to the previous ledger entry's version (`POST /v1/models/rollback`, approver/admin). */
+export function RollbackCard() {
+  const client = useQueryClient();
+  const [reason, setReason] = useState("");
+  const rollback = useMutation({
+    mutationFn: (why: string) => api<LedgerRow>("/v1/models/rollback", { method: "POST", body: { reason: why } }),
+    onSuccess: () => {
+      setReason("");
+      return client.invalidateQueries();
+    },
+  });
+  return (
+    <Card title="Roll back">
+      {rollback.isError && <ErrorOf error={rollback.error} />}
+      {rollback.data && (
+        <p role="status" className="mb-2 text-sm text-ink">
+          Champion of {rollback.data.model}: v{rollback.data.from_version} → v{rollback.data.to_version} (ledger #{String(rollback.data.id)}). Servers follow the alias within seconds.
+        </p>
+      )}
+      <div className="flex flex-wrap items-end gap-2">
+        <label className="flex min-w-0 flex-1 flex-col gap-1 text-sm font-semibold">
+          Reason for a rollback
+          <input value={reason} onChange={(e) => setReason(e.target.value)} className="rounded-sm border border-line px-2 py-2 font-normal" placeholder="why the previous champion should serve again" />
+        </label>
+        <Button variant="danger" disabled={!reason.trim() || rollback.isPending} onClick={() => rollback.mutate(reason)}>
+          Roll back champion
+        </Button>
+      </div>
+    </Card>
+  );
+}
+
 export function ModelsPage() {
   const current = useCurrentModel();
   const versions = useVersions();
@@ -148,6 +180,7 @@ export function ModelsPage() {
           )}
         </Loaded>
       </Card>
+      {can("approve") && <RollbackCard />}
       <ApprovalsCard canApprove={can("approve")} />
       <Card title="Promotion ledger">
         <Loaded query={history}>{(data) => <LedgerTimeline entries={data.entries} />}</Loaded>

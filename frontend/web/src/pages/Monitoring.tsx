@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
-import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { Area, AreaChart, CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { Badge, Card, ChartFrame, EmptyState, Stat, Table, chartColor } from "@ds/index";
-import type { Monitoring } from "../api";
+import type { Monitoring, PredictionDistribution } from "../api";
 import { Loaded } from "../components";
 import { useMonitoring } from "../hooks";
 
@@ -20,21 +20,65 @@ const ms = (v: number | null) => (v === null ? "–" : v < 10 ? v.toFixed(2) : v
 
 function DriftChart({ history, features }: { history: DriftPoint[]; features: string[] }) {
   return (
-    <ChartFrame title="Drift score per feature" description="One line per feature, one point per refresh of this page (every 5 s); the dashed line marks 0.1, the default drift threshold of the Jensen-Shannon and Wasserstein tests. Each row's status below is the server's verdict.">
+    // Tall enough that a phone, whose legend wraps over several rows, still has a plot to read.
+    <ChartFrame title="Drift score per feature" height={360} description="One line per feature, one point per refresh of this page (every 5 s); the dashed line marks 0.1, the default drift threshold of the Jensen-Shannon and Wasserstein tests. Each row's status below is the server's verdict.">
       <ResponsiveContainer>
         <LineChart data={history} margin={{ left: 0, right: 8, top: 8, bottom: 0 }}>
           <CartesianGrid strokeDasharray="3 3" />
           <XAxis dataKey="at" fontSize={12} />
           <YAxis fontSize={12} width={48} />
           <Tooltip />
-          <Legend />
+          <Legend wrapperStyle={{ fontSize: 11 }} />
           <ReferenceLine y={0.1} stroke="#b91c1c" strokeDasharray="6 4" label="threshold" />
           {features.map((f, i) => (
-            <Line key={f} type="monotone" dataKey={f} stroke={chartColor(i)} dot={history.length < 3} isAnimationActive={false} />
+            <Line key={f} className={`drift-line-${f}`} type="monotone" dataKey={f} stroke={chartColor(i)} dot={history.length < 3} isAnimationActive={false} />
           ))}
         </LineChart>
       </ResponsiveContainer>
     </ChartFrame>
+  );
+}
+
+/** One row per bin: its range and both shares in percent. */
+export function distributionBins(d: PredictionDistribution): { bin: string; reference: number; current: number }[] {
+  const edge = (v: number) => (Math.abs(v) < 10 ? v.toFixed(1) : v.toFixed(0));
+  return d.reference.map((share, i) => ({ bin: `${edge(d.edges[i])}–${edge(d.edges[i + 1])}`, reference: share * 100, current: d.current[i] * 100 }));
+}
+
+function DistributionChart({ data }: { data: PredictionDistribution }) {
+  const bins = distributionBins(data);
+  return (
+    <>
+      <ChartFrame
+        title="Predicted minutes: served vs training reference"
+        description={`Share of predictions per bin: the last ${data.n_current.toLocaleString("en-US")} served (the drift window) over the ${data.n_reference.toLocaleString("en-US")} the model made on its training rows (its reference profile). The end bins also hold the tails.`}
+      >
+        <ResponsiveContainer>
+          <AreaChart data={bins} margin={{ left: 0, right: 8, top: 8, bottom: 0 }}>
+            <CartesianGrid strokeDasharray="3 3" />
+            <XAxis dataKey="bin" fontSize={11} interval="preserveStartEnd" />
+            <YAxis fontSize={12} width={48} unit="%" />
+            <Tooltip formatter={(v) => `${Number(v).toFixed(1)} %`} />
+            <Legend />
+            <Area type="step" dataKey="reference" name="training reference" stroke={chartColor(1)} fill={chartColor(1)} fillOpacity={0.3} isAnimationActive={false} />
+            <Area type="step" dataKey="current" name="served" stroke={chartColor(0)} fill={chartColor(0)} fillOpacity={0.3} isAnimationActive={false} />
+          </AreaChart>
+        </ResponsiveContainer>
+      </ChartFrame>
+      <details className="mt-2 text-sm">
+        <summary className="cursor-pointer text-muted">The numbers per bin</summary>
+        <Table
+          caption="Share of predictions per bin"
+          rowKey={(r) => r.bin}
+          rows={bins}
+          columns={[
+            { key: "b", header: "Minutes", render: (r) => r.bin },
+            { key: "r", header: "Reference", numeric: true, render: (r) => `${r.reference.toFixed(1)} %` },
+            { key: "c", header: "Served", numeric: true, render: (r) => `${r.current.toFixed(1)} %` },
+          ]}
+        />
+      </details>
+    </>
   );
 }
 
@@ -71,6 +115,13 @@ function Snapshot({ data, history }: { data: Monitoring; history: DriftPoint[] }
             />
             <p className="mt-2 text-sm text-muted">Window: {data.drift.window_rows} rows · drifted share {data.drift.dataset_share === null ? "–" : (data.drift.dataset_share * 100).toFixed(0) + "%"}</p>
           </>
+        )}
+      </Card>
+      <Card title="Prediction distribution">
+        {data.prediction_distribution === null ? (
+          <EmptyState title="No predictions to compare yet">The served version needs a reference profile (stored when it was registered) and served predictions in the drift window.</EmptyState>
+        ) : (
+          <DistributionChart data={data.prediction_distribution} />
         )}
       </Card>
       <Card title="Live error (ground truth)">

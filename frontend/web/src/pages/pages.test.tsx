@@ -5,7 +5,7 @@ import { renderWithQuery } from "../test/render";
 import type { Monitoring } from "../api";
 import { ExperimentsPage } from "./Experiments";
 import { LedgerTimeline, ModelsPage } from "./Models";
-import { appendDrift, MonitoringPage } from "./Monitoring";
+import { appendDrift, distributionBins, MonitoringPage } from "./Monitoring";
 import { PredictPage } from "./Predict";
 import { groupZones } from "./ZonePicker";
 
@@ -80,6 +80,40 @@ describe("models page", () => {
     expect(await screen.findByText("Key vic, role viewer: may read_model.")).toBeInTheDocument();
     await screen.findByText("pending");
     expect(screen.queryByRole("button", { name: "Approve" })).toBeNull();
+    expect(screen.queryByRole("button", { name: "Roll back champion" })).toBeNull();
+  });
+
+  it("lets an approver roll the champion back and says where it went", async () => {
+    let sent: unknown;
+    mockFetch({
+      ...base,
+      "/v1/console/whoami": { body: { name: "ann", role: "approver", permissions: ["approve", "read_model"], roles_with: {} } },
+      "POST /v1/models/rollback": (init) => {
+        sent = JSON.parse(String(init?.body));
+        return { body: { id: 7, at: "2026-01-03T00:00:00", actor: "ann", model: "trip-duration", alias: "champion", from_version: "2", to_version: "1", reason: "rollback: live error up", gate_metrics: {}, approver: "", experiment_id: "" } };
+      },
+    });
+    renderWithQuery(<ModelsPage />);
+    const button = await screen.findByRole("button", { name: "Roll back champion" });
+    expect(button).toBeDisabled(); // a rollback needs a reason
+    fireEvent.change(screen.getByLabelText("Reason for a rollback"), { target: { value: "live error up" } });
+    fireEvent.click(button);
+    expect(await screen.findByText(/Champion of trip-duration: v2 → v1 \(ledger #7\)/)).toBeInTheDocument();
+    expect(sent).toEqual({ reason: "live error up" });
+  });
+
+  it("shows the API's refusal of a rollback in the banner", async () => {
+    mockFetch({
+      ...base,
+      "/v1/console/whoami": { body: { name: "ann", role: "approver", permissions: ["approve", "read_model"], roles_with: {} } },
+      "POST /v1/models/rollback": { status: 409, body: { detail: "the ledger holds no champion of trip-duration: nothing to roll back to; nothing changed", errors: [] } },
+    });
+    renderWithQuery(<ModelsPage />);
+    fireEvent.change(await screen.findByLabelText("Reason for a rollback"), { target: { value: "x" } });
+    fireEvent.click(screen.getByRole("button", { name: "Roll back champion" }));
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("Refused");
+    expect(alert).toHaveTextContent("nothing to roll back to");
   });
 
   it("draws the ledger newest first", () => {
@@ -111,6 +145,21 @@ describe("monitoring page", () => {
     expect(await screen.findByText("4.80")).toHaveAttribute("data-stat", "p95");
     await waitFor(() => expect(document.querySelector('[data-drift-score="pickup_hour"]')).toHaveTextContent("0.3100"));
     expect(screen.getByText("drifted")).toBeInTheDocument();
+  });
+
+  it("shows the served predictions' distribution beside the training reference, bin by bin", async () => {
+    mockFetch({ "/v1/console/monitoring": { body: MONITORING } });
+    renderWithQuery(<MonitoringPage />);
+    expect(await screen.findByRole("figure", { name: "Predicted minutes: served vs training reference" })).toHaveTextContent("the last 1,000 served");
+    const rows = within(screen.getByRole("table", { name: "Share of predictions per bin" })).getAllByRole("row").slice(1);
+    expect(rows.map((r) => r.textContent)).toEqual(["0.0–1050.0 %20.0 %", "10–2040.0 %50.0 %", "20–3010.0 %30.0 %"]);
+    expect(distributionBins(MONITORING.prediction_distribution)[2]).toEqual({ bin: "20–30", reference: 10, current: 30 });
+  });
+
+  it("says when there is no distribution to compare yet", async () => {
+    mockFetch({ "/v1/console/monitoring": { body: { ...MONITORING, prediction_distribution: null } } });
+    renderWithQuery(<MonitoringPage />);
+    expect(await screen.findByText("No predictions to compare yet")).toBeInTheDocument();
   });
 });
 

@@ -1,5 +1,6 @@
 /** Canned API answers (shapes as the server sends them) and a fetch double routing by path. */
 import { vi } from "vitest";
+import type { DataRuns } from "../api";
 
 export const ZONES = {
   zones: [
@@ -22,7 +23,32 @@ export const MONITORING = {
     dataset_share: 0.5,
     window_rows: 1000,
   },
+  prediction_distribution: { edges: [0, 10, 20, 30], reference: [0.5, 0.4, 0.1], current: [0.2, 0.5, 0.3], n_reference: 6000, n_current: 1000 },
   live_error: [],
+};
+
+export const DATA: DataRuns = {
+  service: "green",
+  months: [
+    {
+      month: "2021-01", rows_in: 10000, rows_valid: 9000, rows_quarantined: 1000,
+      reasons: { unknown_zone: 600, fare_negative: 400 },
+      run: {
+        status: "failed", seconds: 2.0,
+        steps: [
+          { name: "validate", status: "complete", seconds: 1.5, finished_at: "2026-12-07T10:00:00", rows: { input: 10000 }, error: null },
+          { name: "transform", status: "failed", seconds: 0.5, finished_at: null, rows: {}, error: "disk full" },
+        ],
+      },
+      quality: { status: "warn", failed_checks: [], warned_checks: ["quarantine_rate"] },
+      sources: ["pipeline manifest", "quality report"],
+    },
+    {
+      month: "2021-02", rows_in: 6, rows_valid: 4, rows_quarantined: 2, reasons: { unknown_zone: 2 },
+      run: null, quality: null, sources: ["validated files"],
+    },
+  ],
+  reasons: { unknown_zone: 602, fare_negative: 400 },
 };
 
 type Handler = { status?: number; body: unknown; headers?: Record<string, string> };

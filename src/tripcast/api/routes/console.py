@@ -1,15 +1,17 @@
 """``/v1/console/*``: read-only JSON the web console (``frontend/``) draws, for any role that may read the model.
 
-Zones for the trip form, the registry's versions, and a snapshot of this process's monitoring metrics
-(latency quantiles, refusals, online drift per feature, live error by segment), all read from what the
-composition root already hands the API: no new state, nothing changed.
+Zones for the trip form, the registry's versions, a snapshot of this process's monitoring metrics
+(latency quantiles, refusals, online drift per feature, the served predictions' histogram against the
+training reference's, live error by segment), and what the pipeline and
+validation wrote per month, all read from what the composition root already hands the API: no new state,
+nothing changed.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -22,6 +24,8 @@ from tripcast.api.security import AccessPolicy, Requires, identity_of
 from tripcast.bootstrap.serving import ModelVersions, ServingParts, zone_boroughs
 from tripcast.core.domain.access import Permission, roles_with
 from tripcast.core.domain.evaluation import ModelVersion
+from tripcast.core.ports.pipeline import DataRunHistory, MonthDataRecord
+from tripcast.core.ports.serving import DriftWindow
 
 #: The route whose latency the console shows.
 PREDICTION_ROUTE = "/v1/predictions"
@@ -116,6 +120,20 @@ def live_error(samples: dict[str, list[tuple[dict[str, str], float]]]) -> list[d
     return sorted(rows.values(), key=lambda row: (row["version"], row["segment"]))
 
 
+def distribution_payload(drift: DriftWindow | None) -> dict[str, Any] | None:
+    """The served predictions' histogram next to the training reference's (None until both exist)."""
+    found = drift.prediction_distribution() if drift is not None else None
+    if found is None:
+        return None
+    return {
+        "edges": found.edges,
+        "reference": found.reference,
+        "current": found.current,
+        "n_reference": found.n_reference,
+        "n_current": found.n_current,
+    }
+
+
 def version_payload(version: ModelVersion) -> dict[str, Any]:
     """One registry version as the console shows it (no run id or storage URI: viewers read this)."""
     return {
@@ -135,6 +153,50 @@ def _versions_answer(list_versions: ModelVersions | None, model: str) -> JSONRes
         return JSONResponse(problems_body(f"cannot list versions: {exc}", []), status_code=503)
     ordered = sorted(versions, key=lambda v: int(v.version) if v.version.isdigit() else 0, reverse=True)
     return JSONResponse({"model": model, "versions": [version_payload(v) for v in ordered]})
+
+
+def month_payload(record: MonthDataRecord) -> dict[str, Any]:
+    """One month of the Data page: its pipeline run (None without one), counts, quarantine and quality."""
+    run = None
+    if record.steps:
+        steps = [
+            {"name": s.name, "status": s.status, "seconds": s.seconds, "finished_at": s.finished_at or None,
+             "rows": dict(s.rows), "error": s.error or None}
+            for s in record.steps
+        ]  # fmt: skip
+        run = {"status": record.run_status, "seconds": sum(s.seconds for s in record.steps), "steps": steps}
+    quality = None
+    if record.quality_status is not None:
+        quality = {"status": record.quality_status, "failed_checks": record.failed_checks,
+                   "warned_checks": record.warned_checks}  # fmt: skip
+    return {
+        "month": record.month,
+        "rows_in": record.rows_in,
+        "rows_valid": record.rows_valid,
+        "rows_quarantined": record.rows_quarantined,
+        "reasons": dict(record.reasons),
+        "run": run,
+        "quality": quality,
+        "sources": list(record.sources),
+    }
+
+
+def data_payload(history: DataRunHistory, service: str) -> dict[str, Any]:
+    """Every month the pipeline or validation left records for, and the quarantine reasons over all of them."""
+    months = [month_payload(record) for record in history.months()]
+    totals: dict[str, int] = defaultdict(int)
+    for month in months:
+        for reason, count in month["reasons"].items():
+            totals[reason] += count
+    reasons = dict(sorted(totals.items(), key=lambda item: (-item[1], item[0])))
+    return {"service": service, "months": months, "reasons": reasons}
+
+
+def _data_answer(runs: Callable[[], DataRunHistory], service: str) -> JSONResponse:
+    try:
+        return JSONResponse(data_payload(runs(), service))
+    except OSError as exc:  # the data folder unreadable: a 503 with its reason, not a 500
+        return JSONResponse(problems_body(f"cannot read the pipeline records: {exc}", []), status_code=503)
 
 
 def add_console_routes(router: APIRouter, parts: ServingParts, policy: AccessPolicy) -> None:
@@ -167,13 +229,23 @@ def add_console_routes(router: APIRouter, parts: ServingParts, policy: AccessPol
 
     @router.get("/v1/console/monitoring", tags=["console"], responses=responses, dependencies=read)
     async def console_monitoring() -> dict[str, Any]:
-        """This process's monitoring snapshot: latency, refusals, online drift, live error."""
+        """This process's monitoring snapshot: latency, refusals, online drift, prediction distribution, live error."""
         samples = _samples(parts.metrics.registry)
+        distribution = await run_in_threadpool(distribution_payload, parts.prediction.drift)
         return {
             "serving": latency_summary(samples),
             "drift": drift_summary(samples),
+            "prediction_distribution": distribution,
             "live_error": live_error(samples),
         }
+
+    runs = parts.data_runs
+    if runs is not None:  # wired by the root (the pipeline's readers); absent: 404, the page's empty state
+
+        @router.get("/v1/console/data", tags=["console"], responses=responses, dependencies=read)
+        async def console_data() -> JSONResponse:
+            """Pipeline runs, row counts, quarantine reasons and quality status per month, oldest first."""
+            return await run_in_threadpool(_data_answer, runs, parts.settings.service)
 
 
 __all__ = ["add_console_routes", "histogram_quantile"]

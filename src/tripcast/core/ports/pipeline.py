@@ -1,4 +1,5 @@
-"""The monthly data pipeline as a port: what driving adapters (CLI, Airflow tasks, Spark entry) call."""
+"""The monthly data pipeline as a port: what driving adapters (CLI, Airflow tasks, Spark entry) call,
+and what the pipeline and validation left behind, read back per month (the web console's Data page)."""
 
 from __future__ import annotations
 
@@ -65,4 +66,54 @@ class DataCatalog(Protocol):
 
     def write(self, directory: Path | None = None) -> list[Path]:
         """Write every catalog file under ``directory`` (default: the configured one); return their paths."""
+        ...
+
+
+@dataclass(frozen=True)
+class StepRun:
+    """A step as the month's last pipeline run left it (its manifest)."""
+
+    name: str
+    status: str  # "running" | "complete" | "failed"
+    seconds: float = 0.0
+    finished_at: str = ""
+    rows: dict[str, int] = field(default_factory=dict)
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class MonthDataRecord:
+    """What is known of one month's data: its pipeline run, its row counts, its quarantine and quality.
+
+    ``rows_*`` and ``reasons`` come from the quality report when there is one, else the pipeline's
+    validate step, else the processed and quarantine files a plain ``tripcast validate`` wrote;
+    ``sources`` names which of those were read. A row with several reasons counts for each.
+    """
+
+    month: str
+    service: str
+    steps: list[StepRun] = field(default_factory=list)
+    rows_in: int | None = None
+    rows_valid: int | None = None
+    rows_quarantined: int | None = None
+    reasons: dict[str, int] = field(default_factory=dict)
+    quality_status: str | None = None  # "pass" | "warn" | "fail"; None without a quality report
+    failed_checks: list[str] = field(default_factory=list)
+    warned_checks: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+    @property
+    def run_status(self) -> str | None:
+        """``failed`` / ``running`` when a step is, ``complete`` when all are, None without a run."""
+        statuses = {step.status for step in self.steps}
+        if not statuses:
+            return None
+        return next((s for s in ("failed", "running") if s in statuses), "complete")
+
+
+class DataRunHistory(Protocol):
+    """Reads what the pipeline and validation wrote, one record per month (read-only)."""
+
+    def months(self) -> list[MonthDataRecord]:
+        """Every month with a manifest, a quality report or validated files, oldest first."""
         ...

@@ -130,6 +130,21 @@ class RequestFeatures(Protocol):
         """Feature rows for ``requests``, in order."""
 
 
+@dataclass(frozen=True, slots=True)
+class DistributionComparison:
+    """A histogram of the window's predictions next to the training reference's, over the same bins.
+
+    ``edges`` has one more entry than each share list; the bins span the reference's central 99 % and the
+    end bins also hold the values beyond them (the tails), so each share list sums to 1.
+    """
+
+    edges: list[float]
+    reference: list[float]
+    current: list[float]
+    n_reference: int
+    n_current: int
+
+
 class DriftWindow(Protocol):
     """The online drift monitor of the served version: a window of served feature rows, tested periodically."""
 
@@ -145,6 +160,9 @@ class DriftWindow(Protocol):
 
     def evaluate(self) -> object:
         """Run the drift tests on the window and publish the result."""
+
+    def prediction_distribution(self, bins: int = 20) -> DistributionComparison | None:
+        """The window's predictions vs the reference profile's, in ``bins`` bins; None without either."""
 
 
 @dataclass(frozen=True, slots=True)

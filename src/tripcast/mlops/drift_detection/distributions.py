@@ -162,3 +162,25 @@ def union_frequencies(
         np.array([reference.get(k, 0) for k in all_keys], dtype=np.float64),
         np.array([current.get(k, 0) for k in all_keys], dtype=np.float64),
     )
+
+
+def numeric_shares(
+    reference: NumericAtoms, current: NumericAtoms, bins: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(edges, reference shares, current shares) in ``bins`` equal bins over the reference's central 99 %.
+
+    Values beyond the edges count in the end bins (a few outliers do not flatten the histogram); a side
+    with no values has all-zero shares. Used by the HTML drift report and the web console.
+    """
+    both = np.concatenate([reference.values, current.values])
+    if both.size == 0:
+        return np.empty(0), np.empty(0), np.empty(0)
+    lo, hi = np.quantile(reference.values, [0.005, 0.995]) if reference.values.size else (both.min(), both.max())
+    if hi <= lo:
+        lo, hi = both.min(), both.max() + 1
+    edges = np.linspace(lo, hi, bins + 1)
+    shares = []
+    for atoms in (reference, current):
+        counts = np.histogram(np.clip(atoms.values, lo, hi), edges, weights=atoms.weights)[0]
+        shares.append(counts / counts.sum() if counts.sum() else counts)
+    return edges, shares[0], shares[1]

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from tripcast.mlops.drift_detection.detector import ColumnDrift, DriftReport
-from tripcast.mlops.drift_detection.distributions import CategoryCounts, NumericAtoms
+from tripcast.mlops.drift_detection.distributions import CategoryCounts, NumericAtoms, numeric_shares
 from tripcast.mlops.drift_detection.profile import (
     PREDICTION_COLUMN,
     CategoricalProfile,
@@ -93,19 +93,8 @@ def _plot(column: ColumnDrift, reference: NumericProfile | CategoricalProfile | 
 
 
 def _numeric_shares(reference: NumericAtoms, current: NumericAtoms) -> tuple[list[str], np.ndarray, np.ndarray]:
-    both = np.concatenate([reference.values, current.values])
-    if both.size == 0:
-        return [], np.empty(0), np.empty(0)
-    # Clip the view to the central 99 % so a few outliers do not flatten the histogram.
-    lo, hi = np.quantile(reference.values, [0.005, 0.995]) if reference.values.size else (both.min(), both.max())
-    if hi <= lo:
-        lo, hi = both.min(), both.max() + 1
-    edges = np.linspace(lo, hi, NUMERIC_BINS + 1)
-    shares = []
-    for atoms in (reference, current):
-        counts = np.histogram(np.clip(atoms.values, lo, hi), edges, weights=atoms.weights)[0]
-        shares.append(counts / counts.sum() if counts.sum() else counts)
-    return [f"{edge:.3g}" for edge in edges[:-1]], shares[0], shares[1]
+    edges, ref_share, cur_share = numeric_shares(reference, current, NUMERIC_BINS)
+    return [f"{edge:.3g}" for edge in edges[:-1]], ref_share, cur_share
 
 
 def _categorical_shares(reference: CategoryCounts, current: CategoryCounts) -> tuple[list[str], np.ndarray, np.ndarray]:

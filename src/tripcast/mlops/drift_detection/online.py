@@ -18,7 +18,9 @@ from prometheus_client import CollectorRegistry, Gauge
 
 from tripcast.core.domain.errors import FieldProblem, InvalidInputError
 from tripcast.core.domain.model_spec import ModelSpec
+from tripcast.core.ports.serving import DistributionComparison
 from tripcast.mlops.drift_detection.detector import DriftConfig, DriftDetector, DriftReport
+from tripcast.mlops.drift_detection.distributions import numeric_shares, summarise_numeric
 from tripcast.mlops.drift_detection.profile import ReferenceProfile
 
 log = logging.getLogger(__name__)
@@ -151,6 +153,21 @@ class OnlineDriftMonitor:
             self.prediction_drifted.labels(**self._labels).set(int(report.prediction.drifted))
         return report
 
+    def prediction_distribution(self, bins: int = 20) -> DistributionComparison | None:
+        """The window's predictions vs the reference profile's, binned as the HTML drift report does (None
+        without predictions on either side)."""
+        with self._lock:
+            predictions = self._predictions[: self._filled].copy()
+            reference = self.detector.profile.prediction
+        predictions = predictions[np.isfinite(predictions)]
+        if reference is None or reference.atoms.n == 0 or predictions.size == 0:
+            return None
+        edges, ref_shares, cur_shares = numeric_shares(reference.atoms, summarise_numeric(predictions), bins)
+        return DistributionComparison(
+            edges=edges.tolist(), reference=ref_shares.tolist(), current=cur_shares.tolist(),
+            n_reference=reference.atoms.n, n_current=int(predictions.size),
+        )  # fmt: skip
+
 
 class ServedModelDriftMonitor:
     """Online drift monitoring that follows the served model version (what a serving app injects).
@@ -221,3 +238,10 @@ class ServedModelDriftMonitor:
         if not self.active or monitor is None:
             return None
         return monitor.evaluate()
+
+    def prediction_distribution(self, bins: int = 20) -> DistributionComparison | None:
+        """The served predictions vs the served version's reference (None while unmonitored)."""
+        monitor = self.monitor
+        if not self.active or monitor is None:
+            return None
+        return monitor.prediction_distribution(bins)
