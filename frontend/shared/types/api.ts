@@ -49,7 +49,8 @@ export interface paths {
         };
         /**
          * Prometheus Metrics
-         * @description Prometheus exposition: this process's metrics, or all workers' under `tripcast serve --workers N`.
+         * @description Prometheus exposition: this process's metrics, or all workers' under `tripcast serve --workers N`;
+         *     OpenMetrics (with exemplars: trace ids of sampled requests) when the scraper asks for it.
          */
         get: operations["prometheus_metrics_metrics_get"];
         put?: never;
@@ -218,6 +219,27 @@ export interface paths {
         get: operations["experiment_analysis_v1_experiments__experiment_id__analysis_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/experiments/{experiment_id}/decide": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decide Experiment
+         * @description Record the decision on a stopped experiment (approvers, audited; the same call as
+         *     ``tripcast experiments decide``).
+         */
+        post: operations["decide_experiment_v1_experiments__experiment_id__decide_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -472,6 +494,17 @@ export interface components {
              * @description Predicted minutes, in the order of the request's trips
              */
             predictions: number[];
+        };
+        /**
+         * DecideIn
+         * @description The decision recorded on a stopped experiment.
+         */
+        DecideIn: {
+            /**
+             * Verdict
+             * @description ship, keep champion, continue or invalid
+             */
+            verdict: string;
         };
         /**
          * ErrorOut
@@ -1184,6 +1217,77 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description No API key where one is needed, or an unknown or revoked one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The API key's role lacks the permission; the roles that have it are named */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No experiment with that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused by the experiment's state or a running experiment */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid trip: each broken field is named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    decide_experiment_v1_experiments__experiment_id__decide_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                experiment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecideIn"];
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {

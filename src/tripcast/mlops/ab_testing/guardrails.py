@@ -42,7 +42,7 @@ def arm_measures(exposures: Any, control_arm: str) -> dict[str, dict[str, float]
         measures[str(arm)] = {
             "requests": float(len(rows)),
             "p99_latency_ms": float(np.quantile(latency, 0.99)) if latency.size else math.nan,
-            "error_rate": float(rows["error"].fillna(False).astype(bool).mean()),
+            "error_rate": float(rows["error"].astype("boolean").fillna(False).astype(bool).mean()),
             "prediction_drift": population_stability_index(control, rows["prediction"].to_numpy(dtype=float)),
         }
     return measures
