@@ -56,6 +56,10 @@ def _register_command_groups(root: typer.Typer) -> None:
     experiments.app.registered_commands.extend(experiment_replay.app.registered_commands)  # `experiments replay`
     root.add_typer(experiments.app, name="experiments", help="Experiments: A/B, shadow and canary on served models.")
 
+    from tripcast.cli import upgrade  # beginner: a generated project upgrades itself (issue 17)
+
+    root.registered_commands.extend(upgrade.app.registered_commands)
+
 
 _register_command_groups(app)
 

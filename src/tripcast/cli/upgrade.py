@@ -1,0 +1,70 @@
+"""``tripcast upgrade --level L [--source DIR] [--project DIR]``: take a generated project up a level (issue 17)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tripcast.cli.console import console, err_console, fail
+from tripcast.generator.manifest import ManifestError
+from tripcast.generator.merge import MergeToolError
+from tripcast.generator.upgrade import UpgradeError, UpgradeReport, upgrade_project
+from tripcast.levels import Level
+
+app = typer.Typer(no_args_is_help=True)
+
+LEVELS = ", ".join(level.name.lower() for level in Level)
+
+
+@app.command("upgrade")
+def upgrade(
+    level: Annotated[str, typer.Option("--level", help=f"Target level ({LEVELS}), above the project's.")],
+    source: Annotated[
+        Path | None, typer.Option("--source", help="Source tree to cut from (default: the manifest's source_path).")
+    ] = None,
+    project: Annotated[Path, typer.Option("--project", help="The generated project to upgrade.")] = Path("."),
+    no_lock: Annotated[bool, typer.Option("--no-lock", help="Do not run `uv lock` after pyproject.toml changed.")] = (
+        False
+    ),
+) -> None:
+    """Upgrade a generated project to a higher level, merging your edits; exit 1 when conflicts remain."""
+    if level.upper() not in Level.__members__:
+        raise fail(f"--level {level!r}: expected one of {LEVELS}", code=2)
+    try:
+        report = upgrade_project(project, Level[level.upper()], source, lock=not no_lock)
+    except (UpgradeError, ManifestError, MergeToolError) as error:
+        raise fail(str(error), code=2) from None
+    print_report(report)
+    if report.conflicts:
+        raise fail(f"{len(report.conflicts)} conflict(s) to resolve: {', '.join(report.conflicts)}")
+
+
+def print_report(report: UpgradeReport) -> None:
+    """The upgrade's report as a table, one row per outcome and file, then its warnings."""
+    rows = {
+        "added": report.added,
+        "updated": report.updated,
+        "merged": report.merged,
+        "conflict": report.conflicts,
+        "removed": report.removed,
+        "deleted by you (kept deleted)": report.deleted_by_user,
+        "removed upstream (kept: you changed it)": report.kept_removed_upstream,
+        "upgrade's version (binary conflict)": report.upgrade_new,
+    }
+    table = Table("outcome", "file", title=f"upgrade {_level(report.from_level)} -> {_level(report.to_level)}")
+    for outcome, paths in rows.items():
+        for path in paths:
+            table.add_row(outcome, path)
+    console.print(table)
+    console.print(", ".join(f"{len(paths)} {outcome.split(' (')[0]}" for outcome, paths in rows.items() if paths))
+    if report.relocked:
+        console.print("uv.lock updated (`uv lock`)")
+    for warning in report.warnings:
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+
+
+def _level(level: Level | None) -> str:
+    return level.name.lower() if level else "?"
