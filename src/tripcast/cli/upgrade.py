@@ -56,7 +56,7 @@ def print_report(report: UpgradeReport) -> None:
     }
     table = Table("outcome", "file", title=f"upgrade {_level(report.from_level)} -> {_level(report.to_level)}")
     for outcome, paths in rows.items():
-        for path in paths:
+        for path in paths if outcome in ("merged", "conflict") else _grouped(paths):
             table.add_row(outcome, path)
     console.print(table)
     console.print(", ".join(f"{len(paths)} {outcome.split(' (')[0]}" for outcome, paths in rows.items() if paths))
@@ -64,6 +64,17 @@ def print_report(report: UpgradeReport) -> None:
         console.print("uv.lock updated (`uv lock`)")
     for warning in report.warnings:
         err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+
+
+def _grouped(paths: list[str], limit: int = 20) -> list[str]:
+    """Up to ``limit`` paths as they are; more are counted per folder (an expert upgrade adds hundreds)."""
+    if len(paths) <= limit:
+        return paths
+    folders: dict[str, int] = {}
+    for path in paths:
+        folder = path.rsplit("/", 1)[0] + "/" if "/" in path else "./"
+        folders[folder] = folders.get(folder, 0) + 1
+    return [f"{folder} ({count} files)" for folder, count in sorted(folders.items())]
 
 
 def _level(level: Level | None) -> str:

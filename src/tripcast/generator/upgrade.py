@@ -20,9 +20,11 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
+from tripcast.generator.delegate import DelegatedError, runs_from, source_generator, upgrade_in_source
 from tripcast.generator.manifest import Manifest, digest, read_manifest, write_manifest
 from tripcast.generator.merge import (
     files_with_extra_markers,
@@ -92,12 +94,16 @@ def upgrade_project(
 
     ``render`` defaults to :func:`tripcast.generator.render.render_project`; ``lock=False`` skips ``uv lock``
     after ``pyproject.toml`` changed (tests). Raises :class:`UpgradeError` before writing anything when the
-    upgrade cannot start; conflicts are not errors: they are in the report.
+    upgrade cannot start; conflicts are not errors: they are in the report. When the source holds its own
+    generator and this one is not it (a generated project's renamed copy), the source's runs the upgrade
+    (:mod:`tripcast.generator.delegate`).
     """
     project_dir = Path(project_dir)
     manifest = read_manifest(project_dir)
     _check_target(manifest, target_level)
     source = _resolve_source(manifest, source)
+    if render is None and (package := source_generator(source)) and not runs_from(source):
+        return _upgrade_in_source(project_dir, target_level, source, package, lock=lock)
     render = render or _default_renderer()
     old = ProjectOptions(manifest.project_name, manifest.level, manifest.project_type)
     new = ProjectOptions(manifest.project_name, target_level, manifest.project_type)
@@ -115,6 +121,20 @@ def upgrade_project(
     prove_no_unreported_marker(project_dir, report, allowed)
     write_manifest(project_dir, _new_manifest(project_dir, manifest, source, target_level, theirs, report))
     return report
+
+
+def _upgrade_in_source(project_dir: Path, target: Level, source: Path, package: str, *, lock: bool) -> UpgradeReport:
+    try:
+        payload = upgrade_in_source(project_dir, target.name, source, package, lock=lock)
+    except DelegatedError as error:
+        raise (UnreportedMarkerError if error.kind == UnreportedMarkerError.__name__ else UpgradeError)(
+            str(error)
+        ) from None
+    known = {item.name for item in fields(UpgradeReport)}
+    values: dict[str, Any] = {key: value for key, value in payload.items() if key in known}
+    for key in ("from_level", "to_level"):
+        values[key] = Level(values[key]) if values.get(key) is not None else None
+    return UpgradeReport(**values)
 
 
 def _name(level: Level) -> str:

@@ -1,9 +1,4 @@
-"""upgrade_project with a fake renderer over tmp_path: every outcome of the three-way merge, and bad input.
-
-The fake source: a top folder's level comes from FOLDERS (api: intermediate, pipelines: advanced), a text line
-ending in ``#>=LEVEL`` is kept from that level on, and a ``.bin`` file gets the level's byte appended, so each
-level's rendering differs from the one below the way the real cut's does.
-"""
+"""upgrade_project with a fake renderer over tmp_path: every outcome of the three-way merge, and bad input."""
 
 from __future__ import annotations
 
@@ -15,8 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tripcast.generator.manifest import Manifest, ManifestError, digest, read_manifest, write_manifest
-from tripcast.generator.options import ProjectOptions
+import tripcast.generator as generator_package
+import tripcast.levels as levels_module
+from support import generator_fakes
+from support.generator_fakes import CLOSE, OPEN, SPLIT, A, B, I, fake_render, generate, write_source
+from tripcast.generator import render as render_module
+from tripcast.generator.manifest import ManifestError, digest, read_manifest
 from tripcast.generator.upgrade import (
     UnreportedMarkerError,
     UpgradeError,
@@ -24,77 +23,7 @@ from tripcast.generator.upgrade import (
     prove_no_unreported_marker,
     upgrade_project,
 )
-from tripcast.generator.upgrade_base import source_version
 from tripcast.levels import Level
-
-B, I, A = Level.BEGINNER, Level.INTERMEDIATE, Level.ADVANCED  # noqa: E741 (the levels' initials)
-FOLDERS = {"api": I, "pipelines": A}
-LINE_LEVEL = re.compile(r" *#>=(\w+)$")
-# Built, not written: a line starting with a real marker would itself trip the scan in a generated project.
-OPEN, SPLIT, CLOSE = "<" * 7, "=" * 7, ">" * 7
-
-SOURCE = {
-    "core/service.py": "a = 1\nb = 2\nc = 3\nd = 4\ne = 5\nf = 6\ng = 7  #>=intermediate\n",
-    "core/old.py": "old = 1\nnewer = 2  #>=intermediate\n",
-    "config.txt": "x\ny\nnew  #>=intermediate\nz\n",
-    "README.md": "# NAME\n\nintro\n\nmore  #>=advanced\n",
-    "docs/notes.md": "notes\n",
-    "api/routes.py": "route = 1\n",
-    "pipelines/run.py": "run = 1\n",
-    "run.sh": "#!/bin/sh\necho hi\n",
-    "pyproject.toml": '[project]\nname = "NAME"\ndependencies = [\n  "fastapi",  #>=intermediate\n]\n',
-}
-
-
-def fake_render(source: Path, options: ProjectOptions) -> dict[str, bytes]:
-    """The fake cut: folders by FOLDERS, lines by their ``#>=level`` suffix, NAME -> the project name."""
-    files: dict[str, bytes] = {}
-    for path in sorted(source.rglob("*")):
-        relative = path.relative_to(source).as_posix()
-        top = relative.split("/")[0]
-        if not path.is_file() or top == ".git" or FOLDERS.get(top, B) > options.level:
-            continue
-        if relative.endswith(".bin"):
-            files[relative] = path.read_bytes() + bytes([int(options.level)])
-            continue
-        lines = []
-        for line in path.read_text().splitlines(keepends=True):
-            found = LINE_LEVEL.search(line.rstrip("\n"))
-            if found and Level[found.group(1).upper()] > options.level:
-                continue
-            lines.append(line[: found.start()] + "\n" if found else line)
-        files[relative] = "".join(lines).replace("NAME", options.project_name).encode()
-    return files
-
-
-def write_source(root: Path, files: dict[str, str] | None = None) -> Path:
-    for relative, text in (SOURCE if files is None else files).items():
-        (root / relative).parent.mkdir(parents=True, exist_ok=True)
-        (root / relative).write_text(text)
-    (root / "assets").mkdir(exist_ok=True)
-    (root / "assets" / "logo.bin").write_bytes(b"\x89PNG\0logo")
-    (root / "assets" / "icon.bin").write_bytes(b"\x89PNG\0icon")
-    return root
-
-
-def generate(source: Path, project: Path, level: Level = B) -> Path:
-    """What the generator writes: the rendering and its manifest."""
-    options = ProjectOptions("demo-app", level)
-    files = fake_render(source, options)
-    for relative, content in files.items():
-        (project / relative).parent.mkdir(parents=True, exist_ok=True)
-        (project / relative).write_bytes(content)
-    manifest = Manifest(
-        source_version=source_version(source),
-        source_path=str(source),
-        project_name=options.project_name,
-        import_name=options.import_name,
-        level=level,
-        project_type=options.project_type,
-        files={relative: digest(content) for relative, content in files.items()},
-    )
-    write_manifest(project, manifest)
-    return project
 
 
 @pytest.fixture
@@ -278,3 +207,35 @@ def test_the_scan_fails_loudly_on_a_marker_the_report_does_not_name(tmp_path):
     with pytest.raises(UnreportedMarkerError, match=r"a\.txt$"):
         prove_no_unreported_marker(tmp_path, UpgradeReport(conflicts=["b.txt"]), {})
     prove_no_unreported_marker(tmp_path, UpgradeReport(conflicts=["b.txt"]), {"a.txt": 1})  # as generated
+
+
+def _source_with_its_own_generator(root: Path, render_code: str) -> Path:
+    """A source whose src/othergen/generator is this generator renamed, its render_project ``render_code``."""
+    source = write_source(root)
+    package = source / "src" / "othergen"
+    (package / "generator").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    for module in Path(generator_package.__file__).parent.glob("*.py"):
+        (package / "generator" / module.name).write_text(module.read_text().replace("tripcast", "othergen"))
+    (package / "levels.py").write_text(Path(levels_module.__file__).read_text().replace("tripcast", "othergen"))
+    (package / "generator" / "render.py").write_text(render_code.replace("tripcast", "othergen"))
+    return source
+
+
+def test_the_sources_own_generator_runs_the_upgrade_of_a_project_elsewhere(tmp_path, monkeypatch):
+    fakes = Path(generator_fakes.__file__).read_text() + "\nrender_project = fake_render\n"
+    source = _source_with_its_own_generator(tmp_path / "source", fakes)
+    project = generate(source, tmp_path / "project")
+    (project / "config.txt").write_text("x\ny = mine\nz\n")
+    monkeypatch.setattr(render_module, "render_project", None)  # this generator's renderer must not run
+    report = upgrade_project(project, I, lock=False)
+    assert report.conflicts == ["config.txt"] and "api/routes.py" in report.added
+    assert report.from_level is B and report.to_level is I and read_manifest(project).level is I
+
+
+def test_a_failure_in_the_sources_generator_is_one_clear_error(tmp_path):
+    code = "def render_project(source, options):\n    raise ValueError('cannot cut this source')\n"
+    project = generate(_source_with_its_own_generator(tmp_path / "source", code), tmp_path / "project")
+    with pytest.raises(UpgradeError, match=r"the source's generator \(.*\): cannot cut this source"):
+        upgrade_project(project, I, lock=False)
+    assert read_manifest(project).level is B
