@@ -13,8 +13,6 @@ from tripcast.generator.selection import load_source
 from tripcast.generator.write import write_project
 from tripcast.levels import Level
 
-#: The tree this code sits in: the default source of a cut (``src/<package>/generator/command.py``).
-HOME = Path(__file__).resolve().parents[3]
 LEVEL_NAMES = tuple(level.name.lower() for level in Level)
 
 
@@ -105,7 +103,7 @@ def upgrade(args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(home: Path) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="create_mlops_structure.py",
         description="Cut a working MLOps project at your level. `upgrade --level L` grows a generated one.",
@@ -114,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--level", default="beginner", help=f"one of {', '.join(LEVEL_NAMES)} (default beginner)")
     parser.add_argument("--type", default="enterprise", help=f"one of {', '.join(PROJECT_TYPES)} (default enterprise)")
     parser.add_argument("--output", default=".", help="the project is written to OUTPUT/<project-name>")
-    parser.add_argument("--source", default=str(HOME), help="the source tree to cut (default: this one)")
+    parser.add_argument("--source", default=str(home), help="the source tree to cut (default: this one)")
     parser.add_argument("--dry-run", action="store_true", help="print the tree and why each folder is there")
     parser.add_argument("--list", action="store_true", help="show the levels and types with their folders")
     parser.add_argument("--no-lock", action="store_true", help="skip `uv lock` in the new project (tests)")
@@ -129,14 +127,15 @@ def _upgrade_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command; bad input prints one line to stderr and returns 2."""
+def main(home: Path, argv: list[str] | None = None) -> int:
+    """Run the command (``home``: the default source tree, the folder of ``create_mlops_structure.py``);
+    bad input prints one line to stderr and returns 2."""
     argv = sys.argv[1:] if argv is None else argv
     try:
         if argv[:1] == ["upgrade"]:
             print(upgrade(_upgrade_parser().parse_args(argv[1:])))
             return 0
-        args = _parser().parse_args(argv)
+        args = _parser(home).parse_args(argv)
         if args.list:
             print(list_text(Path(args.source)))
             return 0
