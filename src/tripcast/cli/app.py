@@ -64,6 +64,16 @@ def _register_command_groups(root: typer.Typer) -> None:
 _register_command_groups(app)
 
 
+def _register_generator(root: typer.Typer) -> None:
+    """``tripcast new``: the project generator (issue 17) ships at every level."""
+    from tripcast.cli import generator
+
+    root.registered_commands.extend(generator.app.registered_commands)
+
+
+_register_generator(app)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
