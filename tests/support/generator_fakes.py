@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tripcast.generator.manifest import Manifest, digest, write_manifest
 from tripcast.generator.options import ProjectOptions
-from tripcast.generator.upgrade_base import source_version
+from tripcast.generator.write import source_version
 from tripcast.levels import Level
 
 B, I, A = Level.BEGINNER, Level.INTERMEDIATE, Level.ADVANCED  # noqa: E741 (the levels' initials)

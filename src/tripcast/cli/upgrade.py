@@ -11,7 +11,7 @@ from rich.table import Table
 from tripcast.cli.console import console, err_console, fail
 from tripcast.generator.manifest import ManifestError
 from tripcast.generator.merge import MergeToolError
-from tripcast.generator.upgrade import UpgradeError, UpgradeReport, upgrade_project
+from tripcast.generator.upgrade import UpgradeError, UpgradeReport, grouped, upgrade_project
 from tripcast.levels import Level
 
 app = typer.Typer(no_args_is_help=True)
@@ -44,37 +44,18 @@ def upgrade(
 
 def print_report(report: UpgradeReport) -> None:
     """The upgrade's report as a table, one row per outcome and file, then its warnings."""
-    rows = {
-        "added": report.added,
-        "updated": report.updated,
-        "merged": report.merged,
-        "conflict": report.conflicts,
-        "removed": report.removed,
-        "deleted by you (kept deleted)": report.deleted_by_user,
-        "removed upstream (kept: you changed it)": report.kept_removed_upstream,
-        "upgrade's version (binary conflict)": report.upgrade_new,
-    }
-    table = Table("outcome", "file", title=f"upgrade {_level(report.from_level)} -> {_level(report.to_level)}")
-    for outcome, paths in rows.items():
-        for path in paths if outcome in ("merged", "conflict") else _grouped(paths):
+    outcomes = report.outcomes()
+    title = f"upgrade {_level(report.from_level)} -> {_level(report.to_level)}"
+    table = Table("outcome", "file", title=title)
+    for outcome, paths in outcomes.items():
+        for path in paths if outcome in ("merged", "conflict") else grouped(paths):
             table.add_row(outcome, path)
     console.print(table)
-    console.print(", ".join(f"{len(paths)} {outcome.split(' (')[0]}" for outcome, paths in rows.items() if paths))
+    console.print(", ".join(f"{len(paths)} {outcome.split(' (')[0]}" for outcome, paths in outcomes.items() if paths))
     if report.relocked:
         console.print("uv.lock updated (`uv lock`)")
     for warning in report.warnings:
         err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
-
-
-def _grouped(paths: list[str], limit: int = 20) -> list[str]:
-    """Up to ``limit`` paths as they are; more are counted per folder (an expert upgrade adds hundreds)."""
-    if len(paths) <= limit:
-        return paths
-    folders: dict[str, int] = {}
-    for path in paths:
-        folder = path.rsplit("/", 1)[0] + "/" if "/" in path else "./"
-        folders[folder] = folders.get(folder, 0) + 1
-    return [f"{folder} ({count} files)" for folder, count in sorted(folders.items())]
 
 
 def _level(level: Level | None) -> str:

@@ -34,7 +34,8 @@ from tripcast.generator.merge import (
     project_files,
 )
 from tripcast.generator.options import ProjectOptions
-from tripcast.generator.upgrade_base import LOCKED, Renderer, render_base, source_version
+from tripcast.generator.upgrade_base import LOCKED, Renderer, render_base
+from tripcast.generator.write import source_version
 from tripcast.levels import Level
 
 #: Suffix of the upgrade's version of a binary file the user changed (the user's file stays in place).
@@ -71,6 +72,45 @@ class UpgradeReport:
     from_level: Level | None = None
     to_level: Level | None = None
     relocked: bool = False
+
+    def outcomes(self) -> dict[str, list[str]]:
+        """Outcome label -> files, in the order a reader resolves them (conflicts first)."""
+        return {
+            "conflict": self.conflicts,
+            "upgrade's version (binary conflict)": self.upgrade_new,
+            "merged": self.merged,
+            "updated": self.updated,
+            "added": self.added,
+            "removed": self.removed,
+            "deleted by you (kept deleted)": self.deleted_by_user,
+            "removed upstream (kept: you changed it)": self.kept_removed_upstream,
+        }
+
+
+def grouped(paths: list[str], limit: int = 20) -> list[str]:
+    """Up to ``limit`` paths as they are; more are counted per folder (an expert upgrade adds hundreds)."""
+    if len(paths) <= limit:
+        return paths
+    folders: dict[str, int] = {}
+    for path in paths:
+        folder = path.rsplit("/", 1)[0] + "/" if "/" in path else "./"
+        folders[folder] = folders.get(folder, 0) + 1
+    return [f"{folder} ({count} file{'s' if count > 1 else ''})" for folder, count in sorted(folders.items())]
+
+
+def format_report(report: UpgradeReport) -> str:
+    """The report as plain text (``create_mlops_structure.py upgrade``): a summary line, then one line per file
+    (long lists of added or updated files counted per folder), then the warnings."""
+    outcomes = report.outcomes()
+    counts = ", ".join(f"{len(paths)} {label.split(' (')[0]}" for label, paths in outcomes.items() if paths)
+    lines = [f"upgrade {_name(report.from_level)} -> {_name(report.to_level)}: {counts or 'nothing to change'}"]
+    for label, paths in outcomes.items():
+        shown = paths if label in ("conflict", "merged") else grouped(paths)
+        lines.extend(f"  {label:<10} {path}" for path in shown)
+    lines.extend(f"warning: {warning}" for warning in report.warnings)
+    if report.conflicts:
+        lines.append(f"{len(report.conflicts)} conflict(s) to resolve: {', '.join(report.conflicts)}")
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -137,8 +177,8 @@ def _upgrade_in_source(project_dir: Path, target: Level, source: Path, package: 
     return UpgradeReport(**values)
 
 
-def _name(level: Level) -> str:
-    return level.name.lower()
+def _name(level: Level | None) -> str:
+    return level.name.lower() if level is not None else "?"
 
 
 def _default_renderer() -> Renderer:

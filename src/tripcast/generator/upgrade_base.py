@@ -42,19 +42,6 @@ def git_head(source: Path) -> str | None:
     return head.stdout.strip() if head.returncode == 0 else None
 
 
-def source_version(source: Path) -> str:
-    """What the manifest records as ``source_version``: the git commit, else the package's version."""
-    head = git_head(source)
-    if head:
-        return head
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(__name__.split(".")[0])
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def _has_commit(source: Path, commit: str) -> bool:
     return git_head(source) is not None and _git(source, "cat-file", "-e", f"{commit}^{{commit}}").returncode == 0
 

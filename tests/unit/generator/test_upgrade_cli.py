@@ -6,9 +6,10 @@ import pytest
 from typer.testing import CliRunner
 
 from support.generator_fakes import fake_render, generate, write_source
-from tripcast.cli.app import app
+from tripcast.cli import upgrade as upgrade_command
 from tripcast.generator import render
 from tripcast.generator.manifest import read_manifest
+from tripcast.generator.upgrade import UpgradeReport, format_report
 from tripcast.levels import Level
 
 runner = CliRunner()
@@ -22,7 +23,7 @@ def project(tmp_path, monkeypatch):
 
 
 def invoke(*args: str):
-    return runner.invoke(app, ["upgrade", *args, "--no-lock"])
+    return runner.invoke(upgrade_command.app, [*args, "--no-lock"])
 
 
 def test_a_clean_upgrade_prints_the_table_and_exits_0(project):
@@ -62,3 +63,25 @@ def test_a_folder_that_was_not_generated_is_named(tmp_path):
     result = invoke("--level", "expert", "--project", str(tmp_path))
     assert result.exit_code == 2
     assert f"{tmp_path}/.mlops-structure.json: not found" in result.output
+
+
+def test_tripcast_registers_the_command():
+    from tripcast.cli.app import app
+
+    assert "upgrade" in [command.name for command in app.registered_commands]
+
+
+def test_the_plain_text_report_lists_conflicts_and_counts_long_lists_per_folder():
+    report = UpgradeReport(
+        added=[f"src/pkg/api/m{i}.py" for i in range(25)] + ["Makefile"],
+        merged=["README.md"],
+        conflicts=["config.txt"],
+        warnings=["the base differs"],
+        from_level=Level.BEGINNER,
+        to_level=Level.INTERMEDIATE,
+    )
+    lines = format_report(report).splitlines()
+    assert lines[0] == "upgrade beginner -> intermediate: 1 conflict, 1 merged, 26 added"
+    assert "  conflict   config.txt" in lines and "  merged     README.md" in lines
+    assert "  added      src/pkg/api/ (25 files)" in lines and "  added      ./ (1 file)" in lines
+    assert lines[-2:] == ["warning: the base differs", "1 conflict(s) to resolve: config.txt"]
