@@ -56,7 +56,11 @@ def edit_like_a_user(project: Path, source: Path = REPO) -> UserEdits:
     add a line to the README where no level changes it."""
     renderings = [rendering(Level.BEGINNER, source), rendering(Level.EXPERT, source)]
     package = ProjectOptions(PROJECT_NAME, Level.BEGINNER).import_name
-    core = next(p for p in sorted(renderings[0]) if p.startswith(f"src/{package}/core/") and _stable(p, renderings))
+    core = next(
+        p
+        for p in sorted(renderings[0])
+        if p.startswith(f"src/{package}/core/") and not p.endswith("__init__.py") and _stable(p, renderings)
+    )
     test = next(
         p for p in sorted(renderings[0]) if p.startswith("tests/unit/") and p.endswith(".py") and _stable(p, renderings)
     )

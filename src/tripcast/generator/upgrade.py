@@ -34,13 +34,17 @@ from tripcast.generator.merge import (
     project_files,
 )
 from tripcast.generator.options import ProjectOptions
-from tripcast.generator.upgrade_base import LOCKED, Renderer, render_base
+from tripcast.generator.upgrade_base import LOCKED, Renderer, has_uncommitted_changes, render_base
 from tripcast.generator.write import source_version
 from tripcast.levels import Level
 
 #: Suffix of the upgrade's version of a binary file the user changed (the user's file stays in place).
 NEW_SUFFIX = ".upgrade-new"
 PYPROJECT = "pyproject.toml"
+DIRTY_WARNING = (
+    "the project's git work tree had uncommitted changes: `git diff` shows them mixed with the upgrade's "
+    "(commit before an upgrade to review it alone)"
+)
 
 
 class UpgradeError(ValueError):
@@ -152,6 +156,8 @@ def upgrade_project(
     allowed = _allowed_markers(base.files, theirs)
     _check_clean(project_dir, allowed)
     report = UpgradeReport(from_level=manifest.level, to_level=target_level)
+    if has_uncommitted_changes(project_dir):
+        report.warnings.append(DIRTY_WARNING)
     if base.unmatched:
         report.warnings.append(_unmatched_warning(base.how, base.unmatched, manifest))
     labels = ("yours", f"generated ({_name(manifest.level)})", f"upgrade ({_name(target_level)})")

@@ -42,6 +42,11 @@ def git_head(source: Path) -> str | None:
     return head.stdout.strip() if head.returncode == 0 else None
 
 
+def has_uncommitted_changes(folder: Path) -> bool:
+    """Whether ``folder`` is the top of a git work tree with changes not committed (untracked files count)."""
+    return git_head(folder) is not None and _git(folder, "status", "--porcelain").stdout.strip() != ""
+
+
 def _has_commit(source: Path, commit: str) -> bool:
     return git_head(source) is not None and _git(source, "cat-file", "-e", f"{commit}^{{commit}}").returncode == 0
 

@@ -17,6 +17,7 @@ from support.generator_fakes import CLOSE, OPEN, SPLIT, A, B, I, fake_render, ge
 from tripcast.generator import render as render_module
 from tripcast.generator.manifest import ManifestError, digest, read_manifest
 from tripcast.generator.upgrade import (
+    DIRTY_WARNING,
     UnreportedMarkerError,
     UpgradeError,
     UpgradeReport,
@@ -239,3 +240,17 @@ def test_a_failure_in_the_sources_generator_is_one_clear_error(tmp_path):
     with pytest.raises(UpgradeError, match=r"the source's generator \(.*\): cannot cut this source"):
         upgrade_project(project, I, lock=False)
     assert read_manifest(project).level is B
+
+
+def test_uncommitted_changes_in_a_git_project_are_warned_about(world):
+    _, project = world
+    git = ["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "generated"], check=True)
+    assert DIRTY_WARNING not in upgrade(project, I).warnings
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "upgraded"], check=True)
+    assert subprocess.run([*git, "status", "--porcelain"], capture_output=True, check=True).stdout == b""
+    edit(project / "docs/notes.md", "notes", "my notes")
+    assert DIRTY_WARNING in upgrade(project, A).warnings
