@@ -11,7 +11,8 @@ from rich.table import Table
 from tripcast.cli.console import console, err_console, fail
 from tripcast.generator.manifest import ManifestError
 from tripcast.generator.merge import MergeToolError
-from tripcast.generator.upgrade import UpgradeError, UpgradeReport, grouped, upgrade_project
+from tripcast.generator.upgrade import UpgradeError, upgrade_project
+from tripcast.generator.upgrade_report import UpgradeReport, grouped, level_name
 from tripcast.levels import Level
 
 app = typer.Typer(no_args_is_help=True)
@@ -45,7 +46,7 @@ def upgrade(
 def print_report(report: UpgradeReport) -> None:
     """The upgrade's report as a table, one row per outcome and file, then its warnings."""
     outcomes = report.outcomes()
-    title = f"upgrade {_level(report.from_level)} -> {_level(report.to_level)}"
+    title = f"upgrade {level_name(report.from_level)} -> {level_name(report.to_level)}"
     table = Table("outcome", "file", title=title)
     for outcome, paths in outcomes.items():
         for path in paths if outcome in ("merged", "conflict") else grouped(paths):
@@ -56,7 +57,3 @@ def print_report(report: UpgradeReport) -> None:
         console.print("uv.lock updated (`uv lock`)")
     for warning in report.warnings:
         err_console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
-
-
-def _level(level: Level | None) -> str:
-    return level.name.lower() if level else "?"

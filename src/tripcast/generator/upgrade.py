@@ -20,7 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from tripcast.generator.merge import (
 )
 from tripcast.generator.options import ProjectOptions
 from tripcast.generator.upgrade_base import LOCKED, Renderer, has_uncommitted_changes, render_base
+from tripcast.generator.upgrade_report import UpgradeReport, level_name
 from tripcast.generator.write import source_version
 from tripcast.levels import Level
 
@@ -53,68 +54,6 @@ class UpgradeError(ValueError):
 
 class UnreportedMarkerError(RuntimeError):
     """After an upgrade, a file the report does not name as a conflict holds conflict markers (a bug)."""
-
-
-@dataclass
-class UpgradeReport:
-    """What an upgrade did: files added, updated cleanly, merged with the user's edits, and conflicts.
-
-    ``conflicts`` hold standard conflict markers, or (binary files) have the upgrade's version beside them in
-    ``upgrade_new``. ``deleted_by_user`` were generated and deleted since: they stay deleted.
-    ``kept_removed_upstream`` left the template but the user changed them: they stay as the user's files.
-    """
-
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    merged: list[str] = field(default_factory=list)
-    conflicts: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    deleted_by_user: list[str] = field(default_factory=list)
-    kept_removed_upstream: list[str] = field(default_factory=list)
-    upgrade_new: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    from_level: Level | None = None
-    to_level: Level | None = None
-    relocked: bool = False
-
-    def outcomes(self) -> dict[str, list[str]]:
-        """Outcome label -> files, in the order a reader resolves them (conflicts first)."""
-        return {
-            "conflict": self.conflicts,
-            "upgrade's version (binary conflict)": self.upgrade_new,
-            "merged": self.merged,
-            "updated": self.updated,
-            "added": self.added,
-            "removed": self.removed,
-            "deleted by you (kept deleted)": self.deleted_by_user,
-            "removed upstream (kept: you changed it)": self.kept_removed_upstream,
-        }
-
-
-def grouped(paths: list[str], limit: int = 20) -> list[str]:
-    """Up to ``limit`` paths as they are; more are counted per folder (an expert upgrade adds hundreds)."""
-    if len(paths) <= limit:
-        return paths
-    folders: dict[str, int] = {}
-    for path in paths:
-        folder = path.rsplit("/", 1)[0] + "/" if "/" in path else "./"
-        folders[folder] = folders.get(folder, 0) + 1
-    return [f"{folder} ({count} file{'s' if count > 1 else ''})" for folder, count in sorted(folders.items())]
-
-
-def format_report(report: UpgradeReport) -> str:
-    """The report as plain text (``create_mlops_structure.py upgrade``): a summary line, then one line per file
-    (long lists of added or updated files counted per folder), then the warnings."""
-    outcomes = report.outcomes()
-    counts = ", ".join(f"{len(paths)} {label.split(' (')[0]}" for label, paths in outcomes.items() if paths)
-    lines = [f"upgrade {_name(report.from_level)} -> {_name(report.to_level)}: {counts or 'nothing to change'}"]
-    for label, paths in outcomes.items():
-        shown = paths if label in ("conflict", "merged") else grouped(paths)
-        lines.extend(f"  {label:<10} {path}" for path in shown)
-    lines.extend(f"warning: {warning}" for warning in report.warnings)
-    if report.conflicts:
-        lines.append(f"{len(report.conflicts)} conflict(s) to resolve: {', '.join(report.conflicts)}")
-    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -160,7 +99,7 @@ def upgrade_project(
         report.warnings.append(DIRTY_WARNING)
     if base.unmatched:
         report.warnings.append(_unmatched_warning(base.how, base.unmatched, manifest))
-    labels = ("yours", f"generated ({_name(manifest.level)})", f"upgrade ({_name(target_level)})")
+    labels = ("yours", f"generated ({level_name(manifest.level)})", f"upgrade ({level_name(target_level)})")
     changes = _plan(project_dir, manifest, base.files, theirs, labels, report)
     _apply(project_dir, changes)
     report.relocked = lock and _relock(project_dir, report)
@@ -183,10 +122,6 @@ def _upgrade_in_source(project_dir: Path, target: Level, source: Path, package: 
     return UpgradeReport(**values)
 
 
-def _name(level: Level | None) -> str:
-    return level.name.lower() if level is not None else "?"
-
-
 def _default_renderer() -> Renderer:
     # Looked up at call time, so a test may replace tripcast.generator.render.render_project.
     from tripcast.generator import render as render_module
@@ -196,9 +131,10 @@ def _default_renderer() -> Renderer:
 
 def _check_target(manifest: Manifest, target: Level) -> None:
     if target <= manifest.level:
+        higher = ", ".join(level_name(level) for level in Level if level > manifest.level) or "none left"
         raise UpgradeError(
-            f"--level {_name(target)}: the project is already at {_name(manifest.level)}; an upgrade goes to a "
-            f"higher level ({', '.join(_name(level) for level in Level if level > manifest.level) or 'none left'})"
+            f"--level {level_name(target)}: the project is already at {level_name(manifest.level)}; "
+            f"an upgrade goes to a higher level ({higher})"
         )
 
 

@@ -9,7 +9,7 @@ from support.generator_fakes import fake_render, generate, write_source
 from tripcast.cli import upgrade as upgrade_command
 from tripcast.generator import render
 from tripcast.generator.manifest import read_manifest
-from tripcast.generator.upgrade import UpgradeReport, format_report
+from tripcast.generator.upgrade_report import UpgradeReport, format_report
 from tripcast.levels import Level
 
 runner = CliRunner()
