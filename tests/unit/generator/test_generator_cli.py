@@ -87,3 +87,28 @@ def test_a_non_empty_output_is_refused_and_left_alone(tmp_path):
     assert "already exists and is not empty" in done.stderr and "Traceback" not in done.stderr
     assert [p.name for p in (tmp_path / "taken").iterdir()] == ["mine.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["taken"]
+
+
+def test_upgrade_dispatches_to_upgrade_project_and_exits_1_on_conflicts(tmp_path, monkeypatch, capsys):
+    from tripcast.generator import command, upgrade
+    from tripcast.levels import Level
+
+    calls = []
+
+    def fake_upgrade(project_dir, target_level, source=None):
+        calls.append((project_dir, target_level, source))
+        return upgrade.UpgradeReport(added=["observability/x.yml"], conflicts=["README.md"])
+
+    monkeypatch.setattr(upgrade, "upgrade_project", fake_upgrade)
+    status = command.main(REPO, ["upgrade", "--level", "advanced", "--project", str(tmp_path)])
+    assert (status, calls) == (1, [(tmp_path, Level.ADVANCED, None)])
+    out = capsys.readouterr().out
+    assert "added: 1\n    observability/x.yml" in out and "conflicts: 1\n    README.md" in out
+
+
+def test_upgrade_to_an_unknown_level_is_one_line_and_exit_2(tmp_path, capsys):
+    from tripcast.generator import command
+
+    assert command.main(REPO, ["upgrade", "--level", "guru", "--project", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: --level 'guru': expected one of beginner, intermediate, advanced, expert\n"
