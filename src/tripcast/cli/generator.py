@@ -14,12 +14,12 @@ from tripcast.cli.console import console, fail
 app = typer.Typer()
 
 
-def _run(action: str, **values: object) -> None:
-    """Run a generator action with argparse-style values; bad input is one line and exit status 2."""
-    from tripcast.generator import command
+def _generate(**values: object) -> None:
+    """Generate with argparse-style values (the script's code path); bad input is one line and exit status 2."""
+    from tripcast.generator.command import generate
 
     try:
-        text = getattr(command, action)(argparse.Namespace(**values))
+        text = generate(argparse.Namespace(**values))
     except (ValueError, OSError) as error:
         raise fail(str(error), code=2) from None
     console.print(text, highlight=False, markup=False, soft_wrap=True)
@@ -49,7 +49,7 @@ def new(
         return
     if not project_name:
         raise fail("--project-name is required (e.g. --project-name my-ml-project)", code=2)
-    _run(
-        "generate", project_name=project_name, level=level, type=project_type, output=output,
+    _generate(
+        project_name=project_name, level=level, type=project_type, output=output,
         source=str(source), dry_run=dry_run, no_lock=no_lock,
     )  # fmt: skip

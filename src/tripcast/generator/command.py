@@ -91,8 +91,8 @@ def generate(args: argparse.Namespace) -> str:
     return f"created {target} ({len(files)} files); next: cd {target} && make demo"
 
 
-def upgrade(args: argparse.Namespace) -> str:
-    """Upgrade the project in ``--project`` to ``--level``; the report as text."""
+def upgrade(args: argparse.Namespace) -> tuple[str, bool]:
+    """Upgrade the project in ``--project`` to ``--level``: the report as text, and whether it has conflicts."""
     from tripcast.generator.upgrade import upgrade_project
 
     report = upgrade_project(Path(args.project), parse_level(args.level), Path(args.source) if args.source else None)
@@ -100,7 +100,9 @@ def upgrade(args: argparse.Namespace) -> str:
     for label in ("added", "updated", "merged", "conflicts"):
         names = getattr(report, label)
         lines.append(f"  {label}: {len(names)}" + "".join(f"\n    {name}" for name in names))
-    return "\n".join(lines)
+    if report.conflicts:
+        lines.append("resolve the conflict markers in the files listed under conflicts, then run make test")
+    return "\n".join(lines), bool(report.conflicts)
 
 
 def _parser(home: Path) -> argparse.ArgumentParser:
@@ -129,12 +131,13 @@ def _upgrade_parser() -> argparse.ArgumentParser:
 
 def main(home: Path, argv: list[str] | None = None) -> int:
     """Run the command (``home``: the default source tree, the folder of ``create_mlops_structure.py``);
-    bad input prints one line to stderr and returns 2."""
+    bad input prints one line to stderr and returns 2; an upgrade with conflicts returns 1."""
     argv = sys.argv[1:] if argv is None else argv
     try:
         if argv[:1] == ["upgrade"]:
-            print(upgrade(_upgrade_parser().parse_args(argv[1:])))
-            return 0
+            text, conflicts = upgrade(_upgrade_parser().parse_args(argv[1:]))
+            print(text)
+            return 1 if conflicts else 0
         args = _parser(home).parse_args(argv)
         if args.list:
             print(list_text(Path(args.source)))
