@@ -32,7 +32,8 @@ print(json.dumps({"report": dataclasses.asdict(report)}))
 
 def source_generator(source: Path) -> str | None:
     """The package name of the generator inside ``source`` (``src/<package>/generator/upgrade.py``), if any."""
-    found = sorted(path.parents[1].name for path in (source / "src").glob("*/generator/upgrade.py"))
+    src = source / "src"
+    found = sorted(path.relative_to(src).parts[0] for path in src.glob("*/generator/upgrade.py"))
     return found[0] if found else None
 
 
