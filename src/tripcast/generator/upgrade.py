@@ -282,13 +282,18 @@ def _relock(project_dir: Path, report: UpgradeReport) -> bool:
         return False
     if PYPROJECT not in report.updated + report.merged + report.added:
         return False
-    uv = shutil.which("uv")
-    command = [uv, "lock", "--quiet"] if uv else [sys.executable, "-m", "uv", "lock", "--quiet"]
+    command = [*uv_command(), "lock", "--quiet"]
     result = subprocess.run(command, cwd=project_dir, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         report.warnings.append(f"`uv lock` failed; run it in {project_dir}: {result.stderr.strip()[-500:]}")
         return False
     return True
+
+
+def uv_command() -> list[str]:
+    """How to run uv: the binary ``uv run`` names in ``UV``, else ``uv`` on PATH, else ``python -m uv``."""
+    uv = os.environ.get("UV") or shutil.which("uv")
+    return [uv] if uv else [sys.executable, "-m", "uv"]
 
 
 def prove_no_unreported_marker(project_dir: Path, report: UpgradeReport, allowed: dict[str, int]) -> None:

@@ -151,7 +151,7 @@ def test_pyproject_change_relocks_and_records_the_lock(world, tmp_path, monkeypa
     fake_bin.mkdir()
     (fake_bin / "uv").write_text('#!/bin/sh\n[ "$1" = lock ] && echo locked > uv.lock\n')
     (fake_bin / "uv").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{fake_bin}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("UV", str(fake_bin / "uv"))  # what `uv run` sets
     report = upgrade_project(project, I, render=fake_render)
     assert report.relocked and (project / "uv.lock").read_text() == "locked\n"
     assert read_manifest(project).files["uv.lock"] == digest(b"locked\n")
