@@ -56,19 +56,16 @@ def _register_command_groups(root: typer.Typer) -> None:
     experiments.app.registered_commands.extend(experiment_replay.app.registered_commands)  # `experiments replay`
     root.add_typer(experiments.app, name="experiments", help="Experiments: A/B, shadow and canary on served models.")
 
-    from tripcast.cli import upgrade  # beginner: a generated project upgrades itself (issue 17)
-
-    root.registered_commands.extend(upgrade.app.registered_commands)
-
 
 _register_command_groups(app)
 
 
 def _register_generator(root: typer.Typer) -> None:
-    """``tripcast new``: the project generator (issue 17) ships at every level."""
-    from tripcast.cli import generator
+    """``tripcast new`` and ``tripcast upgrade``: the project generator (issue 17) ships at every level."""
+    from tripcast.cli import generator, upgrade
 
     root.registered_commands.extend(generator.app.registered_commands)
+    root.registered_commands.extend(upgrade.app.registered_commands)
 
 
 _register_generator(app)
