@@ -51,6 +51,10 @@ PACKAGE_LEVELS: dict[str, Level] = {
     "tripcast.sql_schema": Level.BEGINNER,
     "tripcast.background_batches": Level.BEGINNER,
     "tripcast.bootstrap": Level.BEGINNER,
+    # The root's wiring modules take their area's level, so a cut project keeps only the wiring it runs.
+    "tripcast.bootstrap.access": Level.INTERMEDIATE,  # API keys: the HTTP API's
+    "tripcast.bootstrap.monitoring": Level.INTERMEDIATE,  # drift and the feature store (alerting: marked advanced)
+    "tripcast.bootstrap.feedback": Level.EXPERT,  # ground-truth feedback (lifecycle automation)
     # The project generator (issue 17) ships at every level: a generated project upgrades itself.
     "tripcast.generator": Level.BEGINNER,
     # Driving adapters: the CLI is the beginner's entry point; HTTP API and dashboard come with
@@ -74,6 +78,9 @@ PACKAGE_LEVELS: dict[str, Level] = {
     "tripcast.data_engineering.features.store_features": Level.INTERMEDIATE,
     # The one retry policy: the TLC download (beginner) uses it as much as REST ingestion and HTTP export.
     "tripcast.data_engineering.ingestion.retry": Level.BEGINNER,
+    # `tripcast ingest` of TLC month files (the demo's first step) lands them through these two.
+    "tripcast.data_engineering.ingestion.landing": Level.BEGINNER,
+    "tripcast.data_engineering.ingestion.month_files": Level.BEGINNER,
     # The zone aggregates the feature store materialises are computed by the pipeline's transform.
     "tripcast.data_engineering.transformation": Level.INTERMEDIATE,
     # MLOps: training, tracking, registry and serving are the ML basics a beginner project runs; the guide's
