@@ -89,6 +89,16 @@ def _register_expert(root: typer.Typer, models_app: typer.Typer, *groups: Any) -
 _register_command_groups(app)
 
 
+def _register_generator(root: typer.Typer) -> None:
+    """``tripcast new``: the project generator (issue 17) ships at every level."""
+    from tripcast.cli import generator
+
+    root.registered_commands.extend(generator.app.registered_commands)
+
+
+_register_generator(app)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
