@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from tripcast.bootstrap.ml import MlServices
     from tripcast.bootstrap.observability import ObservabilityServices  # level: advanced
     from tripcast.bootstrap.serving import ServingServices
-    from tripcast.core.services.approval import Approvals
+    from tripcast.core.services.approval import Approvals  # level: expert
     from tripcast.core.services.audit import AuditTrailService
     from tripcast.core.services.batch_jobs import BatchJobs  # level: advanced
     from tripcast.core.services.batch_scoring import BatchScoring

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from tripcast.core.ports.pipeline import DataCatalog, MonthlyPipeline
+from tripcast.core.ports.pipeline import DataCatalog, MonthlyPipeline  # level: advanced
 from tripcast.core.services.validation import Validation
 
 if TYPE_CHECKING:

@@ -9,19 +9,18 @@ are re-exported here, so ``tripcast.api`` imports only the core, the bootstrap p
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from tripcast.core.domain.access import Permission
 from tripcast.core.domain.evaluation import ModelVersion
 from tripcast.core.domain.ledger import LedgerEntry
 from tripcast.core.ports.access import Authenticator
-from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.clock import Clock
 from tripcast.core.ports.feedback import PredictionLog
 from tripcast.core.ports.learning import FeatureBuilder
-from tripcast.core.ports.serving import DriftWindow, ModelSource, PredictionCache, TrafficSplit
-from tripcast.core.ports.tracing import NO_TRACING, Tracer
+from tripcast.core.ports.serving import ModelSource
+from tripcast.core.ports.tracing import NO_TRACING  # level: intermediate
 from tripcast.core.ports.tracking import ModelRegistry
 from tripcast.core.services.prediction import ModelReload, Prediction
 from tripcast.mlops.serving.contracts.trip import (
@@ -55,6 +54,9 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from tripcast.bootstrap import Tripcast
+    from tripcast.core.ports.audit import AuditLog  # level: intermediate
+    from tripcast.core.ports.serving import DriftWindow, PredictionCache, TrafficSplit  # level: intermediate
+    from tripcast.core.ports.tracing import Tracer  # level: intermediate
     from tripcast.core.services.approval import Approvals
     from tripcast.mlops.serving.streaming import StreamScorer
 
@@ -221,6 +223,8 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:  #
     The registry connects on first use (:attr:`tripcast.bootstrap.Tripcast.serving_registry`): the
     server listens, and reports not ready, while the registry database is down.
     """
+    from dataclasses import replace
+
     from tripcast.bootstrap import bootstrap, tracer_of
     from tripcast.bootstrap.monitoring import served_drift_monitor
     from tripcast.mlops.serving.real_time.deferred_registry import quiet_registry_outage_logs
@@ -260,6 +264,8 @@ def _with_expert_parts(  # level: expert
     The approval routes build the workflow (registry, request store) on their first request.
     The ledger opens on the first history request, not at start-up (the registry may be down then).
     """
+    from dataclasses import replace
+
     return replace(
         parts,
         approvals=lambda: tc.approvals,
@@ -271,14 +277,14 @@ def _with_expert_parts(  # level: expert
 
 def instrument_api(app: FastAPI, settings: Settings) -> bool:
     """HTTP server spans on ``app`` when tracing is on (``otel_exporter_endpoint``); whether it was instrumented."""
-    from tripcast.bootstrap import configure_traces
-
     instrumented = False
-    if configure_traces(settings):  # level: advanced
+    if settings.otel_exporter_endpoint is not None:  # level: advanced
+        from tripcast.bootstrap import configure_traces
         from tripcast.observability.tracing import instrument_fastapi
 
-        instrument_fastapi(app, settings.otel_sampling_ratio)
-        instrumented = True
+        instrumented = configure_traces(settings)
+        if instrumented:
+            instrument_fastapi(app, settings.otel_sampling_ratio)
     return instrumented
 
 
