@@ -234,7 +234,6 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:  #
     metrics = ServingMetrics()
     prediction_log: PredictionLog | None = None
     split: TrafficSplit | None = None
-    runner: BackgroundService | None = None
     tripcast.feedback.register_live_error_metrics(metrics.registry)  # level: expert
     prediction_log = tripcast.feedback.prediction_log()  # level: expert
     registry = tripcast.serving_registry
