@@ -21,15 +21,14 @@ app = typer.Typer(
 
 
 #: Help of each command group registered here (a dict, so that each registration stays one line).
-_HELP = {
-    "slo": "Service level objectives: validate, export rules, report budgets.",
-    "dashboards": "Grafana dashboards as code: export the JSON.",
-    "pipeline": "Data pipelines: ingest, validate, transform, export.",
-    "tokens": "API keys with roles for the HTTP API: create, revoke, list.",
-    "feedback": "Ground truth: actual outcomes, live error, concept drift.",
-    "retrain": "Automated retraining: triggers, challenger, decision, guardrail.",
-    "experiments": "Experiments: A/B, shadow and canary on served models.",
-}
+_HELP: dict[str, str] = {}
+_HELP["slo"] = "Service level objectives: validate, export rules, report budgets."  # level: advanced
+_HELP["dashboards"] = "Grafana dashboards as code: export the JSON."  # level: advanced
+_HELP["pipeline"] = "Data pipelines: ingest, validate, transform, export."  # level: advanced
+_HELP["tokens"] = "API keys with roles for the HTTP API: create, revoke, list."  # level: intermediate
+_HELP["feedback"] = "Ground truth: actual outcomes, live error, concept drift."  # level: expert
+_HELP["retrain"] = "Automated retraining: triggers, challenger, decision, guardrail."  # level: expert
+_HELP["experiments"] = "Experiments: A/B, shadow and canary on served models."  # level: expert
 
 
 def _register_command_groups(root: typer.Typer) -> None:
