@@ -13,9 +13,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
+HOME = Path(__file__).resolve().parent  # the source tree a project is cut from
 
-from tripcast.generator.command import main
+
+def _main() -> int:
+    sys.path.insert(0, str(HOME / "src"))  # runs from a checkout, before anything is installed
+    from tripcast.generator.command import main
+
+    return main(HOME)
+
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_main())

@@ -13,8 +13,6 @@ from tripcast.generator.selection import load_source
 from tripcast.generator.write import write_project
 from tripcast.levels import Level
 
-#: The tree this code sits in: the default source of a cut (``src/<package>/generator/command.py``).
-HOME = Path(__file__).resolve().parents[3]
 LEVEL_NAMES = tuple(level.name.lower() for level in Level)
 
 
@@ -93,8 +91,8 @@ def generate(args: argparse.Namespace) -> str:
     return f"created {target} ({len(files)} files); next: cd {target} && make demo"
 
 
-def upgrade(args: argparse.Namespace) -> str:
-    """Upgrade the project in ``--project`` to ``--level``; the report as text."""
+def upgrade(args: argparse.Namespace) -> tuple[str, bool]:
+    """Upgrade the project in ``--project`` to ``--level``: the report as text, and whether it has conflicts."""
     from tripcast.generator.upgrade import upgrade_project
 
     report = upgrade_project(Path(args.project), parse_level(args.level), Path(args.source) if args.source else None)
@@ -102,10 +100,12 @@ def upgrade(args: argparse.Namespace) -> str:
     for label in ("added", "updated", "merged", "conflicts"):
         names = getattr(report, label)
         lines.append(f"  {label}: {len(names)}" + "".join(f"\n    {name}" for name in names))
-    return "\n".join(lines)
+    if report.conflicts:
+        lines.append("resolve the conflict markers in the files listed under conflicts, then run make test")
+    return "\n".join(lines), bool(report.conflicts)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(home: Path) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="create_mlops_structure.py",
         description="Cut a working MLOps project at your level. `upgrade --level L` grows a generated one.",
@@ -114,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--level", default="beginner", help=f"one of {', '.join(LEVEL_NAMES)} (default beginner)")
     parser.add_argument("--type", default="enterprise", help=f"one of {', '.join(PROJECT_TYPES)} (default enterprise)")
     parser.add_argument("--output", default=".", help="the project is written to OUTPUT/<project-name>")
-    parser.add_argument("--source", default=str(HOME), help="the source tree to cut (default: this one)")
+    parser.add_argument("--source", default=str(home), help="the source tree to cut (default: this one)")
     parser.add_argument("--dry-run", action="store_true", help="print the tree and why each folder is there")
     parser.add_argument("--list", action="store_true", help="show the levels and types with their folders")
     parser.add_argument("--no-lock", action="store_true", help="skip `uv lock` in the new project (tests)")
@@ -129,14 +129,16 @@ def _upgrade_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command; bad input prints one line to stderr and returns 2."""
+def main(home: Path, argv: list[str] | None = None) -> int:
+    """Run the command (``home``: the default source tree, the folder of ``create_mlops_structure.py``);
+    bad input prints one line to stderr and returns 2; an upgrade with conflicts returns 1."""
     argv = sys.argv[1:] if argv is None else argv
     try:
         if argv[:1] == ["upgrade"]:
-            print(upgrade(_upgrade_parser().parse_args(argv[1:])))
-            return 0
-        args = _parser().parse_args(argv)
+            text, conflicts = upgrade(_upgrade_parser().parse_args(argv[1:]))
+            print(text)
+            return 1 if conflicts else 0
+        args = _parser(home).parse_args(argv)
         if args.list:
             print(list_text(Path(args.source)))
             return 0

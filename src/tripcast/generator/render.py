@@ -51,9 +51,8 @@ def _cut_tests(
         return kept
     levels = levels_of_tests(tree, files)
     tests = [path for path in tests if levels.get(path, options.level) <= options.level]
-    dropped = sorted(
-        folder for folder in tree.levels.folders_at(options.level) if "/" not in folder and folder not in folders
-    )
+    present = folders | {path.split("/", 1)[0] for path in ALWAYS_KEPT}
+    dropped = sorted(f for f in tree.levels.folders_at(options.level) if "/" not in f and f not in present)
     checked = [path for path in tests if not path.startswith(FOLDER_NEUTRAL_TESTS)]
     needing = tests_needing_dropped_folders(tree, checked, dropped) if dropped else set()
     kept_tests = {path for path in tests if path not in needing}
