@@ -132,7 +132,7 @@ def test_a_beginner_cut_keeps_what_training_and_predicting_need():
     for needed in ("tripcast.core", "tripcast.bootstrap", "tripcast.cli", "tripcast.mlops.training"):
         assert needed in beginner
     assert "tripcast.mlops.drift_detection" not in beginner and "tripcast.observability" not in beginner
-    assert folders_at(Level.BEGINNER) == sorted(["src", "tests", "data", "deployment", "DOCS"])
+    assert folders_at(Level.BEGINNER) == sorted([".ci", "src", "tests", "data", "deployment", "DOCS"])
 
 
 def test_every_tagged_prefix_names_an_existing_module():

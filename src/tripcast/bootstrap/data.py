@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from tripcast.core.ports.pipeline import DataCatalog, MonthlyPipeline
+from tripcast.core.ports.pipeline import DataCatalog, MonthlyPipeline  # level: advanced
 from tripcast.core.services.validation import Validation
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ class DataServices:
             tc.source, tc.validator, tc.store, tc.audit, tc.clock, batch_rows=tc.settings.validation_batch_rows
         )
 
-    @cached_property
+    @cached_property  # level: advanced
     def pipeline(self) -> MonthlyPipeline:
         """ingest -> validate -> transform -> quality -> export; its validate step is :attr:`validation`."""
         from tripcast.data_engineering.pipeline.runner import PipelineRunner
@@ -38,7 +38,7 @@ class DataServices:
         tc = self._root
         return PipelineRunner(tc.settings, tc.source, tc.store, self.validation, tc.locks)
 
-    @cached_property
+    @cached_property  # level: advanced
     def catalog(self) -> DataCatalog:
         """The JSON Schemas and data dictionary, written to ``catalog_dir`` unless told otherwise."""
         from tripcast.data_engineering.catalog.generate import CatalogWriter

@@ -108,7 +108,8 @@ def test_no_source_name_remains_and_python_compiles(level, project_type):
 def test_kept_tests_name_no_dropped_root_folder(project_type):
     files = rendered(Level.EXPERT, project_type)
     wanted = PROJECT_TYPE_FOLDERS[project_type] or ()
-    dropped = {f for f in FOLDER_LEVELS if "/" not in f and f not in wanted}
+    always = {path.split("/")[0] for path in ALWAYS_KEPT}
+    dropped = {f for f in FOLDER_LEVELS if "/" not in f and f not in wanted and f not in always}
     for path, content in files.items():
         if path.startswith("tests/") and not path.startswith("tests/architecture/"):
             text = content.decode("utf-8", errors="replace")
