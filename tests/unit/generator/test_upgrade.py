@@ -254,3 +254,17 @@ def test_uncommitted_changes_in_a_git_project_are_warned_about(world):
     assert subprocess.run([*git, "status", "--porcelain"], capture_output=True, check=True).stdout == b""
     edit(project / "docs/notes.md", "notes", "my notes")
     assert DIRTY_WARNING in upgrade(project, A).warnings
+
+
+def test_an_upgrade_interrupted_before_its_manifest_runs_again_to_the_same_result(world):
+    _, project = world
+    edit(project / "core/service.py", "a = 1", "a = 100")
+    edit(project / "README.md", "intro", "my intro")
+    old_manifest = (project / ".mlops-structure.json").read_bytes()
+    first = upgrade(project, A)
+    files = {path: (project / path).read_bytes() for path in ("core/service.py", "README.md", "api/routes.py")}
+    (project / ".mlops-structure.json").write_bytes(old_manifest)  # as if it stopped before the manifest
+    again = upgrade(project, A)
+    assert first.merged == ["README.md", "core/service.py"] and again.conflicts == []
+    assert {path: (project / path).read_bytes() for path in files} == files
+    assert again.added == [] and read_manifest(project).level is A
