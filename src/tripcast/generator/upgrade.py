@@ -177,8 +177,16 @@ def _unmatched_warning(how: str, unmatched: list[str], manifest: Manifest) -> st
     )
 
 
-def _read(path: Path) -> bytes | None:
-    return path.read_bytes() if path.is_file() and not path.is_symlink() else None
+def _read(project_dir: Path, path: str) -> bytes | None:
+    """The project's bytes at ``path``, None when absent; refuses what the upgrade could not replace."""
+    target = project_dir / path
+    above = target.parents[: len(Path(path).parts) - 1]
+    if target.is_symlink() or (target.exists() and not target.is_file()) or any(p.is_file() for p in above):
+        raise UpgradeError(
+            f"{path}: a link, a folder, or under a file in the project, where the upgrade has a file; "
+            "move it away and upgrade again"
+        )
+    return target.read_bytes() if target.is_file() else None
 
 
 def _plan(
@@ -192,7 +200,7 @@ def _plan(
     """Decide every file's outcome in memory (merges included) before anything is written."""
     changes: list[_Change] = []
     for path in sorted((set(theirs) | set(manifest.files)) - LOCKED):
-        ours = _read(project_dir / path)
+        ours = _read(project_dir, path)
         recorded = manifest.files.get(path)
         if path not in theirs:
             changes.extend(_removed_upstream(path, ours, recorded, report))

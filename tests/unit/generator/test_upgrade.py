@@ -268,3 +268,18 @@ def test_an_upgrade_interrupted_before_its_manifest_runs_again_to_the_same_resul
     assert first.merged == ["README.md", "core/service.py"] and again.conflicts == []
     assert {path: (project / path).read_bytes() for path in files} == files
     assert again.added == [] and read_manifest(project).level is A
+
+
+@pytest.mark.parametrize("blocker", ["folder", "file above", "link"])
+def test_something_the_upgrade_cannot_replace_is_refused_before_any_write(world, blocker):
+    _, project = world
+    if blocker == "folder":
+        (project / "api/routes.py").mkdir(parents=True)
+    elif blocker == "file above":
+        (project / "api").write_text("mine\n")
+    else:
+        (project / "api").mkdir()
+        (project / "api/routes.py").symlink_to(project / "docs/notes.md")
+    with pytest.raises(UpgradeError, match=r"api/routes\.py: a link, a folder, or under a file"):
+        upgrade(project, I)
+    assert read_manifest(project).level is B and (project / "core/service.py").read_text().endswith("f = 6\n")
