@@ -11,7 +11,7 @@ from rich.table import Table
 from tripcast.cli.console import console, err_console, fail
 from tripcast.generator.manifest import ManifestError
 from tripcast.generator.merge import MergeToolError
-from tripcast.generator.upgrade import UpgradeError, upgrade_project
+from tripcast.generator.upgrade import UnreportedMarkerError, UpgradeError, upgrade_project
 from tripcast.generator.upgrade_report import UpgradeReport, grouped, level_name
 from tripcast.levels import Level
 
@@ -38,6 +38,8 @@ def upgrade(
         report = upgrade_project(project, Level[level.upper()], source, lock=not no_lock)
     except (UpgradeError, ManifestError, MergeToolError) as error:
         raise fail(str(error), code=2) from None
+    except UnreportedMarkerError as error:  # the proof failed: a bug, said loudly, files written, manifest not
+        raise fail(f"{error}; this is a bug of the upgrade: the project's manifest was not updated", code=3) from None
     print_report(report)
     if report.conflicts:
         raise fail(f"{len(report.conflicts)} conflict(s) to resolve: {', '.join(report.conflicts)}")

@@ -85,3 +85,15 @@ def test_the_plain_text_report_lists_conflicts_and_counts_long_lists_per_folder(
     assert "  conflict   config.txt" in lines and "  merged     README.md" in lines
     assert "  added      src/pkg/api/ (25 files)" in lines and "  added      ./ (1 file)" in lines
     assert lines[-2:] == ["warning: the base differs", "1 conflict(s) to resolve: config.txt"]
+
+
+def test_a_failed_marker_proof_is_loud_without_a_traceback(project, monkeypatch):
+    from tripcast.generator import upgrade as upgrade_module
+
+    def unreported(*args, **kwargs):
+        raise upgrade_module.UnreportedMarkerError("conflict markers in files the upgrade did not report: x.py")
+
+    monkeypatch.setattr(upgrade_module, "prove_no_unreported_marker", unreported)
+    result = invoke("--level", "intermediate", "--project", str(project))
+    assert result.exit_code == 3 and "x.py; this is a bug of the upgrade" in result.output
+    assert "Traceback" not in result.output and read_manifest(project).level is Level.BEGINNER
