@@ -16,11 +16,12 @@ import pytest
 
 from tripcast.generator.options import ALWAYS_KEPT, PROJECT_TYPE_FOLDERS, PROJECT_TYPES, ProjectOptions
 from tripcast.generator.render import render_project
-from tripcast.levels import FOLDER_LEVELS, PACKAGE_LEVELS, Level, level_of
+from tripcast.levels import FOLDER_LEVELS, PACKAGE_LEVELS, ROOT_PACKAGE, Level, level_of
 
 REPO = Path(__file__).resolve().parents[3]
-NAME = "my-ml-project"
-PACKAGE = "my_ml_project"
+#: The cut's name: anything but the source's own (a generated project runs these tests on itself).
+NAME = "my-ml-project" if ROOT_PACKAGE != "my_ml_project" else "other-ml-project"
+PACKAGE = NAME.replace("-", "_")
 COMBINATIONS = list(itertools.product(Level, PROJECT_TYPES))
 #: The source name as a word (``_`` and ``-`` do not extend a word: ``tripcast_monthly`` counts).
 LEFTOVER = re.compile(r"(?<![A-Za-z0-9])(tripcast|TRIPCAST)(?![A-Za-z0-9])|\btripcast\b|TRIPCAST_", re.IGNORECASE)
