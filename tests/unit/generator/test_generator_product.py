@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tripcast.generator.options import ALWAYS_KEPT, PROJECT_TYPE_FOLDERS, PROJECT_TYPES, ProjectOptions
-from tripcast.generator.render import render_project
+from tripcast.generator.render import FOLDER_NEUTRAL_TESTS, render_project
 from tripcast.levels import FOLDER_LEVELS, PACKAGE_LEVELS, ROOT_PACKAGE, Level, level_of
 
 REPO = Path(__file__).resolve().parents[3]
@@ -120,7 +120,7 @@ def test_kept_tests_name_no_dropped_root_folder(project_type):
     always = {path.split("/")[0] for path in ALWAYS_KEPT}
     dropped = {f for f in FOLDER_LEVELS if "/" not in f and f not in wanted and f not in always}
     for path, content in files.items():
-        if path.startswith("tests/") and not path.startswith("tests/architecture/"):
+        if path.startswith("tests/") and not path.startswith(FOLDER_NEUTRAL_TESTS):
             text = content.decode("utf-8", errors="replace")
             for folder in dropped:
                 assert not re.search(rf"""["'/]{re.escape(folder)}["'/]""", text.split('"""', 2)[-1]), (path, folder)
