@@ -19,7 +19,7 @@ import re
 from tripcast.generator.options import ProjectOptions
 
 #: The attribution a generated project may carry ("Generated from Tripcast"; not "generated from Tripcast's X").
-ATTRIBUTION = re.compile(r"\bgenerated from tripcast\b(?!')", re.IGNORECASE)
+ATTRIBUTION = re.compile(r"generated from tripcast(?![\w'])", re.IGNORECASE)
 
 
 def title_of(name: str) -> str:
