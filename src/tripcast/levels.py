@@ -221,6 +221,7 @@ FOLDER_LEVELS: dict[str, Level] = {
 #: the levels of what it imports and of its conftest files (``tripcast.generator.test_levels``).
 TEST_LEVELS: dict[str, Level] = {
     "tests/generator": Level.EXPERT,  # cuts every level from the full source tree (make test-generator)
+    "tests/architecture/test_cut_levels.py": Level.EXPERT,  # cuts the full source at every level
     "tests/e2e/readme": Level.EXPERT,  # runs every command of the full README
     "tests/e2e/lifecycle": Level.EXPERT,
     "tests/e2e/frontend": Level.INTERMEDIATE,
