@@ -151,7 +151,8 @@ def test_every_tagged_prefix_names_an_existing_module():
         prefix
         for prefix, level in PACKAGE_LEVELS.items()
         if level <= project_level()
-        and not (src / prefix.replace(".", "/")).is_dir() and not (src / f"{prefix.replace('.', '/')}.py").is_file()
+        and not (src / prefix.replace(".", "/")).is_dir()
+        and not (src / f"{prefix.replace('.', '/')}.py").is_file()
     ]
     assert not missing
 
