@@ -58,9 +58,12 @@ class Renamer:
         """``text`` with every source spelling replaced (attribution lines kept); a lone title becomes the
         project's title in ``prose``, its identifier form elsewhere."""
         lone = self._prose if prose else self._camel
+        word = self.source_package.lower()
+        if word not in text.lower():
+            return text
         out = []
         for line in text.splitlines(keepends=True):
-            if not ATTRIBUTION.search(line):
+            if word in line.lower() and not ATTRIBUTION.search(line):
                 line = self._pattern.sub(lambda m: self._words[m.group(1)], line)
                 line = self._title.sub(lone, self._compound.sub(self._camel, line))
             out.append(line)
