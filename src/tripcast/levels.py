@@ -221,6 +221,7 @@ FOLDER_LEVELS: dict[str, Level] = {
 #: the levels of what it imports and of its conftest files (``tripcast.generator.test_levels``).
 TEST_LEVELS: dict[str, Level] = {
     "tests/generator": Level.EXPERT,  # cuts every level from the full source tree (make test-generator)
+    "tests/architecture/test_cut_levels.py": Level.EXPERT,  # cuts the full source at every level
     "tests/e2e/readme": Level.EXPERT,  # runs every command of the full README
     "tests/e2e/lifecycle": Level.EXPERT,
     "tests/e2e/frontend": Level.INTERMEDIATE,
@@ -231,6 +232,20 @@ TEST_LEVELS: dict[str, Level] = {
     "tests/integration/retraining": Level.EXPERT,
     "tests/integration/feedback": Level.EXPERT,
     "tests/load": Level.INTERMEDIATE,  # the HTTP server under load
+    "tests/unit/generator": Level.EXPERT,  # the generator's own tests read the full source tree
+    "tests/support/serve_process.py": Level.INTERMEDIATE,  # runs `tripcast serve`
+    "tests/support/pipeline_runs.py": Level.ADVANCED,
+    "tests/faults/test_faults_http_body.py": Level.INTERMEDIATE,
+    "tests/faults/test_faults_serving.py": Level.ADVANCED,  # the server, and models compiled with tl2cgen
+    "tests/faults/test_faults_pipeline.py": Level.ADVANCED,
+    "tests/faults/test_faults_retraining.py": Level.EXPERT,
+    "tests/integration/serving/test_serving_cli.py": Level.INTERMEDIATE,  # serve, stream (optimize: marked)
+    "tests/integration/serving/test_serving_proxy.py": Level.INTERMEDIATE,  # HAProxy before the API's workers
+    "tests/integration/serving/test_serving_tracing.py": Level.ADVANCED,  # OpenTelemetry's SDK, OTLP
+    "tests/integration/serving/test_serving_compile_hook_real.py": Level.ADVANCED,  # tl2cgen (the optimize extra)
+    "tests/integration/serving/test_serving_optimization_real.py": Level.ADVANCED,
+    "tests/unit/serving/test_serving_compiled.py": Level.ADVANCED,
+    "tests/unit/monitoring/test_monitoring_cli_imports.py": Level.INTERMEDIATE,  # drift and features commands
 }
 
 #: Modules that wire every level together: they may import a higher level, but only inside a function.

@@ -8,7 +8,9 @@ A test file's level is the highest of (generator contract, ``DOCS/generator.md``
   name it imports that the source marks with a ``# level:`` comment (``serving_parts`` in a beginner module);
 - the level of every test module it imports (``support.*``, a sibling helper, another folder's conftest),
   transitively;
-- the level of the ``conftest.py`` files of its folder and every parent folder (pytest loads them all).
+- the level of the ``conftest.py`` files of its folder and every parent folder (pytest loads them all);
+- the level of every folder or artifact of :data:`~tripcast.levels.FOLDER_LEVELS` it names as a path in a
+  string (``environments/local/.env``, ``observability/prometheus/``): a test reading a file needs it kept.
 
 A file that is not Python takes the declared level of its path. The maps are the SOURCE tree's own
 (``src/<package>/levels.py``), as for the rest of the cut. Standard library only: the generator runs before any
@@ -25,7 +27,7 @@ from functools import cache
 from pathlib import Path, PurePosixPath
 from types import ModuleType
 
-from tripcast.generator.selection import load_source
+from tripcast.generator.selection import load_source, names_folder
 from tripcast.levels import Level
 
 __all__ = ["declared_level", "marked_names", "test_file_levels"]
@@ -145,11 +147,23 @@ class _TestTree:
         path = self.source_file(module)
         return marked_names(path.read_text(encoding="utf-8")) if path is not None else {}
 
+    def named_folders(self, path: Path, text: str) -> Level:
+        """The highest level of the folders and artifacts above beginner that ``text`` names as paths."""
+        named = [
+            Level(level)
+            for folder, level in self.levels.FOLDER_LEVELS.items()
+            if level > Level.BEGINNER
+            and re.search(rf"[\"'/]{re.escape(folder)}[/\"']", text)  # cheap: parse only files that may name it
+            and names_folder(path.as_posix(), text, folder)
+        ]
+        return max(named, default=Level.BEGINNER)
+
     def imports(self, path: Path) -> tuple[Level, list[Path]]:
-        """The highest level of the tripcast modules and marked names ``path`` imports, and the test
-        modules it imports."""
-        level, local = Level.BEGINNER, []
-        for module, names in imported(path.read_text(encoding="utf-8", errors="replace")):
+        """The highest level of the tripcast modules and marked names ``path`` imports (and of the folders it
+        names), and the test modules it imports."""
+        text = path.read_text(encoding="utf-8", errors="replace")
+        level, local = self.named_folders(path, text), []
+        for module, names in imported(text):
             candidates = [module]
             if module.split(".")[0] == self.package:
                 marked = self.names_marked_in(module) if names else {}

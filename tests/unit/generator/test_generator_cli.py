@@ -28,14 +28,14 @@ def test_list_shows_every_level_and_type_with_folders():
 
 
 def test_dry_run_prints_one_reason_per_folder_and_writes_nothing(tmp_path):
-    done = run("--project-name", "my-ml-project", "--level", "intermediate", "--type", "webapp", "--dry-run",
-               "--output", str(tmp_path))  # fmt: skip
+    done = run("--project-name", "my-ml-project", "--type", "academic", "--dry-run", "--output", str(tmp_path))
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("my-ml-project/  (intermediate, webapp: ")
-    assert any(line.split()[0] == "frontend/" and "modern UIs" in line for line in lines)
-    assert any(line.split()[0] == "src/my_ml_project/api/" for line in lines)
-    assert not any(line.split()[0] in ("observability/", "environments/") for line in lines)
+    assert lines[0].startswith("my-ml-project/  (beginner, academic: ")
+    reasons = {line.split()[0]: line for line in lines[1:]}
+    assert "hexagonal architecture" in reasons["src/"] and "testing strategy" in reasons["tests/"]
+    assert "src/my_ml_project/core/" in reasons
+    assert not {"frontend/", "observability/", "deployment/"} & set(reasons)  # not an academic project's
     assert list(tmp_path.iterdir()) == []
 
 

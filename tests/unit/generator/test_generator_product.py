@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 
 from tripcast.generator.options import ALWAYS_KEPT, PROJECT_TYPE_FOLDERS, PROJECT_TYPES, ProjectOptions
-from tripcast.generator.render import render_project
-from tripcast.levels import FOLDER_LEVELS, PACKAGE_LEVELS, Level, level_of
+from tripcast.generator.render import FOLDER_NEUTRAL_TESTS, render_project
+from tripcast.levels import FOLDER_LEVELS, PACKAGE_LEVELS, ROOT_PACKAGE, Level, level_of
 
 REPO = Path(__file__).resolve().parents[3]
-NAME = "my-ml-project"
-PACKAGE = "my_ml_project"
+#: The cut's name: anything but the source's own (a generated project runs these tests on itself).
+NAME = "my-ml-project" if ROOT_PACKAGE != "my_ml_project" else "other-ml-project"
+PACKAGE = NAME.replace("-", "_")
 COMBINATIONS = list(itertools.product(Level, PROJECT_TYPES))
 #: The source name as a word (``_`` and ``-`` do not extend a word: ``tripcast_monthly`` counts).
 LEFTOVER = re.compile(r"(?<![A-Za-z0-9])(tripcast|TRIPCAST)(?![A-Za-z0-9])|\btripcast\b|TRIPCAST_", re.IGNORECASE)
@@ -37,12 +38,17 @@ def tracked() -> list[str]:
     return out.split()
 
 
+def folder_level(path: str) -> Level | None:
+    """A tracked path's level in FOLDER_LEVELS: its longest matching key's."""
+    keys = [key for key in FOLDER_LEVELS if path.startswith(key + "/") or path == key]
+    return FOLDER_LEVELS[max(keys, key=len)] if keys else None
+
+
 def expected_root_folders(level: Level, project_type: str) -> set[str]:
+    """Root folders holding a tracked file of the level, among the type's."""
     wanted = PROJECT_TYPE_FOLDERS[project_type]
-    declared = {f for f, tag in FOLDER_LEVELS.items() if "/" not in f and tag <= level}
-    chosen = {f for f in declared if wanted is None or f in wanted}
-    present = {path.split("/")[0] for path in tracked() if "/" in path}
-    return (chosen & present) | {path.split("/")[0] for path in ALWAYS_KEPT}
+    present = {path.split("/")[0] for path in tracked() if "/" in path and (folder_level(path) or 99) <= level}
+    return {f for f in present if wanted is None or f in wanted} | {path.split("/")[0] for path in ALWAYS_KEPT}
 
 
 def modules(files: dict[str, bytes]) -> set[str]:
@@ -61,6 +67,9 @@ def test_every_combination_has_its_declared_root_folders(level, project_type):
     assert {path.split("/")[0] for path in files if "/" in path} == expected_root_folders(level, project_type)
     assert {"README.md", "Makefile", "pyproject.toml", ".gitignore", "create_mlops_structure.py"} <= set(files)
     assert "uv.lock" not in files
+    for path in files:  # deeper keys too (DOCS/lifecycle.md is expert): nothing above the level
+        if "/" in path and not path.startswith(("src/", "tests/")) and path not in ALWAYS_KEPT:
+            assert (folder_level(path) or Level.EXPERT) <= level, path
 
 
 @pytest.mark.parametrize("level", list(Level))
@@ -111,7 +120,7 @@ def test_kept_tests_name_no_dropped_root_folder(project_type):
     always = {path.split("/")[0] for path in ALWAYS_KEPT}
     dropped = {f for f in FOLDER_LEVELS if "/" not in f and f not in wanted and f not in always}
     for path, content in files.items():
-        if path.startswith("tests/") and not path.startswith("tests/architecture/"):
+        if path.startswith("tests/") and not path.startswith(FOLDER_NEUTRAL_TESTS):
             text = content.decode("utf-8", errors="replace")
             for folder in dropped:
                 assert not re.search(rf"""["'/]{re.escape(folder)}["'/]""", text.split('"""', 2)[-1]), (path, folder)
