@@ -44,7 +44,7 @@ class UserEdits:
 def generate(workdir: Path, level: Level = Level.BEGINNER, *, source: Path = REPO, lock: bool = False) -> Path:
     """A project generated from ``source`` into ``workdir/my-ml-project`` (no ``uv lock`` unless asked)."""
     options = ProjectOptions(PROJECT_NAME, level)
-    return write_project(render_project(source, options), options, workdir, source, lock_dependencies=lock)
+    return write_project(cached_render(source, options), options, workdir, source, lock_dependencies=lock)
 
 
 def _stable(path: str, renderings: list[dict[str, bytes]]) -> bool:
@@ -124,9 +124,14 @@ def resolve_taking_the_upgrade(project: Path, paths: list[str]) -> None:
 
 
 @functools.cache
+def cached_render(source: Path, options: ProjectOptions) -> dict[str, bytes]:
+    """render_project, once per source and options (deterministic, and the source does not change in a test)."""
+    return render_project(source, options)
+
+
 def rendering(level: Level, source: Path = REPO) -> dict[str, bytes]:
-    """The project at ``level`` as the generator renders it (cached: the source does not change in a test)."""
-    return render_project(source, ProjectOptions(PROJECT_NAME, level))
+    """The project at ``level`` as the generator renders it."""
+    return cached_render(source, ProjectOptions(PROJECT_NAME, level))
 
 
 def walk_levels(
@@ -141,7 +146,7 @@ def walk_levels(
     current = read_manifest(project).level
     for target in (level for level in Level if level > current):
         planted = plant_conflict(project, rendering(current, source), rendering(target, source))
-        report = upgrade_project(project, target, source, lock=lock)
+        report = upgrade_project(project, target, source, render=cached_render, lock=lock)
         assert report.conflicts == [planted], report
         assert marker_lines((project / planted).read_bytes()) >= 3, planted
         resolve_taking_the_upgrade(project, report.conflicts)
