@@ -6,12 +6,16 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
 
-.PHONY: help setup demo test lint typecheck architecture serve clean frontend monitoring-up monitoring-down
+.PHONY: help setup demo test lint typecheck architecture serve clean
+.PHONY: frontend  # level: intermediate
+.PHONY: monitoring-up monitoring-down  # level: advanced
+.PHONY: test-generator  # level: expert
 
 help:
 	@echo "make demo   - set up and run ingest -> validate -> train -> register -> promote -> predict"
 	@echo "make test   - set up and run lint, architecture contracts and the whole test suite"
-	@echo "make monitoring-up / monitoring-down - Prometheus, Alertmanager and Pushgateway from observability/"
+	@echo "make monitoring-up / monitoring-down - Prometheus, Alertmanager and Pushgateway from observability/"  # level: advanced
+	@echo "make test-generator - generate a project at each level and run its make demo and make test"  # level: expert
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --user uv
@@ -30,6 +34,7 @@ typecheck: setup
 architecture: setup
 	$(RUN) lint-imports
 
+# level>=intermediate
 # The web console (frontend/, DOCS/frontend.md): packages from the committed lock (again only when it changed),
 # lint (eslint), type check (tsc), unit tests (Vitest), production build (served by `tripcast serve` at /ui).
 # Its browser tests run in pytest (tests/e2e/frontend).
@@ -40,12 +45,24 @@ frontend/node_modules/.package-lock.json: frontend/package-lock.json
 frontend: frontend/node_modules/.package-lock.json
 	cd frontend && npm run --silent lint && npm run --silent typecheck && npm test --silent && npm run --silent build
 
-test: setup lint typecheck architecture frontend
+# level-end
+
+TEST_STEPS := setup lint typecheck architecture
+TEST_STEPS += frontend  # level: intermediate
+test: $(TEST_STEPS)
 	$(RUN) pytest $(PYTEST_ARGS)
+
+# level>=expert
+# The generator (DOCS/generator.md): a project cut at each level, in a temporary folder, passes its own
+# `make demo` and `make test` (tests/generator; slow, so not part of `make test`; .ci/run runs both).
+test-generator: setup
+	$(RUN) pytest tests/generator -m generator $(PYTEST_ARGS)
+# level-end
 
 serve: setup
 	$(RUN) tripcast serve
 
+# level>=advanced
 # The monitoring stack on one machine (DOCS/observability.md): Debian's prometheus, prometheus-alertmanager and
 # prometheus-pushgateway with the repository's configs, on the ports those configs name (9090, 9093, 9091).
 # Data, logs and pid files under data/monitoring; `make monitoring-down` stops exactly the processes started here.
@@ -78,6 +95,7 @@ monitoring-down:
 		pid=$(MONITORING_DIR)/$$name.pid; \
 		if [ -f $$pid ]; then kill $$(cat $$pid) 2>/dev/null && echo "stopped $$name"; rm -f $$pid; fi; \
 	done
+# level-end
 
 clean:
 	rm -rf data/raw data/processed data/quarantine data/reports data/mlflow.db data/mlartifacts data/synthetic

@@ -51,6 +51,10 @@ PACKAGE_LEVELS: dict[str, Level] = {
     "tripcast.sql_schema": Level.BEGINNER,
     "tripcast.background_batches": Level.BEGINNER,
     "tripcast.bootstrap": Level.BEGINNER,
+    # The root's wiring modules take their area's level, so a cut project keeps only the wiring it runs.
+    "tripcast.bootstrap.access": Level.INTERMEDIATE,  # API keys: the HTTP API's
+    "tripcast.bootstrap.monitoring": Level.INTERMEDIATE,  # drift and the feature store (alerting: marked advanced)
+    "tripcast.bootstrap.feedback": Level.EXPERT,  # ground-truth feedback (lifecycle automation)
     # The project generator (issue 17) ships at every level: a generated project upgrades itself.
     "tripcast.generator": Level.BEGINNER,
     # Driving adapters: the CLI is the beginner's entry point; HTTP API and dashboard come with
@@ -74,6 +78,9 @@ PACKAGE_LEVELS: dict[str, Level] = {
     "tripcast.data_engineering.features.store_features": Level.INTERMEDIATE,
     # The one retry policy: the TLC download (beginner) uses it as much as REST ingestion and HTTP export.
     "tripcast.data_engineering.ingestion.retry": Level.BEGINNER,
+    # `tripcast ingest` of TLC month files (the demo's first step) lands them through these two.
+    "tripcast.data_engineering.ingestion.landing": Level.BEGINNER,
+    "tripcast.data_engineering.ingestion.month_files": Level.BEGINNER,
     # The zone aggregates the feature store materialises are computed by the pipeline's transform.
     "tripcast.data_engineering.transformation": Level.INTERMEDIATE,
     # MLOps: training, tracking, registry and serving are the ML basics a beginner project runs; the guide's
@@ -174,11 +181,73 @@ FOLDER_LEVELS: dict[str, Level] = {
     "deployment": Level.BEGINNER,
     "DOCS": Level.BEGINNER,  # the guide's educational resources
     "environments": Level.INTERMEDIATE,
-    ".ci": Level.INTERMEDIATE,  # infrastructure: the CI job definition
+    ".ci": Level.BEGINNER,  # the CI job definition: every generated project runs its own `.ci/run`
     "frontend": Level.INTERMEDIATE,  # the web console (React): the guide's "React basics"
     "data_engineering": Level.ADVANCED,
     "observability": Level.ADVANCED,
     "performance": Level.ADVANCED,
+    # Deeper artifacts of a higher level than their folder (longest path prefix wins, as for packages).
+    "DOCS/frontend.md": Level.INTERMEDIATE,
+    "DOCS/img/frontend": Level.INTERMEDIATE,
+    "DOCS/observability.md": Level.ADVANCED,
+    "DOCS/observability-alerting.md": Level.ADVANCED,
+    "DOCS/observability-dashboards.md": Level.ADVANCED,
+    "DOCS/observability-logs.md": Level.ADVANCED,
+    "DOCS/observability-slo.md": Level.ADVANCED,
+    "DOCS/experiments.md": Level.EXPERT,
+    "DOCS/experiments-statistics.md": Level.EXPERT,
+    "DOCS/lifecycle.md": Level.EXPERT,
+    "DOCS/lifecycle-approvals.md": Level.EXPERT,
+    "DOCS/lifecycle-feedback.md": Level.EXPERT,
+    "DOCS/lifecycle-ledger.md": Level.EXPERT,
+    "DOCS/lifecycle-model-cards.md": Level.EXPERT,
+    "DOCS/lifecycle-retraining.md": Level.EXPERT,
+    "deployment/proxy": Level.INTERMEDIATE,  # HAProxy in front of the HTTP API's workers
+    "environments/local/experiments": Level.EXPERT,
+    "environments/local/approval_policy.yaml": Level.EXPERT,
+    "environments/local/retraining_policy.yaml": Level.EXPERT,
+    "environments/development/approval_policy.yaml": Level.EXPERT,
+    "environments/development/retraining_policy.yaml": Level.EXPERT,
+    "environments/staging/approval_policy.yaml": Level.EXPERT,
+    "environments/staging/retraining_policy.yaml": Level.EXPERT,
+    "environments/production/approval_policy.yaml": Level.EXPERT,
+    "environments/production/retraining_policy.yaml": Level.EXPERT,
+    "performance/experiments": Level.EXPERT,
+    "performance/retraining": Level.EXPERT,
+    "performance/benchmarks/feedback": Level.EXPERT,
+    "performance/benchmarks/ledger": Level.EXPERT,
+}
+
+#: Test paths (prefixes under tests/) -> the lowest level that runs them, for tests that drive a higher level
+#: by subprocess, CLI runner or HTTP without importing its modules. A test's level is the highest of this,
+#: the levels of what it imports and of its conftest files (``tripcast.generator.test_levels``).
+TEST_LEVELS: dict[str, Level] = {
+    "tests/generator": Level.EXPERT,  # cuts every level from the full source tree (make test-generator)
+    "tests/architecture/test_cut_levels.py": Level.EXPERT,  # cuts the full source at every level
+    "tests/e2e/readme": Level.EXPERT,  # runs every command of the full README
+    "tests/e2e/lifecycle": Level.EXPERT,
+    "tests/e2e/frontend": Level.INTERMEDIATE,
+    "tests/e2e/serving": Level.INTERMEDIATE,
+    "tests/integration/frontend": Level.INTERMEDIATE,
+    "tests/integration/monitoring": Level.ADVANCED,  # Prometheus, Alertmanager, Pushgateway, promtool
+    "tests/integration/experiments": Level.EXPERT,
+    "tests/integration/retraining": Level.EXPERT,
+    "tests/integration/feedback": Level.EXPERT,
+    "tests/load": Level.INTERMEDIATE,  # the HTTP server under load
+    "tests/unit/generator": Level.EXPERT,  # the generator's own tests read the full source tree
+    "tests/support/serve_process.py": Level.INTERMEDIATE,  # runs `tripcast serve`
+    "tests/support/pipeline_runs.py": Level.ADVANCED,
+    "tests/faults/test_faults_http_body.py": Level.INTERMEDIATE,
+    "tests/faults/test_faults_serving.py": Level.ADVANCED,  # the server, and models compiled with tl2cgen
+    "tests/faults/test_faults_pipeline.py": Level.ADVANCED,
+    "tests/faults/test_faults_retraining.py": Level.EXPERT,
+    "tests/integration/serving/test_serving_cli.py": Level.INTERMEDIATE,  # serve, stream (optimize: marked)
+    "tests/integration/serving/test_serving_proxy.py": Level.INTERMEDIATE,  # HAProxy before the API's workers
+    "tests/integration/serving/test_serving_tracing.py": Level.ADVANCED,  # OpenTelemetry's SDK, OTLP
+    "tests/integration/serving/test_serving_compile_hook_real.py": Level.ADVANCED,  # tl2cgen (the optimize extra)
+    "tests/integration/serving/test_serving_optimization_real.py": Level.ADVANCED,
+    "tests/unit/serving/test_serving_compiled.py": Level.ADVANCED,
+    "tests/unit/monitoring/test_monitoring_cli_imports.py": Level.INTERMEDIATE,  # drift and features commands
 }
 
 #: Modules that wire every level together: they may import a higher level, but only inside a function.
@@ -215,4 +284,12 @@ def packages_at(level: Level) -> list[str]:
 
 def folders_at(level: Level) -> list[str]:
     """The root folders a project cut at ``level`` keeps (its own and every lower level's)."""
-    return sorted(folder for folder, tagged in FOLDER_LEVELS.items() if tagged <= level)
+    return sorted(folder for folder, tagged in FOLDER_LEVELS.items() if tagged <= level and "/" not in folder)
+
+
+def path_level(relative: str) -> Level | None:
+    """The level of a repository path (POSIX, relative): its longest matching :data:`FOLDER_LEVELS` prefix's
+    (whole path components), or None when no key names it or a parent."""
+    parts = relative.split("/")
+    matches = [key for key in FOLDER_LEVELS if key.split("/") == parts[: key.count("/") + 1]]
+    return FOLDER_LEVELS[max(matches, key=len)] if matches else None

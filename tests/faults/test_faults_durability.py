@@ -338,7 +338,7 @@ def test_two_concurrent_validations_of_a_month_one_runs_the_other_is_refused_and
     assert [r["action"] for r in audit_rows(tmp_path / "data" / "audit.db")] == ["dataset.validated"]
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # level: advanced
 def test_two_concurrent_pipeline_runs_of_a_month_one_runs_the_other_is_refused(tmp_path, shared_data_dir):
     env = environment(tmp_path / "data")
     results = race(["pipeline", "run", "--month", "2021-01", "--source", str(shared_data_dir)], env)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from tripcast.core.domain.audit import AuditEvent
 from tripcast.core.ports.audit import AuditLog, VerifiableAuditLog
 from tripcast.core.ports.clock import Clock
+from tripcast.core.ports.learning import FeatureBuilder
 from tripcast.core.ports.tracing import NO_TRACING, Tracer
 from tripcast.core.ports.tracking import RegistrationHook
 from tripcast.security.urls import mask_url
@@ -38,21 +39,19 @@ __all__ = [
 
 if TYPE_CHECKING:
     from tripcast.bootstrap.data import DataServices
-    from tripcast.bootstrap.experiments import ExperimentServices
-    from tripcast.bootstrap.feedback import FeedbackServices
+    from tripcast.bootstrap.experiments import ExperimentServices  # level: expert
+    from tripcast.bootstrap.feedback import FeedbackServices  # level: expert
     from tripcast.bootstrap.ingestion import IngestionServices
     from tripcast.bootstrap.ml import MlServices
-    from tripcast.bootstrap.observability import ObservabilityServices
+    from tripcast.bootstrap.observability import ObservabilityServices  # level: advanced
     from tripcast.bootstrap.serving import ServingServices
-    from tripcast.core.services.approval import Approvals
+    from tripcast.core.services.approval import Approvals  # level: expert
     from tripcast.core.services.audit import AuditTrailService
-    from tripcast.core.services.batch_jobs import BatchJobs
+    from tripcast.core.services.batch_jobs import BatchJobs  # level: advanced
     from tripcast.core.services.batch_scoring import BatchScoring
-    from tripcast.core.services.drift import DriftMonitoring
-    from tripcast.core.services.model_card import ModelCards
-    from tripcast.core.services.retraining import Retraining
-    from tripcast.data_engineering.features.store_features import StoreBackedTripFeatureBuilder
-    from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
+    from tripcast.core.services.drift import DriftMonitoring  # level: intermediate
+    from tripcast.core.services.model_card import ModelCards  # level: expert
+    from tripcast.core.services.retraining import Retraining  # level: expert
     from tripcast.data_engineering.tlc.source import TlcFileSource
     from tripcast.data_engineering.tlc.store import ParquetDatasetStore
     from tripcast.data_engineering.tlc.validation import PanderaTripValidator
@@ -137,11 +136,11 @@ class Tripcast:
         )
 
     @cached_property
-    def features(self) -> TripFeatureBuilder | StoreBackedTripFeatureBuilder:
+    def features(self) -> FeatureBuilder:
         """The spine builder, or with ``feature_store_enabled`` the builder that adds the zone-store features."""
         from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
 
-        if self.settings.feature_store_enabled:
+        if self.settings.feature_store_enabled:  # level: intermediate
             from tripcast.data_engineering.features.store_features import (
                 StoreBackedTripFeatureBuilder,
                 store_settings_from,
@@ -229,9 +228,11 @@ class Tripcast:
     def registration_hooks(self) -> list[RegistrationHook]:
         """Run after each registration: the drift reference profile (``ml.registration_hooks`` adds the
         compiled inference form when ``compile_on_register`` is on)."""
-        from tripcast.mlops.drift_detection.registration_hook import ReferenceProfileHook
+        from tripcast.mlops.drift_detection.registration_hook import ReferenceProfileHook  # level: intermediate
 
-        return [ReferenceProfileHook(self.settings.tracking_uri, self.features.spec)]
+        hooks: list[RegistrationHook] = []
+        hooks.append(ReferenceProfileHook(self.settings.tracking_uri, self.features.spec))  # level: intermediate
+        return hooks
 
     @cached_property
     def registry(self) -> MlflowModelRegistry:
@@ -268,7 +269,7 @@ class Tripcast:
 
         return MlServices(self)
 
-    @cached_property
+    @cached_property  # level: intermediate
     def drift(self) -> DriftMonitoring:
         """Drift monitoring (area: monitoring): reference profiles, drift checks, model decay."""
         from tripcast.bootstrap.monitoring import drift_monitoring
@@ -289,21 +290,21 @@ class Tripcast:
 
         return DataServices(self)
 
-    @cached_property
+    @cached_property  # level: expert
     def cards(self) -> ModelCards:
         """Model cards (area: cards, expert): ``tripcast models card VERSION``."""
         from tripcast.bootstrap.cards import build_model_cards
 
         return build_model_cards(self)
 
-    @cached_property
+    @cached_property  # level: expert
     def approvals(self) -> Approvals:
         """The approval workflow (area: approvals, expert): request, approve, reject, then promote."""
         from tripcast.bootstrap.approvals import approvals
 
         return approvals(self)
 
-    @cached_property
+    @cached_property  # level: advanced
     def batch_jobs(self) -> BatchJobs:
         """Batch job outcomes for Prometheus: the Pushgateway (``pushgateway_url``), else a textfile under
         ``<data_dir>/metrics`` for node-exporter."""
@@ -314,28 +315,28 @@ class Tripcast:
         metrics = PushgatewayJobMetrics(url) if url else TextfileJobMetrics(self.settings.data_dir / "metrics")
         return BatchJobs(metrics=metrics, clock=self.clock)
 
-    @cached_property
+    @cached_property  # level: advanced
     def observability(self) -> ObservabilityServices:
         """Observability (area): SLO spec, its Prometheus rules and budget report; Grafana dashboards."""
         from tripcast.bootstrap.observability import ObservabilityServices
 
         return ObservabilityServices(self)
 
-    @cached_property
+    @cached_property  # level: expert
     def feedback(self) -> FeedbackServices:
         """Ground-truth feedback (area: feedback): prediction log, outcome ingest, live error."""
         from tripcast.bootstrap.feedback import FeedbackServices
 
         return FeedbackServices(self)
 
-    @cached_property
+    @cached_property  # level: expert
     def retraining(self) -> Retraining:
         """Automated retraining (area: retraining, expert): triggers, a month's run, the guardrail."""
         from tripcast.bootstrap.retraining import build_retraining
 
         return build_retraining(self)
 
-    @cached_property
+    @cached_property  # level: expert
     def experiments(self) -> ExperimentServices:
         """Experiments (area: experiments, expert): A/B, shadow and canary on served models."""
         from tripcast.bootstrap.experiments import ExperimentServices
@@ -372,27 +373,29 @@ def configure_logs(settings: Settings) -> None:
 def configure_traces(settings: Settings) -> bool:
     """Install OpenTelemetry's tracer provider when ``otel_exporter_endpoint`` is set; whether tracing is on.
 
-    Off (the local default), nothing of OpenTelemetry's SDK is imported.
+    Off (the local default, and always below the advanced level), nothing of OpenTelemetry's SDK is imported.
     """
-    if settings.otel_exporter_endpoint is None:
-        return False
-    from tripcast.observability.tracing import configure_tracing
+    tracing = False
+    if settings.otel_exporter_endpoint is not None:  # level: advanced
+        from tripcast.observability.tracing import configure_tracing
 
-    return configure_tracing(
-        settings.otel_exporter_endpoint,
-        sampling_ratio=settings.otel_sampling_ratio,
-        service_name=settings.otel_service_name,
-        environment=settings.env.value,
-    )
+        tracing = configure_tracing(
+            settings.otel_exporter_endpoint,
+            sampling_ratio=settings.otel_sampling_ratio,
+            service_name=settings.otel_service_name,
+            environment=settings.env.value,
+        )
+    return tracing
 
 
 def tracer_of(settings: Settings) -> Tracer:
     """The core's tracer: OpenTelemetry's when tracing is on (:func:`configure_traces`), else a no-op one."""
-    if not configure_traces(settings):
-        return NO_TRACING
-    from tripcast.observability.tracing import OpenTelemetryTracer
+    tracer: Tracer = NO_TRACING
+    if configure_traces(settings):  # level: advanced
+        from tripcast.observability.tracing import OpenTelemetryTracer
 
-    return OpenTelemetryTracer()
+        tracer = OpenTelemetryTracer()
+    return tracer
 
 
 def bind_log_context(**values: str) -> None:

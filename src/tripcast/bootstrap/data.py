@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from tripcast.core.ports.pipeline import DataCatalog, DataRunHistory, MonthlyPipeline
+from tripcast.core.ports.pipeline import DataCatalog, DataRunHistory, MonthlyPipeline  # level: advanced
 from tripcast.core.services.validation import Validation
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ class DataServices:
             tc.source, tc.validator, tc.store, tc.audit, tc.clock, batch_rows=tc.settings.validation_batch_rows
         )
 
-    @cached_property
+    @cached_property  # level: advanced
     def pipeline(self) -> MonthlyPipeline:
         """ingest -> validate -> transform -> quality -> export; its validate step is :attr:`validation`."""
         from tripcast.bootstrap import tracer_of
@@ -41,7 +41,7 @@ class DataServices:
             tc.settings, tc.source, tc.store, self.validation, tc.locks, tracer=tracer_of(tc.settings)
         )
 
-    @cached_property
+    @cached_property  # level: advanced
     def runs(self) -> DataRunHistory:
         """What the pipeline and validation wrote under ``data/``, per month (the console's Data page)."""
         from tripcast.data_engineering.pipeline.history import RunHistoryFiles
@@ -49,7 +49,7 @@ class DataServices:
         settings = self._root.settings
         return RunHistoryFiles(settings.data_dir, settings.processed_path, settings.quarantine_path, settings.service)
 
-    @cached_property
+    @cached_property  # level: advanced
     def catalog(self) -> DataCatalog:
         """The JSON Schemas and data dictionary, written to ``catalog_dir`` unless told otherwise."""
         from tripcast.data_engineering.catalog.generate import CatalogWriter

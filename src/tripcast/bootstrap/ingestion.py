@@ -6,6 +6,7 @@ SQLAlchemy, redis or nats, and ``--from redis`` never loads the database drivers
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -18,8 +19,10 @@ if TYPE_CHECKING:
     from tripcast.bootstrap import Tripcast
     from tripcast.settings import Settings
 
-#: What ``tripcast ingest --from`` accepts; ``file`` is TLC month files (downloaded or local).
-SOURCE_KINDS = ("file", "postgres", "rest", "nats", "redis")
+#: What ``tripcast ingest --from`` accepts; ``file`` is TLC month files (downloaded or local). The pulled
+#: sources are the advanced level's integrations.
+SOURCE_KINDS: tuple[str, ...] = ("file",)
+SOURCE_KINDS += ("postgres", "rest", "nats", "redis")  # level: advanced
 
 
 @dataclass(frozen=True)
@@ -60,21 +63,17 @@ class IngestionServices:
 
     def source(self, choice: SourceChoice) -> IngestSource:
         """The source ``choice`` names, configured from it and the settings (CLI options win)."""
-        builders = {
-            "postgres": self._postgres,
-            "rest": self._rest,
-            "nats": self._nats,
-            "redis": self._redis,
-        }
+        builders: dict[str, Callable[[SourceChoice], IngestSource]] = {}
+        builders.update(postgres=self._postgres, rest=self._rest, nats=self._nats, redis=self._redis)  # level: advanced
         if choice.kind not in builders:
             allowed = ", ".join(k for k in SOURCE_KINDS if k != "file")
             raise InvalidInputError([FieldProblem("from", f"{choice.kind!r} is not a pulled source ({allowed})")])
         return builders[choice.kind](choice)
 
-    def _batch_size(self, choice: SourceChoice) -> int:
+    def _batch_size(self, choice: SourceChoice) -> int:  # level: advanced
         return choice.batch_size or self.settings.ingest_batch_size
 
-    def _postgres(self, choice: SourceChoice) -> IngestSource:
+    def _postgres(self, choice: SourceChoice) -> IngestSource:  # level: advanced
         from tripcast.data_engineering.ingestion.database import SqlTripSource, WatermarkStore
         from tripcast.data_engineering.ingestion.sources import PostgresIngestSource
         from tripcast.security.urls import mask_url
@@ -100,7 +99,7 @@ class IngestionServices:
             batch_size=self._batch_size(choice),
         )
 
-    def _rest(self, choice: SourceChoice) -> IngestSource:
+    def _rest(self, choice: SourceChoice) -> IngestSource:  # level: advanced
         from tripcast.data_engineering.ingestion.rest import RestTripSource
         from tripcast.data_engineering.ingestion.sources import RestIngestSource
         from tripcast.egress import EgressPolicy, mask_endpoint
@@ -118,7 +117,7 @@ class IngestionServices:
         )
         return RestIngestSource(rest, mask_endpoint(url))
 
-    def _redis(self, choice: SourceChoice) -> IngestSource:
+    def _redis(self, choice: SourceChoice) -> IngestSource:  # level: advanced
         from tripcast.data_engineering.ingestion.sources import RedisIngestSource
         from tripcast.data_engineering.streaming.redis_stream import RedisTripStream
         from tripcast.security.urls import mask_url
@@ -131,7 +130,7 @@ class IngestionServices:
         )
         return RedisIngestSource(stream, f"{mask_url(url)}#{name}")
 
-    def _nats(self, choice: SourceChoice) -> IngestSource:
+    def _nats(self, choice: SourceChoice) -> IngestSource:  # level: advanced
         from tripcast.data_engineering.ingestion.sources import NatsIngestSource
         from tripcast.data_engineering.streaming.nats_jetstream import NatsTripStream
         from tripcast.security.urls import mask_url
@@ -146,7 +145,7 @@ class IngestionServices:
         return NatsIngestSource(stream, f"{mask_url(url)}#{name}/{subject}")
 
 
-def _required(value: str | None, field: str, variable: str) -> str:
+def _required(value: str | None, field: str, variable: str) -> str:  # level: advanced
     if not value:
         raise InvalidInputError([FieldProblem(field, f"no source URL: give --url or set {variable}")])
     return value

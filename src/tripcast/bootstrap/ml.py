@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from tripcast.bootstrap import Tripcast
     from tripcast.core.domain.month import Month
-    from tripcast.core.services.rollback import Rollback
+    from tripcast.core.services.rollback import Rollback  # level: expert
     from tripcast.settings import Settings
 
 
@@ -90,6 +90,12 @@ class MlServices:
 
     @cached_property
     def ledger(self) -> PromotionLedger | None:
+        """The promotion ledger (expert level, :meth:`_sql_ledger`); None below it: aliases move without one."""
+        ledger: PromotionLedger | None = None
+        ledger = self._sql_ledger()  # level: expert
+        return ledger
+
+    def _sql_ledger(self) -> PromotionLedger | None:  # level: expert
         """The promotion ledger in the registry's database: every alias move commits with its row.
 
         None when the registry is reached through an MLflow server (``http(s)://``): the ledger must share
@@ -101,7 +107,7 @@ class MlServices:
             return None
         return SqlPromotionLedger(self.root.tracking_store_uri, self.root.clock)
 
-    @cached_property
+    @cached_property  # level: expert
     def rollback(self) -> Rollback:
         """``tripcast rollback``: the champion back to an earlier ledger entry, audited, with its ledger row."""
         from tripcast.core.domain.errors import TripcastError

@@ -1,5 +1,7 @@
 """Wiring of the monitoring area: the drift service, the alert store and the zone feature store.
 
+Drift and the feature store are the intermediate level's ``mlops/``; alerting is advanced (observability).
+
 Everything slow to import or connect (MLflow, the audit database, the model) is built on first
 use, so ``tripcast drift check`` with a cached reference profile and ``--no-predictions`` never
 imports mlflow or sqlalchemy.
@@ -15,7 +17,7 @@ from tripcast.core.services.features import FeatureStoreService
 
 if TYPE_CHECKING:
     from tripcast.bootstrap import Tripcast
-    from tripcast.core.services.alerting import AlertOperations
+    from tripcast.core.services.alerting import AlertOperations  # level: advanced
 
 #: Reference profiles downloaded from the registry, keyed by model version and sha256, under the data folder.
 PROFILE_CACHE_DIR = Path("cache") / "reference_profiles"
@@ -65,7 +67,7 @@ def zone_feature_store(tc: Tripcast, online_url: str | None = None) -> Any:
     )
 
 
-def alert_operations(tc: Tripcast) -> AlertOperations:
+def alert_operations(tc: Tripcast) -> AlertOperations:  # level: advanced
     """Listing, silencing, acknowledging and raising alerts through Alertmanager (``TRIPCAST_ALERTMANAGER_URL``)."""
     from tripcast.core.services.alerting import AlertOperations
     from tripcast.observability.alerting.alertmanager import AlertmanagerGateway
@@ -75,7 +77,7 @@ def alert_operations(tc: Tripcast) -> AlertOperations:
     )
 
 
-def alertmanager_config(config: Path) -> str:
+def alertmanager_config(config: Path) -> str:  # level: advanced
     """Alertmanager's configuration for the channels, routes and escalation of ``config``."""
     from tripcast.observability.alerting import load_config
     from tripcast.observability.alerting.alertmanager_config import render_alertmanager_config
@@ -83,7 +85,7 @@ def alertmanager_config(config: Path) -> str:
     return render_alertmanager_config(load_config(config))
 
 
-def prometheus_rules(config: Path) -> str:
+def prometheus_rules(config: Path) -> str:  # level: advanced
     """The Prometheus alerting rules for the rules of ``config``."""
     from tripcast.observability.alerting import load_config
     from tripcast.observability.alerting.prometheus_rules import render_prometheus_rules

@@ -9,21 +9,19 @@ are re-exported here, so ``tripcast.api`` imports only the core, the bootstrap p
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from tripcast.bootstrap.access import anonymous_permissions, authenticator_from_settings
 from tripcast.core.domain.access import Permission
 from tripcast.core.domain.evaluation import ModelVersion
 from tripcast.core.domain.ledger import LedgerEntry
 from tripcast.core.ports.access import Authenticator
-from tripcast.core.ports.audit import AuditLog
 from tripcast.core.ports.clock import Clock
 from tripcast.core.ports.feedback import PredictionLog
 from tripcast.core.ports.learning import FeatureBuilder
 from tripcast.core.ports.pipeline import DataRunHistory
-from tripcast.core.ports.serving import DriftWindow, ModelSource, PredictionCache, TrafficSplit
-from tripcast.core.ports.tracing import NO_TRACING, Tracer
+from tripcast.core.ports.serving import ModelSource
+from tripcast.core.ports.tracing import NO_TRACING  # level: intermediate
 from tripcast.core.ports.tracking import ModelRegistry
 from tripcast.core.services.prediction import ModelReload, Prediction
 from tripcast.mlops.serving.contracts.trip import (
@@ -58,6 +56,9 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from tripcast.bootstrap import Tripcast
+    from tripcast.core.ports.audit import AuditLog  # level: intermediate
+    from tripcast.core.ports.serving import DriftWindow, PredictionCache, TrafficSplit  # level: intermediate
+    from tripcast.core.ports.tracing import Tracer  # level: intermediate
     from tripcast.core.services.approval import Approvals
     from tripcast.mlops.serving.streaming import StreamScorer
 
@@ -86,13 +87,12 @@ __all__ = [
     "negotiated_exposition",
     "parse_trip_json",
     "prediction_payload",
-    "serving_parts",
-    "serving_parts_from_env",
     "trace_exemplar_of",
     "trip_requests",
     "zone_boroughs",
     "zone_names",
 ]
+__all__ += ["serving_parts", "serving_parts_from_env"]  # level: intermediate
 
 FROM_SETTINGS: Literal["from-settings"] = "from-settings"
 #: (model, limit) -> the newest ledger rows of that model, oldest first.
@@ -168,7 +168,7 @@ class FeatureRows:
         return features
 
 
-def serving_parts(
+def serving_parts(  # level: intermediate
     settings: Settings,
     registry: ModelRegistry,
     *,
@@ -196,6 +196,8 @@ def serving_parts(
     defaults to ``TRIPCAST_API_TOKEN`` and the API keys in ``settings.auth_database_url``; reloads that
     change the served version are recorded in ``audit`` when given.
     """
+    from tripcast.bootstrap.access import anonymous_permissions, authenticator_from_settings
+
     metrics = metrics or ServingMetrics()
     if loader is None and feature_builder is not None:
         from tripcast.mlops.serving.optimization.loader import OptimizedPredictorLoader
@@ -226,12 +228,14 @@ def serving_parts(
     )  # fmt: skip
 
 
-def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
+def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:  # level: intermediate
     """The API's parts wired from ``TRIPCAST_*`` settings via :func:`tripcast.bootstrap.bootstrap`.
 
     The registry connects on first use (:attr:`tripcast.bootstrap.Tripcast.serving_registry`): the
     server listens, and reports not ready, while the registry database is down.
     """
+    from dataclasses import replace
+
     from tripcast.bootstrap import bootstrap, tracer_of
     from tripcast.bootstrap.monitoring import served_drift_monitor
     from tripcast.mlops.serving.real_time.deferred_registry import quiet_registry_outage_logs
@@ -239,31 +243,47 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
     quiet_registry_outage_logs()
     tripcast = bootstrap(settings)
     metrics = ServingMetrics()
-    tripcast.feedback.register_live_error_metrics(metrics.on_scrape)  # issue #13: live error on /metrics
-    split, runner = experiment_split(tripcast, tripcast.serving_registry, metrics, feature_builder=tripcast.features)
+    prediction_log: PredictionLog | None = None
+    split: TrafficSplit | None = None
+    tripcast.feedback.register_live_error_metrics(metrics.on_scrape)  # level: expert
+    prediction_log = tripcast.feedback.prediction_log()  # level: expert
+    registry = tripcast.serving_registry
+    split, runner = experiment_split(tripcast, registry, metrics, feature_builder=tripcast.features)  # level: expert
     parts = serving_parts(
         tripcast.settings,
-        tripcast.serving_registry,
+        registry,
         feature_builder=tripcast.features,
         metrics=metrics,
         drift_monitor=served_drift_monitor(tripcast, metrics.registry),
         audit=tripcast.audit_on_first_use,  # opened on the first audited reload, not at start-up
         clock=tripcast.clock,
-        prediction_log=tripcast.feedback.prediction_log(),  # issue #13: ground truth joins on it
+        prediction_log=prediction_log,  # issue #13: ground truth joins on it
         split=split,
         tracer=tracer_of(tripcast.settings),
     )
-    # The approval routes build the workflow (registry, request store) on their first request.
-    # The ledger opens on the first history request, not at start-up (the registry may be down then).
+    parts = replace(parts, model_versions=lambda model: tripcast.serving_registry.list_versions(model))
+    parts = replace(parts, data_runs=lambda: tripcast.data.runs)  # level: advanced
+    parts = _with_expert_parts(parts, tripcast, runner)  # level: expert
+    return parts
+
+
+def _with_expert_parts(  # level: expert
+    parts: ServingParts, tc: Tripcast, runner: BackgroundService | None
+) -> ServingParts:
+    """``parts`` with the approval, ledger and experiment routes' collaborators (the expert level).
+
+    The approval routes build the workflow (registry, request store) on their first request.
+    The ledger opens on the first history request, not at start-up (the registry may be down then).
+    """
+    from dataclasses import replace
+
     return replace(
         parts,
-        approvals=lambda: tripcast.approvals,
-        ledger_history=lambda model, limit: tripcast.ml.rollback.history(model, limit=limit),
-        experiments=lambda: tripcast.experiments.http(),
+        approvals=lambda: tc.approvals,
+        ledger_history=lambda model, limit: tc.ml.rollback.history(model, limit=limit),
+        experiments=lambda: tc.experiments.http(),
         experiment_runner=runner,
-        model_versions=lambda model: tripcast.serving_registry.list_versions(model),
-        data_runs=lambda: tripcast.data.runs,
-        rollback=lambda model, actor, reason, to: tripcast.ml.rollback.rollback(
+        rollback=lambda model, actor, reason, to: tc.ml.rollback.rollback(
             model, actor=actor, reason=reason, to_version=to
         ),
     )
@@ -271,28 +291,30 @@ def serving_parts_from_env(settings: Settings | None = None) -> ServingParts:
 
 def instrument_api(app: FastAPI, settings: Settings) -> bool:
     """HTTP server spans on ``app`` when tracing is on (``otel_exporter_endpoint``); whether it was instrumented."""
-    from tripcast.bootstrap import configure_traces
+    instrumented = False
+    if settings.otel_exporter_endpoint is not None:  # level: advanced
+        from tripcast.bootstrap import configure_traces
+        from tripcast.observability.tracing import instrument_fastapi
 
-    if not configure_traces(settings):
-        return False
-    from tripcast.observability.tracing import instrument_fastapi
-
-    instrument_fastapi(app, settings.otel_sampling_ratio)
-    return True
+        instrumented = configure_traces(settings)
+        if instrumented:
+            instrument_fastapi(app, settings.otel_sampling_ratio)
+    return instrumented
 
 
 def trace_exemplar_of(settings: Settings) -> Callable[[], dict[str, str] | None] | None:
     """The current sampled trace's id as a metric exemplar (``{"trace_id": ...}``), when tracing is on."""
-    from tripcast.bootstrap import configure_traces
+    exemplar: Callable[[], dict[str, str] | None] | None = None
+    if settings.otel_exporter_endpoint is not None:  # level: advanced
+        from tripcast.bootstrap import configure_traces
+        from tripcast.observability.tracing import trace_exemplar
 
-    if not configure_traces(settings):
-        return None
-    from tripcast.observability.tracing import trace_exemplar
-
-    return trace_exemplar
+        if configure_traces(settings):
+            exemplar = trace_exemplar
+    return exemplar
 
 
-def experiment_split(
+def experiment_split(  # level: expert
     tripcast: Tripcast,
     registry: ModelRegistry,
     metrics: ServingMetrics | None = None,
@@ -361,7 +383,9 @@ class ServingServices:
         from tripcast.bootstrap import tracer_of
 
         tc = self.tripcast
-        log = tc.feedback.prediction_log() if logged else None
+        log: PredictionLog | None = None
+        if logged:  # level: expert
+            log = tc.feedback.prediction_log()
         return Prediction(PinnedModel(tc.registry, tc.settings.model_name, ref), log=log, tracer=tracer_of(tc.settings))
 
     def following_prediction(self) -> tuple[Prediction, ModelSource]:
@@ -370,7 +394,9 @@ class ServingServices:
 
         tc = self.tripcast
         holder = ModelHolder(tc.registry, tc.settings.model_name, poll_seconds=tc.settings.registry_poll_seconds)
-        prediction = Prediction(holder, log=tc.feedback.prediction_log(), tracer=tracer_of(tc.settings))
+        log: PredictionLog | None = None
+        log = tc.feedback.prediction_log()  # level: expert
+        prediction = Prediction(holder, log=log, tracer=tracer_of(tc.settings))
         return prediction, holder  # stream: logged under event ids
 
     def stream_consumer(self, streams: StreamSettings) -> tuple[StreamScorer, ModelSource]:

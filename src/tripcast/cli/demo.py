@@ -182,4 +182,6 @@ def demo(
     summary = _summary(ctx, plan, data_kind, reports, training)
     summary.add_row("timings", ", ".join(f"{k.split('. ')[1]} {v:.1f}s" for k, v in timer.steps.items()))
     console.print(summary)
-    console.print("next: [bold]tripcast serve[/] to answer HTTP requests, [bold]tripcast models[/] to list versions")
+    next_steps = "[bold]tripcast models[/] to list versions"
+    next_steps = "[bold]tripcast serve[/] to answer HTTP requests, " + next_steps  # level: intermediate
+    console.print(f"next: {next_steps}")

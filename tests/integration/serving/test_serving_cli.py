@@ -94,7 +94,7 @@ def test_stream_command_scores_events_and_stops_on_sigterm(env: Champion, redis_
     client.close()
 
 
-def test_optimize_command_compiles_and_tags_the_version(env: Champion) -> None:
+def test_optimize_command_compiles_and_tags_the_version(env: Champion) -> None:  # level: advanced
     from tripcast.mlops.serving.optimization.artifact import ARTIFACT_TAG
 
     result = runner.invoke(app, ["optimize", "--version", "champion", "--level", "O0"])

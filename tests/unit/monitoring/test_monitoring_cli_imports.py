@@ -12,7 +12,8 @@ import pytest
 import tripcast.cli
 
 CLI = Path(tripcast.cli.__file__).parent
-MODULES = ("monitoring", "drift", "alerts", "features")
+MODULES: tuple[str, ...] = ("monitoring", "drift", "features")
+MODULES += ("alerts",)  # level: advanced
 HEAVY = ("pandas", "numpy", "pyarrow", "mlflow", "scipy", "sqlalchemy", "matplotlib", "pydantic", "httpx", "pandera")
 
 

@@ -1,0 +1,137 @@
+"""Level markers (the generator contract): Python statements, text blocks and lines, folder conditions."""
+
+from __future__ import annotations
+
+import pytest
+
+from tripcast.generator.markers import Cut, MarkerError, resolve, resolve_python, resolve_text
+from tripcast.levels import Level
+
+
+def cut(level: Level, *folders: str) -> Cut:
+    return Cut(level, frozenset(folders))
+
+
+PYTHON = '''\
+import os
+from a import b  # level: advanced
+
+
+@decorator  # level: expert
+@other
+def expert_only():
+    return 1
+
+
+@decorator
+def expert_by_def_line():  # level: expert
+    return 2
+
+
+class Kept:
+    x = 1  # level: intermediate
+
+    def method(self):
+        if os.name:
+            y = 2  # level: expert
+            return y  # level: expert
+        return 3
+
+    def nested(self):
+        def inner():  # level: intermediate
+            return {
+                "a": 1,
+            }
+        return None
+
+
+text = """
+# level: expert  (inside a string: not a marker)
+"""
+'''
+
+
+def test_python_below_the_marker_removes_whole_statements_with_decorators_and_bodies():
+    out = resolve_python(PYTHON, cut(Level.BEGINNER), "m.py")
+    assert "from a import b" not in out
+    assert "expert_only" not in out and "@other" not in out and "return 1" not in out
+    assert "expert_by_def_line" not in out and "@decorator\n" not in out
+    assert "x = 1" not in out
+    assert "def inner" not in out and '"a": 1' not in out
+    assert "# level: expert  (inside a string: not a marker)" in out  # strings are not comments
+    compile(out, "m.py", "exec")
+
+
+def test_an_emptied_body_becomes_pass_at_its_indentation():
+    out = resolve_python(PYTHON, cut(Level.INTERMEDIATE), "m.py")
+    assert "            pass\n        return 3" in out
+    assert "    x = 1  # level: intermediate" in out  # kept: marker comments stay in Python
+    compile(out, "m.py", "exec")
+
+
+def test_python_at_or_above_the_marker_level_is_unchanged():
+    assert resolve_python(PYTHON, cut(Level.EXPERT), "m.py") == PYTHON
+
+
+def test_python_folder_marker_keeps_a_statement_only_with_its_folder():
+    source = "x = 1\ny = 2  # folder: frontend\n"
+    assert resolve_python(source, cut(Level.EXPERT), "m.py") == "x = 1\n"
+    assert resolve_python(source, cut(Level.BEGINNER, "frontend"), "m.py") == source
+
+
+def test_an_elif_removed_whole_leaves_no_pass():
+    source = "if a:\n    x = 1\nelif b:  # level: expert\n    x = 2\n"
+    out = resolve_python(source, cut(Level.BEGINNER), "m.py")
+    assert out == "if a:\n    x = 1\n"
+
+
+MAKEFILE = """\
+all: test
+# level>=advanced
+bench:
+\tpython bench.py
+# level-end
+test: setup lint frontend  # folder: frontend
+test: setup lint
+\tpytest  # level: intermediate
+<!-- level>=expert -->
+expert prose
+<!-- level-end -->
+done <!-- level: advanced -->
+"""
+
+
+def test_text_blocks_and_lines_drop_below_their_level_and_lose_their_markers():
+    out = resolve_text(MAKEFILE, cut(Level.BEGINNER), "Makefile")
+    assert out == "all: test\ntest: setup lint\n"
+
+
+def test_text_kept_lines_lose_the_marker_and_trailing_space():
+    out = resolve_text(MAKEFILE, cut(Level.EXPERT, "frontend"), "Makefile")
+    assert out == (
+        "all: test\nbench:\n\tpython bench.py\ntest: setup lint frontend\ntest: setup lint\n\tpytest\n"
+        "expert prose\ndone\n"
+    )
+    assert "level" not in out
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("# level>=advanced\nx\n", "not closed"),
+        ("# level-end\n", "without a block"),
+        ("# level>=advanced\n# level>=expert\n# level-end\n", "inside the block"),
+        ("x  # level: guru\n", "unknown level 'guru'"),
+    ],
+)
+def test_malformed_markers_name_the_file_and_line(text, message):
+    with pytest.raises(MarkerError, match=message) as error:
+        resolve_text(text, cut(Level.BEGINNER), "DOCS/x.md")
+    assert "DOCS/x.md:" in str(error.value)
+
+
+def test_resolve_leaves_binary_and_unknown_files_alone():
+    binary = b"\x89PNG\r\n# level: expert\n"
+    assert resolve("DOCS/img/a.png", binary, cut(Level.BEGINNER)) == binary
+    assert resolve("frontend/a.ts", b"x // level: expert\n", cut(Level.BEGINNER)) == b"x // level: expert\n"
+    assert resolve(".ci/run", b"make test  # level: expert\n", cut(Level.BEGINNER)) == b""
