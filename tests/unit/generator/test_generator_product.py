@@ -126,6 +126,17 @@ def test_kept_tests_name_no_dropped_root_folder(project_type):
                 assert not re.search(rf"""["'/]{re.escape(folder)}["'/]""", text.split('"""', 2)[-1]), (path, folder)
 
 
+@pytest.mark.parametrize(("level", "project_type"), COMBINATIONS)
+def test_the_makefile_uses_no_root_folder_the_project_lacks(level, project_type):
+    """`make test` of an academic project must not build the frontend it does not have (``# folder:`` markers)."""
+    wanted = PROJECT_TYPE_FOLDERS[project_type]
+    makefile = rendered(level, project_type)["Makefile"].decode()
+    always = {path.split("/")[0] for path in ALWAYS_KEPT}
+    roots = {f: tag for f, tag in FOLDER_LEVELS.items() if "/" not in f and f not in always}
+    for folder in sorted(f for f, tag in roots.items() if tag > level or (wanted is not None and f not in wanted)):
+        assert not re.search(rf"(?<![\w/.-]){re.escape(folder)}/|cd {re.escape(folder)}\b", makefile), folder
+
+
 def test_rendering_is_deterministic():
     again = render_project(REPO, ProjectOptions(NAME, Level.ADVANCED, "service"))
     assert again == rendered(Level.ADVANCED, "service")
