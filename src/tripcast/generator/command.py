@@ -7,7 +7,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from tripcast.generator.options import FOLDER_PURPOSES, PROJECT_TYPE_FOLDERS, PROJECT_TYPES, ProjectOptions
+from tripcast.generator.options import (
+    FOLDER_PURPOSES,
+    PROJECT_TYPE_FOLDERS,
+    PROJECT_TYPES,
+    ProjectOptions,
+    check_name_is_free,
+)
 from tripcast.generator.render import render_project
 from tripcast.generator.selection import load_source
 from tripcast.generator.write import write_project
@@ -84,6 +90,7 @@ def generate(args: argparse.Namespace) -> str:
     """Render (and unless ``--dry-run`` write) the project the arguments describe; the text to print."""
     options = ProjectOptions(args.project_name, parse_level(args.level), args.type)
     source = Path(args.source).resolve()
+    check_name_is_free(options, source)
     files = render_project(source, options)
     if args.dry_run:
         return dry_run_text(files, options)

@@ -68,6 +68,8 @@ def test_generation_writes_the_project_its_manifest_and_a_first_commit(tmp_path)
         (["--project-name", "1st-project"], "--project-name '1st-project': use lower-case"),
         (["--project-name", "class"], "'class' is a Python keyword or standard library module"),
         (["--project-name", "json"], "'json' is a Python keyword or standard library module"),
+        (["--project-name", "mlflow"], "'mlflow' is a dependency's name; the package would shadow it"),
+        (["--project-name", "tests"], "'tests' is a root folder of the project"),
         ([], "--project-name is required"),
     ],
 )
