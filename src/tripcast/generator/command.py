@@ -138,7 +138,7 @@ def _upgrade_parser() -> argparse.ArgumentParser:
 
 def main(home: Path, argv: list[str] | None = None) -> int:
     """Run the command (``home``: the default source tree, the folder of ``create_mlops_structure.py``);
-    bad input prints one line to stderr and returns 2; an upgrade with conflicts returns 1."""
+    bad input (or a failed upgrade) prints one line to stderr and returns 2; an upgrade with conflicts returns 1."""
     argv = sys.argv[1:] if argv is None else argv
     try:
         if argv[:1] == ["upgrade"]:
@@ -152,7 +152,7 @@ def main(home: Path, argv: list[str] | None = None) -> int:
         if not args.project_name:
             raise UsageError("--project-name is required (e.g. --project-name my-ml-project)")
         print(generate(args))
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, RuntimeError) as error:  # upgrade: a failed merge tool, an unreported marker
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

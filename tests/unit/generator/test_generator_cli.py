@@ -132,3 +132,14 @@ def test_the_cli_new_command_generates_lists_and_refuses_bad_input(tmp_path):
     assert made.exit_code == 0, made.output
     assert (tmp_path / "cli-made" / ".mlops-structure.json").is_file()
     assert list(tmp_path.iterdir()) == [tmp_path / "cli-made"]
+
+
+def test_a_failed_upgrade_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    from tripcast.generator import command, upgrade
+
+    def broken(project_dir, target_level, source=None):
+        raise RuntimeError("git merge-file failed on README.md")
+
+    monkeypatch.setattr(upgrade, "upgrade_project", broken)
+    assert command.main(REPO, ["upgrade", "--level", "expert", "--project", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == "error: git merge-file failed on README.md\n"
