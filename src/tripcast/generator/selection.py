@@ -217,8 +217,23 @@ def imported_modules(text: str) -> frozenset[str]:
     return frozenset(names)
 
 
+#: Test levels of recent source trees, by tree and the size and time of each of its files: a tree renders at
+#: several levels and types in one process (an upgrade renders twice, the product tests twenty times).
+_TEST_LEVELS_SEEN: dict[tuple[str, tuple[tuple[str, int, int], ...]], dict[str, Level]] = {}
+
+
 def levels_of_tests(source: Source, files: list[str]) -> dict[str, Level]:
     """The level of every file under ``tests/`` (the generator contract, rule 4)."""
+    stats = ((path, (source.root / path).stat()) for path in files)
+    key = (str(source.root.resolve()), tuple((path, st.st_mtime_ns, st.st_size) for path, st in stats))
+    if key not in _TEST_LEVELS_SEEN:
+        if len(_TEST_LEVELS_SEEN) >= 8:
+            _TEST_LEVELS_SEEN.clear()
+        _TEST_LEVELS_SEEN[key] = _compute_test_levels(source, files)
+    return dict(_TEST_LEVELS_SEEN[key])
+
+
+def _compute_test_levels(source: Source, files: list[str]) -> dict[str, Level]:
     try:
         from tripcast.generator.test_levels import test_file_levels  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
