@@ -19,7 +19,7 @@ import re
 from tripcast.generator.options import ProjectOptions
 
 #: The attribution a generated project may carry ("Generated from Tripcast"; not "generated from Tripcast's X").
-ATTRIBUTION = re.compile(r"\bgenerated from tripcast\b(?!')", re.IGNORECASE)
+ATTRIBUTION = re.compile(r"generated from tripcast(?![\w'])", re.IGNORECASE)
 
 
 def title_of(name: str) -> str:
@@ -42,15 +42,16 @@ class Renamer:
     def __init__(self, source_package: str, options: ProjectOptions) -> None:
         self.options = options
         self.source_package = source_package
-        title = title_of(source_package)
+        title, camel = title_of(source_package), camel_of(source_package)  # equal for one-word names
         edge = r"(?:(?<![A-Za-z0-9])|(?<=\\b))"  # a word start, or a regex's \b
         self._words = {
             source_package: options.import_name,
             source_package.upper(): options.import_name.upper(),
         }
         self._pattern = re.compile(edge + "(" + "|".join(re.escape(word) for word in self._words) + r")(?![A-Za-z0-9])")
-        self._compound = re.compile(edge + re.escape(title) + r"(?=[A-Z])")  # TripcastError
-        self._title = re.compile(edge + re.escape(title) + r"(?![A-Za-z0-9])")
+        self._compound = re.compile(edge + re.escape(camel) + r"(?=[A-Z])")  # TripcastError
+        self._title = re.compile(edge + f"(?:{re.escape(title)}|{re.escape(camel)})" + r"(?![A-Za-z0-9])")
+        self._needles = {source_package.lower(), title.lower(), camel.lower()}
         self._camel = camel_of(options.project_name)
         self._prose = title_of(options.project_name)
 
@@ -58,16 +59,19 @@ class Renamer:
         """``text`` with every source spelling replaced (attribution lines kept); a lone title becomes the
         project's title in ``prose``, its identifier form elsewhere."""
         lone = self._prose if prose else self._camel
-        word = self.source_package.lower()
-        if word not in text.lower():
+        if not self._mentions(text):
             return text
         out = []
         for line in text.splitlines(keepends=True):
-            if word in line.lower() and not ATTRIBUTION.search(line):
+            if self._mentions(line) and not ATTRIBUTION.search(line):
                 line = self._pattern.sub(lambda m: self._words[m.group(1)], line)
                 line = self._title.sub(lone, self._compound.sub(self._camel, line))
             out.append(line)
         return "".join(out)
+
+    def _mentions(self, text: str) -> bool:
+        lowered = text.lower()
+        return any(needle in lowered for needle in self._needles)
 
     def path(self, path: str) -> str:
         """A relative path with the package folder and file names renamed."""

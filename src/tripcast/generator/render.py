@@ -17,8 +17,9 @@ from tripcast.generator.selection import (
     tests_needing_dropped_folders,
 )
 
-#: Tests that read the folder maps, not the folders: they hold folder names without needing the folders.
-FOLDER_NEUTRAL_TESTS = ("tests/architecture/",)
+#: Tests that read the folder maps and render in memory, not the folders: they hold folder names without
+#: needing the folders.
+FOLDER_NEUTRAL_TESTS = ("tests/architecture/", "tests/unit/generator/")
 
 
 def render_project(source: Path, options: ProjectOptions) -> dict[str, bytes]:

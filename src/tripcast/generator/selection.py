@@ -19,11 +19,13 @@ from types import ModuleType
 from tripcast.generator.options import ALWAYS_KEPT, ProjectOptions, type_folders
 from tripcast.levels import Level
 
-#: Folders never copied when the source is not a git checkout (tool caches, environments, generated output).
+#: Folders never copied when the source is not a git checkout (as .gitignore says): tool caches and
+#: environments and build output at any depth, data and run output at the root only (tests/unit/data is code).
 SKIPPED_DIRS = frozenset(
-    {".git", ".venv", "node_modules", "data", "dist", "build", "__pycache__", ".pytest_cache", ".mypy_cache",
-     ".ruff_cache", ".import_linter_cache", ".hypothesis", ".benchmarks", ".venv-airflow", "mlruns"}
+    {".git", ".venv", "node_modules", "dist", "build", "__pycache__", ".pytest_cache", ".mypy_cache",
+     ".ruff_cache", ".import_linter_cache", ".hypothesis", ".benchmarks", "spark-warehouse", "metastore_db"}
 )  # fmt: skip
+SKIPPED_ROOT_DIRS = frozenset({"data", "mlruns", ".venv-airflow"})
 #: Root files never copied: the lock is produced by locking the generated project; the manifest is its own.
 SKIPPED_FILES = frozenset({"uv.lock", ".mlops-structure.json"})
 
@@ -70,8 +72,9 @@ def source_files(root: Path) -> list[str]:
             return sorted(name for name in names if (root / name).is_file())
     found: list[str] = []
     for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.endswith(".egg-info"))
         relative = Path(folder).relative_to(root)
+        skipped = SKIPPED_DIRS | (SKIPPED_ROOT_DIRS if not relative.parts else frozenset())
+        dirs[:] = sorted(d for d in dirs if d not in skipped and not d.endswith(".egg-info"))
         found.extend((relative / name).as_posix() for name in files if not name.endswith((".pyc", ".tmp")))
     return sorted(found)
 

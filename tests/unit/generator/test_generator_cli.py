@@ -28,14 +28,14 @@ def test_list_shows_every_level_and_type_with_folders():
 
 
 def test_dry_run_prints_one_reason_per_folder_and_writes_nothing(tmp_path):
-    done = run("--project-name", "my-ml-project", "--level", "intermediate", "--type", "webapp", "--dry-run",
-               "--output", str(tmp_path))  # fmt: skip
+    done = run("--project-name", "my-ml-project", "--type", "academic", "--dry-run", "--output", str(tmp_path))
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("my-ml-project/  (intermediate, webapp: ")
-    assert any(line.split()[0] == "frontend/" and "modern UIs" in line for line in lines)
-    assert any(line.split()[0] == "src/my_ml_project/api/" for line in lines)
-    assert not any(line.split()[0] in ("observability/", "environments/") for line in lines)
+    assert lines[0].startswith("my-ml-project/  (beginner, academic: ")
+    reasons = {line.split()[0]: line for line in lines[1:]}
+    assert "hexagonal architecture" in reasons["src/"] and "testing strategy" in reasons["tests/"]
+    assert "src/my_ml_project/core/" in reasons
+    assert not {"frontend/", "observability/", "deployment/"} & set(reasons)  # not an academic project's
     assert list(tmp_path.iterdir()) == []
 
 
@@ -112,3 +112,21 @@ def test_upgrade_to_an_unknown_level_is_one_line_and_exit_2(tmp_path, capsys):
     assert command.main(REPO, ["upgrade", "--level", "guru", "--project", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err == "error: --level 'guru': expected one of beginner, intermediate, advanced, expert\n"
+
+
+def test_the_cli_new_command_generates_lists_and_refuses_bad_input(tmp_path):
+    from typer.testing import CliRunner
+
+    from tripcast.cli.app import app
+
+    listed = CliRunner().invoke(app, ["new", "--list", "--source", str(REPO)])
+    assert listed.exit_code == 0 and "enterprise    all folders" in listed.output
+    bad = CliRunner().invoke(app, ["new", "--project-name", "x y", "--output", str(tmp_path)])
+    assert bad.exit_code == 2 and bad.output.startswith("error: --project-name 'x y'")
+    made = CliRunner().invoke(
+        app, ["new", "--project-name", "cli-made", "--type", "academic", "--output", str(tmp_path), "--no-lock",
+              "--source", str(REPO)],
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    assert (tmp_path / "cli-made" / ".mlops-structure.json").is_file()
+    assert list(tmp_path.iterdir()) == [tmp_path / "cli-made"]

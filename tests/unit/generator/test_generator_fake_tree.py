@@ -46,6 +46,9 @@ FILES = {
     ".venv/lib/site.py": "never copied\n",
     "data/raw/trips.csv": "never copied\n",
     "node_modules/x/index.js": "never copied\n",
+    "frontend/web/dist/index.js": "build output: never copied\n",
+    "src/fakepkg/core/__pycache__/model.cpython-311.pyc": "never copied\n",
+    "tests/unit/data/test_rows.py": "from fakepkg.core.model import basic\n",
 }
 
 
@@ -114,6 +117,8 @@ def test_never_copied_lock_caches_and_data_but_always_the_ci_entry_point(source)
     files = render(source, Level.BEGINNER, "academic")
     assert "uv.lock" not in files
     assert not any(path.startswith((".venv/", "data/", "node_modules/")) for path in files)
+    assert not any("/dist/" in path or "__pycache__" in path for path in render(source, Level.EXPERT))
+    assert "tests/unit/data/test_rows.py" in files  # a folder named data below the root is code
     assert files[".ci/run"].startswith(b"#!")
     assert 'name = "my-proj"' in files["pyproject.toml"].decode()
 

@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 
 from tripcast.generator.options import ALWAYS_KEPT, PROJECT_TYPE_FOLDERS, PROJECT_TYPES, ProjectOptions
-from tripcast.generator.render import render_project
-from tripcast.levels import FOLDER_LEVELS, PACKAGE_LEVELS, Level, level_of
+from tripcast.generator.render import FOLDER_NEUTRAL_TESTS, render_project
+from tripcast.levels import FOLDER_LEVELS, PACKAGE_LEVELS, ROOT_PACKAGE, Level, level_of
 
 REPO = Path(__file__).resolve().parents[3]
-NAME = "my-ml-project"
-PACKAGE = "my_ml_project"
+#: The cut's name: anything but the source's own (a generated project runs these tests on itself).
+NAME = "my-ml-project" if ROOT_PACKAGE != "my_ml_project" else "other-ml-project"
+PACKAGE = NAME.replace("-", "_")
 COMBINATIONS = list(itertools.product(Level, PROJECT_TYPES))
 #: The source name as a word (``_`` and ``-`` do not extend a word: ``tripcast_monthly`` counts).
 LEFTOVER = re.compile(r"(?<![A-Za-z0-9])(tripcast|TRIPCAST)(?![A-Za-z0-9])|\btripcast\b|TRIPCAST_", re.IGNORECASE)
@@ -119,10 +120,21 @@ def test_kept_tests_name_no_dropped_root_folder(project_type):
     always = {path.split("/")[0] for path in ALWAYS_KEPT}
     dropped = {f for f in FOLDER_LEVELS if "/" not in f and f not in wanted and f not in always}
     for path, content in files.items():
-        if path.startswith("tests/") and not path.startswith("tests/architecture/"):
+        if path.startswith("tests/") and not path.startswith(FOLDER_NEUTRAL_TESTS):
             text = content.decode("utf-8", errors="replace")
             for folder in dropped:
                 assert not re.search(rf"""["'/]{re.escape(folder)}["'/]""", text.split('"""', 2)[-1]), (path, folder)
+
+
+@pytest.mark.parametrize(("level", "project_type"), COMBINATIONS)
+def test_the_makefile_uses_no_root_folder_the_project_lacks(level, project_type):
+    """`make test` of an academic project must not build the frontend it does not have (``# folder:`` markers)."""
+    wanted = PROJECT_TYPE_FOLDERS[project_type]
+    makefile = rendered(level, project_type)["Makefile"].decode()
+    always = {path.split("/")[0] for path in ALWAYS_KEPT}
+    roots = {f: tag for f, tag in FOLDER_LEVELS.items() if "/" not in f and f not in always}
+    for folder in sorted(f for f, tag in roots.items() if tag > level or (wanted is not None and f not in wanted)):
+        assert not re.search(rf"(?<![\w/.-]){re.escape(folder)}/|cd {re.escape(folder)}\b", makefile), folder
 
 
 def test_rendering_is_deterministic():
