@@ -126,19 +126,6 @@ def keeps_path(path: str, source: Source, options: ProjectOptions, folders: froz
     return path.startswith("tests/") or not path.startswith("src/") or keeps_package_file(path, source, options.level)
 
 
-def fallback_test_levels(source: Source, files: list[str]) -> dict[str, Level]:
-    """Until ``test_levels.test_file_levels`` exists: a test's level is the highest of the modules it imports."""
-    found: dict[str, Level] = {}
-    for path in (name for name in files if name.startswith("tests/")):
-        level = Level.BEGINNER
-        if path.endswith(".py"):
-            for module in imported_modules((source.root / path).read_text(encoding="utf-8")):
-                tagged = source.levels.level_of(module) if module.split(".")[0] == source.package else None
-                level = max(level, Level(tagged or Level.BEGINNER))
-        found[path] = level
-    return found
-
-
 def _docstrings(tree: ast.AST) -> set[int]:
     found: set[int] = set()
     for node in ast.walk(tree):
@@ -229,13 +216,11 @@ def levels_of_tests(source: Source, files: list[str]) -> dict[str, Level]:
     if key not in _TEST_LEVELS_SEEN:
         if len(_TEST_LEVELS_SEEN) >= 8:
             _TEST_LEVELS_SEEN.clear()
-        _TEST_LEVELS_SEEN[key] = _compute_test_levels(source, files)
+        _TEST_LEVELS_SEEN[key] = _compute_test_levels(source)
     return dict(_TEST_LEVELS_SEEN[key])
 
 
-def _compute_test_levels(source: Source, files: list[str]) -> dict[str, Level]:
-    try:
-        from tripcast.generator.test_levels import test_file_levels  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return fallback_test_levels(source, files)
+def _compute_test_levels(source: Source) -> dict[str, Level]:
+    from tripcast.generator.test_levels import test_file_levels  # here: test_levels imports this module
+
     return {path: Level(level) for path, level in test_file_levels(source.root).items()}
