@@ -35,6 +35,7 @@ def test_dry_run_prints_one_reason_per_folder_and_writes_nothing(tmp_path):
     reasons = {line.split()[0]: line for line in lines[1:]}
     assert "hexagonal architecture" in reasons["src/"] and "testing strategy" in reasons["tests/"]
     assert "src/my_ml_project/core/" in reasons
+    assert reasons["data/"].endswith("(empty at this level)")  # the guide's data/: untracked, made on demand
     assert not {"frontend/", "observability/", "deployment/"} & set(reasons)  # not an academic project's
     assert list(tmp_path.iterdir()) == []
 
