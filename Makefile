@@ -7,14 +7,14 @@ RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
 
 .PHONY: help setup demo test lint typecheck architecture serve clean
-.PHONY: frontend  # level: intermediate
-.PHONY: monitoring-up monitoring-down  # level: advanced
+.PHONY: frontend  # folder: frontend
+.PHONY: monitoring-up monitoring-down  # folder: observability
 .PHONY: test-generator  # level: expert
 
 help:
 	@echo "make demo   - set up and run ingest -> validate -> train -> register -> promote -> predict"
 	@echo "make test   - set up and run lint, architecture contracts and the whole test suite"
-	@echo "make monitoring-up / monitoring-down - Prometheus, Alertmanager and Pushgateway from observability/"  # level: advanced
+	@echo "make monitoring-up / monitoring-down - Prometheus, Alertmanager and Pushgateway from observability/"  # folder: observability
 	@echo "make test-generator - generate a project at each level and run its make demo and make test"  # level: expert
 
 setup:
@@ -34,7 +34,7 @@ typecheck: setup
 architecture: setup
 	$(RUN) lint-imports
 
-# level>=intermediate
+# folder=frontend
 # The web console (frontend/, DOCS/frontend.md): packages from the committed lock (again only when it changed),
 # lint (eslint), type check (tsc), unit tests (Vitest), production build (served by `tripcast serve` at /ui).
 # Its browser tests run in pytest (tests/e2e/frontend).
@@ -48,7 +48,7 @@ frontend: frontend/node_modules/.package-lock.json
 # level-end
 
 TEST_STEPS := setup lint typecheck architecture
-TEST_STEPS += frontend  # level: intermediate
+TEST_STEPS += frontend  # folder: frontend
 test: $(TEST_STEPS)
 	$(RUN) pytest $(PYTEST_ARGS)
 
@@ -62,7 +62,7 @@ test-generator: setup
 serve: setup
 	$(RUN) tripcast serve
 
-# level>=advanced
+# folder=observability
 # The monitoring stack on one machine (DOCS/observability.md): Debian's prometheus, prometheus-alertmanager and
 # prometheus-pushgateway with the repository's configs, on the ports those configs name (9090, 9093, 9091).
 # Data, logs and pid files under data/monitoring; `make monitoring-down` stops exactly the processes started here.

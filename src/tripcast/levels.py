@@ -228,7 +228,14 @@ TEST_LEVELS: dict[str, Level] = {
     "tests/e2e/lifecycle": Level.EXPERT,
     "tests/e2e/frontend": Level.INTERMEDIATE,
     "tests/e2e/serving": Level.INTERMEDIATE,
+    "tests/e2e/serving/test_experiment_replay_e2e.py": Level.EXPERT,
+    "tests/e2e/serving/test_experiments_http_e2e.py": Level.EXPERT,
+    # The console's pages call the ledger and experiment routes, which the API has at expert.
+    "tests/e2e/frontend/test_console_browser.py": Level.EXPERT,
+    "tests/integration/ml/test_approvals_cli.py": Level.EXPERT,
     "tests/integration/frontend": Level.INTERMEDIATE,
+    # The committed TypeScript types are the full API's: approvals, ledger and experiment routes included.
+    "tests/integration/frontend/test_api_types_drift.py": Level.EXPERT,
     "tests/integration/monitoring": Level.ADVANCED,  # Prometheus, Alertmanager, Pushgateway, promtool
     "tests/integration/experiments": Level.EXPERT,
     "tests/integration/retraining": Level.EXPERT,

@@ -212,9 +212,9 @@ def test_marked_names_and_declared_levels() -> None:
 def test_every_file_under_tests_has_a_level_and_the_real_tree_is_graded_in_under_a_second() -> None:
     import time
 
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: the generator's budget, whatever else runs on the machine
     levels = grade_tests(REPO)
-    assert time.perf_counter() - started < 1.5
+    assert time.process_time() - started < 1.0
     tracked = {path.relative_to(REPO).as_posix() for path in (REPO / "tests").rglob("*.py")}
     assert tracked <= set(levels)
     assert levels["tests/e2e/readme/test_readme_commands.py"] == Level.EXPERT

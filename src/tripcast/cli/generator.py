@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from tripcast.bootstrap import load_settings
-from tripcast.cli.console import console, fail
+from tripcast.cli.console import console, fail, user_errors
 
 app = typer.Typer()
 
@@ -26,6 +26,7 @@ def _generate(**values: object) -> None:
 
 
 @app.command()
+@user_errors
 def new(
     project_name: Annotated[str, typer.Option("--project-name", help="e.g. my-ml-project")] = "",
     level: Annotated[str, typer.Option(help="beginner, intermediate, advanced or expert")] = "beginner",

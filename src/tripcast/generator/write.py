@@ -58,12 +58,16 @@ def lock(folder: Path) -> bytes:
 
 
 def git_commit(folder: Path) -> None:
-    """``git init`` and a first commit (skipped when git is not installed)."""
+    """``git init`` and a first commit (skipped when git is not installed). The identity and signing are set
+    for this commit only: a user's global ``commit.gpgsign`` must not fail the generation."""
     if not shutil.which("git"):
         return
-    identity = ["-c", "user.name=create_mlops_structure", "-c", "user.email=generator@localhost"]
-    for command in (["init", "--quiet"], ["add", "--all"], [*identity, "commit", "--quiet", "-m", "Generated project"]):
-        subprocess.run(["git", *command], cwd=folder, capture_output=True, check=True, timeout=120)
+    settings = ["-c", "user.name=create_mlops_structure", "-c", "user.email=generator@localhost"]
+    settings += ["-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null"]
+    for command in (["init", "--quiet"], ["add", "--all"], ["commit", "--quiet", "-m", "Generated project"]):
+        done = subprocess.run(["git", *settings, *command], cwd=folder, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise WriteError(f"git {command[0]} failed in the generated project: {done.stderr.strip()[-300:]}")
 
 
 def write_project(

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tripcast.bootstrap import bootstrap
-from tripcast.settings import Settings
+from tripcast.bootstrap import bootstrap  # level: expert
+from tripcast.settings import Settings  # level: expert
 
 SCRIPT = Path(__file__).resolve().parents[3] / "src" / "tripcast" / "dashboard" / "app.py"
 
@@ -33,9 +33,13 @@ def test_predicts_by_zone_name_and_lists_models(served_registry: Any, monkeypatc
     champion = served_registry.registry.get("trip-duration", "champion").version
     assert f"v{champion}" in at.caption[0].value
     # the answer is in the prediction log under the request id shown, for `tripcast feedback ingest`
-    request_id = at.caption[0].value.rsplit("request id ", 1)[1]
-    tc = bootstrap(Settings(data_dir=served_registry.data_dir, mlflow_tracking_uri=served_registry.tracking_uri))
-    assert tc.feedback.store.known_ids([request_id]) == {request_id}
+    assert logged(served_registry, at.caption[0].value.rsplit("request id ", 1)[1])  # level: expert
     table = at.dataframe[0].value
     assert sorted(table["version"]) == sorted(served_registry.versions)
     assert "champion" in set(table["aliases"])
+
+
+def logged(served: Any, request_id: str) -> bool:  # level: expert
+    """Whether the prediction log (lifecycle feedback, expert) holds ``request_id``."""
+    tc = bootstrap(Settings(data_dir=served.data_dir, mlflow_tracking_uri=served.tracking_uri))
+    return tc.feedback.store.known_ids([request_id]) == {request_id}

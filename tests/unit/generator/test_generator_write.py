@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from tripcast.generator import write
@@ -56,3 +58,14 @@ def test_a_non_empty_target_is_refused_before_anything_is_written(tmp_path):
     with pytest.raises(WriteError, match="already exists and is not empty"):
         write_project(FILES, OPTIONS, tmp_path, tmp_path, lock_dependencies=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo-proj"]
+
+
+def test_the_first_commit_ignores_a_user_s_global_signing(tmp_path, monkeypatch):
+    config = tmp_path / "gitconfig"
+    config.write_text("[commit]\n\tgpgsign = true\n[gpg]\n\tprogram = false\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    target = write_project(FILES, OPTIONS, tmp_path / "out", tmp_path, lock_dependencies=False)
+    log = subprocess.run(["git", "-C", str(target), "log", "--format=%s"], capture_output=True, text=True, check=True)
+    assert log.stdout == "Generated project\n"
+    status = subprocess.run(["git", "-C", str(target), "status", "--porcelain"], capture_output=True, text=True)
+    assert status.stdout == ""  # the manifest is committed too
