@@ -2,6 +2,9 @@
 SHELL := /bin/bash
 export UV_COMPILE_BYTECODE := 1
 export UV_LINK_MODE := copy
+# MLflow 3 reports usage to its servers from a background thread; nothing here may call out (and with no
+# network that thread once crashed a test's server process).
+export MLFLOW_DISABLE_TELEMETRY := true
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
