@@ -102,9 +102,8 @@ def test_serves_predicts_and_follows_promotion_without_restart(server: str, serv
 
         # v2 gets a compiled form before promotion (advanced: tl2cgen): the server loads it with its fast row forms.
         from tripcast.core.domain.trip import TripRequest
-        from tripcast.mlops.serving.optimization import optimize_model_version  # level: advanced
+        from tripcast.mlops.serving.optimization import optimize_model_version as optimize  # level: advanced
 
-        optimize = optimize_model_version  # level: advanced
         optimize(served_registry.tracking_uri, "trip-duration", v2, compiler_options=("-O0",))  # level: advanced
         native = served_registry.registry.load_predictor("trip-duration", v2)
         expected = native.predict_trips([TripRequest.create(**{**TRIP, "pickup_datetime": _when(TRIP)})])[0]
