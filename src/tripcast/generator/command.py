@@ -7,9 +7,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from tripcast.generator.options import FOLDER_PURPOSES, PROJECT_TYPE_FOLDERS, PROJECT_TYPES, ProjectOptions
+from tripcast.generator.options import (
+    FOLDER_PURPOSES,
+    PROJECT_TYPE_FOLDERS,
+    PROJECT_TYPES,
+    ProjectOptions,
+    check_name_is_free,
+)
 from tripcast.generator.render import render_project
-from tripcast.generator.selection import load_source
+from tripcast.generator.selection import load_source, project_folders
 from tripcast.generator.write import write_project
 from tripcast.levels import Level
 
@@ -31,13 +37,15 @@ def _folder_reason(folder: str, level: Level) -> str:
     return FOLDER_PURPOSES.get(folder, f"kept from level {level.name.lower()}")
 
 
-def dry_run_text(files: dict[str, bytes], options: ProjectOptions) -> str:
+def dry_run_text(files: dict[str, bytes], options: ProjectOptions, folders: frozenset[str] = frozenset()) -> str:
     """The tree of a rendering, one line per folder with why it is there (root folders: the guide's "When to
-    Use"; packages and test folders: their level)."""
+    Use"; packages and test folders: their level). ``folders`` the project keeps but no file fills (``data/``)
+    are listed as empty."""
     lines = [f"{options.project_name}/  ({options.level.name.lower()}, {options.project_type}: {len(files)} files)"]
-    roots = sorted({path.split("/", 1)[0] for path in files if "/" in path})
-    for root in roots:
-        lines.append(f"  {root + '/':<34} {_folder_reason(root, options.level)}")
+    filled = {path.split("/", 1)[0] for path in files if "/" in path}
+    for root in sorted(filled | folders):
+        empty = "" if root in filled else " (empty at this level)"
+        lines.append(f"  {root + '/':<34} {_folder_reason(root, options.level)}{empty}")
         if root in ("src", "tests"):
             lines.extend(_subfolder_lines(files, root, options))
     top_files = sorted(path for path in files if "/" not in path)
@@ -84,9 +92,10 @@ def generate(args: argparse.Namespace) -> str:
     """Render (and unless ``--dry-run`` write) the project the arguments describe; the text to print."""
     options = ProjectOptions(args.project_name, parse_level(args.level), args.type)
     source = Path(args.source).resolve()
+    check_name_is_free(options, source)
     files = render_project(source, options)
     if args.dry_run:
-        return dry_run_text(files, options)
+        return dry_run_text(files, options, project_folders(load_source(source), options))
     target = write_project(files, options, Path(args.output), source, lock_dependencies=not args.no_lock)
     return f"created {target} ({len(files)} files); next: cd {target} && make demo"
 
@@ -131,7 +140,7 @@ def _upgrade_parser() -> argparse.ArgumentParser:
 
 def main(home: Path, argv: list[str] | None = None) -> int:
     """Run the command (``home``: the default source tree, the folder of ``create_mlops_structure.py``);
-    bad input prints one line to stderr and returns 2; an upgrade with conflicts returns 1."""
+    bad input (or a failed upgrade) prints one line to stderr and returns 2; an upgrade with conflicts returns 1."""
     argv = sys.argv[1:] if argv is None else argv
     try:
         if argv[:1] == ["upgrade"]:
@@ -145,7 +154,7 @@ def main(home: Path, argv: list[str] | None = None) -> int:
         if not args.project_name:
             raise UsageError("--project-name is required (e.g. --project-name my-ml-project)")
         print(generate(args))
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, RuntimeError) as error:  # upgrade: a failed merge tool, an unreported marker
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

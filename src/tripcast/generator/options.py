@@ -5,7 +5,9 @@ from __future__ import annotations
 import keyword
 import re
 import sys
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 
 from tripcast.levels import Level
 
@@ -62,6 +64,28 @@ _NAME = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 
 class ProjectOptionsError(ValueError):
     """A project option is invalid; the message names the option and the problem."""
+
+
+_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def check_name_is_free(options: ProjectOptions, source: Path) -> None:
+    """Refuse an import name the source tree already uses for something else: a root folder (``tests``,
+    ``data``) or a dependency (``mlflow``, ``pandas``): the project's package would shadow it."""
+    name = options.import_name
+    if (source / name).is_dir():
+        raise ProjectOptionsError(f"--project-name {options.project_name!r}: {name!r} is a root folder of the project")
+    with (source / "pyproject.toml").open("rb") as handle:
+        project = tomllib.load(handle)
+    groups = [project.get("project", {}).get("dependencies", [])]
+    groups += project.get("project", {}).get("optional-dependencies", {}).values()
+    groups += project.get("dependency-groups", {}).values()
+    for requirement in (r for group in groups for r in group if isinstance(r, str)):
+        match = _REQUIREMENT.match(requirement)
+        if match and re.sub(r"[-.]", "_", match.group(1).lower()) == name:
+            raise ProjectOptionsError(
+                f"--project-name {options.project_name!r}: {name!r} is a dependency's name; the package would shadow it"
+            )
 
 
 @dataclass(frozen=True)

@@ -126,19 +126,6 @@ def keeps_path(path: str, source: Source, options: ProjectOptions, folders: froz
     return path.startswith("tests/") or not path.startswith("src/") or keeps_package_file(path, source, options.level)
 
 
-def fallback_test_levels(source: Source, files: list[str]) -> dict[str, Level]:
-    """Until ``test_levels.test_file_levels`` exists: a test's level is the highest of the modules it imports."""
-    found: dict[str, Level] = {}
-    for path in (name for name in files if name.startswith("tests/")):
-        level = Level.BEGINNER
-        if path.endswith(".py"):
-            for module in imported_modules((source.root / path).read_text(encoding="utf-8")):
-                tagged = source.levels.level_of(module) if module.split(".")[0] == source.package else None
-                level = max(level, Level(tagged or Level.BEGINNER))
-        found[path] = level
-    return found
-
-
 def _docstrings(tree: ast.AST) -> set[int]:
     found: set[int] = set()
     for node in ast.walk(tree):
@@ -217,10 +204,23 @@ def imported_modules(text: str) -> frozenset[str]:
     return frozenset(names)
 
 
+#: Test levels of recent source trees, by tree and the size and time of each of its files: a tree renders at
+#: several levels and types in one process (an upgrade renders twice, the product tests twenty times).
+_TEST_LEVELS_SEEN: dict[tuple[str, tuple[tuple[str, int, int], ...]], dict[str, Level]] = {}
+
+
 def levels_of_tests(source: Source, files: list[str]) -> dict[str, Level]:
     """The level of every file under ``tests/`` (the generator contract, rule 4)."""
-    try:
-        from tripcast.generator.test_levels import test_file_levels  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return fallback_test_levels(source, files)
+    stats = ((path, (source.root / path).stat()) for path in files)
+    key = (str(source.root.resolve()), tuple((path, st.st_mtime_ns, st.st_size) for path, st in stats))
+    if key not in _TEST_LEVELS_SEEN:
+        if len(_TEST_LEVELS_SEEN) >= 8:
+            _TEST_LEVELS_SEEN.clear()
+        _TEST_LEVELS_SEEN[key] = _compute_test_levels(source)
+    return dict(_TEST_LEVELS_SEEN[key])
+
+
+def _compute_test_levels(source: Source) -> dict[str, Level]:
+    from tripcast.generator.test_levels import test_file_levels  # here: test_levels imports this module
+
     return {path: Level(level) for path, level in test_file_levels(source.root).items()}

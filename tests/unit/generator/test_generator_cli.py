@@ -35,6 +35,7 @@ def test_dry_run_prints_one_reason_per_folder_and_writes_nothing(tmp_path):
     reasons = {line.split()[0]: line for line in lines[1:]}
     assert "hexagonal architecture" in reasons["src/"] and "testing strategy" in reasons["tests/"]
     assert "src/my_ml_project/core/" in reasons
+    assert reasons["data/"].endswith("(empty at this level)")  # the guide's data/: untracked, made on demand
     assert not {"frontend/", "observability/", "deployment/"} & set(reasons)  # not an academic project's
     assert list(tmp_path.iterdir()) == []
 
@@ -68,6 +69,8 @@ def test_generation_writes_the_project_its_manifest_and_a_first_commit(tmp_path)
         (["--project-name", "1st-project"], "--project-name '1st-project': use lower-case"),
         (["--project-name", "class"], "'class' is a Python keyword or standard library module"),
         (["--project-name", "json"], "'json' is a Python keyword or standard library module"),
+        (["--project-name", "mlflow"], "'mlflow' is a dependency's name; the package would shadow it"),
+        (["--project-name", "tests"], "'tests' is a root folder of the project"),
         ([], "--project-name is required"),
     ],
 )
@@ -130,3 +133,14 @@ def test_the_cli_new_command_generates_lists_and_refuses_bad_input(tmp_path):
     assert made.exit_code == 0, made.output
     assert (tmp_path / "cli-made" / ".mlops-structure.json").is_file()
     assert list(tmp_path.iterdir()) == [tmp_path / "cli-made"]
+
+
+def test_a_failed_upgrade_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    from tripcast.generator import command, upgrade
+
+    def broken(project_dir, target_level, source=None):
+        raise RuntimeError("git merge-file failed on README.md")
+
+    monkeypatch.setattr(upgrade, "upgrade_project", broken)
+    assert command.main(REPO, ["upgrade", "--level", "expert", "--project", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == "error: git merge-file failed on README.md\n"

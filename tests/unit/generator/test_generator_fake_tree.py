@@ -52,14 +52,17 @@ FILES = {
 }
 
 
-@pytest.fixture(scope="module")
-def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("fake-source")
+def make_source(root: Path) -> Path:
     levels = Path(tripcast.levels.__file__).read_text(encoding="utf-8").replace("tripcast", "fakepkg")
     for relative, text in {**FILES, "src/fakepkg/levels.py": levels}.items():
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_text(text, encoding="utf-8")
     return root
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_source(tmp_path_factory.mktemp("fake-source"))
 
 
 def render(source: Path, level: Level, project_type: str = "enterprise") -> dict[str, bytes]:
@@ -96,6 +99,13 @@ def test_tests_follow_the_level_of_what_they_import(source):
     assert "tests/unit/test_core.py" in render(source, Level.BEGINNER)
     assert "tests/unit/test_api.py" not in render(source, Level.BEGINNER)
     assert "tests/unit/test_api.py" in render(source, Level.INTERMEDIATE)
+
+
+def test_an_edited_test_is_levelled_again(tmp_path):
+    tree = make_source(tmp_path)
+    assert "tests/unit/test_api.py" not in render(tree, Level.BEGINNER)
+    (tree / "tests/unit/test_api.py").write_text("import fakepkg.core.model  # no API any more\n")
+    assert "tests/unit/test_api.py" in render(tree, Level.BEGINNER)
 
 
 def test_a_type_drops_the_tests_needing_its_dropped_folders(source):
