@@ -243,6 +243,7 @@ TEST_LEVELS: dict[str, Level] = {
     "tests/load": Level.INTERMEDIATE,  # the HTTP server under load
     "tests/unit/generator": Level.EXPERT,  # the generator's own tests read the full source tree
     "tests/support/serve_process.py": Level.INTERMEDIATE,  # runs `tripcast serve`
+    "tests/support/uvicorn_thread.py": Level.INTERMEDIATE,  # uvicorn: the HTTP API's server
     "tests/support/pipeline_runs.py": Level.ADVANCED,
     "tests/faults/test_faults_http_body.py": Level.INTERMEDIATE,
     "tests/faults/test_faults_serving.py": Level.ADVANCED,  # the server, and models compiled with tl2cgen
@@ -255,6 +256,7 @@ TEST_LEVELS: dict[str, Level] = {
     "tests/integration/serving/test_serving_optimization_real.py": Level.ADVANCED,
     "tests/unit/serving/test_serving_compiled.py": Level.ADVANCED,
     "tests/unit/monitoring/test_monitoring_cli_imports.py": Level.INTERMEDIATE,  # drift and features commands
+    "tests/unit/monitoring/test_drift_evidently_agreement.py": Level.ADVANCED,  # Evidently: the monitoring extra
 }
 
 #: Modules that wire every level together: they may import a higher level, but only inside a function.

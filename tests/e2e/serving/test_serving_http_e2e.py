@@ -100,18 +100,18 @@ def test_serves_predicts_and_follows_promotion_without_restart(server: str, serv
         assert client.post("/v1/predictions", json={"trips": [TRIP] * 51}).status_code == 413
         assert client.post("/v1/models/reload").status_code == 401
 
-        # v2 gets a compiled form before promotion: the server loads it with its fast row forms.
+        # v2 gets a compiled form before promotion (advanced: tl2cgen): the server loads it with its fast row forms.
         from tripcast.core.domain.trip import TripRequest
-        from tripcast.mlops.serving.optimization import optimize_model_version
+        from tripcast.mlops.serving.optimization import optimize_model_version as optimize  # level: advanced
 
-        optimize_model_version(served_registry.tracking_uri, "trip-duration", v2, compiler_options=("-O0",))
+        optimize(served_registry.tracking_uri, "trip-duration", v2, compiler_options=("-O0",))  # level: advanced
         native = served_registry.registry.load_predictor("trip-duration", v2)
         expected = native.predict_trips([TripRequest.create(**{**TRIP, "pickup_datetime": _when(TRIP)})])[0]
         served_registry.registry.set_alias("trip-duration", "champion", v2)
         wait_for(lambda: client.get("/v1/models/current").json()["model_version"] == v2, 60, "the new champion")
         after = client.post("/v1/predictions", json=TRIP).json()
         assert after["model_version"] == v2
-        assert client.get("/v1/models/current").json()["predictor"] == "OptimizedPredictor"
+        assert client.get("/v1/models/current").json()["predictor"] == "OptimizedPredictor"  # level: advanced
         assert after["minutes"] == pytest.approx(expected, abs=1e-4)
         assert after["minutes"] != pytest.approx(single["minutes"], abs=1e-9)
 

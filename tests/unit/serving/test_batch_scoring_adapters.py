@@ -59,7 +59,7 @@ def test_scoring_refuses_bad_paths_without_opening_the_registry_or_the_audit_tra
     assert (plan.total_rows, plan.quarantine) == (3, tmp_path / "out" / "s.quarantine.parquet")
 
 
-def test_feature_store_models_get_their_features_through_requests(tmp_path: Path) -> None:
+def test_feature_store_models_get_their_features_through_requests(tmp_path: Path) -> None:  # level: intermediate
     tc = bootstrap(Settings(data_dir=tmp_path / "data", feature_store_enabled=True))
     assert isinstance(tc.scoring.scorer.features, RequestColumnFeatures)
 
