@@ -37,9 +37,9 @@ pytestmark = [pytest.mark.generator, pytest.mark.slow, pytest.mark.timeout(3600)
 
 
 def project_env(options: ProjectOptions, shared_data: Path, bin_dir: Path) -> dict[str, str]:
-    """This process's environment without Tripcast's settings or virtual environment, plus the project's own
-    settings pointing at the real TLC files; ``uv`` on the PATH (a shim over ``python3 -m uv`` when only the
-    module is installed: the generator locks the project with it)."""
+    """This process's environment without Tripcast's settings or virtual environment, plus where the project's
+    tests find the real TLC files (as `.ci/run` sets it); ``uv`` on the PATH (a shim over ``python3 -m uv`` when
+    only the module is installed: the generator locks the project with it)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRIPCAST_", "VIRTUAL_ENV", "UV_PROJECT"))}
     if shutil.which("uv") is None:
         bin_dir.mkdir(parents=True, exist_ok=True)
@@ -48,7 +48,6 @@ def project_env(options: ProjectOptions, shared_data: Path, bin_dir: Path) -> di
         shim.chmod(0o755)
         env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     env[f"{options.env_prefix}SHARED_DATA"] = str(shared_data)
-    env[f"{options.env_prefix}RAW_DIR"] = str(shared_data)
     return env
 
 
@@ -78,7 +77,9 @@ def test_a_generated_project_passes_its_own_demo_and_tests(level: Level, tmp_pat
     files = sum(1 for path in project.rglob("*") if path.is_file() and ".git" not in path.parts)
 
     timings["setup"], _ = run(["make", "setup", "UV_LINK_MODE=hardlink"], project, env)
-    timings["demo"], demo = run(["make", "demo", "UV_LINK_MODE=hardlink"], project, env)
+    # The README's way to use TLC files already on disk; only for the demo (the tests check the defaults).
+    demo_env = {**env, f"{options.env_prefix}RAW_DIR": str(shared_data_dir)}
+    timings["demo"], demo = run(["make", "demo", "UV_LINK_MODE=hardlink"], project, demo_env)
     assert "demo summary (real NYC TLC data)" in demo and "champion" in demo
     test = ["make", "test", "UV_LINK_MODE=hardlink", f"PYTEST_ARGS={PYTEST_ARGS[level]}"]
     timings["test"], tested = run(test, project, env)
