@@ -42,6 +42,13 @@ NOT_RUN: dict[str, str] = {
     "make demo": "the module fixture runs what it runs, `uv run tripcast demo`; its `setup` step (uv sync) "
     "made the environment this test runs in",
     "make test": "the whole test suite, of which this test is a part",
+    "python create_mlops_structure.py --list": "run as written from the repository root, with the interpreter "
+    "of a machine where nothing is installed, by tests/unit/generator/test_generator_cli.py",
+    "python create_mlops_structure.py --project-name my-ml-project --level beginner --dry-run": "the same "
+    "(test_dry_run_prints_one_reason_per_folder_and_writes_nothing)",
+    "python create_mlops_structure.py --project-name my-ml-project --level beginner --output ..": "generates and "
+    "locks a project: tests/generator (make test-generator) runs this command for every level, then the "
+    "project's own make demo and make test",
     "uv run tripcast ingest --from postgres --url postgresql+psycopg://postgres@127.0.0.1:5432/trips --table "
     "green_trips --month 2021-04": "needs a database of trips; the same command runs against a table of "
     "real trips in the real PostgreSQL in tests/integration/data/test_ingest_sources_cli.py",
