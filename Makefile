@@ -12,13 +12,13 @@ PYTEST_ARGS ?=
 .PHONY: help setup demo test lint typecheck architecture serve clean
 .PHONY: frontend  # folder: frontend
 .PHONY: monitoring-up monitoring-down  # folder: observability
-.PHONY: test-generator  # level: expert
+.PHONY: test-generator  # level: source
 
 help:
 	@echo "make demo   - set up and run ingest -> validate -> train -> register -> promote -> predict"
 	@echo "make test   - set up and run lint, architecture contracts and the whole test suite"
 	@echo "make monitoring-up / monitoring-down - Prometheus, Alertmanager and Pushgateway from observability/"  # folder: observability
-	@echo "make test-generator - generate a project at each level and run its make demo and make test"  # level: expert
+	@echo "make test-generator - generate a project at each level and run its make demo and make test"  # level: source
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --user uv
@@ -55,7 +55,7 @@ TEST_STEPS += frontend  # folder: frontend
 test: $(TEST_STEPS)
 	$(RUN) pytest $(PYTEST_ARGS)
 
-# level>=expert
+# level>=source
 # The generator (DOCS/generator.md): a project cut at each level, in a temporary folder, passes its own
 # `make demo` and `make test` (tests/generator; slow, so not part of `make test`; .ci/run runs both).
 test-generator: setup

@@ -259,6 +259,10 @@ TEST_LEVELS: dict[str, Level] = {
     "tests/unit/monitoring/test_drift_evidently_agreement.py": Level.ADVANCED,  # Evidently: the monitoring extra
 }
 
+#: Paths only this source tree holds, never a project cut from it (with ``# level: source`` markers in text
+#: files): the generator's own harness, which cuts a project at every level from the full source tree.
+SOURCE_ONLY_PATHS: tuple[str, ...] = ("tests/generator/",)
+
 #: Modules that wire every level together: they may import a higher level, but only inside a function.
 ASSEMBLERS: tuple[str, ...] = ("tripcast.bootstrap", "tripcast.cli.app")
 

@@ -34,6 +34,11 @@ _BLOCK_END = re.compile(r"^\s*(?:#|<!--)\s*level-end\s*(?:-->)?\s*$")
 _PY_MARKER = re.compile(r"^#\s*" + _CONDITION + r"\s*$")
 
 
+#: The pseudo-level of what only the source tree keeps, never a project cut from it (``# level: source``):
+#: the generator's own harness, which cuts every level from the full tree.
+SOURCE_ONLY = "SOURCE"
+
+
 class MarkerError(ValueError):
     """A marker is malformed (unknown level, unclosed block); the message names the file and line."""
 
@@ -50,6 +55,8 @@ class Cut:
         if match.group("folder"):
             return match.group("folder") in self.folders
         name = match.group("level").upper()
+        if name == SOURCE_ONLY:
+            return False
         if name not in Level.__members__:
             raise MarkerError(f"{where}: unknown level {match.group('level')!r} in a level marker")
         return Level[name] <= self.level

@@ -33,7 +33,8 @@ def render_project(source: Path, options: ProjectOptions) -> dict[str, bytes]:
     files = source_files(source)
     folders = project_folders(tree, options)
     kept = [path for path in files if keeps_path(path, tree, options, folders)]
-    kept = _cut_tests(tree, options, files, kept, folders)
+    source_only = tuple(getattr(tree.levels, "SOURCE_ONLY_PATHS", ()))
+    kept = [path for path in _cut_tests(tree, options, files, kept, folders) if not path.startswith(source_only)]
     cut = Cut(options.level, folders | {path.split("/", 1)[0] for path in ALWAYS_KEPT})
     renamer = Renamer(tree.package, options)
     rendered: dict[str, bytes] = {}

@@ -135,3 +135,21 @@ def test_resolve_leaves_binary_and_unknown_files_alone():
     assert resolve("DOCS/img/a.png", binary, cut(Level.BEGINNER)) == binary
     assert resolve("frontend/a.ts", b"x // level: expert\n", cut(Level.BEGINNER)) == b"x // level: expert\n"
     assert resolve(".ci/run", b"make test  # level: expert\n", cut(Level.BEGINNER)) == b""
+
+
+def test_source_only_markers_drop_at_every_level_even_expert():
+    text = "a\nb  # level: source\n# level>=source\nc\n# level-end\nd\n"
+    cut = Cut(Level.EXPERT, frozenset({"src", "tests"}))
+    assert resolve_text(text, cut, "Makefile") == "a\nd\n"
+
+
+def test_the_generator_harness_never_reaches_a_generated_project():
+    from pathlib import Path
+
+    from tripcast.generator.options import ProjectOptions
+    from tripcast.generator.render import render_project
+
+    rendered = render_project(Path(__file__).resolve().parents[3], ProjectOptions("my-ml-project", Level.EXPERT))
+    assert not [path for path in rendered if path.startswith("tests/generator/")]
+    assert "test-generator" not in rendered["Makefile"].decode() + rendered[".ci/run"].decode()
+    assert "tests/unit/generator/test_generator_markers.py" in rendered  # the generator's own tests stay
