@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tripcast.generator.markers import Cut, resolve
+from tripcast.generator.normalise import normalise_python
 from tripcast.generator.options import ALWAYS_KEPT, ProjectOptions
 from tripcast.generator.rename import Renamer
 from tripcast.generator.selection import (
@@ -25,7 +26,8 @@ FOLDER_NEUTRAL_TESTS = ("tests/architecture/", "tests/unit/generator/")
 def render_project(source: Path, options: ProjectOptions) -> dict[str, bytes]:
     """Every file of the project ``options`` describes, cut from the source tree at ``source``.
 
-    Pure: reads ``source``, writes nothing. Keys are relative POSIX paths; values the exact bytes to write
+    Reads ``source`` and writes nothing outside a temporary folder (ruff normalises the renamed Python there:
+    :mod:`tripcast.generator.normalise`). Keys are relative POSIX paths; values the exact bytes to write
     (package renamed, level markers resolved). Deterministic: the same source and options give the same result,
     which is what makes a three-way merge on upgrade possible (base = the old level's rendering).
     """
@@ -41,7 +43,7 @@ def render_project(source: Path, options: ProjectOptions) -> dict[str, bytes]:
     for path in kept:
         content = resolve(path, (source / path).read_bytes(), cut)
         rendered[renamer.path(path)] = renamer.content(path, content)
-    return dict(sorted(rendered.items()))
+    return dict(sorted(normalise_python(rendered, source).items()))
 
 
 def _cut_tests(

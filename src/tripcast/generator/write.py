@@ -45,12 +45,29 @@ def write_files(folder: Path, files: dict[str, bytes]) -> None:
             path.chmod(0o755)
 
 
+def uv_command() -> list[str]:
+    """How to run uv: ``uv`` on the PATH, ``$UV``, this interpreter's ``-m uv``, then ``python3 -m uv`` (the
+    first that answers ``--version``; a machine may have uv only as a module of another Python)."""
+    candidates = [[shutil.which("uv") or ""], [os.environ.get("UV", "")], [sys.executable, "-m", "uv"]]
+    candidates.append([shutil.which("python3") or "", "-m", "uv"])
+    for command in candidates:
+        if command[0] and _answers(command):
+            return command
+    raise WriteError("uv not found (tried uv on the PATH, $UV, python -m uv); install uv or pass --no-lock")
+
+
+def _answers(command: list[str]) -> bool:
+    try:
+        done = subprocess.run([*command, "--version"], capture_output=True, check=False, timeout=60)
+    except OSError:
+        return False
+    return done.returncode == 0
+
+
 def lock(folder: Path) -> bytes:
     """Run ``uv lock`` in ``folder`` and return the lock file it wrote."""
-    uv = shutil.which("uv")
-    command = [uv] if uv else [sys.executable, "-m", "uv"]
     done = subprocess.run(
-        [*command, "lock", "--quiet"], cwd=folder, capture_output=True, text=True, check=False, timeout=600
+        [*uv_command(), "lock", "--quiet"], cwd=folder, capture_output=True, text=True, check=False, timeout=600
     )
     if done.returncode != 0:
         raise WriteError(f"uv lock failed in the generated project: {done.stderr.strip()[-500:]}")

@@ -69,6 +69,9 @@ def test_feature_schemas_come_from_the_ibis_plan():
     assert "ended before" in zone_pair["properties"]["feature_timestamp"]["description"]
     dictionary = render_catalog()["data_dictionary.md"]
     assert "`unknown_pickup_zone`" in dictionary and "## features_zone_hour" in dictionary
+    # A generated project spells the product's title one way in prose (.md), another in code, so the catalog's
+    # text never names it (the lower-case package name renames alike everywhere).
+    assert all("Tripcast" not in text for text in render_catalog().values())
 
 
 def test_cli_writes_the_catalog_to_out_or_to_the_catalog_dir_setting(tmp_path: Path, monkeypatch) -> None:

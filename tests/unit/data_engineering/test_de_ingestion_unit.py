@@ -70,8 +70,8 @@ def test_masked_urls_keep_no_token_or_password():
         mask_endpoint("https://hooks.slack.com/services/T0001/B0002/XXXXsecret")
         == "https://hooks.slack.com/services/T***"
     )
-    masked = mask_endpoint("http://bot:hunter2@127.0.0.1:9093/hooks/tripcast?token=abc")
-    assert masked == "http://bot:***@127.0.0.1:9093/hooks/t***?***"
+    masked = mask_endpoint("http://bot:hunter2@127.0.0.1:9093/hooks/alerts?token=abc")
+    assert masked == "http://bot:***@127.0.0.1:9093/hooks/a***?***"
     assert "hunter2" not in masked and "abc" not in masked
 
 

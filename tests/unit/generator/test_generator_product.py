@@ -6,6 +6,7 @@ generator's selection code.
 
 from __future__ import annotations
 
+import ast
 import itertools
 import re
 import subprocess
@@ -114,7 +115,21 @@ def test_no_source_name_remains_and_python_compiles(level, project_type):
                     pytest.fail(f"{path}:{number}: {line.strip()}")
         if path.endswith(".py"):
             compile(text, path, "exec")
+            if path.startswith("src/"):
+                assert_functions_fit(path, text)
         CHECKED.add((path, content))
+
+
+#: The generated project's own tests/architecture/test_function_length.py limit, which the rename and ruff's
+#: re-wrapping of longer names must not push a function past.
+MAX_FUNCTION_LINES = 60
+
+
+def assert_functions_fit(path: str, text: str) -> None:
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno is not None:
+            length = node.end_lineno - node.lineno + 1
+            assert length <= MAX_FUNCTION_LINES, f"{path}::{node.name} is {length} lines once renamed"
 
 
 #: (path, content) pairs already found clean and compiling.

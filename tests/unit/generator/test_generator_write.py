@@ -69,3 +69,36 @@ def test_the_first_commit_ignores_a_user_s_global_signing(tmp_path, monkeypatch)
     assert log.stdout == "Generated project\n"
     status = subprocess.run(["git", "-C", str(target), "status", "--porcelain"], capture_output=True, text=True)
     assert status.stdout == ""  # the manifest is committed too
+
+
+def _script(path, status):
+    path.write_text(f"#!/bin/sh\nexit {status}\n", encoding="utf-8")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_uv_is_found_on_the_path_then_uv_env_then_as_a_module(tmp_path, monkeypatch):
+    good, broken = _script(tmp_path / "good", 0), _script(tmp_path / "broken", 1)
+    found = {"uv": None, "python3": broken}
+    monkeypatch.setattr(write.shutil, "which", lambda name: found[name])
+    monkeypatch.setattr(write.sys, "executable", broken)  # this interpreter has no uv module
+    monkeypatch.setenv("UV", good)
+    assert write.uv_command() == [good]
+    found["uv"] = good
+    monkeypatch.setenv("UV", broken)
+    assert write.uv_command() == [good]
+    found["uv"] = None
+    found["python3"] = good  # only `python3 -m uv` answers
+    assert write.uv_command() == [good, "-m", "uv"]
+    interpreter = _script(tmp_path / "interpreter", 0)
+    monkeypatch.setattr(write.sys, "executable", interpreter)  # this interpreter's module comes before python3's
+    assert write.uv_command() == [interpreter, "-m", "uv"]
+
+
+def test_no_uv_anywhere_is_one_clear_error(tmp_path, monkeypatch):
+    broken = _script(tmp_path / "broken", 1)
+    monkeypatch.setattr(write.shutil, "which", lambda name: broken if name == "python3" else None)
+    monkeypatch.setattr(write.sys, "executable", broken)
+    monkeypatch.delenv("UV", raising=False)
+    with pytest.raises(WriteError, match=r"uv not found .*--no-lock"):
+        write.uv_command()

@@ -283,7 +283,7 @@ def build_trip_schema(
         name="processed_trips" if processed else "trips",
         title="NYC TLC trip" if not processed else "Validated NYC TLC trip",
         description=(
-            "One taxi trip in Tripcast's canonical schema (green and yellow, 2019 onwards). "
+            "One taxi trip in the canonical schema (green and yellow, 2019 onwards). "
             f"Zone ids {MIN_ZONE_ID}-{MAX_ZONE_ID} per the TLC zone lookup."
         ),
         ordered=True,

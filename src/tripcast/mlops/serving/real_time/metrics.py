@@ -136,6 +136,11 @@ class ServingMetrics:
             ["model_name", "model_version"],
             registry=r,
         )
+        self._cache_and_model_metrics(r)
+        self._experiment_metrics(r)
+
+    def _cache_and_model_metrics(self, r: CollectorRegistry) -> None:
+        """The prediction cache's and the model loader's metrics."""
         self.cache_hits = Counter("tripcast_prediction_cache_hits_total", "Predictions answered from cache", registry=r)
         self.cache_misses = Counter("tripcast_prediction_cache_misses_total", "Predictions not in cache", registry=r)
         self.cache_errors = Counter(
@@ -151,7 +156,6 @@ class ServingMetrics:
             registry=r,
             multiprocess_mode="liveall",
         )
-        self._experiment_metrics(r)
 
     def _experiment_metrics(self, r: CollectorRegistry) -> None:
         """The traffic split's metrics (issue #14), registered once with the others."""
