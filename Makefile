@@ -57,7 +57,7 @@ test: $(TEST_STEPS)
 
 # level>=source
 # The generator (DOCS/generator.md): a project cut at each level, in a temporary folder, passes its own
-# `make demo` and `make test` (tests/generator; slow, so not part of `make test`; .ci/run runs both).
+# `make demo` and `make test` (tests/generator; slow, so not part of `make test`).
 test-generator: setup
 	$(RUN) pytest tests/generator -m generator $(PYTEST_ARGS)
 # level-end

@@ -105,3 +105,19 @@ def _restore_mlflow_global_uris() -> Iterator[None]:
 
     with preserved_mlflow_uris():
         yield
+
+
+#: PROMETHEUS_MULTIPROC_DIR as the session found it (normally unset).
+_SESSION_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+
+
+@pytest.fixture(autouse=True)
+def _no_inherited_prometheus_multiproc_dir() -> Iterator[None]:
+    """Feast's metrics module sets PROMETHEUS_MULTIPROC_DIR in this process when first imported; a server a
+    later test spawns with this environment would start in multiprocess mode (no exemplars, merged files)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR") != _SESSION_MULTIPROC_DIR:
+        if _SESSION_MULTIPROC_DIR is None:
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        else:
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = _SESSION_MULTIPROC_DIR
+    yield
