@@ -41,7 +41,10 @@ def project_env(options: ProjectOptions, shared_data: Path, bin_dir: Path) -> di
     tests find the real TLC files (as `.ci/run` sets it); ``uv`` on the PATH (a shim over ``python3 -m uv`` when
     only the module is installed: the generator locks the project with it)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRIPCAST_", "VIRTUAL_ENV", "UV_PROJECT"))}
-    if shutil.which("uv") is None:
+    uv_binary = os.environ.get("UV") or shutil.which("uv")  # `uv run` names its own binary in UV
+    if uv_binary is not None:
+        env["PATH"] = f"{Path(uv_binary).parent}{os.pathsep}{env.get('PATH', '')}"
+    else:
         bin_dir.mkdir(parents=True, exist_ok=True)
         shim = bin_dir / "uv"
         shim.write_text('#!/bin/sh\nexec python3 -m uv "$@"\n', encoding="utf-8")
