@@ -19,6 +19,7 @@ from tripcast.core.domain.errors import FieldProblem, InvalidInputError, Tripcas
 from tripcast.core.domain.experiment import AnalysisResult, ExperimentState
 from tripcast.core.ports.replay import LabelledRequest, OutcomeRecorder, ReplaySender, SentRequest
 from tripcast.core.services.experiments import Experiments, ExperimentStatus
+from tripcast.core.services.polling import poll_until
 
 log = logging.getLogger(__name__)
 
@@ -172,14 +173,15 @@ class ExperimentReplay:
 
     def _await_exposures(self, experiment_id: str, expected: int, settle_seconds: float) -> None:
         """Wait until the serving side has written the exposures of every routed request (it buffers them)."""
-        deadline = self.monotonic() + settle_seconds
-        while True:
-            written = sum(self.experiments.status(experiment_id).exposures.values())
-            if written >= expected:
-                return
-            if self.monotonic() >= deadline:
-                raise ReplayIncompleteError(
-                    f"only {written} of {expected} exposures of experiment {experiment_id!r} were written "
-                    f"within {settle_seconds:g} s; is the server flushing them (TRIPCAST_EXPOSURE_FLUSH_SECONDS)?"
-                )
-            time.sleep(self.poll_seconds)
+        written, complete = poll_until(
+            lambda: sum(self.experiments.status(experiment_id).exposures.values()),
+            lambda count: count >= expected,
+            seconds=settle_seconds,
+            every=self.poll_seconds,
+            monotonic=self.monotonic,
+        )
+        if not complete:
+            raise ReplayIncompleteError(
+                f"only {written} of {expected} exposures of experiment {experiment_id!r} were written "
+                f"within {settle_seconds:g} s; is the server flushing them (TRIPCAST_EXPOSURE_FLUSH_SECONDS)?"
+            )

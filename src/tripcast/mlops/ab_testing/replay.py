@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import tempfile
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import httpx
 
 from tripcast.core.domain.trip import TripRequest
 from tripcast.core.ports.replay import SentRequest
+from tripcast.core.services.polling import poll_until
 from tripcast.core.services.prediction import Prediction
 
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -113,14 +113,14 @@ class FeedbackOutcomeRecorder:
             return self.ingest(str(path))
 
     def _await_logged(self, ids: list[str]) -> None:
-        deadline = time.monotonic() + self.settle_seconds
-        while True:
-            missing = len(ids) - len(self.known_ids(ids))
-            if missing == 0:
-                return
-            if time.monotonic() >= deadline:
-                raise ReplayRequestError(
-                    f"{missing} of {len(ids)} answered requests never reached the prediction log within "
-                    f"{self.settle_seconds:g} s: do the server and this command share TRIPCAST_PREDICTION_LOG_URL?"
-                )
-            time.sleep(self.poll_seconds)
+        missing, complete = poll_until(
+            lambda: len(ids) - len(self.known_ids(ids)),
+            lambda count: count == 0,
+            seconds=self.settle_seconds,
+            every=self.poll_seconds,
+        )
+        if not complete:
+            raise ReplayRequestError(
+                f"{missing} of {len(ids)} answered requests never reached the prediction log within "
+                f"{self.settle_seconds:g} s: do the server and this command share TRIPCAST_PREDICTION_LOG_URL?"
+            )
