@@ -222,33 +222,24 @@ class Registry:
 @pytest.fixture(scope="module")
 def registry_template(tmp_path_factory: pytest.TempPathFactory, shared_data_dir: Path) -> Path:
     """Feb 2021 validated by `tripcast validate`; three small LightGBM versions registered in MLflow."""
-    from tripcast.core.domain.month import Month
-    from tripcast.core.ports.data import RawDataset
-    from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
-    from tripcast.data_engineering.tlc.files import read_tlc_file
-    from tripcast.data_engineering.tlc.validation import PanderaTripValidator
-    from tripcast.mlops.model_registry.mlflow_registry import MlflowModelRegistry
-    from tripcast.mlops.tracking.mlflow_tracker import MlflowTracker
-    from tripcast.mlops.training.lightgbm_trainer import LightGBMTrainer
+    from support.real_models import register_lightgbm_versions, validated_january
 
     root = tmp_path_factory.mktemp("registry")
     data_dir = root / "data"
     env = environment(data_dir, TRIPCAST_RAW_DIR=str(shared_data_dir))
     validated = tripcast(["validate", "--month", "2021-02"], env)
     assert validated.returncode == 0, validated.stderr
-    path = shared_data_dir / "green_tripdata_2021-01.parquet"
-    january = PanderaTripValidator().split(RawDataset(read_tlc_file(path, "green"), Month(2021, 1), str(path)))
-    features = TripFeatureBuilder()
-    train = features.training_set(january.valid.head(4000), "2021-01")
-    tracking_uri = f"sqlite:///{data_dir / 'mlflow.db'}"
-    tracker = MlflowTracker(tracking_uri, "faults", (root / "artifacts").as_uri())
-    registry = MlflowModelRegistry(tracking_uri, features)
-    for rounds in (5, 10, 20):
-        model = LightGBMTrainer(features.spec, num_boost_round=rounds).fit(train, train)
-        with tracker.start_run(f"rounds-{rounds}") as run:
-            uri = run.log_model(model, features.spec, train)
-        registry.register(uri, MODEL, tags={"valid_month": "2021-02", "train_month": "2021-01"})
-    registry.set_alias(MODEL, "champion", "1")
+    made = register_lightgbm_versions(
+        validated_january(shared_data_dir).valid.head(4000),
+        f"sqlite:///{data_dir / 'mlflow.db'}",
+        root / "artifacts",
+        rounds=(5, 10, 20),
+        experiment="faults",
+        dataset_name="2021-01",
+        tags={"valid_month": "2021-02", "train_month": "2021-01"},
+        champion=0,
+    )
+    assert made.versions == ["1", "2", "3"]
     return data_dir
 
 

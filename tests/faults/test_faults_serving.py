@@ -28,16 +28,9 @@ import httpx
 import pytest
 from mlflow.tracking import MlflowClient
 
+from support.real_models import register_lightgbm_versions, validated_january
 from support.serve_process import free_port, stop_process, wait_until_serving
-from tripcast.core.domain.month import Month
-from tripcast.core.ports.data import RawDataset
-from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
-from tripcast.data_engineering.tlc.files import read_tlc_file
-from tripcast.data_engineering.tlc.validation import PanderaTripValidator
-from tripcast.mlops.model_registry.mlflow_registry import MlflowModelRegistry
 from tripcast.mlops.serving.optimization.artifact import ARTIFACT_TAG, optimize_model_version
-from tripcast.mlops.tracking.mlflow_tracker import MlflowTracker
-from tripcast.mlops.training.lightgbm_trainer import LightGBMTrainer
 
 MODEL_NAME = "trip-duration"
 TOKEN = "faults-token-0123456789abcdef"
@@ -79,20 +72,13 @@ class Registry:
 
 
 def _train_and_register(shared_data_dir: Path, tracking_uri: str, root: Path, rounds: tuple[int, ...]) -> list[str]:
-    path = shared_data_dir / "green_tripdata_2021-01.parquet"
-    trips = PanderaTripValidator().split(RawDataset(read_tlc_file(path, "green"), Month(2021, 1), str(path))).valid
-    features = TripFeatureBuilder()
-    train = features.training_set(trips.head(5000), "2021-01-head")
-    tracker = MlflowTracker(tracking_uri, "faults-serving", (root / "artifacts").as_uri())
-    registry = MlflowModelRegistry(tracking_uri, features)
-    versions = []
-    for n in rounds:
-        model = LightGBMTrainer(features.spec, {"num_threads": 1}, num_boost_round=n).fit(train, train)
-        with tracker.start_run(f"faults-{n}") as run:
-            uri = run.log_model(model, features.spec, train)
-        versions.append(registry.register(uri, MODEL_NAME).version)
-    registry.set_alias(MODEL_NAME, "champion", versions[0])
-    return versions
+    trips = validated_january(shared_data_dir).valid.head(5000)
+    one_thread = {"num_threads": 1}
+    artifacts = root / "artifacts"
+    made = register_lightgbm_versions(
+        trips, tracking_uri, artifacts, rounds=rounds, experiment="faults", params=one_thread, champion=0
+    )
+    return made.versions
 
 
 @pytest.fixture(scope="module")

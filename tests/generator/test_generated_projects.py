@@ -32,6 +32,7 @@ from support.generator_upgrade import (
     edit_like_a_user,
     walk_levels,
 )
+from tripcast.generator.manifest import read_manifest
 from tripcast.generator.options import ProjectOptions
 from tripcast.levels import Level
 
@@ -125,7 +126,7 @@ def check_level(level: Level, project: Path, env: dict[str, str], timings: dict[
     test = ["make", "test", "UV_LINK_MODE=hardlink", f"PYTEST_ARGS={PYTEST_ARGS[level]}"]
     timings["test"], tested = run(test, project, env)
     assert " passed" in tested and " failed" not in tested and " error" not in tested
-    record(level, timings, len(generated_files(project)))
+    record(level, timings, len(read_manifest(project).files))
 
 
 def test_a_project_grows_from_beginner_to_expert_passing_its_own_demo_and_tests_at_each_level(

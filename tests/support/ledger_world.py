@@ -93,29 +93,14 @@ def scratch_dir() -> Path:
 
 def two_real_versions(tracking_uri: str, data_dir: Path, shared_data_dir: Path) -> tuple[str, str]:
     """Two small LightGBM versions of ``trip-duration`` trained on real January trips (no alias set)."""
-    from tripcast.core.domain.month import Month
-    from tripcast.core.ports.data import RawDataset
-    from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
-    from tripcast.data_engineering.tlc.files import read_tlc_file
-    from tripcast.data_engineering.tlc.validation import PanderaTripValidator
-    from tripcast.mlops.model_registry.mlflow_registry import MlflowModelRegistry
-    from tripcast.mlops.tracking.mlflow_tracker import MlflowTracker
-    from tripcast.mlops.training.lightgbm_trainer import LightGBMTrainer
+    from support.real_models import register_lightgbm_versions, validated_january
 
     if tracking_uri.startswith("sqlite"):
         from tripcast.mlops.tracking.schema import prepare_tracking_store
 
         prepare_tracking_store(tracking_uri, (data_dir / "artifacts").as_uri(), data_dir / "locks")
-    path = shared_data_dir / "green_tripdata_2021-01.parquet"
-    trips = PanderaTripValidator().split(RawDataset(read_tlc_file(path, "green"), Month(2021, 1), str(path))).valid
-    features = TripFeatureBuilder()
-    train = features.training_set(trips.head(3000), "2021-01-head")
-    tracker = MlflowTracker(tracking_uri, "ledger-e2e", (data_dir / "artifacts").as_uri())
-    registry = MlflowModelRegistry(tracking_uri, features)
-    versions = []
-    for rounds in (10, 30):
-        model = LightGBMTrainer(features.spec, {"num_threads": 1}, num_boost_round=rounds).fit(train, train)
-        with tracker.start_run(f"ledger-{rounds}") as run:
-            uri = run.log_model(model, features.spec, train)
-        versions.append(registry.register(uri, "trip-duration").version)
-    return versions[0], versions[1]
+    trips = validated_january(shared_data_dir).valid.head(3000)
+    made = register_lightgbm_versions(
+        trips, tracking_uri, data_dir / "artifacts", rounds=(10, 30), experiment="ledger-e2e", params={"num_threads": 1}
+    )
+    return made.versions[0], made.versions[1]

@@ -16,15 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from support.real_models import register_lightgbm_versions, validated_january
 from support.serve_process import free_port, serve_process
-from tripcast.core.domain.month import Month
-from tripcast.core.ports.data import RawDataset
-from tripcast.data_engineering.features.trip_features import TripFeatureBuilder
-from tripcast.data_engineering.tlc.files import read_tlc_file
-from tripcast.data_engineering.tlc.validation import PanderaTripValidator
-from tripcast.mlops.model_registry.mlflow_registry import MlflowModelRegistry
-from tripcast.mlops.tracking.mlflow_tracker import MlflowTracker
-from tripcast.mlops.training.lightgbm_trainer import LightGBMTrainer
 
 TOKEN = "e2e-replay-token-0123456789abcdef"
 MODEL = "trip-duration"
@@ -35,22 +28,18 @@ TRIP = {"pickup_datetime": "2021-02-14T08:30:00", "pickup_zone": 74, "dropoff_zo
 def weak_and_strong(shared_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     """(data dir, weak version, strong version): 3 and 150 boosting rounds on real January trips."""
     data_dir = tmp_path_factory.mktemp("replay-e2e")
-    tracking_uri = f"sqlite:///{data_dir / 'mlflow.db'}"
-    path = shared_data_dir / "green_tripdata_2021-01.parquet"
-    trips = PanderaTripValidator().split(RawDataset(read_tlc_file(path, "green"), Month(2021, 1), str(path))).valid
-    features = TripFeatureBuilder()
-    train = features.training_set(trips.sample(n=20_000, random_state=1), "2021-01-sample")
-    tracker = MlflowTracker(tracking_uri, "replay-e2e", (data_dir / "artifacts").as_uri())
-    registry = MlflowModelRegistry(tracking_uri, features)
-    versions = []
-    for rounds in (3, 150):
-        model = LightGBMTrainer(features.spec, {"num_threads": 1}, num_boost_round=rounds).fit(train, train)
-        with tracker.start_run(f"replay-{rounds}") as run:
-            run.log_metrics({"rmse": float(rounds)}, prefix="val_")
-            uri = run.log_model(model, features.spec, train)
-        versions.append(registry.register(uri, MODEL).version)
-    registry.set_alias(MODEL, "champion", versions[1])
-    return data_dir, versions[0], versions[1]
+    made = register_lightgbm_versions(
+        validated_january(shared_data_dir).valid.sample(n=20_000, random_state=1),
+        f"sqlite:///{data_dir / 'mlflow.db'}",
+        data_dir / "artifacts",
+        rounds=(3, 150),
+        experiment="replay-e2e",
+        dataset_name="2021-01-sample",
+        params={"num_threads": 1},
+        log_rmse=True,
+        champion=1,
+    )
+    return data_dir, made.versions[0], made.versions[1]
 
 
 @pytest.fixture(scope="module")
