@@ -2,9 +2,10 @@
 
 The rename changes word lengths (``tripcast`` -> ``my_ml_project``), which reorders imports (ruff I001) and
 pushes lines past the line length. One ``ruff check --fix --select I`` and one ``ruff format`` over the
-project's ``.py`` files, with the project's own ``pyproject.toml``, put them back in the project's style; what
-the formatter cannot wrap (a long comment or string) raises the project's E501 limit to its longest line
-(:func:`widen_line_limit`), while the formatter keeps targeting ``line-length``.
+project's ``.py`` files, with the project's own ``pyproject.toml``, put them back in the project's style; the
+few files left with a line the formatter cannot wrap (a long comment or string) are exempted from E501 by name
+(:func:`exempt_long_lines`). The line length itself stays: rules such as SIM108 judge whether a rewrite fits
+by it, so a raised limit would make them ask for rewrites the source never needed.
 
 Runs inside ``render_project``, so an upgrade's base and new renderings are normalised alike and stay
 comparable. Without ruff (none next to the interpreter, on the PATH or in the source tree's ``.venv``) the
@@ -18,13 +19,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable
 from pathlib import Path
 
-#: The pyproject keys ruff reads; the formatter's target stays this, only E501's limit grows.
+#: The pyproject keys ruff reads: the line length, the lint table and its per-file exemptions.
 LINE_LENGTH = re.compile(r"(?m)^line-length = (\d+)$")
 LINT_TABLE = "[tool.ruff.lint]"
-PYCODESTYLE_TABLE = "[tool.ruff.lint.pycodestyle]"
+PER_FILE_TABLE = "[tool.ruff.lint.per-file-ignores]"
 #: A trailing pragma E501 does not count (ruff measures the line before it).
 PRAGMA = re.compile(r"\s*#\s*(?:type:\s*ignore|noqa|pyright:\s*ignore)\b.*$")
 #: Rules whose order the rename changes: imports, ``__all__``, ``__slots__``.
@@ -43,7 +43,7 @@ def find_ruff(source: Path) -> str | None:
 
 def normalise_python(files: dict[str, bytes], source: Path) -> dict[str, bytes]:
     """``files`` with its ``.py`` files import-sorted and formatted by ruff under the project's config, and
-    ``pyproject.toml``'s E501 limit widened to the longest line left. Unchanged (and a warning) without ruff."""
+    ``pyproject.toml`` exempting from E501 the files still too long. Unchanged (and a warning) without ruff."""
     python = {path: content for path, content in files.items() if path.endswith(".py")}
     if not python or "pyproject.toml" not in files:
         return files
@@ -59,7 +59,7 @@ def normalise_python(files: dict[str, bytes], source: Path) -> dict[str, bytes]:
         _ruff(ruff, root, ["check", "--fix", "--select", SORTING_RULES, "--quiet", "--exit-zero", "."])
         _ruff(ruff, root, ["format", "--quiet", "."])
         normalised = {path: (root / path).read_bytes() for path in python}
-    pyproject = widen_line_limit(files["pyproject.toml"].decode("utf-8"), normalised.values())
+    pyproject = exempt_long_lines(files["pyproject.toml"].decode("utf-8"), normalised)
     return {**files, **normalised, "pyproject.toml": pyproject.encode("utf-8")}
 
 
@@ -84,21 +84,27 @@ def e501_length(line: str) -> int:
     return 0 if len(line.strip().lstrip("#").split()) <= 1 else len(line)
 
 
-def widen_line_limit(pyproject: str, python: Iterable[bytes]) -> str:
-    """``pyproject`` with ``[tool.ruff.lint.pycodestyle] max-line-length`` set to the longest line of the
-    ``python`` sources (bytes, as E501 measures them: :func:`e501_length`) when that exceeds ``line-length``:
-    the lines format leaves long are comments and strings the rename lengthened. Unchanged when every line
-    fits or the table is already there."""
+def exempt_long_lines(pyproject: str, python: dict[str, bytes]) -> str:
+    """``pyproject`` with ``[tool.ruff.lint.per-file-ignores]`` exempting from E501 each of the ``python``
+    sources (path -> bytes) with a line longer than ``line-length`` as E501 measures it (:func:`e501_length`):
+    comments and strings the rename lengthened, which format cannot wrap. Unchanged when every line fits."""
     limit = LINE_LENGTH.search(pyproject)
-    if limit is None or PYCODESTYLE_TABLE in pyproject or LINT_TABLE not in pyproject:
+    if limit is None or LINT_TABLE not in pyproject:
         return pyproject
-    longest = max((e501_length(line) for content in python for line in content.decode("utf-8").splitlines()), default=0)
-    if longest <= int(limit.group(1)):
+    too_long = sorted(
+        path
+        for path, content in python.items()
+        if max((e501_length(line) for line in content.decode("utf-8").splitlines()), default=0) > int(limit.group(1))
+    )
+    if not too_long:
         return pyproject
+    entries = "".join(f'"{path}" = ["E501"]\n' for path in too_long)
+    if PER_FILE_TABLE in pyproject:  # the source's own exemptions: ours go first in its table
+        header = pyproject.index(PER_FILE_TABLE) + len(PER_FILE_TABLE) + 1
+        return pyproject[:header] + entries + pyproject[header:]
     start = pyproject.index(LINT_TABLE)
     following = pyproject.find("\n[", start + len(LINT_TABLE))
     end = len(pyproject) if following == -1 else following + 1
     before = pyproject[:end].rstrip("\n") + "\n"
-    table = f"\n{PYCODESTYLE_TABLE}\n# The rename lengthened comments or strings format cannot wrap.\n"
-    table += f"max-line-length = {longest}\n"
+    table = f"\n{PER_FILE_TABLE}\n# The rename lengthened comments or strings format cannot wrap.\n{entries}"
     return before + table + ("\n" + pyproject[end:] if end < len(pyproject) else "")

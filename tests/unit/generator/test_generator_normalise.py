@@ -1,10 +1,12 @@
-"""normalise_python: the renamed Python re-sorted and re-formatted by ruff; E501's limit widened only as far as
-the lines format cannot wrap."""
+"""normalise_python: the renamed Python re-sorted and re-formatted by ruff; only the files with a line format
+cannot wrap are exempted from E501, and the line length other rules judge by stays."""
 
 from __future__ import annotations
 
+import subprocess
+
 from tripcast.generator import normalise
-from tripcast.generator.normalise import e501_length, normalise_python, widen_line_limit
+from tripcast.generator.normalise import exempt_long_lines, normalise_python
 
 PYPROJECT = (
     '[tool.ruff]\nline-length = 40\n\n[tool.ruff.lint]\nselect = ["E", "I", "RUF"]\n\n[tool.mypy]\nstrict = true\n'
@@ -26,22 +28,40 @@ def test_imports_and_all_are_sorted_and_code_formatted_under_the_projects_config
     assert out["README.md"] == b"untouched"
 
 
-def test_a_long_comment_raises_only_e501s_limit(tmp_path):
+def test_a_long_comment_exempts_only_its_file_from_e501(tmp_path):
     long_comment = "# " + "word " * 12 + "end\n"  # 64 characters: format cannot wrap it
-    files = {"pyproject.toml": PYPROJECT.encode(), "a.py": long_comment.encode()}
+    files = {"pyproject.toml": PYPROJECT.encode(), "a.py": long_comment.encode(), "b.py": b"x = 1\n"}
     pyproject = normalise_python(files, tmp_path)["pyproject.toml"].decode()
-    assert "line-length = 40\n" in pyproject  # the formatter's target is unchanged
-    table = pyproject.split("[tool.ruff.lint.pycodestyle]\n", 1)[1]
-    assert f"max-line-length = {len(long_comment) - 1}\n" in table
-    assert pyproject.index("[tool.ruff.lint]") < pyproject.index("pycodestyle") < pyproject.index("[tool.mypy]")
+    assert "line-length = 40\n" in pyproject and "max-line-length" not in pyproject  # what SIM108 judges by
+    table = pyproject.split("[tool.ruff.lint.per-file-ignores]\n", 1)[1]
+    assert '"a.py" = ["E501"]\n' in table and "b.py" not in pyproject
+    assert pyproject.index("[tool.ruff.lint]") < pyproject.index("per-file-ignores") < pyproject.index("[tool.mypy]")
 
 
-def test_the_limit_stays_when_every_line_fits_or_only_pragmas_and_words_are_long():
-    assert widen_line_limit(PYPROJECT, [b"x = 1\n"]) == PYPROJECT
-    pragma = b"x = 1" + b" " * 30 + b"  # type: ignore[attr-defined]\n"
-    url = b"# https://example.com/" + b"a" * 60 + b"\n"
-    assert widen_line_limit(PYPROJECT, [pragma, url]) == PYPROJECT
-    assert e501_length("y = 2  # noqa: E501") == len("y = 2")
+def test_the_exemptions_join_a_per_file_table_the_source_has():
+    source = PYPROJECT.replace("[tool.mypy]", '[tool.ruff.lint.per-file-ignores]\n"tests/*" = ["S101"]\n\n[tool.mypy]')
+    pyproject = exempt_long_lines(source, {"a.py": b"# " + b"word " * 12 + b"\n"})
+    assert pyproject.count("[tool.ruff.lint.per-file-ignores]") == 1
+    assert '[tool.ruff.lint.per-file-ignores]\n"a.py" = ["E501"]\n"tests/*" = ["S101"]\n' in pyproject
+
+
+def test_the_exempted_project_lints_clean_where_a_raised_limit_would_ask_for_a_ternary(tmp_path):
+    """A long string (no wrap) beside an if/else whose ternary fits only past the line length: SIM108 must
+    stay quiet, as it is in the source."""
+    config = '[tool.ruff]\nline-length = 60\n\n[tool.ruff.lint]\nselect = ["E501", "SIM108"]\n'
+    code = (
+        'MESSAGE = "' + "x" * 70 + '"\n\n\n'
+        "def pick(flag: bool) -> str:\n"
+        "    if flag:\n        value = 'a long enough first branch'\n"
+        "    else:\n        value = 'the second branch'\n    return value\n"
+    )
+    out = normalise_python({"pyproject.toml": config.encode(), "m.py": code.encode()}, tmp_path)
+    for path, content in out.items():
+        (tmp_path / path).write_bytes(content)
+    ruff = normalise.find_ruff(tmp_path)
+    assert ruff is not None
+    done = subprocess.run([ruff, "check", "--no-cache", "."], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
 
 
 def test_without_ruff_the_files_are_unchanged_with_one_warning(tmp_path, monkeypatch, capsys):
