@@ -96,10 +96,12 @@ def exempt_long_lines(pyproject: str, python: dict[str, bytes]) -> str:
         for path, content in python.items()
         if max((e501_length(line) for line in content.decode("utf-8").splitlines()), default=0) > int(limit.group(1))
     )
+    if PER_FILE_TABLE in pyproject:  # the source's own table (a generated project cut again): add what is new
+        too_long = [path for path in too_long if f'\n"{path}" = ' not in pyproject]
     if not too_long:
         return pyproject
     entries = "".join(f'"{path}" = ["E501"]\n' for path in too_long)
-    if PER_FILE_TABLE in pyproject:  # the source's own exemptions: ours go first in its table
+    if PER_FILE_TABLE in pyproject:
         header = pyproject.index(PER_FILE_TABLE) + len(PER_FILE_TABLE) + 1
         return pyproject[:header] + entries + pyproject[header:]
     start = pyproject.index(LINT_TABLE)

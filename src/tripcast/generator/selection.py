@@ -62,10 +62,14 @@ def load_source(root: Path) -> Source:
 
 
 def source_files(root: Path) -> list[str]:
-    """Every file of the source: git-tracked ones in a git checkout, else a walk skipping caches and data."""
+    """Every file of the source: in a git checkout, the tracked ones and the new ones git does not ignore (a
+    project just upgraded has not committed what the upgrade added); else a walk skipping caches and data."""
     if (root / ".git").exists():
         listed = subprocess.run(
-            ["git", "-C", str(root), "ls-files", "-z"], capture_output=True, check=False, timeout=60
+            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            capture_output=True,
+            check=False,
+            timeout=60,
         )
         if listed.returncode == 0:
             names = [name for name in listed.stdout.decode("utf-8").split("\0") if name]

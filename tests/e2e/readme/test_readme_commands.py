@@ -47,8 +47,8 @@ NOT_RUN: dict[str, str] = {
     "python create_mlops_structure.py --project-name my-ml-project --level beginner --dry-run": "the same "
     "(test_dry_run_prints_one_reason_per_folder_and_writes_nothing)",
     "python create_mlops_structure.py --project-name my-ml-project --level beginner --output ..": "generates and "
-    "locks a project: tests/generator (make test-generator) runs this command for every level, then the "
-    "project's own make demo and make test",
+    "locks a project: tests/generator (make test-generator) runs it (beginner, then each level to compare with "
+    "the upgraded project), then the project's own make demo and make test at each level",
     "uv run tripcast ingest --from postgres --url postgresql+psycopg://postgres@127.0.0.1:5432/trips --table "
     "green_trips --month 2021-04": "needs a database of trips; the same command runs against a table of "
     "real trips in the real PostgreSQL in tests/integration/data/test_ingest_sources_cli.py",

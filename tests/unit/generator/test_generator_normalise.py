@@ -4,6 +4,7 @@ cannot wrap are exempted from E501, and the line length other rules judge by sta
 from __future__ import annotations
 
 import subprocess
+import tomllib
 
 from tripcast.generator import normalise
 from tripcast.generator.normalise import exempt_long_lines, normalise_python
@@ -43,6 +44,15 @@ def test_the_exemptions_join_a_per_file_table_the_source_has():
     pyproject = exempt_long_lines(source, {"a.py": b"# " + b"word " * 12 + b"\n"})
     assert pyproject.count("[tool.ruff.lint.per-file-ignores]") == 1
     assert '[tool.ruff.lint.per-file-ignores]\n"a.py" = ["E501"]\n"tests/*" = ["S101"]\n' in pyproject
+
+
+def test_a_project_cut_again_lists_each_file_once():
+    """A generated project is itself a source (its own generator tests cut it): no key twice, or TOML breaks."""
+    long_line = b"# " + b"word " * 12 + b"\n"
+    once = exempt_long_lines(PYPROJECT, {"a.py": long_line})
+    twice = exempt_long_lines(once, {"a.py": long_line, "b.py": long_line})
+    assert twice.count('"a.py" = ["E501"]') == 1 and twice.count('"b.py" = ["E501"]') == 1
+    tomllib.loads(twice)
 
 
 def test_the_exempted_project_lints_clean_where_a_raised_limit_would_ask_for_a_ternary(tmp_path):
