@@ -32,13 +32,10 @@ def validated_january(shared_data_dir: Path) -> Any:
 
 @dataclass(frozen=True)
 class RegisteredModels:
-    """What :func:`register_lightgbm_versions` made: the registry, the versions in ``rounds`` order, and the
-    features and training set they were fitted on."""
+    """What :func:`register_lightgbm_versions` made: the registry and the versions, in ``rounds`` order."""
 
     registry: MlflowModelRegistry
     versions: list[str]
-    features: TripFeatureBuilder
-    train: Any
 
 
 def register_lightgbm_versions(
@@ -80,4 +77,4 @@ def register_lightgbm_versions(
         versions.append(version.version)
     if champion is not None:
         registry.set_alias(MODEL_NAME, "champion", versions[champion])
-    return RegisteredModels(registry, versions, features, train)
+    return RegisteredModels(registry, versions)
