@@ -2,11 +2,15 @@
 
 A marker names the minimum level that keeps the marked thing; cutting below it removes it:
 
-- Python: a trailing ``# level: expert`` on a statement's first line (or on a decorator line) removes the
-  whole statement (decorators and body), at any depth; the marker comments stay in the output.
+- Python: a trailing ``# level: expert`` on a statement's header (its first line, the line that ends its
+  header, or a decorator's) removes the whole statement (decorators and body), at any depth. The header's
+  last line counts because a formatter that wraps a statement moves its trailing comment there (the rename
+  lengthens lines); a marker that marks no statement is an error.
 - Text files: a block from ``# level>=advanced`` (``<!-- level>=advanced -->``) to ``# level-end``
   (``<!-- level-end -->``), or one line ending in ``# level: intermediate`` (``<!-- level: intermediate -->``).
-  Marker lines never reach the output; a kept line loses its marker comment.
+
+What a cut keeps keeps its markers, in Python and text alike: a generated project is itself a source tree its
+own generator cuts again (a cut of a cut at the same or a lower level equals the cut of the source).
 
 Project types drop root folders, so a line or block may also name a root folder it needs:
 ``# folder: frontend`` (line) and ``# folder=frontend`` ... ``# level-end`` (block) are kept only when the
@@ -69,7 +73,7 @@ def is_text_file(path: str) -> bool:
 
 
 def resolve_text(text: str, cut: Cut, path: str) -> str:
-    """Drop the blocks and lines ``cut`` does not keep; remove every marker from the output."""
+    """Drop the blocks and lines ``cut`` does not keep; what it keeps keeps its markers."""
     out: list[str] = []
     block: tuple[int, bool] | None = None  # (start line, kept)
     for number, line in enumerate(text.splitlines(keepends=True), start=1):
@@ -79,16 +83,19 @@ def resolve_text(text: str, cut: Cut, path: str) -> str:
             if block is not None:
                 raise MarkerError(f"{where}: a block starts inside the block opened at line {block[0]}")
             block = (number, cut.keeps(marker, where))
+            if block[1]:
+                out.append(line)
         elif _BLOCK_END.match(line):
             if block is None:
                 raise MarkerError(f"{where}: level-end without a block")
+            if block[1]:
+                out.append(line)
             block = None
         elif block is not None and not block[1]:
             continue
         elif marker and (marker.group("lsep") == ":" or marker.group("fsep") == ":"):
-            kept = line[: marker.start()].rstrip()
-            if cut.keeps(marker, where) and kept:
-                out.append(kept + line[len(line.rstrip("\r\n")) :])
+            if cut.keeps(marker, where):
+                out.append(line)
         else:
             out.append(line)
     if block is not None:
@@ -123,9 +130,41 @@ def _first_line(node: ast.stmt) -> int:
     return min([node.lineno, *(d.lineno for d in decorators)])
 
 
+def _header_end(node: ast.stmt) -> int:
+    """The line that ends ``node``'s header: a simple statement's last line, a compound one's ``:`` line."""
+    body = getattr(node, "body", None)
+    if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
+        return max(node.lineno, _first_line(body[0]) - 1)
+    cases = getattr(node, "cases", None)
+    if cases:
+        return max(node.lineno, cases[0].pattern.lineno - 1)
+    return node.end_lineno or node.lineno
+
+
+def _marker_lines(node: ast.stmt) -> set[int]:
+    """The lines whose trailing marker marks ``node``: the first and the last line of its header and of each
+    decorator (a formatter wrapping a statement moves its trailing comment to the last)."""
+    lines = {node.lineno, _header_end(node)}
+    for decorator in getattr(node, "decorator_list", []):
+        lines |= {decorator.lineno, decorator.end_lineno or decorator.lineno}
+    return lines
+
+
 def _dropped(node: ast.stmt, markers: dict[int, re.Match[str]], cut: Cut, path: str) -> bool:
-    lines = {node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))}
-    return any(not cut.keeps(markers[n], f"{path}:{n}") for n in sorted(lines) if n in markers)
+    return any(not cut.keeps(markers[n], f"{path}:{n}") for n in sorted(_marker_lines(node)) if n in markers)
+
+
+def _check_every_marker_marks_a_statement(tree: ast.AST, markers: dict[int, re.Match[str]], path: str) -> None:
+    marked: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.stmt):
+            marked |= _marker_lines(node)
+    stray = sorted(set(markers) - marked)
+    if stray:
+        raise MarkerError(
+            f"{path}:{stray[0]}: this marker marks no statement: end a statement's first line with it "
+            "(or a decorator's)"
+        )
 
 
 def _removals(tree: ast.AST, markers: dict[int, re.Match[str]], cut: Cut, path: str, lines: list[str]):
@@ -155,6 +194,7 @@ def resolve_python(source: str, cut: Cut, path: str) -> str:
         tree = ast.parse(source)
     except SyntaxError as error:
         raise MarkerError(f"{path}:{error.lineno}: cannot parse: {error.msg}") from None
+    _check_every_marker_marks_a_statement(tree, markers, path)
     lines = source.splitlines(keepends=True)
     for first, last, replacement in sorted(_removals(tree, markers, cut, path, lines), reverse=True):
         lines[first - 1 : last] = [replacement] if replacement else []

@@ -22,6 +22,10 @@ from tripcast.generator.options import ProjectOptions
 ATTRIBUTION = re.compile(r"generated from tripcast(?![\w'])", re.IGNORECASE)
 
 
+#: The ``[project]`` table's ``name`` (the first top-level ``name =`` key of a pyproject).
+DISTRIBUTION_NAME = re.compile(r'(?m)^name = "([^"]+)"$')
+
+
 def title_of(name: str) -> str:
     """The prose form of a project name: ``my-ml-project`` -> ``My Ml Project``, ``tripcast`` -> ``Tripcast``."""
     return " ".join(word.capitalize() for word in re.split(r"[-_]", name))
@@ -90,8 +94,16 @@ class Renamer:
         return renamed.encode("utf-8")
 
     def _pyproject(self, text: str) -> str:
+        """The distribution name and the hyphenated console script become the project's. A source that is
+        itself a generated project (``name = "my-ml-project"``, which the package rename does not reach) has
+        its own hyphenated script, replaced rather than kept beside the new one."""
         name, module = self.options.project_name, self.options.import_name
-        text = re.sub(rf'(?m)^name = "{module}"$', f'name = "{name}"', text, count=1)
+        current = DISTRIBUTION_NAME.search(text)
+        if current is None:
+            return text
+        text = text[: current.start(1)] + name + text[current.end(1) :]
+        if current.group(1) != module:  # the source's own hyphenated script: dropped, the new one is added
+            text = re.sub(rf'(?m)^{re.escape(current.group(1))} = "{module}\.[\w.]+:\w+"\n', "", text)
         if name != module:
             script = re.compile(rf'(?m)^{module} = "({module}\.[\w.]+:\w+)"$')
             text = script.sub(lambda m: f'{m.group(0)}\n{name} = "{m.group(1)}"', text, count=1)

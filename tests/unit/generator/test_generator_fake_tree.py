@@ -91,7 +91,7 @@ def test_beginner_cuts_marked_code_and_text(source):
 def test_higher_levels_keep_what_they_add(source):
     files = render(source, Level.ADVANCED)
     assert "return MY_PROJ_FLAG" in files["src/my_proj/core/model.py"].decode()
-    assert files["Makefile"].decode() == "test:\n\tpytest\nfront:\nbench:\n"
+    assert files["Makefile"].decode() == "test:\n\tpytest\nfront:  # folder: frontend\nbench:  # level: advanced\n"
     assert {"frontend/app.ts", "observability/prom.yml", "src/my_proj/api/app.py"} <= set(files)
 
 

@@ -101,18 +101,69 @@ done <!-- level: advanced -->
 """
 
 
-def test_text_blocks_and_lines_drop_below_their_level_and_lose_their_markers():
+def test_text_blocks_and_lines_drop_below_their_level():
     out = resolve_text(MAKEFILE, cut(Level.BEGINNER), "Makefile")
     assert out == "all: test\ntest: setup lint\n"
 
 
-def test_text_kept_lines_lose_the_marker_and_trailing_space():
+def test_text_kept_lines_and_blocks_keep_their_markers():
     out = resolve_text(MAKEFILE, cut(Level.EXPERT, "frontend"), "Makefile")
-    assert out == (
-        "all: test\nbench:\n\tpython bench.py\ntest: setup lint frontend\ntest: setup lint\n\tpytest\n"
-        "expert prose\ndone\n"
-    )
-    assert "level" not in out
+    assert out == MAKEFILE  # everything kept: unchanged, so a generated project can be cut again
+
+
+def test_a_cut_of_a_cut_equals_the_cut_of_the_source():
+    for first in Level:
+        for folders in ((), ("frontend",)):
+            once = resolve_text(MAKEFILE, cut(first, *folders), "Makefile")
+            for second in (level for level in Level if level <= first):
+                again = resolve_text(once, cut(second, *folders), "Makefile")
+                assert again == resolve_text(MAKEFILE, cut(second, *folders), "Makefile"), (first, second)
+
+
+WRAPPED = """\
+def build():
+    split, runner = experiment_split(
+        settings, registry
+    )  # level: expert
+
+    @decorator(
+        argument
+    )  # level: expert
+    def handler():
+        return 1
+
+    def long_header(
+        one, two
+    ):  # level: advanced
+        return 2
+
+    if (
+        a and b
+    ):  # level: expert
+        pass
+    return 3
+"""
+
+
+def test_a_marker_a_formatter_moved_to_the_end_of_a_wrapped_header_still_marks_its_statement():
+    out = resolve_python(WRAPPED, cut(Level.INTERMEDIATE), "m.py")
+    assert [line for line in out.splitlines() if line.strip()] == ["def build():", "    return 3"]
+    kept = resolve_python(WRAPPED, cut(Level.ADVANCED), "m.py")
+    assert "def long_header(" in kept and "experiment_split" not in kept and "a and b" not in kept
+    compile(kept, "m.py", "exec")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "x = [\n    1,  # level: expert\n    2,\n]\n",  # inside a statement, on neither end of it
+        "# level: expert\nx = 1\n",  # a comment line of its own
+        "try:\n    x = 1\nexcept OSError:  # level: expert\n    x = 2\n",  # a handler is not a statement
+    ],
+)
+def test_a_python_marker_that_marks_no_statement_is_an_error(source):
+    with pytest.raises(MarkerError, match=r"m\.py:\d+: this marker marks no statement"):
+        resolve_python(source, cut(Level.BEGINNER), "m.py")
 
 
 @pytest.mark.parametrize(

@@ -74,6 +74,22 @@ def test_pyproject_gets_the_distribution_name_and_both_console_scripts():
     assert 'my-ml-project = "my_ml_project.cli.app:main"' in out
 
 
+def test_a_generated_project_cut_again_replaces_its_own_hyphenated_script():
+    # The source is a generated project: its distribution is hyphenated and has its own second script.
+    pyproject = (
+        b'[project]\nname = "my-ml-project"\n\n[project.scripts]\n'
+        b'my_ml_project = "my_ml_project.cli.app:main"\nmy-ml-project = "my_ml_project.cli.app:main"\n'
+    )
+    for target in ("my-ml-project", "other-proj"):
+        options = ProjectOptions(target, Level.BEGINNER)
+        out = Renamer("my_ml_project", options).content("pyproject.toml", pyproject).decode()
+        module = options.import_name
+        assert out == (
+            f'[project]\nname = "{target}"\n\n[project.scripts]\n'
+            f'{module} = "{module}.cli.app:main"\n{target} = "{module}.cli.app:main"\n'
+        )
+
+
 def test_an_unhyphenated_name_has_one_console_script():
     out = Renamer("acme", ProjectOptions("taxi", Level.BEGINNER)).content(
         "pyproject.toml", b'name = "acme"\nacme = "acme.cli.app:main"\n'
