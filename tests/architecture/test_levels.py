@@ -98,8 +98,9 @@ def test_every_source_package_and_module_has_a_level():
 
 
 def _root_folders() -> set[str]:
-    """Root folders under version control (generated ``data/`` included when present)."""
-    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    """Root folders of the files git tracks or would (new ones it does not ignore: a just-upgraded project)."""
+    listed = ["git", "ls-files", "--cached", "--others", "--exclude-standard"]
+    tracked = subprocess.run(listed, cwd=REPO, capture_output=True, text=True, check=True).stdout
     return {line.split("/", 1)[0] for line in tracked.splitlines() if "/" in line}
 
 

@@ -1,6 +1,7 @@
 """Every level x type combination of this repository renders, and matches the declared maps (issue 17).
 
-Expectations come from ``tripcast.levels`` and the type map directly, and from ``git ls-files``, not from the
+Expectations come from ``tripcast.levels`` and the type map directly, and from ``git ls-files`` (tracked files
+and new ones git does not ignore: a just-upgraded project has not committed what the upgrade added), not from the
 generator's selection code.
 """
 
@@ -35,8 +36,8 @@ def rendered(level: Level, project_type: str) -> dict[str, bytes]:
 
 @cache
 def tracked() -> list[str]:
-    out = subprocess.run(["git", "-C", str(REPO), "ls-files"], capture_output=True, text=True, check=True).stdout
-    return out.split()
+    listed = ["git", "-C", str(REPO), "ls-files", "--cached", "--others", "--exclude-standard"]
+    return subprocess.run(listed, capture_output=True, text=True, check=True).stdout.split()
 
 
 def folder_level(path: str) -> Level | None:
