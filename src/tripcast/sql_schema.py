@@ -7,8 +7,9 @@ Shared by the stores of independent layers (API keys, approvals, the prediction 
 
 from __future__ import annotations
 
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,24 @@ from sqlalchemy.engine import Engine
 
 #: Seconds a PostgreSQL connection attempt may take before the store reports the database down.
 CONNECT_TIMEOUT_SECONDS = 3
+
+
+#: The trigger a SQLite guard statement creates: ``CREATE TRIGGER IF NOT EXISTS <name> ...``.
+_TRIGGER_NAME = re.compile(r"CREATE TRIGGER IF NOT EXISTS (\w+)", re.IGNORECASE)
+
+
+def sqlite_schema_in_place(engine: Engine, tables: Iterable[str], guards: Iterable[str]) -> bool:
+    """Whether the SQLite database of ``engine`` already holds ``tables`` and the triggers ``guards`` create,
+    read without the write lock: a process starting while another holds that lock (a long append, or one
+    frozen mid-transaction) then does not wait for it only to find nothing to create. False for other
+    databases (their creation path runs as before)."""
+    if engine.dialect.name != "sqlite":
+        return False
+    triggers = {match.group(1) for guard in guards if (match := _TRIGGER_NAME.search(guard))}
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")
+        present = {str(row[0]) for row in rows}
+    return set(tables) | triggers <= present
 
 
 class LazySchema:

@@ -12,9 +12,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from tripcast.core.domain.errors import TripcastError
+from tripcast.core.ports.locks import LOCK_HELD_EXIT_CODE
 
 console = Console()
 err_console = Console(stderr=True)
+
+#: What SQLite reports when another process holds a database's write lock past the busy timeout.
+SQLITE_BUSY = "database is locked"
+BUSY_MESSAGE = "a database stayed locked by another process past the busy timeout; try again when it has finished"
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -25,7 +30,8 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the errors a user can cause into one clear message and exit code 1."""
+    """Turn the errors a user can cause into one clear message and exit code 1 (a SQLite database another
+    process keeps locked: exit 75, try again later)."""
     import functools
 
     @functools.wraps(func)
@@ -40,6 +46,11 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             raise fail(f"permission denied: {exc.filename or exc}") from None
         except KeyboardInterrupt:
             raise fail("interrupted", code=130) from None
+        except Exception as exc:
+            if SQLITE_BUSY not in str(exc):
+                raise
+            # Busy, not broken: another process is writing (or stuck in a write); exit 75 says try again.
+            raise fail(BUSY_MESSAGE, code=LOCK_HELD_EXIT_CODE) from None
 
     return wrapper
 

@@ -49,6 +49,7 @@ __all__ = [
     "VerifiedTrail",
 ]
 from tripcast.security.urls import mask_url
+from tripcast.sql_schema import sqlite_schema_in_place
 
 _metadata = MetaData()
 audit_events = Table(
@@ -307,7 +308,10 @@ class SqlAuditLog(VerifiableAuditLog):
             yield conn
 
     def _create_schema(self) -> None:
-        """Tables, guards and (for a new, empty trail) the head, once, whoever starts first."""
+        """Tables, guards and (for a new, empty trail) the head, once, whoever starts first (on SQLite,
+        checked first without the write lock, which another process may hold for a while)."""
+        if self._schema_in_place():
+            return
         with self._writer.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_SCHEMA_LOCK})
@@ -318,6 +322,12 @@ class SqlAuditLog(VerifiableAuditLog):
             has_rows = conn.execute(select(audit_events.c.id).limit(1)).first() is not None
             if not has_head and not has_rows:
                 conn.execute(audit_head.insert().values(**self._head_values(0, _GENESIS, 0)))
+
+    def _schema_in_place(self) -> bool:
+        if not sqlite_schema_in_place(self.engine, _metadata.tables, _GUARDS["sqlite"]):
+            return False
+        with self.engine.connect() as conn:
+            return conn.execute(select(audit_head.c.id)).first() is not None
 
 
 def _begin_sqlite_transactions_explicitly(engine: Engine) -> None:

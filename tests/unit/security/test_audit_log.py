@@ -122,6 +122,19 @@ def test_a_different_key_is_named_not_mistaken_for_tampering(url, log):
     assert log.verify().events == 1
 
 
+def test_opening_a_trail_does_not_wait_for_another_process_holding_the_write_lock(url, log):
+    log.record(event(1))
+    writer = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process inside an append (or frozen in one)
+    try:
+        # The schema is in place, so opening it takes no write lock (it waited 60 s for one, then failed).
+        reopened = SqlAuditLog(url, key=KEY)
+        assert [e.details for e in reopened.events()] == [{"n": "1"}]  # WAL: readers never wait for the writer
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
 def test_an_empty_key_is_refused(url):
     with pytest.raises(ValueError, match="non-empty"):
         SqlAuditLog(url, key=b"")

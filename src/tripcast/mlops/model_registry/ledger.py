@@ -28,6 +28,7 @@ from tripcast.core.domain.errors import NotFoundError
 from tripcast.core.domain.ledger import ANY_VERSION, AliasMove, LedgerEntry, LedgerNote, StaleAliasError
 from tripcast.core.ports.clock import Clock
 from tripcast.core.ports.ledger import PromotionLedger
+from tripcast.sql_schema import sqlite_schema_in_place
 
 LEDGER_TABLE = "tripcast_promotion_ledger"
 _metadata = MetaData()
@@ -185,6 +186,9 @@ class SqlPromotionLedger(PromotionLedger):
         conn.execute(table.insert().values(**values))
 
     def _create_schema(self) -> None:
+        # On SQLite, checked first without the write lock: another process may hold it for a while.
+        if sqlite_schema_in_place(self.engine, _metadata.tables, _GUARDS["sqlite"]):
+            return
         with self._writer.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LEDGER_LOCK})
