@@ -7,7 +7,7 @@ generated at that level (the same files, byte for byte, but for the user's edits
 `make test` are those of the fresh project; and they run after each upgrade step, with the user's edits in a core
 file, a test file and the README, and a planted conflict reported and resolved before the step's checks.
 
-Slow (minutes per level), so outside `make test` (the ``generator`` marker); `.ci/run` runs it after `make test`
+Slow (minutes per level), so outside `make test` (the ``generator`` marker); run by hand, not yet in `.ci/run`
 (DOCS/generator.md). The beginner and intermediate projects run their whole `make test`; the advanced and expert
 ones run lint, mypy, their import contracts, the web console's checks and their unit and architecture tests, since
 their full suites are this repository's own (`make test` runs it). Each level's timings go to
